@@ -1,0 +1,130 @@
+// Package _map defines the distributed Map primitive.
+//
+// The package is named _map because map is a Go keyword; import it as
+//
+//	import _map "github.com/atomix/go-client/atomix/map"
+package _map
+
+import (
+	"context"
+	"iter"
+
+	"github.com/atomix/go-client/atomix/generic"
+	"github.com/atomix/go-client/atomix/primitive"
+)
+
+// Entry is a key with its value and version. The version is assigned by the
+// write that stored the value; versions are unique and strictly increasing
+// per map.
+type Entry[K, V any] struct {
+	Key     K
+	Value   V
+	Version uint64
+}
+
+// EventType says what a change did to a key.
+type EventType int
+
+const (
+	// EventInserted: the key was absent and now has a value.
+	EventInserted EventType = iota + 1
+	// EventUpdated: the key's value was replaced.
+	EventUpdated
+	// EventRemoved: the key was removed; the event's Entry is the entry as
+	// it was.
+	EventRemoved
+)
+
+// String returns "inserted", "updated" or "removed".
+func (t EventType) String() string {
+	switch t {
+	case EventInserted:
+		return "inserted"
+	case EventUpdated:
+		return "updated"
+	case EventRemoved:
+		return "removed"
+	}
+	return "unknown"
+}
+
+// Event is one change to a map.
+type Event[K, V any] struct {
+	Type  EventType
+	Entry Entry[K, V]
+}
+
+// Map is a distributed map with optimistic concurrency control through entry
+// versions. Every method is atomic on the backend. Methods are safe for
+// concurrent use.
+type Map[K, V any] interface {
+	// Name returns the name the map was opened with.
+	Name() string
+	// Put stores value under key, inserting or replacing, and returns the
+	// new entry. With IfVersion(v) it writes only if the key exists with
+	// version v, else ErrConflict.
+	Put(ctx context.Context, key K, value V, opts ...Option) (Entry[K, V], error)
+	// Insert stores value under key only if key is absent, else
+	// ErrAlreadyExists.
+	Insert(ctx context.Context, key K, value V) (Entry[K, V], error)
+	// Get returns the entry of key, or ErrNotFound.
+	Get(ctx context.Context, key K) (Entry[K, V], error)
+	// Update replaces the value of an existing key: ErrNotFound if absent,
+	// ErrConflict if IfVersion(v) is given and the entry's version is not v.
+	Update(ctx context.Context, key K, value V, opts ...Option) (Entry[K, V], error)
+	// Remove deletes key and returns the entry it had: ErrNotFound if
+	// absent, ErrConflict if IfVersion(v) is given and does not match.
+	Remove(ctx context.Context, key K, opts ...Option) (Entry[K, V], error)
+	// Len returns the number of keys.
+	Len(ctx context.Context) (int, error)
+	// Clear removes every key.
+	Clear(ctx context.Context) error
+	// Entries iterates over the entries, in no particular order. An entry
+	// present for the whole iteration is yielded exactly once. An error
+	// ends the iteration: it is yielded once, with a zero Entry.
+	Entries(ctx context.Context) iter.Seq2[Entry[K, V], error]
+	// Keys iterates over the keys, like Entries.
+	Keys(ctx context.Context) iter.Seq2[K, error]
+	// Watch sends an Event for every change on ch. It returns once the
+	// watch is established (every change committed after it returns is
+	// delivered); events come in commit order, none is dropped (a slow
+	// reader is buffered for, not skipped), and ch is closed when ctx ends
+	// or the map is closed.
+	Watch(ctx context.Context, ch chan<- Event[K, V]) error
+	// Close ends the instance's watches and makes later calls return
+	// ErrClosed. The map's contents stay.
+	Close(ctx context.Context) error
+}
+
+// Option modifies one Put, Update or Remove call.
+type Option struct {
+	version uint64
+}
+
+// IfVersion makes Put, Update or Remove apply only if the entry's current
+// version is v; otherwise they fail with ErrConflict.
+func IfVersion(v uint64) Option { return Option{version: v} }
+
+// Version returns the version the options require, 0 for none. It is used by
+// implementations of Map.
+func Version(opts []Option) uint64 {
+	var v uint64
+	for _, o := range opts {
+		if o.version != 0 {
+			v = o.version
+		}
+	}
+	return v
+}
+
+// WithKeyType sets the codec of the map's keys. Its type must be the map's
+// K, else the getter fails with ErrInvalid.
+func WithKeyType[K any](c generic.Codec[K]) primitive.Option {
+	return primitive.WithCodec("key", c)
+}
+
+// WithValueType sets the codec of the map's values. Its type must be the
+// map's V, else the getter fails with ErrInvalid.
+func WithValueType[V any](c generic.Codec[V]) primitive.Option {
+	return primitive.WithCodec("value", c)
+}

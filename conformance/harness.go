@@ -1,0 +1,53 @@
+package conformance
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/atomix/go-client/driver"
+)
+
+// Harness tells the suite how to reach one backend through one driver.
+type Harness struct {
+	// Name names the driver in test output, e.g. "etcd".
+	Name string
+
+	// NewDriver returns a new, independent driver connected to the backend:
+	// each call is a separate connection, as a separate process would have.
+	// Every call must reach the same backend state. The suite closes the
+	// drivers it makes.
+	NewDriver func(ctx context.Context, t testing.TB) (driver.Driver, error)
+
+	// Crash makes d vanish as if its process had died: it stops renewing
+	// its sessions and drops its connections without releasing anything, so
+	// that the backend has to expire its sessions. Afterwards d need only
+	// return errors.
+	Crash func(d driver.Driver)
+
+	// SessionTTL is the session TTL the suite configures for clients whose
+	// expiry it waits for. Use the smallest the backend accepts.
+	SessionTTL time.Duration
+
+	// Gaps lists what the backend cannot do, by feature name (see the
+	// Feature constants), with the reason. The suite reports each gap as a
+	// skipped test naming it; it never passes over one silently.
+	Gaps map[Feature]string
+}
+
+// Feature names a part of the suite that a backend may declare as a gap.
+type Feature string
+
+// The features a harness may list in Gaps.
+const (
+	FeatureCounter    Feature = "counter"
+	FeatureLock       Feature = "lock"
+	FeatureElection   Feature = "election"
+	FeatureMap        Feature = "map"
+	FeatureSet        Feature = "set"
+	FeatureValue      Feature = "value"
+	FeatureList       Feature = "list"
+	FeatureIndexedMap Feature = "indexedmap"
+	// FeatureSessionExpiry: a crashed client's sessions expire.
+	FeatureSessionExpiry Feature = "session-expiry"
+)

@@ -1,0 +1,95 @@
+// Package testbackend gives tests a real backend server: the address given
+// in the environment, else a local binary started on a free loopback port
+// (data in a temporary directory, stopped when the test ends), else the test
+// is skipped with a message that says how to get the server, or fails when
+// ATOMIX_REQUIRE_BACKENDS names the backend.
+//
+// Binaries are looked up on PATH and in ATOMIX_BIN_DIR (default
+// $HOME/.cache/atomix/bin), where .ci/install-backends puts them.
+package testbackend
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Required reports whether ATOMIX_REQUIRE_BACKENDS (a comma-separated list,
+// or "all") names backend.
+func Required(backend string) bool {
+	for _, b := range strings.Split(os.Getenv("ATOMIX_REQUIRE_BACKENDS"), ",") {
+		b = strings.TrimSpace(b)
+		if b == backend || b == "all" {
+			return true
+		}
+	}
+	return false
+}
+
+// Unavailable skips the test, or fails it when the backend is required,
+// explaining why the backend is missing and how to get it.
+func Unavailable(t testing.TB, backend, why, howTo string) {
+	t.Helper()
+	msg := fmt.Sprintf("no %s server: %s; %s", backend, why, howTo)
+	if Required(backend) {
+		t.Fatalf("%s (required by ATOMIX_REQUIRE_BACKENDS)", msg)
+	}
+	t.Skip(msg)
+}
+
+// BinDir is where .ci/install-backends caches server binaries.
+func BinDir() string {
+	if d := os.Getenv("ATOMIX_BIN_DIR"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".cache", "atomix", "bin")
+}
+
+// FindBinary returns the path of the named server binary, looked up on PATH
+// and then in BinDir, or "" when there is none.
+func FindBinary(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if d := BinDir(); d != "" {
+		p := filepath.Join(d, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testbackend: free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+var shutdowns []func()
+
+// OnShutdown registers f to run at Shutdown. Servers started for a test
+// binary are shared by all its tests and stopped once, at the end.
+func OnShutdown(f func()) { shutdowns = append(shutdowns, f) }
+
+// Shutdown stops every server this process started. Call it from TestMain
+// after m.Run.
+func Shutdown() {
+	for i := len(shutdowns) - 1; i >= 0; i-- {
+		shutdowns[i]()
+	}
+	shutdowns = nil
+}

@@ -1,0 +1,3 @@
+module github.com/atomix/go-client
+
+go 1.26.8
