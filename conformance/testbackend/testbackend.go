@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -79,17 +80,27 @@ func FreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-var shutdowns []func()
+var (
+	shutdownMu sync.Mutex
+	shutdowns  []func()
+)
 
 // OnShutdown registers f to run at Shutdown. Servers started for a test
 // binary are shared by all its tests and stopped once, at the end.
-func OnShutdown(f func()) { shutdowns = append(shutdowns, f) }
+func OnShutdown(f func()) {
+	shutdownMu.Lock()
+	defer shutdownMu.Unlock()
+	shutdowns = append(shutdowns, f)
+}
 
-// Shutdown stops every server this process started. Call it from TestMain
-// after m.Run.
+// Shutdown stops every server this process started, last started first.
+// Call it from TestMain after m.Run.
 func Shutdown() {
-	for i := len(shutdowns) - 1; i >= 0; i-- {
-		shutdowns[i]()
-	}
+	shutdownMu.Lock()
+	fs := shutdowns
 	shutdowns = nil
+	shutdownMu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
 }
