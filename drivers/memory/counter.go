@@ -1,0 +1,48 @@
+package memory
+
+import (
+	"context"
+	"sync/atomic"
+)
+
+type counterState struct {
+	value atomic.Int64
+}
+
+func newCounterState() *counterState { return &counterState{} }
+
+// counter implements driver.Counter with atomic operations on the store's
+// value.
+type counter struct {
+	*handle
+	state *counterState
+}
+
+func (c *counter) Get(ctx context.Context) (int64, error) {
+	if err := c.begin(ctx, "get"); err != nil {
+		return 0, err
+	}
+	return c.state.value.Load(), nil
+}
+
+func (c *counter) Set(ctx context.Context, value int64) error {
+	if err := c.begin(ctx, "set"); err != nil {
+		return err
+	}
+	c.state.value.Store(value)
+	return nil
+}
+
+func (c *counter) Add(ctx context.Context, delta int64) (int64, error) {
+	if err := c.begin(ctx, "add"); err != nil {
+		return 0, err
+	}
+	return c.state.value.Add(delta), nil
+}
+
+func (c *counter) CompareAndSet(ctx context.Context, expect, update int64) (bool, error) {
+	if err := c.begin(ctx, "compare and set"); err != nil {
+		return false, err
+	}
+	return c.state.value.CompareAndSwap(expect, update), nil
+}

@@ -1,0 +1,62 @@
+// Package memory is an in-process driver: a real, concurrent implementation
+// of every primitive of package driver, with its state held in a [Store] in
+// the memory of the current process.
+//
+// It is the reference implementation that the network drivers are compared
+// with, so it follows every contract of package driver exactly: versions are
+// never 0 and strictly increasing per primitive, preconditions are checked and
+// applied atomically, watches are established when Watch returns and deliver
+// every change in commit order through an unbounded per-watch queue (a writer
+// never waits for a slow watcher), and locks and election candidacies are
+// bound to sessions that expire when their connection stops renewing them.
+//
+// # Stores and connections
+//
+// A [Store] plays the part of a server and a [Driver] the part of one client
+// connection to it. [New] makes a fresh store with one connection; [NewStore]
+// and [Store.Connect] make several independent connections to one store, as
+// several processes would have to one server. [SharedStore] returns the
+// process-wide store of a name, and the URL scheme "mem" (registered with
+// [driver.Register]) opens a connection to it:
+//
+//	d, err := driver.Open(ctx, "mem://orders")
+//
+// Two clients opened on "mem://orders" in one process share state exactly as
+// two processes share a server. A process-wide store lives as long as the
+// process; closing a connection never clears it.
+//
+// # Sessions
+//
+// A session is kept alive by the connection that started it: the connection
+// renews it every third of its TTL. The store ends a session one TTL after its
+// last renewal, releases every lock and candidacy bound to it, and then
+// closes its Done channel. [Driver.Crash] makes a connection stop renewing
+// without releasing anything, as if its process had died; it is a test aid.
+// Time is read from a [Clock] ([WithClock]); [ManualClock] lets tests expire
+// sessions without waiting.
+//
+// # Where package driver leaves a choice
+//
+//   - A session is usable by primitives of any connection to the same store;
+//     one of another store, or of another driver, is ErrInvalid, and one that
+//     has ended is ErrClosed.
+//   - When a session ends, what is bound to it is released in the order it
+//     was bound, one primitive change at a time (an election may go through
+//     intermediate terms).
+//   - Lock.Acquire whose ctx ends while the grant is being made returns the
+//     grant rather than an error if the lock was granted first.
+//   - Election.Enter of a candidate already in the queue keeps its place and
+//     the session it entered with.
+//   - Watch that returns an error leaves ch open; the caller still owns it.
+//   - Closing a primitive waits for its watches to close their channels.
+//
+// # Limits
+//
+// Keys (map keys, set elements, indexed-map keys) are limited to
+// [DefaultMaxKeySize] bytes and values to [DefaultMaxValueSize] bytes, the
+// order of magnitude network backends accept; [WithLimits] changes both.
+// Larger ones are rejected with an error wrapping [driver.ErrInvalid].
+//
+// Byte slices are copied on the way in and on the way out: a caller can never
+// change the store's state by mutating a slice it passed or received.
+package memory

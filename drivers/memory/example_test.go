@@ -1,0 +1,69 @@
+package memory_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/drivers/memory"
+)
+
+// Two connections to one store share state, as two processes connected to
+// one server do.
+func ExampleStore_Connect() {
+	ctx := context.Background()
+	store := memory.NewStore()
+	a, b := store.Connect(), store.Connect()
+	defer a.Close(ctx)
+	defer b.Close(ctx)
+
+	id := driver.ID{Name: "hits"}
+	ca, _ := a.OpenCounter(ctx, id)
+	ca.Add(ctx, 3)
+	cb, _ := b.OpenCounter(ctx, id)
+	n, _ := cb.Get(ctx)
+	fmt.Println(n)
+	// Output: 3
+}
+
+// A crashed client's lock is released once its session expires; a
+// ManualClock makes that happen without waiting.
+func ExampleDriver_Crash() {
+	ctx := context.Background()
+	clock := memory.NewManualClock(time.Now())
+	store := memory.NewStore(memory.WithClock(clock))
+	dying, survivor := store.Connect(), store.Connect()
+	defer survivor.Close(ctx)
+
+	session, _ := dying.NewSession(ctx, driver.SessionOptions{TTL: 10 * time.Second})
+	lock, _ := dying.OpenLock(ctx, driver.ID{Name: "leader"})
+	_, lost, _ := lock.Acquire(ctx, session)
+
+	dying.Crash()
+	clock.Advance(9 * time.Second)
+	observer, _ := survivor.OpenLock(ctx, driver.ID{Name: "leader"})
+	_, held, _ := observer.Holder(ctx)
+	fmt.Println("held 9s after the crash:", held)
+
+	clock.Advance(time.Second)
+	<-lost
+	_, held, _ = observer.Holder(ctx)
+	fmt.Println("held 10s after the crash:", held)
+	// Output:
+	// held 9s after the crash: true
+	// held 10s after the crash: false
+}
+
+// The mem URL scheme connects to a process-wide store by name.
+func Example_url() {
+	ctx := context.Background()
+	d, err := driver.Open(ctx, "mem://example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer d.Close(ctx)
+	fmt.Println(d.(*memory.Driver).Store() == memory.SharedStore("example"))
+	// Output: true
+}

@@ -1,0 +1,193 @@
+package memory
+
+import (
+	"context"
+	"iter"
+	"sync"
+
+	"github.com/atomix/go-client/driver"
+)
+
+// mapState is the store's state of one map. Stored values are never
+// modified in place, so events and snapshots may share them; they are
+// copied whenever they leave the store.
+type mapState struct {
+	mu      sync.RWMutex
+	last    uint64 // version of the latest write
+	entries map[string]mapEntry
+	feed    feed[driver.EntryEvent]
+}
+
+type mapEntry struct {
+	value   []byte
+	version uint64
+}
+
+func newMapState() *mapState { return &mapState{entries: map[string]mapEntry{}} }
+
+// hashMap implements driver.Map.
+type hashMap struct {
+	*handle
+	state *mapState
+}
+
+// checkVersion returns ErrConflict unless ifVersion is 0 or the version of
+// the entry found (ok) for key.
+func (h *handle) checkVersion(op, key string, found bool, version, ifVersion uint64) error {
+	switch {
+	case ifVersion == 0 || (found && version == ifVersion):
+		return nil
+	case !found:
+		return h.fail(keyOp(op, key), driver.ErrConflict, "want version %d, but the key is absent", ifVersion)
+	default:
+		return h.fail(keyOp(op, key), driver.ErrConflict, "want version %d, but the entry has version %d", ifVersion, version)
+	}
+}
+
+func (m *hashMap) Put(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
+	return m.write(ctx, "put", key, value, ifVersion, true, true)
+}
+
+func (m *hashMap) Insert(ctx context.Context, key string, value []byte) (driver.Entry, error) {
+	return m.write(ctx, "insert", key, value, 0, true, false)
+}
+
+func (m *hashMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
+	return m.write(ctx, "update", key, value, ifVersion, false, true)
+}
+
+// write stores value under key if the key's presence is allowed (insert:
+// may be absent; update: may be present) and the version matches.
+func (m *hashMap) write(ctx context.Context, op, key string, value []byte, ifVersion uint64, insert, update bool) (driver.Entry, error) {
+	if err := m.begin(ctx, op); err != nil {
+		return driver.Entry{}, err
+	}
+	if err := m.checkEntry(op, key, value); err != nil {
+		return driver.Entry{}, err
+	}
+	stored := cloneBytes(value)
+	st := m.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	old, found := st.entries[key]
+	switch {
+	case found && !update:
+		return driver.Entry{}, m.fail(keyOp(op, key), driver.ErrAlreadyExists, "the key exists with version %d", old.version)
+	case !found && !insert:
+		return driver.Entry{}, m.fail(keyOp(op, key), driver.ErrNotFound, "no such key")
+	}
+	if err := m.checkVersion(op, key, found, old.version, ifVersion); err != nil {
+		return driver.Entry{}, err
+	}
+	st.last++
+	st.entries[key] = mapEntry{value: stored, version: st.last}
+	if st.feed.watched() {
+		t := driver.EventInserted
+		if found {
+			t = driver.EventUpdated
+		}
+		st.feed.publish(driver.EntryEvent{Type: t, Entry: driver.Entry{Key: key, Value: stored, Version: st.last}})
+	}
+	return driver.Entry{Key: key, Value: value, Version: st.last}, nil
+}
+
+func (m *hashMap) Get(ctx context.Context, key string) (driver.Entry, error) {
+	if err := m.begin(ctx, "get"); err != nil {
+		return driver.Entry{}, err
+	}
+	st := m.state
+	st.mu.RLock()
+	e, found := st.entries[key]
+	st.mu.RUnlock()
+	if !found {
+		return driver.Entry{}, m.fail(keyOp("get", key), driver.ErrNotFound, "no such key")
+	}
+	return driver.Entry{Key: key, Value: cloneBytes(e.value), Version: e.version}, nil
+}
+
+func (m *hashMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
+	const op = "remove"
+	if err := m.begin(ctx, op); err != nil {
+		return driver.Entry{}, err
+	}
+	st := m.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	e, found := st.entries[key]
+	if !found {
+		return driver.Entry{}, m.fail(keyOp(op, key), driver.ErrNotFound, "no such key")
+	}
+	if err := m.checkVersion(op, key, found, e.version, ifVersion); err != nil {
+		return driver.Entry{}, err
+	}
+	delete(st.entries, key)
+	st.feed.publish(driver.EntryEvent{Type: driver.EventRemoved, Entry: driver.Entry{Key: key, Value: e.value, Version: e.version}})
+	return driver.Entry{Key: key, Value: cloneBytes(e.value), Version: e.version}, nil
+}
+
+func (m *hashMap) Len(ctx context.Context) (int, error) {
+	if err := m.begin(ctx, "len"); err != nil {
+		return 0, err
+	}
+	m.state.mu.RLock()
+	defer m.state.mu.RUnlock()
+	return len(m.state.entries), nil
+}
+
+func (m *hashMap) Clear(ctx context.Context) error {
+	if err := m.begin(ctx, "clear"); err != nil {
+		return err
+	}
+	st := m.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.feed.watched() {
+		for k, e := range st.entries {
+			st.feed.publish(driver.EntryEvent{Type: driver.EventRemoved, Entry: driver.Entry{Key: k, Value: e.value, Version: e.version}})
+		}
+	}
+	clear(st.entries)
+	return nil
+}
+
+// Entries yields the entries of a snapshot taken when the iteration starts.
+func (m *hashMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
+	return func(yield func(driver.Entry, error) bool) {
+		if err := m.begin(ctx, "entries"); err != nil {
+			yield(driver.Entry{}, err)
+			return
+		}
+		st := m.state
+		st.mu.RLock()
+		snapshot := make([]driver.Entry, 0, len(st.entries))
+		for k, e := range st.entries {
+			snapshot = append(snapshot, driver.Entry{Key: k, Value: e.value, Version: e.version})
+		}
+		st.mu.RUnlock()
+		yieldEntries(ctx, m.handle, snapshot, yield)
+	}
+}
+
+// yieldEntries yields copies of the entries of a snapshot, stopping with an
+// error if ctx ends or the instance closes.
+func yieldEntries(ctx context.Context, h *handle, snapshot []driver.Entry, yield func(driver.Entry, error) bool) {
+	for _, e := range snapshot {
+		if err := h.begin(ctx, "entries"); err != nil {
+			yield(driver.Entry{}, err)
+			return
+		}
+		e.Value = cloneBytes(e.Value)
+		if !yield(e, nil) {
+			return
+		}
+	}
+}
+
+func (m *hashMap) Watch(ctx context.Context, ch chan<- driver.EntryEvent) error {
+	return watch(ctx, m.handle, &m.state.mu, &m.state.feed, ch, cloneEntryEvent)
+}
+
+func cloneEntryEvent(e driver.EntryEvent) driver.EntryEvent {
+	e.Entry.Value = cloneBytes(e.Entry.Value)
+	return e
+}

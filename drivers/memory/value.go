@@ -1,0 +1,98 @@
+package memory
+
+import (
+	"context"
+	"sync"
+
+	"github.com/atomix/go-client/driver"
+)
+
+// valueState is the store's state of one value. The stored slice is never
+// modified in place.
+type valueState struct {
+	mu      sync.RWMutex
+	last    uint64 // version of the latest write; survives Delete
+	present bool
+	value   []byte
+	version uint64
+	feed    feed[driver.ValueEvent]
+}
+
+func newValueState() *valueState { return &valueState{} }
+
+// value implements driver.Value.
+type value struct {
+	*handle
+	state *valueState
+}
+
+func (v *value) Set(ctx context.Context, val []byte, ifVersion uint64) (uint64, error) {
+	const op = "set"
+	if err := v.begin(ctx, op); err != nil {
+		return 0, err
+	}
+	if err := v.checkValue(op, val); err != nil {
+		return 0, err
+	}
+	stored := cloneBytes(val)
+	st := v.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	switch {
+	case ifVersion == 0 || (st.present && st.version == ifVersion):
+	case !st.present:
+		return 0, v.fail(op, driver.ErrConflict, "want version %d, but the value is absent", ifVersion)
+	default:
+		return 0, v.fail(op, driver.ErrConflict, "want version %d, but the value has version %d", ifVersion, st.version)
+	}
+	t := driver.EventInserted
+	if st.present {
+		t = driver.EventUpdated
+	}
+	st.last++
+	st.present, st.value, st.version = true, stored, st.last
+	st.feed.publish(driver.ValueEvent{Type: t, Value: stored, Version: st.last})
+	return st.last, nil
+}
+
+func (v *value) Get(ctx context.Context) ([]byte, uint64, error) {
+	if err := v.begin(ctx, "get"); err != nil {
+		return nil, 0, err
+	}
+	st := v.state
+	st.mu.RLock()
+	present, val, version := st.present, st.value, st.version
+	st.mu.RUnlock()
+	if !present {
+		return nil, 0, v.fail("get", driver.ErrNotFound, "the value is not set")
+	}
+	return cloneBytes(val), version, nil
+}
+
+func (v *value) Delete(ctx context.Context, ifVersion uint64) error {
+	const op = "delete"
+	if err := v.begin(ctx, op); err != nil {
+		return err
+	}
+	st := v.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.present {
+		return v.fail(op, driver.ErrNotFound, "the value is not set")
+	}
+	if ifVersion != 0 && ifVersion != st.version {
+		return v.fail(op, driver.ErrConflict, "want version %d, but the value has version %d", ifVersion, st.version)
+	}
+	st.feed.publish(driver.ValueEvent{Type: driver.EventRemoved, Value: st.value, Version: st.version})
+	st.present, st.value, st.version = false, nil, 0
+	return nil
+}
+
+func (v *value) Watch(ctx context.Context, ch chan<- driver.ValueEvent) error {
+	return watch(ctx, v.handle, &v.state.mu, &v.state.feed, ch, cloneValueEvent)
+}
+
+func cloneValueEvent(e driver.ValueEvent) driver.ValueEvent {
+	e.Value = cloneBytes(e.Value)
+	return e
+}
