@@ -15,4 +15,40 @@
 //
 // A driver outside this repository imports this package from its own module
 // and does the same.
+//
+// # What it checks
+//
+// For every primitive: every method with its error cases (ErrNotFound,
+// ErrConflict, ErrAlreadyExists, ErrClosed after Close and after the
+// client's Close, ErrInvalid for an empty name, a codec of the wrong type and
+// a key or value over the driver's Limits), versions strictly increasing,
+// two clients seeing one state, and isolation: the same name in two
+// namespaces, names and namespaces that prefix each other or contain '/',
+// and primitives of different kinds with the same name never share state.
+//
+// For every Watch: a thousand rapid writes by another client reach two
+// watchers of one instance (one of which reads only after the writes) as
+// exactly the expected events in commit order; the channel closes when the
+// context ends, when the primitive is closed and when the client is closed;
+// and no goroutine is left behind.
+//
+// Concurrency: clients each with their own driver make compare-and-set
+// increments of a counter, a map entry and a value, and take turns at an
+// unguarded read-modify-write under a lock; no update may be lost and lock
+// versions must increase from holder to holder. Locks and elections are
+// also checked for blocking, TryLock, Unlock(IfMatch), waiters that give up,
+// Close releasing, Anoint/Promote/Evict, and the term rule (the term number
+// changes exactly when the leader does). With Harness.Crash, a vanished lock
+// holder and a vanished leader must be replaced after the session TTL.
+//
+// # How it runs
+//
+// Every subtest uses a namespace of its own, with a random suffix, so a
+// persistent server may be shared between runs. Most subtests run in
+// parallel; the two that wait for a session TTL run at the same time
+// whatever -parallel says. The WatchCleanup subtests count the process's
+// goroutines (with go.uber.org/goleak, after the clients are warmed up), so
+// they run first and alone: call Run from a test that does not call
+// t.Parallel. Every wait is bounded, so a broken driver fails the suite
+// rather than hanging it.
 package conformance

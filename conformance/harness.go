@@ -50,4 +50,21 @@ const (
 	FeatureIndexedMap Feature = "indexedmap"
 	// FeatureSessionExpiry: a crashed client's sessions expire.
 	FeatureSessionExpiry Feature = "session-expiry"
+	// FeatureElectionEveryChange: an election watch reports every change,
+	// not only the latest state. The driver contract lets a driver whose
+	// backend reports states rather than changes merge consecutive states;
+	// such a driver declares this gap, and the suite then checks that the
+	// events are a subsequence of the changes ending with the final state.
+	FeatureElectionEveryChange Feature = "election-every-change"
 )
+
+// knownFeature reports whether f is one of the Feature constants.
+func knownFeature(f Feature) bool {
+	switch f {
+	case FeatureCounter, FeatureLock, FeatureElection, FeatureMap, FeatureSet,
+		FeatureValue, FeatureList, FeatureIndexedMap, FeatureSessionExpiry,
+		FeatureElectionEveryChange:
+		return true
+	}
+	return false
+}

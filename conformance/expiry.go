@@ -1,0 +1,86 @@
+package conformance
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/atomix/go-client/atomix/election"
+	"github.com/atomix/go-client/atomix/lock"
+)
+
+// testSessionExpiry checks that what a vanished client held is released
+// after its session TTL. Its subtests run at the same time whatever -parallel
+// says, because each waits for a TTL (up to twice 10s on Consul).
+func testSessionExpiry(t *testing.T, h Harness) {
+	skipIfGap(t, h, FeatureSessionExpiry)
+	if h.Crash == nil {
+		t.Fatal("conformance: Harness.Crash is nil: set it, or declare the gap FeatureSessionExpiry")
+	}
+	cases := []struct {
+		name    string
+		feature Feature
+		run     func(*testing.T, *env)
+	}{
+		{"LockHolderVanishes", FeatureLock, testLockHolderVanishes},
+		{"ElectionLeaderVanishes", FeatureElection, testElectionLeaderVanishes},
+	}
+	var wg sync.WaitGroup
+	for _, c := range cases {
+		wg.Go(func() {
+			t.Run(c.name, func(t *testing.T) {
+				skipIfGap(t, h, c.feature)
+				c.run(t, newEnv(t, h))
+			})
+		})
+	}
+	wg.Wait()
+}
+
+func testLockHolderVanishes(t *testing.T, e *env) {
+	ctx := e.ctx
+	d := e.driver()
+	holder := e.lock(e.clientOn(d, e.ns), "l")
+	waiter := e.lock(e.client(), "l")
+	v := acquire(t, ctx, holder, 0)
+	lost := holder.Lost()
+	res := lockAsync(ctx, waiter)
+	requirePending(t, res, e.quiet, "Lock of a held lock")
+
+	crashed := time.Now()
+	e.h.Crash(d)
+	r := await(t, res, e.expiry, "the lock of a vanished holder must be released once its session TTL (%v) expires", e.h.SessionTTL)
+	require.NoError(t, r.err)
+	require.Greater(t, r.val, v, "the next holder's version")
+	t.Logf("the waiter got the lock %v after the holder vanished (session TTL %v)", time.Since(crashed).Round(time.Millisecond), e.h.SessionTTL)
+	requireDoneWithin(t, lost, e.expiry, "Lost of the vanished holder")
+	expect(t, true)(waiter.IsLocked(ctx, lock.WithVersion(r.val)))
+	expect(t, true)(waiter.Unlock(ctx))
+}
+
+func testElectionLeaderVanishes(t *testing.T, e *env) {
+	ctx := e.ctx
+	d := e.driver()
+	leader := e.election(e.clientOn(d, e.ns), "e")
+	follower := e.election(e.client(), "e")
+	ts := &terms{t: t}
+	first := ts.want(leader)(leader.Enter(ctx))
+	ts.want(leader, follower)(follower.Enter(ctx))
+	ch := make(chan election.Event)
+	require.NoError(t, follower.Watch(ctx, ch))
+
+	crashed := time.Now()
+	e.h.Crash(d)
+	deadline := time.Now().Add(e.expiry)
+	for {
+		ev := recv(t, ch, time.Until(deadline), "the candidacy of a vanished leader must end once its session TTL (%v) expires", e.h.SessionTTL)
+		if ev.Term.Leader == follower.ID() {
+			t.Logf("the follower led %v after the leader vanished (session TTL %v)", time.Since(crashed).Round(time.Millisecond), e.h.SessionTTL)
+			require.Greater(t, ev.Term.Term, first.Term)
+			break
+		}
+	}
+	ts.want(follower)(follower.GetTerm(ctx))
+}
