@@ -42,7 +42,8 @@
 // driver that can lose its connection re-reads the state after reconnecting
 // and sends the difference, so a watcher always converges to the true state);
 // it blocks on a full ch rather than dropping; and it closes ch when ctx ends,
-// when the primitive is closed, or when the watch fails for good.
+// when the primitive is closed, or when the watch fails for good. A Watch
+// that returns an error has not sent on ch and does not close it.
 //
 // # Sessions
 //
