@@ -173,26 +173,9 @@ func (p *mapPrimitive[K, V]) Remove(ctx context.Context, key K, opts ..._map.Opt
 	return entry, nil
 }
 
-func (p *mapPrimitive[K, V]) Len(ctx context.Context) (int, error) {
-	if p.closed.Load() {
-		return 0, p.fail("len", errClosed)
-	}
-	n, err := p.d.Len(ctx)
-	if err != nil {
-		return 0, p.fail("len", err)
-	}
-	return n, nil
-}
+func (p *mapPrimitive[K, V]) Len(ctx context.Context) (int, error) { return p.length(ctx, p.d) }
 
-func (p *mapPrimitive[K, V]) Clear(ctx context.Context) error {
-	if p.closed.Load() {
-		return p.fail("clear", errClosed)
-	}
-	if err := p.d.Clear(ctx); err != nil {
-		return p.fail("clear", err)
-	}
-	return nil
-}
+func (p *mapPrimitive[K, V]) Clear(ctx context.Context) error { return p.clear(ctx, p.d) }
 
 func (p *mapPrimitive[K, V]) Entries(ctx context.Context) iter.Seq2[_map.Entry[K, V], error] {
 	return func(yield func(_map.Entry[K, V], error) bool) {

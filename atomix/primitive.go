@@ -164,3 +164,33 @@ func checkName(what, s string) error {
 	}
 	return nil
 }
+
+// collection is the part of a driver's Map, Set, List and IndexedMap that
+// Len and Clear need.
+type collection interface {
+	Len(ctx context.Context) (int, error)
+	Clear(ctx context.Context) error
+}
+
+// length implements Len for every collection.
+func (b *base) length(ctx context.Context, d collection) (int, error) {
+	if b.closed.Load() {
+		return 0, b.fail("len", errClosed)
+	}
+	n, err := d.Len(ctx)
+	if err != nil {
+		return 0, b.fail("len", err)
+	}
+	return n, nil
+}
+
+// clear implements Clear for every collection.
+func (b *base) clear(ctx context.Context, d collection) error {
+	if b.closed.Load() {
+		return b.fail("clear", errClosed)
+	}
+	if err := d.Clear(ctx); err != nil {
+		return b.fail("clear", err)
+	}
+	return nil
+}

@@ -103,26 +103,9 @@ func (p *setPrimitive[E]) call(ctx context.Context, op string, e E) (bool, error
 	return ok, nil
 }
 
-func (p *setPrimitive[E]) Len(ctx context.Context) (int, error) {
-	if p.closed.Load() {
-		return 0, p.fail("len", errClosed)
-	}
-	n, err := p.d.Len(ctx)
-	if err != nil {
-		return 0, p.fail("len", err)
-	}
-	return n, nil
-}
+func (p *setPrimitive[E]) Len(ctx context.Context) (int, error) { return p.length(ctx, p.d) }
 
-func (p *setPrimitive[E]) Clear(ctx context.Context) error {
-	if p.closed.Load() {
-		return p.fail("clear", errClosed)
-	}
-	if err := p.d.Clear(ctx); err != nil {
-		return p.fail("clear", err)
-	}
-	return nil
-}
+func (p *setPrimitive[E]) Clear(ctx context.Context) error { return p.clear(ctx, p.d) }
 
 func (p *setPrimitive[E]) Elements(ctx context.Context) iter.Seq2[E, error] {
 	return func(yield func(E, error) bool) {
