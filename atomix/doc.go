@@ -72,6 +72,13 @@
 // before its Watch call returned. All watchers of an instance receive the
 // same decoded values: treat slices and pointers in them as read-only.
 //
+// One backend reports states rather than changes: over Consul, changes that
+// land between two of the driver's blocking queries reach watchers merged
+// into the events that turn one state into the next (an insert followed by
+// an update arrives as one insert with the later value). Watchers still see
+// every state change they need to converge to the latest state; see
+// package drivers/consul.
+//
 // An event whose key or value cannot be decoded with the primitive's codec
 // ends the backend watch like a failure: the watchers get the events before
 // it, then their channels are closed. Nothing is skipped silently; reading

@@ -41,6 +41,10 @@
 // it sends events on ch in commit order; it never drops an event silently (a
 // driver that can lose its connection re-reads the state after reconnecting
 // and sends the difference, so a watcher always converges to the true state);
+// a driver whose backend reports states rather than changes (Consul's
+// blocking queries) may merge changes that land between two of its reads
+// into the events that turn one state into the next, and must say so in its
+// documentation: its watchers still converge to the latest state;
 // it blocks on a full ch rather than dropping; and it closes ch when ctx ends,
 // when the primitive is closed, or when the watch fails for good. A Watch
 // that returns an error has not sent on ch and does not close it.
