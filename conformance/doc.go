@@ -28,9 +28,14 @@
 //
 // For every Watch: a thousand rapid writes by another client reach two
 // watchers of one instance (one of which reads only after the writes) as
-// exactly the expected events in commit order; the channel closes when the
-// context ends, when the primitive is closed and when the client is closed;
-// and no goroutine is left behind.
+// exactly the expected events in commit order (WatchEveryChange); the
+// channel closes when the context ends, when the primitive is closed and
+// when the client is closed; and no goroutine is left behind. A backend that
+// reports states rather than changes declares Harness.WatchMergesStates;
+// its watchers may merge changes, and the suite checks instead
+// (WatchConverges) that each watcher's events, applied to the state at the
+// watch's start, give the latest state, that each event can follow the state
+// before it, and that writes arrive in commit order.
 //
 // Concurrency: clients each with their own driver make compare-and-set
 // increments of a counter, a map entry and a value, and take turns at an

@@ -19,14 +19,8 @@ func testElection(t *testing.T, h Harness) {
 	parallel(t, "CloseLeaves", h, testElectionCloseLeaves)
 	parallel(t, "ClientCloseLeaves", h, testElectionClientCloseLeaves)
 	parallel(t, "Watch", h, testElectionWatch)
-	t.Run("WatchEveryChange", func(t *testing.T) {
-		skipIfGap(t, h, FeatureElectionEveryChange)
-		testWatchEveryChange(t, h, electionWatchSpec(h))
-	})
-	if _, merges := h.Gaps[FeatureElectionEveryChange]; merges {
-		t.Run("WatchConverges", func(t *testing.T) { testWatchEveryChange(t, h, electionWatchSpec(h)) })
-	}
-	t.Run("WatchIsolation", func(t *testing.T) { testWatchIsolation(t, h, electionWatchSpec(h)) })
+	runWatchEveryChange(t, h, electionWatchSpec())
+	t.Run("WatchIsolation", func(t *testing.T) { testWatchIsolation(t, h, electionWatchSpec()) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, h, electionKind) })
 	parallel(t, "InvalidName", h, func(t *testing.T, e *env) {
 		_, err := e.client().GetElection(e.ctx, "")

@@ -14,11 +14,10 @@ import (
 // electionWatchSpec describes elections for the generic watch tests. Events
 // are compared with their candidate lists normalised (nil and empty are the
 // same).
-func electionWatchSpec(h Harness) watchSpec[election.Event] {
-	_, merges := h.Gaps[FeatureElectionEveryChange]
+func electionWatchSpec() watchSpec[election.Event] {
 	return watchSpec[election.Event]{
 		feature:  FeatureElection,
-		mayMerge: merges,
+		newModel: func() watchModel[election.Event] { return &electionModel{} },
 		open: func(ctx context.Context, c *atomix.Client, name string) (watcher[election.Event], error) {
 			el, err := atomix.GetElection(ctx, name, atomix.WithClient(c))
 			if err != nil {
@@ -123,6 +122,37 @@ func (w *electionWriter) step(ctx context.Context, _ int) ([]election.Event, err
 	}
 	return []election.Event{{Type: election.EventChanged, Term: term}}, nil
 }
+
+// electionModel is an election as a watcher rebuilds it from events: the
+// last term.
+type electionModel struct{ term election.Term }
+
+// apply takes ev's term if it can follow the current one through any number
+// of merged changes: it differs from the current term, its number has not
+// gone down and went up if the leader changed, and its leader is the first
+// of its candidates.
+func (m *electionModel) apply(ev election.Event) error {
+	if ev.Type != election.EventChanged {
+		return fmt.Errorf("unknown event type %v", ev.Type)
+	}
+	prev, next := m.term, ev.Term
+	switch {
+	case termsEqual(prev, next):
+		return fmt.Errorf("term %+v reported again: not a change", next)
+	case next.Term < prev.Term:
+		return fmt.Errorf("the term went down from %d to %d", prev.Term, next.Term)
+	case next.Leader != prev.Leader && next.Term == prev.Term:
+		return fmt.Errorf("leader changed from %q to %q but the term stayed %d", prev.Leader, next.Leader, next.Term)
+	case len(next.Candidates) > 0 && next.Leader != next.Candidates[0]:
+		return fmt.Errorf("leader %q is not the first of the candidates %q", next.Leader, next.Candidates)
+	case len(next.Candidates) == 0 && next.Leader != "":
+		return fmt.Errorf("leader %q without candidates", next.Leader)
+	}
+	m.term = next
+	return nil
+}
+
+func (m *electionModel) state() any { return m.term }
 
 // checkTermRule checks that the term number changed exactly when the leader
 // did, and only upwards.

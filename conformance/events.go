@@ -163,23 +163,3 @@ func around[E any](evs []E, i int) string {
 	}
 	return b.String()
 }
-
-// requireSubsequence fails t unless got is want with some events left out
-// (consecutive states merged) and ends with want's last event: what a watch
-// that may merge states still guarantees.
-func requireSubsequence[E any](t testing.TB, want, got []E, what string) {
-	t.Helper()
-	require.NotEmpty(t, got, "%s: no event received", what)
-	j := 0
-	for i, g := range got {
-		for j < len(want) && !assert.ObjectsAreEqual(want[j], g) {
-			j++
-		}
-		if j == len(want) {
-			require.FailNow(t, fmt.Sprintf("%s: received event %d is not a later state than the one before", what, i),
-				"got %+v\nreceived around it:\n%s", g, around(got, i))
-		}
-		j++
-	}
-	require.Equal(t, want[len(want)-1], got[len(got)-1], "%s: the last event received must be the final state", what)
-}

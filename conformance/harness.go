@@ -29,6 +29,17 @@ type Harness struct {
 	// expiry it waits for. Use the smallest the backend accepts.
 	SessionTTL time.Duration
 
+	// WatchMergesStates declares that the backend reports states rather
+	// than changes (Consul's blocking queries), so a watch may merge the
+	// changes that land between two of its reads into the events that turn
+	// one state into the next, as the driver contract allows. Every watch
+	// must still converge to the latest state: the suite then checks that
+	// instead of comparing events one by one, and checks what merging
+	// cannot excuse (an event that cannot follow the state before it, a
+	// write reported out of commit order, anything from before the watch).
+	// It is a declared property, not a gap: nothing is skipped.
+	WatchMergesStates bool
+
 	// Gaps lists what the backend cannot do, by feature name (see the
 	// Feature constants), with the reason. The suite reports each gap as a
 	// skipped test naming it; it never passes over one silently.
@@ -50,20 +61,13 @@ const (
 	FeatureIndexedMap Feature = "indexedmap"
 	// FeatureSessionExpiry: a crashed client's sessions expire.
 	FeatureSessionExpiry Feature = "session-expiry"
-	// FeatureElectionEveryChange: an election watch reports every change,
-	// not only the latest state. The driver contract lets a driver whose
-	// backend reports states rather than changes merge consecutive states;
-	// such a driver declares this gap, and the suite then checks that the
-	// events are a subsequence of the changes ending with the final state.
-	FeatureElectionEveryChange Feature = "election-every-change"
 )
 
 // knownFeature reports whether f is one of the Feature constants.
 func knownFeature(f Feature) bool {
 	switch f {
 	case FeatureCounter, FeatureLock, FeatureElection, FeatureMap, FeatureSet,
-		FeatureValue, FeatureList, FeatureIndexedMap, FeatureSessionExpiry,
-		FeatureElectionEveryChange:
+		FeatureValue, FeatureList, FeatureIndexedMap, FeatureSessionExpiry:
 		return true
 	}
 	return false

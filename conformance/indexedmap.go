@@ -20,7 +20,7 @@ func testIndexedMap(t *testing.T, h Harness) {
 	parallel(t, "Navigation", h, testIndexedMapNavigation)
 	parallel(t, "Entries", h, testIndexedMapEntries)
 	parallel(t, "Watch", h, testIndexedMapWatch)
-	t.Run("WatchEveryChange", func(t *testing.T) { testWatchEveryChange(t, h, indexedMapWatchSpec()) })
+	runWatchEveryChange(t, h, indexedMapWatchSpec())
 	t.Run("WatchIsolation", func(t *testing.T) { testWatchIsolation(t, h, indexedMapWatchSpec()) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, h, indexedMapKind) })
 	parallel(t, "InvalidName", h, func(t *testing.T, e *env) {

@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 
 	"github.com/atomix/go-client/atomix"
@@ -14,7 +15,8 @@ type indexedMapEntry = indexedmap.Entry[string, string]
 
 func indexedMapWatchSpec() watchSpec[indexedMapEvent] {
 	return watchSpec[indexedMapEvent]{
-		feature: FeatureIndexedMap,
+		feature:  FeatureIndexedMap,
+		newModel: func() watchModel[indexedMapEvent] { return &indexedMapModel{entries: map[string]indexedMapEntry{}} },
 		open: func(ctx context.Context, c *atomix.Client, name string) (watcher[indexedMapEvent], error) {
 			return atomix.GetIndexedMap[string, string](ctx, name, atomix.WithClient(c))
 		},
@@ -125,3 +127,44 @@ func (w *indexedMapWriter) removed(e indexedMapEntry, err error, was indexedMapE
 	delete(w.model, e.Key)
 	return []indexedMapEvent{{Type: indexedmap.EventRemoved, Entry: was}}, nil
 }
+
+// indexedMapModel is an indexed map as a watcher rebuilds it from events.
+type indexedMapModel struct {
+	entries   map[string]indexedMapEntry
+	lastIndex uint64 // the index of the last append applied
+	lastWrite uint64 // the version of the last insert or update applied
+}
+
+func (m *indexedMapModel) apply(ev indexedMapEvent) error {
+	e := ev.Entry
+	cur, present := m.entries[e.Key]
+	switch ev.Type {
+	case indexedmap.EventInserted, indexedmap.EventUpdated:
+		if present != (ev.Type == indexedmap.EventUpdated) {
+			return fmt.Errorf("%v of key %q, which is present=%v", ev.Type, e.Key, present)
+		}
+		if e.Version <= m.lastWrite {
+			return fmt.Errorf("%v of key %q at version %d, not above the last write's %d", ev.Type, e.Key, e.Version, m.lastWrite)
+		}
+		if present && e.Index != cur.Index {
+			return fmt.Errorf("update of key %q moved it from index %d to %d", e.Key, cur.Index, e.Index)
+		}
+		if !present {
+			if e.Index <= m.lastIndex {
+				return fmt.Errorf("append of key %q at index %d, not above the last append's %d", e.Key, e.Index, m.lastIndex)
+			}
+			m.lastIndex = e.Index
+		}
+		m.entries[e.Key], m.lastWrite = e, e.Version
+	case indexedmap.EventRemoved:
+		if !present || cur != e {
+			return fmt.Errorf("removal of %+v, but the entry is %+v (present=%v)", e, cur, present)
+		}
+		delete(m.entries, e.Key)
+	default:
+		return fmt.Errorf("unknown event type %v", ev.Type)
+	}
+	return nil
+}
+
+func (m *indexedMapModel) state() any { return maps.Clone(m.entries) }

@@ -19,7 +19,7 @@ func testList(t *testing.T, h Harness) {
 	parallel(t, "Operations", h, testListOperations)
 	parallel(t, "Items", h, testListItems)
 	parallel(t, "Watch", h, testListWatch)
-	t.Run("WatchEveryChange", func(t *testing.T) { testWatchEveryChange(t, h, listWatchSpec()) })
+	runWatchEveryChange(t, h, listWatchSpec())
 	t.Run("WatchIsolation", func(t *testing.T) { testWatchIsolation(t, h, listWatchSpec()) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, h, listKind) })
 	parallel(t, "InvalidName", h, func(t *testing.T, e *env) {

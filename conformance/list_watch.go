@@ -14,7 +14,8 @@ type listEvent = list.Event[string]
 
 func listWatchSpec() watchSpec[listEvent] {
 	return watchSpec[listEvent]{
-		feature: FeatureList,
+		feature:  FeatureList,
+		newModel: func() watchModel[listEvent] { return &listModel{} },
 		open: func(ctx context.Context, c *atomix.Client, name string) (watcher[listEvent], error) {
 			return atomix.GetList[string](ctx, name, atomix.WithClient(c))
 		},
@@ -93,4 +94,43 @@ func (w *listWriter) step(ctx context.Context, i int) ([]listEvent, error) {
 		_, err := w.l.Set(ctx, n, val)
 		return nil, expectErr(err, atomix.ErrNotFound, "set past the end")
 	}
+}
+
+// listModel is a list as a watcher rebuilds it from events, applying each
+// at its index.
+type listModel struct{ items []string }
+
+func (m *listModel) apply(ev listEvent) error {
+	n := len(m.items)
+	switch ev.Type {
+	case list.EventInserted:
+		if ev.Index < 0 || ev.Index > n {
+			return fmt.Errorf("insertion at %d in a list of %d", ev.Index, n)
+		}
+		m.items = slices.Insert(m.items, ev.Index, ev.Value)
+	case list.EventUpdated:
+		if ev.Index < 0 || ev.Index >= n {
+			return fmt.Errorf("update at %d in a list of %d", ev.Index, n)
+		}
+		m.items[ev.Index] = ev.Value
+	case list.EventRemoved:
+		if ev.Index < 0 || ev.Index >= n {
+			return fmt.Errorf("removal at %d in a list of %d", ev.Index, n)
+		}
+		if m.items[ev.Index] != ev.Value {
+			return fmt.Errorf("removal of %q at %d, but the item there is %q", ev.Value, ev.Index, m.items[ev.Index])
+		}
+		m.items = slices.Delete(m.items, ev.Index, ev.Index+1)
+	default:
+		return fmt.Errorf("unknown event type %v", ev.Type)
+	}
+	return nil
+}
+
+// state returns the items, nil when there are none.
+func (m *listModel) state() any {
+	if len(m.items) == 0 {
+		return []string(nil)
+	}
+	return slices.Clone(m.items)
 }

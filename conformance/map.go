@@ -24,7 +24,7 @@ func testMap(t *testing.T, h Harness) {
 	parallel(t, "Iteration", h, testMapIteration)
 	parallel(t, "ConcurrentCompareAndSet", h, testMapConcurrentCompareAndSet)
 	parallel(t, "Watch", h, testMapWatch)
-	t.Run("WatchEveryChange", func(t *testing.T) { testWatchEveryChange(t, h, mapWatchSpec()) })
+	runWatchEveryChange(t, h, mapWatchSpec())
 	t.Run("WatchIsolation", func(t *testing.T) { testWatchIsolation(t, h, mapWatchSpec()) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, h, mapKind) })
 	parallel(t, "InvalidName", h, func(t *testing.T, e *env) {

@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 
 	"github.com/atomix/go-client/atomix"
@@ -13,7 +14,8 @@ type mapEvent = _map.Event[string, string]
 
 func mapWatchSpec() watchSpec[mapEvent] {
 	return watchSpec[mapEvent]{
-		feature: FeatureMap,
+		feature:  FeatureMap,
+		newModel: func() watchModel[mapEvent] { return &mapModel{entries: map[string]_map.Entry[string, string]{}} },
 		open: func(ctx context.Context, c *atomix.Client, name string) (watcher[mapEvent], error) {
 			return atomix.GetMap[string, string](ctx, name, atomix.WithClient(c))
 		},
@@ -121,3 +123,34 @@ func (w *mapWriter) removed(e _map.Entry[string, string], err error, was _map.En
 	delete(w.model, e.Key)
 	return []mapEvent{{Type: _map.EventRemoved, Entry: was}}, nil
 }
+
+// mapModel is a map as a watcher rebuilds it from events.
+type mapModel struct {
+	entries   map[string]_map.Entry[string, string]
+	lastWrite uint64 // the version of the last insert or update applied
+}
+
+func (m *mapModel) apply(ev mapEvent) error {
+	e := ev.Entry
+	cur, present := m.entries[e.Key]
+	switch ev.Type {
+	case _map.EventInserted, _map.EventUpdated:
+		if present != (ev.Type == _map.EventUpdated) {
+			return fmt.Errorf("%v of key %q, which is present=%v", ev.Type, e.Key, present)
+		}
+		if e.Version <= m.lastWrite {
+			return fmt.Errorf("%v of key %q at version %d, not above the last write's %d", ev.Type, e.Key, e.Version, m.lastWrite)
+		}
+		m.entries[e.Key], m.lastWrite = e, e.Version
+	case _map.EventRemoved:
+		if !present || cur != e {
+			return fmt.Errorf("removal of %+v, but the entry is %+v (present=%v)", e, cur, present)
+		}
+		delete(m.entries, e.Key)
+	default:
+		return fmt.Errorf("unknown event type %v", ev.Type)
+	}
+	return nil
+}
+
+func (m *mapModel) state() any { return maps.Clone(m.entries) }

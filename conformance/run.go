@@ -37,7 +37,8 @@ func Run(t *testing.T, h Harness) {
 		}
 	}
 
-	t.Logf("conformance suite for driver %q, session TTL %v, gaps %v", h.Name, h.SessionTTL, h.Gaps)
+	t.Logf("conformance suite for driver %q, session TTL %v, watches merge states: %v, gaps %v",
+		h.Name, h.SessionTTL, h.WatchMergesStates, h.Gaps)
 
 	t.Run("WatchCleanup", func(t *testing.T) {
 		t.Run("Map", func(t *testing.T) { testWatchCleanup(t, h, mapWatchSpec()) })
@@ -45,7 +46,7 @@ func Run(t *testing.T, h Harness) {
 		t.Run("Value", func(t *testing.T) { testWatchCleanup(t, h, valueWatchSpec()) })
 		t.Run("List", func(t *testing.T) { testWatchCleanup(t, h, listWatchSpec()) })
 		t.Run("IndexedMap", func(t *testing.T) { testWatchCleanup(t, h, indexedMapWatchSpec()) })
-		t.Run("Election", func(t *testing.T) { testWatchCleanup(t, h, electionWatchSpec(h)) })
+		t.Run("Election", func(t *testing.T) { testWatchCleanup(t, h, electionWatchSpec()) })
 	})
 
 	groups := []struct {

@@ -19,7 +19,7 @@ func testSet(t *testing.T, h Harness) {
 	parallel(t, "Operations", h, testSetOperations)
 	parallel(t, "Elements", h, testSetElements)
 	parallel(t, "Watch", h, testSetWatch)
-	t.Run("WatchEveryChange", func(t *testing.T) { testWatchEveryChange(t, h, setWatchSpec()) })
+	runWatchEveryChange(t, h, setWatchSpec())
 	t.Run("WatchIsolation", func(t *testing.T) { testWatchIsolation(t, h, setWatchSpec()) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, h, setKind) })
 	parallel(t, "InvalidName", h, func(t *testing.T, e *env) {

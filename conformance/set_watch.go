@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 
 	"github.com/atomix/go-client/atomix"
@@ -13,7 +14,8 @@ type setEvent = set.Event[string]
 
 func setWatchSpec() watchSpec[setEvent] {
 	return watchSpec[setEvent]{
-		feature: FeatureSet,
+		feature:  FeatureSet,
+		newModel: func() watchModel[setEvent] { return setModel{} },
 		open: func(ctx context.Context, c *atomix.Client, name string) (watcher[setEvent], error) {
 			return atomix.GetSet[string](ctx, name, atomix.WithClient(c))
 		},
@@ -66,3 +68,24 @@ func (w *setWriter) step(ctx context.Context, _ int) ([]setEvent, error) {
 	delete(w.model, el)
 	return []setEvent{{Type: set.EventRemoved, Element: el}}, nil
 }
+
+// setModel is a set as a watcher rebuilds it from events.
+type setModel map[string]bool
+
+func (m setModel) apply(ev setEvent) error {
+	switch ev.Type {
+	case set.EventAdded, set.EventRemoved:
+		if m[ev.Element] != (ev.Type == set.EventRemoved) {
+			return fmt.Errorf("%v of %q, which is present=%v", ev.Type, ev.Element, m[ev.Element])
+		}
+		if ev.Type == set.EventAdded {
+			m[ev.Element] = true
+		} else {
+			delete(m, ev.Element)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown event type %v", ev.Type)
+}
+
+func (m setModel) state() any { return maps.Clone(m) }

@@ -18,7 +18,7 @@ func testValue(t *testing.T, h Harness) {
 	parallel(t, "Operations", h, testValueOperations)
 	parallel(t, "ConcurrentCompareAndSet", h, testValueConcurrentCompareAndSet)
 	parallel(t, "Watch", h, testValueWatch)
-	t.Run("WatchEveryChange", func(t *testing.T) { testWatchEveryChange(t, h, valueWatchSpec()) })
+	runWatchEveryChange(t, h, valueWatchSpec())
 	t.Run("WatchIsolation", func(t *testing.T) { testWatchIsolation(t, h, valueWatchSpec()) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, h, valueKind) })
 	parallel(t, "InvalidName", h, func(t *testing.T, e *env) {

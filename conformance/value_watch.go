@@ -13,7 +13,8 @@ type valueEvent = value.Event[string]
 
 func valueWatchSpec() watchSpec[valueEvent] {
 	return watchSpec[valueEvent]{
-		feature: FeatureValue,
+		feature:  FeatureValue,
+		newModel: func() watchModel[valueEvent] { return &valueModel{} },
 		open: func(ctx context.Context, c *atomix.Client, name string) (watcher[valueEvent], error) {
 			return atomix.GetValue[string](ctx, name, atomix.WithClient(c))
 		},
@@ -84,3 +85,40 @@ func (w *valueWriter) set(ctx context.Context, val string, opts ...value.Option)
 	w.present, w.cur, w.version = true, val, version
 	return []valueEvent{{Type: typ, Value: val, Version: version}}, nil
 }
+
+// valueModel is a value as a watcher rebuilds it from events.
+type valueModel struct {
+	cur       valueState
+	lastWrite uint64 // the version of the last create or update applied
+}
+
+// valueState is what a value holds; the zero value is absent.
+type valueState struct {
+	Present bool
+	Value   string
+	Version uint64
+}
+
+func (m *valueModel) apply(ev valueEvent) error {
+	switch ev.Type {
+	case value.EventCreated, value.EventUpdated:
+		if m.cur.Present != (ev.Type == value.EventUpdated) {
+			return fmt.Errorf("%v of a value that is present=%v", ev.Type, m.cur.Present)
+		}
+		if ev.Version <= m.lastWrite {
+			return fmt.Errorf("%v at version %d, not above the last write's %d", ev.Type, ev.Version, m.lastWrite)
+		}
+		m.cur, m.lastWrite = valueState{Present: true, Value: ev.Value, Version: ev.Version}, ev.Version
+	case value.EventDeleted:
+		was := valueState{Present: true, Value: ev.Value, Version: ev.Version}
+		if m.cur != was {
+			return fmt.Errorf("deletion of %+v, but the value is %+v", was, m.cur)
+		}
+		m.cur = valueState{}
+	default:
+		return fmt.Errorf("unknown event type %v", ev.Type)
+	}
+	return nil
+}
+
+func (m *valueModel) state() any { return m.cur }

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -36,11 +35,9 @@ type watchSpec[E any] struct {
 	// newWriter opens the primitive name through c and returns a writer of
 	// pseudo-random changes that knows the events each causes.
 	newWriter func(ctx context.Context, c *atomix.Client, name string) (writeStep[E], error)
-	// mayMerge says that the watch may merge consecutive states (allowed
-	// for election watches on backends that report states, declared by the
-	// gap FeatureElectionEveryChange): then the events received must be a
-	// subsequence of the changes ending with the final state.
-	mayMerge bool
+	// newModel returns a model of a new, empty primitive, into which the
+	// convergence check folds events.
+	newModel func() watchModel[E]
 }
 
 // change calls step until it causes an event and returns the events.
@@ -58,19 +55,39 @@ func change[E any](t testing.TB, ctx context.Context, step writeStep[E], i *int)
 	return nil
 }
 
+// runWatchEveryChange runs testWatchEveryChange as a subtest of t named
+// after the check it makes: WatchEveryChange compares events one by one,
+// WatchConverges (on a backend that declares Harness.WatchMergesStates)
+// checks that the watchers converge.
+func runWatchEveryChange[E any](t *testing.T, h Harness, s watchSpec[E]) {
+	name := "WatchEveryChange"
+	if h.WatchMergesStates {
+		name = "WatchConverges"
+	}
+	t.Run(name, func(t *testing.T) { testWatchEveryChange(t, h, s) })
+}
+
 // testWatchEveryChange checks that two watchers on one instance, one of them
 // reading only after the writes, each get every event caused by another
-// client's rapid writes, in commit order, and nothing caused before the watch.
+// client's rapid writes, in commit order, and nothing caused before the
+// watch. On a backend that merges states it checks instead that each
+// watcher's events fold into the latest state (see watchModel).
 func testWatchEveryChange[E any](t *testing.T, h Harness, s watchSpec[E]) {
 	t.Parallel()
 	skipIfGap(t, h, s.feature)
+	if h.WatchMergesStates {
+		t.Log("Harness.WatchMergesStates: the backend reports states, not changes, so changes " +
+			"between two of its reads may merge; checking that each watcher converges to the " +
+			"latest state instead of comparing events one by one")
+	}
 	e := newEnv(t, h)
 	writerClient, watcherClient := e.client(), e.client()
 	step, err := s.newWriter(e.ctx, writerClient, "w")
 	require.NoError(t, err)
 	i := 0
+	var before []E
 	for range 10 { // state before the watch, which it must not report
-		change(t, e.ctx, step, &i)
+		before = append(before, change(t, e.ctx, step, &i)...)
 	}
 	p, err := s.open(e.ctx, watcherClient, "w")
 	require.NoError(t, err)
@@ -94,18 +111,23 @@ func testWatchEveryChange[E any](t *testing.T, h Harness, s watchSpec[E]) {
 	// The slow watcher is read only now: its events had to be buffered.
 	slow := collect(slowCh)
 
-	check, complete := requireSameEvents[E], func(got []E) bool { return len(got) >= len(want) }
-	if s.mayMerge {
-		check = requireSubsequence[E]
-		complete = func(got []E) bool {
-			return len(got) > 0 && assert.ObjectsAreEqual(want[len(want)-1], got[len(got)-1])
-		}
+	if h.WatchMergesStates {
+		eagerConv, slowConv := newConvergence(t, s, before, want), newConvergence(t, s, before, want)
+		eagerConv.require(t, eager.waitFor(eagerConv.done, e.event), "eager watcher")
+		slowConv.require(t, slow.waitFor(slowConv.done, e.event), "slow watcher")
+		time.Sleep(e.quiet) // let anything extra arrive
+		eagerEvs, slowEvs := eager.waitFor(eagerConv.done, 0), slow.waitFor(slowConv.done, 0)
+		eagerConv.require(t, eagerEvs, "eager watcher, after a pause")
+		slowConv.require(t, slowEvs, "slow watcher, after a pause")
+		t.Logf("%d changes reached the eager watcher as %d events, the slow one as %d", len(want), len(eagerEvs), len(slowEvs))
+	} else {
+		complete := func(got []E) bool { return len(got) >= len(want) }
+		requireSameEvents(t, want, eager.waitFor(complete, e.event), "eager watcher")
+		requireSameEvents(t, want, slow.waitFor(complete, e.event), "slow watcher")
+		time.Sleep(e.quiet) // let anything extra arrive
+		requireSameEvents(t, want, eager.waitFor(complete, 0), "eager watcher, after a pause")
+		requireSameEvents(t, want, slow.waitFor(complete, 0), "slow watcher, after a pause")
 	}
-	check(t, want, eager.waitFor(complete, e.event), "eager watcher")
-	check(t, want, slow.waitFor(complete, e.event), "slow watcher")
-	time.Sleep(e.quiet) // let anything extra arrive
-	check(t, want, eager.waitFor(complete, 0), "eager watcher, after a pause")
-	check(t, want, slow.waitFor(complete, 0), "slow watcher, after a pause")
 
 	cancel()
 	require.True(t, eager.waitClosed(e.event), "watch channel not closed after its context was cancelled")

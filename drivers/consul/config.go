@@ -1,0 +1,287 @@
+package consul
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/atomix/go-client/driver"
+)
+
+// DefaultAddress is the agent address used when Config.Address is empty.
+const DefaultAddress = "127.0.0.1:8500"
+
+// Config says how to reach a Consul agent. The zero value talks plain HTTP
+// to 127.0.0.1:8500 without an ACL token.
+//
+// Only what is written here is used: the CONSUL_* environment variables
+// that Consul's own tools read (CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN,
+// CONSUL_CACERT, ...) are ignored unless UseEnvironment is set.
+type Config struct {
+	// Address is the host:port of the agent's HTTP API. Empty means
+	// DefaultAddress (or CONSUL_HTTP_ADDR with UseEnvironment).
+	Address string
+	// Scheme is "http" or "https". Empty means "https" when TLS is set,
+	// else "http".
+	Scheme string
+	// Datacenter is the datacenter to use; empty means the agent's.
+	Datacenter string
+	// Token is the ACL token sent with every request.
+	Token string
+	// TokenFile names a file holding the ACL token; it wins over Token.
+	TokenFile string
+	// Namespace and Partition select a namespace and an admin partition
+	// (Consul Enterprise only); empty means the token's default.
+	Namespace string
+	Partition string
+	// Username and Password set HTTP basic authentication, for agents
+	// behind a proxy that wants it.
+	Username string
+	Password string
+	// TLS configures HTTPS. Nil means the system's roots and no client
+	// certificate (when Scheme is "https").
+	TLS *TLSConfig
+	// HTTPClient, if set, is used for every request instead of a client
+	// built from the fields above (TLS is then ignored).
+	HTTPClient *http.Client
+	// UseEnvironment starts from what the Consul API package reads from the
+	// CONSUL_* environment variables (api.DefaultConfig); fields set here
+	// override it.
+	UseEnvironment bool
+
+	// Options tune the driver itself.
+	Options
+}
+
+// TLSConfig is the TLS setup for HTTPS.
+type TLSConfig struct {
+	// CAFile and CAPath name a PEM bundle and a directory of PEM files that
+	// verify the agent's certificate. Empty means the system's roots.
+	CAFile string
+	CAPath string
+	// CertFile and KeyFile name the client certificate and key, for agents
+	// that verify clients.
+	CertFile string
+	KeyFile  string
+	// ServerName is the name expected in the agent's certificate; empty
+	// means the host of Address.
+	ServerName string
+	// InsecureSkipVerify disables verification of the agent's certificate.
+	// Use it only in tests.
+	InsecureSkipVerify bool
+}
+
+// Options tune the driver, whatever client it uses.
+type Options struct {
+	// Prefix is the KV path under which every primitive is stored
+	// (default "atomix"). Drivers with different prefixes share nothing.
+	Prefix string
+	// MinSessionTTL is the smallest session TTL the servers accept
+	// (their session_ttl_min, default 10s). Shorter TTLs asked of
+	// NewSession are rounded up to it.
+	MinSessionTTL time.Duration
+	// DefaultSessionTTL is the TTL of a session opened without one
+	// (default 15s).
+	DefaultSessionTTL time.Duration
+	// WaitTime is the longest a blocking query (watches, lock waiters)
+	// waits before asking again (default 5m; Consul caps it at 10m).
+	WaitTime time.Duration
+	// TxnMaxRequestSize is the servers' txn_max_req_len (default 512 KiB).
+	// Writes go through /v1/txn, whose body carries values in base64, so
+	// the largest value the driver accepts (Limits().MaxValueSize) is about
+	// three quarters of it, less room for keys. The servers'
+	// kv_max_value_size must not be smaller than that.
+	TxnMaxRequestSize int
+}
+
+// Defaults of Options.
+const (
+	defaultPrefix            = "atomix"
+	defaultMinSessionTTL     = 10 * time.Second
+	defaultSessionTTL        = 15 * time.Second
+	maxSessionTTL            = 24 * time.Hour // Consul's limit
+	defaultWaitTime          = 5 * time.Minute
+	defaultTxnMaxRequestSize = 512 << 10
+
+	// maxKeySize bounds user keys, set elements and candidate IDs so that
+	// a transaction's key paths (escaped, up to three times the bytes, and
+	// repeated in a few operations) fit in txnOverhead.
+	maxKeySize  = 2 << 10
+	txnOverhead = 32 << 10
+)
+
+// withDefaults returns o with its zero fields set to their defaults, or an
+// ErrInvalid error.
+func (o Options) withDefaults() (Options, error) {
+	o.Prefix = strings.Trim(o.Prefix, "/")
+	if o.Prefix == "" {
+		o.Prefix = defaultPrefix
+	}
+	for _, part := range strings.Split(o.Prefix, "/") {
+		if part == "" || part == "." || part == ".." {
+			return o, fmt.Errorf("%w: consul: prefix %q has an empty, \".\" or \"..\" element", driver.ErrInvalid, o.Prefix)
+		}
+	}
+	if o.MinSessionTTL < 0 || o.DefaultSessionTTL < 0 || o.WaitTime < 0 || o.TxnMaxRequestSize < 0 {
+		return o, fmt.Errorf("%w: consul: negative option", driver.ErrInvalid)
+	}
+	if o.MinSessionTTL == 0 {
+		o.MinSessionTTL = defaultMinSessionTTL
+	}
+	if o.DefaultSessionTTL == 0 {
+		o.DefaultSessionTTL = defaultSessionTTL
+	}
+	if o.WaitTime == 0 {
+		o.WaitTime = defaultWaitTime
+	}
+	if o.TxnMaxRequestSize == 0 {
+		o.TxnMaxRequestSize = defaultTxnMaxRequestSize
+	}
+	if o.TxnMaxRequestSize < 2*txnOverhead {
+		return o, fmt.Errorf("%w: consul: TxnMaxRequestSize %d is below %d", driver.ErrInvalid, o.TxnMaxRequestSize, 2*txnOverhead)
+	}
+	return o, nil
+}
+
+// New returns a driver for the agent that cfg describes. It does not
+// contact the agent: an unreachable agent shows as ErrUnavailable on first
+// use.
+func New(cfg Config) (*Driver, error) {
+	opts, err := cfg.Options.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	client, transport, err := cfg.client()
+	if err != nil {
+		return nil, err
+	}
+	d := newDriver(client, opts)
+	d.transport = transport
+	d.namespace, d.partition = cfg.Namespace, cfg.Partition
+	return d, nil
+}
+
+// NewWithClient returns a driver that uses client, configured by its
+// owner. Closing the driver does not close the client's connections.
+func NewWithClient(client *api.Client, opts Options) (*Driver, error) {
+	if client == nil {
+		return nil, fmt.Errorf("%w: consul: nil client", driver.ErrInvalid)
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return newDriver(client, o), nil
+}
+
+// client builds the Consul API client from the explicit settings only.
+func (cfg Config) client() (*api.Client, *http.Transport, error) {
+	var ac api.Config
+	if cfg.UseEnvironment {
+		ac = *api.DefaultConfig()
+	}
+	if cfg.Address != "" {
+		if strings.Contains(cfg.Address, "://") {
+			return nil, nil, fmt.Errorf("%w: consul: address %q: give host:port and set Scheme", driver.ErrInvalid, cfg.Address)
+		}
+		if _, _, err := net.SplitHostPort(cfg.Address); err != nil {
+			return nil, nil, fmt.Errorf("%w: consul: address %q: %v", driver.ErrInvalid, cfg.Address, err)
+		}
+		ac.Address = cfg.Address
+	}
+	if ac.Address == "" {
+		ac.Address = DefaultAddress
+	}
+	switch {
+	case cfg.Scheme != "":
+		ac.Scheme = cfg.Scheme
+	case cfg.TLS != nil:
+		ac.Scheme = "https"
+	case ac.Scheme == "":
+		ac.Scheme = "http"
+	}
+	if ac.Scheme != "http" && ac.Scheme != "https" {
+		return nil, nil, fmt.Errorf("%w: consul: scheme %q is neither http nor https", driver.ErrInvalid, ac.Scheme)
+	}
+	if cfg.Datacenter != "" {
+		ac.Datacenter = cfg.Datacenter
+	}
+	if cfg.Token != "" {
+		ac.Token = cfg.Token
+	}
+	if cfg.TokenFile != "" {
+		data, err := os.ReadFile(cfg.TokenFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: consul: token file: %v", driver.ErrInvalid, err)
+		}
+		ac.Token = strings.TrimSpace(string(data))
+		ac.TokenFile = ""
+	}
+	if cfg.Namespace != "" {
+		ac.Namespace = cfg.Namespace
+	}
+	if cfg.Partition != "" {
+		ac.Partition = cfg.Partition
+	}
+	if cfg.Username != "" || cfg.Password != "" {
+		ac.HttpAuth = &api.HttpBasicAuth{Username: cfg.Username, Password: cfg.Password}
+	}
+
+	var transport *http.Transport
+	if cfg.HTTPClient != nil {
+		ac.HttpClient = cfg.HTTPClient
+	} else {
+		tc := ac.TLSConfig
+		if cfg.TLS != nil {
+			tc = api.TLSConfig{
+				Address:            cfg.TLS.ServerName,
+				CAFile:             cfg.TLS.CAFile,
+				CAPath:             cfg.TLS.CAPath,
+				CertFile:           cfg.TLS.CertFile,
+				KeyFile:            cfg.TLS.KeyFile,
+				InsecureSkipVerify: cfg.TLS.InsecureSkipVerify,
+			}
+		}
+		tlsConfig, err := api.SetupTLSConfig(&tc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: consul: TLS: %v", driver.ErrInvalid, err)
+		}
+		transport = newTransport()
+		transport.TLSClientConfig = tlsConfig
+		ac.Transport = transport
+		ac.HttpClient = &http.Client{Transport: transport}
+	}
+	if !cfg.UseEnvironment {
+		// api.NewClient fills the token, namespace and partition it was
+		// not given from the environment; pin them to what was asked.
+		ac.HttpClient = pinned(ac.HttpClient, ac.Token, ac.Namespace, ac.Partition)
+	}
+	client, err := api.NewClient(&ac)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: consul: %v", driver.ErrInvalid, err)
+	}
+	return client, transport, nil
+}
+
+// newTransport is a pooled transport that keeps enough idle connections for
+// the blocking queries of watches and lock waiters.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   128,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+}

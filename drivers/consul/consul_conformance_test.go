@@ -1,0 +1,32 @@
+package consul
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/atomix/go-client/conformance"
+	"github.com/atomix/go-client/conformance/testbackend"
+	"github.com/atomix/go-client/driver"
+)
+
+// TestConformance runs the conformance suite on the test agent, every
+// driver under one KV prefix of this run's own.
+func TestConformance(t *testing.T) {
+	addr := testbackend.Consul(t)
+	prefix := testPrefix(t)
+	conformance.Run(t, conformance.Harness{
+		Name: "consul",
+		NewDriver: func(ctx context.Context, t testing.TB) (driver.Driver, error) {
+			return New(Config{Address: addr, Options: Options{Prefix: prefix}})
+		},
+		// Stop renewing and drop the connections without destroying the
+		// sessions: Consul expires them after their TTL (up to 2×TTL).
+		Crash:      func(d driver.Driver) { d.(*Driver).crash() },
+		SessionTTL: 10 * time.Second, // Consul's minimum
+		// Blocking queries report states, not changes: changes that land
+		// between two answers merge, and watchers converge to the latest
+		// state (see the package documentation).
+		WatchMergesStates: true,
+	})
+}

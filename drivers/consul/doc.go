@@ -1,0 +1,116 @@
+// Package consul is the atomix driver for HashiCorp Consul's KV store,
+// built on github.com/hashicorp/consul/api. Every primitive is implemented
+// natively on KV keys, sessions, check-and-set, transactions (/v1/txn) and
+// blocking queries.
+//
+// Open it with [New] (or [NewWithClient] over a client you configured), or
+// through a URL once the package is imported:
+//
+//	import _ "github.com/atomix/go-client/drivers/consul"
+//
+//	client, err := atomix.Open(ctx, "consul://127.0.0.1:8500?token=secret&dc=dc1")
+//
+// [ParseURL] lists the URL's parameters; [Config] and [Options] document
+// every setting. The configuration is explicit: the CONSUL_* environment
+// variables are not read unless Config.UseEnvironment (env=true) asks for
+// them.
+//
+// # Layout
+//
+// Every primitive lives under <prefix>/<kind>/<namespace>/<name> (the
+// prefix defaults to "atomix"; kind is counter, lock, election, map, set,
+// value, list or indexedmap). Namespace, name and user keys are escaped into
+// single path elements: "_" followed by the string with every byte other
+// than an ASCII letter, digit, '-' or '.' written as "_xx" in hex. No two
+// strings share an encoding and no encoded path is a prefix of another's,
+// so "a" and "a/b", or "ns1" and "ns10", are unrelated. Below that path:
+//
+//	counter, value   the path itself holds the value (a counter in decimal)
+//	map, set         /<key> per entry or element
+//	lock             /h, the hold, present while held; /w/<token> per waiter
+//	election         /c/<candidate> per candidate; /term, the term record
+//	list             /h, the order of item IDs; /i/<id> per item
+//	indexedmap       /n, the last index; /k/<key> per entry (index in Flags);
+//	                 /x/<index> per entry, naming its key
+//
+// # Versions and preconditions
+//
+// A version is the ModifyIndex of the key that holds the entry: the index
+// of the raft log entry that wrote it. It is never 0, unique, and increases
+// in commit order across all keys, so across Clear and re-creation too.
+// Writes go through /v1/txn, so that a precondition (IfVersion,
+// insert-if-absent, compare-and-set, IfMatch) and the write are one atomic
+// transaction whose answer carries the new ModifyIndex: check-and-set (with
+// index 0 for "absent"), check-not-exists, check-index and get operations
+// carry the checks.
+//
+// Because the transaction body carries values in base64, the largest value
+// is about three quarters of the servers' txn_max_req_len (by default 512
+// KiB, so 360 KiB); [Driver.Limits] reports it, and
+// Options.TxnMaxRequestSize adapts it to servers configured differently.
+// Larger requests are ErrInvalid.
+//
+// # Sessions
+//
+// A session is a Consul session with a TTL (at least 10s, Consul's
+// minimum: shorter TTLs are rounded up), LockDelay 0 and Behavior "delete",
+// renewed three times per TTL. Lock holds, lock waiters and election
+// candidacies are keys locked by a session, so when the session ends
+// (closed, or not renewed) Consul deletes them: the lock is released, the
+// candidacy is gone. Consul keeps an unrenewed session for up to twice its
+// TTL; the holder side gives up sooner: when renewals have failed for a
+// whole TTL, the session's Done channel and the holder's lost-lock channels
+// close.
+//
+// # Locks
+//
+// A free lock is taken with one transaction (check-not-exists on the hold,
+// then a KV lock with the session). The fencing version is the hold's
+// ModifyIndex, Consul's index of the acquisition: every acquisition is a
+// later raft entry, so versions strictly increase across holders. Waiters
+// register a key and follow the hold with blocking queries; a holder that
+// knows its waiters hands the lock to the first one in the transaction that
+// releases it, so the waiter holds the lock as soon as its blocking query
+// answers. A waiter whose context ends deletes its key: nothing stays
+// behind.
+//
+// # Elections
+//
+// Candidates are session-bound keys; the term record holds the term
+// number, the leader (and its session) and the queue order. Every change is
+// one transaction that changes candidate keys and check-and-sets the record,
+// with a new term number exactly when the leader changes. When a leader's
+// session expires Consul deletes its key without touching the record; the
+// first client that reads the election afterwards (to answer Term, to
+// watch, or to change it) repairs the record, with a check-and-set, before
+// it reports anything. So every term reported was committed first, Term and
+// Watch agree, and the term changes exactly when the leader does. A client
+// that only watches needs write access to the record.
+//
+// # Watches
+//
+// Watches are blocking queries on the primitive's keys. Consul answers
+// with states, not events: the driver sends the difference between
+// consecutive answers. Changes that land between two answers merge (two
+// updates of a key arrive as one; within one answer, removals come first,
+// then insertions and updates in commit order), but the events received,
+// applied to the state when the watch started, always give the latest
+// state, also after the agent was unreachable for a while.
+//
+// # Consistency
+//
+// Reads that the driver contract promises linearizable (Lock.Holder,
+// Election.Term) use Consul's consistent mode. Other reads use the default
+// mode: the leader answers from its state, which includes every write
+// acknowledged before the read, except in the brief window where a deposed
+// leader has not yet noticed.
+//
+// # Errors
+//
+// An unreachable agent is ErrUnavailable; a write whose request was sent
+// but whose answer was lost (including a server error after the write may
+// have reached the raft log, and a write cut short by its context) is
+// ErrAmbiguous; a request or value too large (HTTP 413), a malformed request
+// or a refused ACL token is ErrInvalid; a read that timed out is
+// ErrTimeout.
+package consul

@@ -1,0 +1,223 @@
+package consul
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"strings"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/atomix/go-client/driver"
+)
+
+// consulMap stores each entry in a key <base>/<segment(key)>; the entry's
+// version is the key's ModifyIndex, Consul's raft index of the write that
+// stored it: unique, never 0, and increasing in commit order across every
+// key (so also across Clear and re-creation).
+//
+// Every write is one /v1/txn request: a precondition and the write are
+// operations of the same transaction, and the transaction's answer carries
+// the new ModifyIndex.
+type consulMap struct {
+	primitive
+	dir string // base + "/"
+}
+
+var _ driver.Map = (*consulMap)(nil)
+
+func newMap(d *Driver, id driver.ID) *consulMap {
+	m := &consulMap{}
+	m.init(d, kindMap, id)
+	m.dir = m.base + "/"
+	return m
+}
+
+func (m *consulMap) path(key string) string { return m.dir + segment(key) }
+
+// Put stores value unconditionally (a set) or, with ifVersion, only if the
+// key's ModifyIndex is ifVersion (a check-and-set; Consul's cas fails on an
+// absent key too).
+func (m *consulMap) Put(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
+	if err := m.check("put"); err != nil {
+		return driver.Entry{}, err
+	}
+	op := kvOp{Verb: api.KVSet, Key: m.path(key), Value: value}
+	if ifVersion != 0 {
+		op = kvOp{Verb: api.KVCAS, Key: m.path(key), Value: value, Index: ifVersion}
+	}
+	res, rb, err := m.d.txn(ctx, "map put", []kvOp{op})
+	switch {
+	case err != nil:
+		return driver.Entry{}, err
+	case rb != nil:
+		return driver.Entry{}, fmt.Errorf("%w: consul map put: version is not %d", driver.ErrConflict, ifVersion)
+	}
+	return driver.Entry{Key: key, Value: value, Version: res[0].ModifyIndex}, nil
+}
+
+// Insert stores value only if the key is absent: a check-and-set with index
+// 0.
+func (m *consulMap) Insert(ctx context.Context, key string, value []byte) (driver.Entry, error) {
+	if err := m.check("insert"); err != nil {
+		return driver.Entry{}, err
+	}
+	res, rb, err := m.d.txn(ctx, "map insert", []kvOp{{Verb: api.KVCAS, Key: m.path(key), Value: value, Index: 0}})
+	switch {
+	case err != nil:
+		return driver.Entry{}, err
+	case rb != nil:
+		return driver.Entry{}, fmt.Errorf("%w: consul map insert", driver.ErrAlreadyExists)
+	}
+	return driver.Entry{Key: key, Value: value, Version: res[0].ModifyIndex}, nil
+}
+
+// Update replaces an existing value: one transaction of a get (which fails
+// if the key is absent) and a set or check-and-set.
+func (m *consulMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
+	if err := m.check("update"); err != nil {
+		return driver.Entry{}, err
+	}
+	path := m.path(key)
+	op := kvOp{Verb: api.KVSet, Key: path, Value: value}
+	if ifVersion != 0 {
+		op = kvOp{Verb: api.KVCAS, Key: path, Value: value, Index: ifVersion}
+	}
+	res, rb, err := m.d.txn(ctx, "map update", []kvOp{{Verb: api.KVGet, Key: path}, op})
+	switch {
+	case err != nil:
+		return driver.Entry{}, err
+	case rb != nil && rb.has(0):
+		return driver.Entry{}, fmt.Errorf("%w: consul map update", driver.ErrNotFound)
+	case rb != nil:
+		return driver.Entry{}, fmt.Errorf("%w: consul map update: version is not %d", driver.ErrConflict, ifVersion)
+	}
+	return driver.Entry{Key: key, Value: value, Version: res[1].ModifyIndex}, nil
+}
+
+// Get reads the key (default consistency: the leader answers).
+func (m *consulMap) Get(ctx context.Context, key string) (driver.Entry, error) {
+	if err := m.check("get"); err != nil {
+		return driver.Entry{}, err
+	}
+	pair, _, err := m.d.kv.Get(m.path(key), read(ctx))
+	if err != nil {
+		return driver.Entry{}, classify(ctx, "map get", err, reading)
+	}
+	if pair == nil {
+		return driver.Entry{}, fmt.Errorf("%w: consul map get", driver.ErrNotFound)
+	}
+	return driver.Entry{Key: key, Value: pair.Value, Version: pair.ModifyIndex}, nil
+}
+
+// Remove deletes the key in one transaction of a get (the removed entry,
+// and ErrNotFound if absent) and a delete or check-and-delete.
+func (m *consulMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
+	if err := m.check("remove"); err != nil {
+		return driver.Entry{}, err
+	}
+	path := m.path(key)
+	op := kvOp{Verb: api.KVDelete, Key: path}
+	if ifVersion != 0 {
+		op = kvOp{Verb: api.KVDeleteCAS, Key: path, Index: ifVersion}
+	}
+	res, rb, err := m.d.txn(ctx, "map remove", []kvOp{{Verb: api.KVGet, Key: path}, op})
+	switch {
+	case err != nil:
+		return driver.Entry{}, err
+	case rb != nil && rb.has(0):
+		return driver.Entry{}, fmt.Errorf("%w: consul map remove", driver.ErrNotFound)
+	case rb != nil:
+		return driver.Entry{}, fmt.Errorf("%w: consul map remove: version is not %d", driver.ErrConflict, ifVersion)
+	}
+	return driver.Entry{Key: key, Value: res[0].Value, Version: res[0].ModifyIndex}, nil
+}
+
+// Len counts the keys (a keys-only listing).
+func (m *consulMap) Len(ctx context.Context) (int, error) {
+	if err := m.check("len"); err != nil {
+		return 0, err
+	}
+	keys, _, err := m.d.kv.Keys(m.dir, "", read(ctx))
+	if err != nil {
+		return 0, classify(ctx, "map len", err, reading)
+	}
+	return len(keys), nil
+}
+
+// Clear deletes every key with one recursive delete: atomic, whatever the
+// size of the map.
+func (m *consulMap) Clear(ctx context.Context) error {
+	if err := m.check("clear"); err != nil {
+		return err
+	}
+	_, _, err := m.d.txn(ctx, "map clear", []kvOp{{Verb: api.KVDeleteTree, Key: m.dir}})
+	return err
+}
+
+// Entries yields the entries of one snapshot (a single recursive read), in
+// the order of their encoded keys.
+func (m *consulMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
+	return func(yield func(driver.Entry, error) bool) {
+		if err := m.check("entries"); err != nil {
+			yield(driver.Entry{}, err)
+			return
+		}
+		pairs, _, err := m.d.kv.List(m.dir, read(ctx))
+		if err != nil {
+			yield(driver.Entry{}, classify(ctx, "map entries", err, reading))
+			return
+		}
+		for _, p := range pairs {
+			key, ok := unsegment(strings.TrimPrefix(p.Key, m.dir))
+			if !ok {
+				continue // not written by this driver
+			}
+			if !yield(driver.Entry{Key: key, Value: p.Value, Version: p.ModifyIndex}, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Watch follows the map with blocking queries on its directory (see the
+// package documentation for how Consul's states become events).
+func (m *consulMap) Watch(ctx context.Context, ch chan<- driver.EntryEvent) error {
+	if err := m.check("watch"); err != nil {
+		return err
+	}
+	pairs, meta, err := m.d.kv.List(m.dir, read(ctx))
+	if err != nil {
+		return classify(ctx, "map watch", err, reading)
+	}
+	last := m.snapshot(pairs)
+	wctx, cancel := m.watchContext(ctx)
+	go func() {
+		defer close(ch)
+		defer cancel()
+		follow(wctx, m.d, meta.LastIndex, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
+			return m.d.kv.List(m.dir, q)
+		}, func(pairs api.KVPairs) bool {
+			next := m.snapshot(pairs)
+			for _, ev := range diffEntries(last, next, mapEntry) {
+				if !send(wctx, ch, ev) {
+					return false
+				}
+			}
+			last = next
+			return true
+		})
+	}()
+	return nil
+}
+
+// snapshot decodes a listing of the map's directory.
+func (m *consulMap) snapshot(pairs api.KVPairs) map[string]*api.KVPair {
+	s := make(map[string]*api.KVPair, len(pairs))
+	for _, p := range pairs {
+		if key, ok := unsegment(strings.TrimPrefix(p.Key, m.dir)); ok {
+			s[key] = p
+		}
+	}
+	return s
+}

@@ -1,0 +1,93 @@
+package consul
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/atomix/go-client/driver"
+)
+
+// Watches are Consul blocking queries: the watcher reads the primitive's
+// keys, then asks again with the index of that answer, and the agent holds
+// the request until something under those keys changes (or WaitTime
+// passes). Each answer is the whole current state; the watcher compares it
+// with the previous answer and sends the difference as events.
+//
+// Consul reports states, not changes: several writes that land between two
+// answers arrive merged into one state, so a key updated twice in that
+// window yields one EventUpdated with the last value, and a key removed and
+// re-created yields EventRemoved then EventInserted. Nothing is lost in the
+// sense that matters: after every answer the events sent so far, applied to
+// the state the watch started from, give exactly the state of that answer,
+// so a watcher always converges to the latest state. The same holds after
+// errors (the agent unreachable, say): the watcher retries with backoff and
+// its next answer is again a whole state.
+
+const (
+	retryMin = 50 * time.Millisecond
+	retryMax = 5 * time.Second
+)
+
+// follow repeats query as a blocking query from index until ctx ends,
+// calling changed with every answer whose index differs from the last one.
+// It returns when changed returns false, when ctx ends, or when the agent
+// refuses the query for good (an ACL or request error).
+func follow[T any](ctx context.Context, d *Driver, index uint64, query func(*api.QueryOptions) (T, *api.QueryMeta, error), changed func(T) bool) {
+	backoff := retryMin
+	for ctx.Err() == nil {
+		q := (&api.QueryOptions{WaitIndex: index, WaitTime: d.opts.WaitTime}).WithContext(ctx)
+		v, meta, err := query(q)
+		if err != nil {
+			if ctx.Err() != nil || permanent(classify(ctx, "watch", err, reading)) {
+				return
+			}
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(2*backoff, retryMax)
+			continue
+		}
+		backoff = retryMin
+		next := max(meta.LastIndex, 1)
+		if next == index {
+			continue // WaitTime passed without a change
+		}
+		if !changed(v) {
+			return
+		}
+		if next < index {
+			next = 0 // the index went backwards (a snapshot restore): start over
+		}
+		index = next
+	}
+}
+
+// permanent reports whether a watch should give up after err.
+func permanent(err error) bool {
+	return errors.Is(err, driver.ErrInvalid)
+}
+
+// sleep waits for d or until ctx ends, and reports whether ctx is alive.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// send delivers v on ch, blocking while ch is full, unless ctx ends first.
+func send[T any](ctx context.Context, ch chan<- T, v T) bool {
+	select {
+	case ch <- v:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
