@@ -1,0 +1,266 @@
+package redis_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/atomix/go-client/atomix"
+	"github.com/atomix/go-client/atomix/lock"
+	"github.com/atomix/go-client/conformance/testbackend"
+	"github.com/atomix/go-client/drivers/redis"
+)
+
+// Every benchmark has a "raw" variant, go-redis doing the same work with
+// the plain commands, and an "atomix" variant through the public API over
+// this driver, on the same server in the same run. The ratio of the two is
+// the cost of atomix over Redis: scripts instead of commands, versions,
+// change messages, the portable layer.
+//
+//	go test -run '^$' -bench . -benchtime 2000x -count 10 ./drivers/redis/
+
+func benchOptions(b *testing.B) *goredis.UniversalOptions {
+	return &goredis.UniversalOptions{Addrs: []string{testbackend.Redis(b)}, ContextTimeoutEnabled: true}
+}
+
+// rawClient returns a plain go-redis client with the driver's options.
+func rawClient(b *testing.B) goredis.UniversalClient {
+	b.Helper()
+	c := goredis.NewUniversalClient(benchOptions(b))
+	b.Cleanup(func() { c.Close() })
+	return c
+}
+
+// benchClient returns an atomix client over a new Redis driver, in the
+// benchmark's namespace (b.Name(), unique per run of the process).
+func benchClient(b *testing.B) *atomix.Client {
+	b.Helper()
+	d, err := redis.New(benchOptions(b), redis.Options{})
+	check(b, err)
+	c := atomix.NewClient(atomix.WithDriver(d), atomix.WithNamespace(benchNamespace+"/"+b.Name()))
+	b.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// benchNamespace keeps the runs of one process apart from earlier ones.
+var benchNamespace = "bench-" + time.Now().Format("20060102T150405.000000")
+
+func check(b *testing.B, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// run runs the raw and atomix variants of one benchmark.
+func run(b *testing.B, raw func(*testing.B, context.Context, goredis.UniversalClient), onAtomix func(*testing.B, context.Context, *atomix.Client)) {
+	ctx := context.Background()
+	b.Run("raw", func(b *testing.B) {
+		c := rawClient(b)
+		b.ReportAllocs()
+		raw(b, ctx, c)
+	})
+	b.Run("atomix", func(b *testing.B) {
+		c := benchClient(b)
+		b.ReportAllocs()
+		onAtomix(b, ctx, c)
+	})
+}
+
+const benchValue = "0123456789abcdef"
+
+func BenchmarkMapPut(b *testing.B) {
+	run(b, func(b *testing.B, ctx context.Context, c goredis.UniversalClient) {
+		for b.Loop() {
+			check(b, c.HSet(ctx, "raw:bench:map", "k", benchValue).Err())
+		}
+	}, func(b *testing.B, ctx context.Context, c *atomix.Client) {
+		m, err := atomix.GetMap[string, string](ctx, "m", atomix.WithClient(c))
+		check(b, err)
+		for b.Loop() {
+			_, err := m.Put(ctx, "k", benchValue)
+			check(b, err)
+		}
+	})
+}
+
+func BenchmarkMapGet(b *testing.B) {
+	run(b, func(b *testing.B, ctx context.Context, c goredis.UniversalClient) {
+		check(b, c.HSet(ctx, "raw:bench:map", "k", benchValue).Err())
+		for b.Loop() {
+			check(b, c.HGet(ctx, "raw:bench:map", "k").Err())
+		}
+	}, func(b *testing.B, ctx context.Context, c *atomix.Client) {
+		m, err := atomix.GetMap[string, string](ctx, "m", atomix.WithClient(c))
+		check(b, err)
+		_, err = m.Put(ctx, "k", benchValue)
+		check(b, err)
+		for b.Loop() {
+			_, err := m.Get(ctx, "k")
+			check(b, err)
+		}
+	})
+}
+
+func BenchmarkCounterIncrement(b *testing.B) {
+	run(b, func(b *testing.B, ctx context.Context, c goredis.UniversalClient) {
+		for b.Loop() {
+			check(b, c.IncrBy(ctx, "raw:bench:counter", 1).Err())
+		}
+	}, func(b *testing.B, ctx context.Context, c *atomix.Client) {
+		ctr, err := c.GetCounter(ctx, "c")
+		check(b, err)
+		for b.Loop() {
+			_, err := ctr.Increment(ctx, 1)
+			check(b, err)
+		}
+	})
+}
+
+func BenchmarkValueSet(b *testing.B) {
+	run(b, func(b *testing.B, ctx context.Context, c goredis.UniversalClient) {
+		for b.Loop() {
+			check(b, c.Set(ctx, "raw:bench:value", benchValue, 0).Err())
+		}
+	}, func(b *testing.B, ctx context.Context, c *atomix.Client) {
+		v, err := atomix.GetValue[string](ctx, "v", atomix.WithClient(c))
+		check(b, err)
+		for b.Loop() {
+			_, err := v.Set(ctx, benchValue)
+			check(b, err)
+		}
+	})
+}
+
+// rawUnlock is the usual compare-and-delete release of a SET NX PX lock,
+// which also wakes the waiters.
+var rawUnlock = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', KEYS[1], 'released')
+  return 1
+end
+return 0`)
+
+const rawLockKey = "raw:bench:lock"
+
+// rawLock takes the raw lock for token, waiting for a release message or
+// the key's expiry when it is held.
+func rawLock(ctx context.Context, c goredis.UniversalClient, released <-chan *goredis.Message, token string) error {
+	for {
+		ok, err := c.SetNX(ctx, rawLockKey, token, 10*time.Second).Result()
+		if err != nil || ok {
+			return err
+		}
+		ttl, err := c.PTTL(ctx, rawLockKey).Result()
+		if err != nil {
+			return err
+		}
+		if ttl < 0 {
+			ttl = 10 * time.Second
+		}
+		select {
+		case <-released:
+		case <-time.After(ttl):
+		}
+	}
+}
+
+func BenchmarkLockUnlock(b *testing.B) {
+	run(b, func(b *testing.B, ctx context.Context, c goredis.UniversalClient) {
+		for b.Loop() {
+			check(b, c.SetNX(ctx, rawLockKey, "me", 10*time.Second).Err())
+			check(b, rawUnlock.Run(ctx, c, []string{rawLockKey}, "me").Err())
+		}
+	}, func(b *testing.B, ctx context.Context, c *atomix.Client) {
+		l, err := c.GetLock(ctx, "l")
+		check(b, err)
+		for b.Loop() {
+			_, err := l.Lock(ctx)
+			check(b, err)
+			_, err = l.Unlock(ctx)
+			check(b, err)
+		}
+	})
+}
+
+// BenchmarkLockHandoff measures how long a waiter blocked in Lock takes to
+// get the lock once the holder releases it: from the start of Unlock to
+// the waiter's Lock returning, reported as handoff-ns. Two clients take
+// turns as holder and waiter.
+func BenchmarkLockHandoff(b *testing.B) {
+	ctx := context.Background()
+	b.Run("raw", func(b *testing.B) {
+		c1, c2 := rawClient(b), rawClient(b)
+		subscribe := func(c goredis.UniversalClient) <-chan *goredis.Message {
+			ps := c.Subscribe(ctx, rawLockKey)
+			_, err := ps.Receive(ctx) // the confirmation
+			check(b, err)
+			b.Cleanup(func() { ps.Close() })
+			return ps.Channel()
+		}
+		type side struct {
+			c     goredis.UniversalClient
+			msgs  <-chan *goredis.Message
+			token string
+		}
+		sides := [2]side{{c1, subscribe(c1), "one"}, {c2, subscribe(c2), "two"}}
+		check(b, rawLock(ctx, c1, sides[0].msgs, "one"))
+		handoff(b, func(i int) error { // lock by the waiter
+			s := sides[(i+1)%2]
+			return rawLock(ctx, s.c, s.msgs, s.token)
+		}, func(i int) error { // unlock by the holder
+			s := sides[i%2]
+			return rawUnlock.Run(ctx, s.c, []string{rawLockKey}, s.token).Err()
+		})
+		check(b, rawUnlock.Run(ctx, c1, []string{rawLockKey}, sides[b.N%2].token).Err())
+	})
+	b.Run("atomix", func(b *testing.B) {
+		c1, c2 := benchClient(b), benchClient(b)
+		l1, err := c1.GetLock(ctx, "handoff")
+		check(b, err)
+		l2, err := c2.GetLock(ctx, "handoff")
+		check(b, err)
+		locks := [2]lock.Lock{l1, l2}
+		_, err = l1.Lock(ctx)
+		check(b, err)
+		handoff(b, func(i int) error {
+			_, err := locks[(i+1)%2].Lock(ctx)
+			return err
+		}, func(i int) error {
+			_, err := locks[i%2].Unlock(ctx)
+			return err
+		})
+	})
+}
+
+// handoff runs b.N handoffs: in round i the holder is side i%2, the
+// waiter side (i+1)%2.
+func handoff(b *testing.B, lockWaiter, unlockHolder func(i int) error) {
+	b.ReportAllocs()
+	var total time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		acquired := make(chan time.Time, 1)
+		errc := make(chan error, 1)
+		go func() {
+			if err := lockWaiter(i); err != nil {
+				errc <- err
+				return
+			}
+			acquired <- time.Now()
+		}()
+		time.Sleep(2 * time.Millisecond) // let the waiter try and block
+		start := time.Now()
+		check(b, unlockHolder(i))
+		select {
+		case t := <-acquired:
+			total += t.Sub(start)
+		case err := <-errc:
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "handoff-ns")
+}

@@ -1,0 +1,137 @@
+// Package redis is the driver for Redis: every primitive of package driver
+// on a single Redis server, a Sentinel-managed primary or a Redis Cluster,
+// through a go-redis UniversalClient.
+//
+// Open it with [New] (the driver makes and owns its client), [NewFromClient]
+// (over a client you own), or a URL once the package is imported:
+//
+//	import _ "github.com/atomix/go-client/drivers/redis"
+//
+//	client, err := atomix.Open(ctx, "redis://user:pass@localhost:6379/0")
+//
+// The schemes are redis:// and rediss:// (TLS); [Open] documents every URL
+// parameter. Redis 6.2 or later is needed.
+//
+// # Keys
+//
+// All the keys of one primitive start with "<prefix>:{<kind>:<namespace>:<name>}",
+// the namespace and name escaped so that no two IDs share a prefix ('%',
+// '{', '}' and ':' become %XX): "a" and "a/b", "ns1" and "ns10" never meet.
+// Redis Cluster hashes the part in braces, so every key of a primitive is in
+// one slot and every script touches one slot. The prefix is "atomix" unless
+// [Options].KeyPrefix says otherwise.
+//
+// # Operations
+//
+// An operation that is one atomic Redis command is that command: Map.Get is
+// HGET, Counter.Add is INCRBY, Len is HLEN, SCARD or LLEN (O(1)). Every
+// other operation that reads and writes is one Lua script: a constant text,
+// run with EVALSHA and loaded with EVAL when the server does not have it;
+// user data travels only in KEYS and ARGV. Each costs one round trip.
+//
+// go-redis retries a command whose connection failed, even after the
+// command was sent. The driver sends every write that is not idempotent
+// with retries turned off for that command (whatever MaxRetries says), and
+// reports a write whose reply was lost as driver.ErrAmbiguous: it may or may
+// not have been applied. A connection that cannot be made is
+// ErrUnavailable, no reply in time ErrTimeout (for a read), a refusal by the
+// server before running anything (LOADING, READONLY, CLUSTERDOWN, OOM, ...)
+// ErrUnavailable.
+//
+// # Versions
+//
+// Every write of a map, value, set, list or indexed map increments the
+// primitive's version counter in the script that writes, and an entry's
+// version is the counter's new value: never a clock. The counter is never
+// deleted, so versions keep increasing across Clear and across delete and
+// re-create. A map's entry is stored as its version (8 bytes) followed by
+// its value, so Get stays one HGET.
+//
+// Clear is O(1) on the server: UNLINK frees the elements in the
+// background, and nothing is sent to the client. Entries and Elements
+// iterate with HSCAN and SSCAN, remembering the keys yielded to skip the
+// repeats SCAN may return; an indexed map iterates in index order, page by
+// page; a list longer than a page is iterated from a snapshot that the
+// script copies server-side (COPY) and the iteration deletes.
+//
+// # Watches
+//
+// The script that writes also publishes the change on the primitive's
+// channel, "<base>:ch", with PUBLISH: nothing depends on keyspace
+// notifications. Watch subscribes (over one pub/sub connection per driver)
+// and returns once the server has confirmed the subscription and the
+// watcher has read the state.
+//
+// Pub/sub is lossy: go-redis reconnects and resubscribes silently, and
+// messages published meanwhile are gone. Each watcher therefore keeps a copy
+// of the primitive, and each change message starts with the primitive's
+// sequence number (the version counter, incremented once per change). A
+// watcher that has applied change n expects n+1; on any other number, on a
+// reconnection (the driver drops and replaces the connection when receiving
+// fails or pings go unanswered, and treats any subscription it did not ask
+// for as one), it reads the whole state again and sends the difference
+// between its copy and that state, so it always converges to the true
+// state. The price is memory: a watching instance holds a copy of the
+// primitive. A Clear publishes one message; watchers send one removal per
+// element from their copy.
+//
+// # Sessions
+//
+// A session is a key with a TTL ([Options].SessionTTL, default 10s, at
+// least 100ms), renewed every third of the TTL with PEXPIRE. A lock hold is
+// a key written with the session's TTL and renewed with it (only while it
+// still holds the holder's value), so the hold of a client that vanished
+// expires one TTL after its last renewal. An election candidacy refers to
+// a lease key of its session in the election's slot, renewed likewise; a
+// candidacy whose lease is gone has ended. The driver ends a session (Done)
+// when its key is found gone, or when no renewal has succeeded for a TTL
+// counted from before the last successful one was sent, so the client gives
+// up no later than the server expires its keys.
+//
+// # Locks
+//
+// The fencing version comes from INCR in the script that takes the hold.
+// Waiters are woken by the release message on the lock's channel, and
+// otherwise try again when the hold would expire (the attempt returns its
+// TTL): no polling. Waiters are not queued on the server, so a waiter whose
+// context ends leaves nothing behind, and there is no fairness among
+// waiters. A holder learns that it lost the lock from its session's end,
+// from the release message when another owner releases its version, and
+// from the renewal that finds its hold gone.
+//
+// What Redis can promise: on one primary the lock is safe while that
+// primary stays up (it serializes the scripts, and the hold expires only
+// after its holder has stopped renewing it). Replication is asynchronous:
+// if the primary fails and a replica takes over, recent writes can be lost,
+// so two clients can hold the lock at once and the version counter can go
+// back, and the fencing version is then no longer a safe token. Use etcd
+// or Consul where that matters. Persistence settings (appendfsync) bound
+// the same loss on a restart.
+//
+// # Elections
+//
+// Every election operation, reading the term included, is one script that
+// first drops the candidates whose lease has expired and increments the
+// term if the leader is then not the stored term's leader: the term changes
+// exactly when the leader does, also when the leader's session expired.
+// Because a lease can expire without any script running, a watcher runs the
+// term script again when the shortest lease among the candidates would
+// expire (each script returns it, each change message carries it): a dead
+// leader is replaced, and every watcher told, within about a TTL after its
+// last renewal, at the cost of about one script per watcher per TTL.
+//
+// # Limits
+//
+// Redis accepts 512 MB strings, but every write also publishes its value
+// to watchers, and by default Redis disconnects a subscriber whose output
+// buffer passes 32 MB (or 8 MB for a minute). The default limits are
+// therefore 4 MiB per value and 64 KiB per key ([DefaultMaxValueSize],
+// [DefaultMaxKeySize]); [Options] changes them.
+//
+// # Cluster
+//
+// Scripts touch one slot each and sessions spread over the slots. Watches
+// use classic pub/sub, which a Redis Cluster broadcasts to every node, so
+// the one pub/sub connection of a driver hears every primitive; the price is
+// that each write's message crosses the cluster bus.
+package redis

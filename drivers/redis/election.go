@@ -1,0 +1,258 @@
+package redis
+
+import (
+	"context"
+	_ "embed"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/atomix/go-client/driver"
+)
+
+var (
+	//go:embed lua/election.lua
+	electionSource string
+
+	// electionIdempotent runs the operations that have the effect of one
+	// run when run twice (term, enter, leave, resign, anoint); electionOnce
+	// the others (promote, evict), which go-redis must not retry.
+	electionIdempotent = newScript("election", electionSource, true)
+	electionOnce       = newScript("election", electionSource, false)
+)
+
+// election implements driver.Election.
+//
+// The candidates are a Redis list in priority order, with a hash from each
+// candidate to its session; the term is a hash with the term number and its
+// leader. Every operation, reading the term included, is one script that
+// first drops the candidates whose session lease has expired and bumps the
+// term if the leader is then not the term's leader, so the term changes
+// exactly when the leader does, and every read sees expired candidates
+// gone.
+//
+// A candidate's lease can expire without any script running. Watchers
+// therefore also run the term script when the shortest lease among the
+// candidates would expire (every script returns it, and every change
+// message carries it): a leader whose client died is replaced, and every
+// watcher told, within about a TTL, without keyspace notifications and
+// without polling faster than once per candidate TTL.
+type election struct {
+	*handle
+	keys []string // candidates, their sessions, the term, the event counter, the lease prefix
+
+	mu   sync.Mutex
+	pins map[string]electionPin // candidates entered through this instance
+}
+
+type electionPin struct {
+	session *session
+	pin     *pin
+}
+
+func newElection(h *handle) *election {
+	return &election{
+		handle: h,
+		keys: []string{
+			h.ks.key("cands"), h.ks.key("sessions"), h.ks.key("term"), h.ks.key("seq"), h.ks.leasePrefix(),
+		},
+		pins: map[string]electionPin{},
+	}
+}
+
+// electionState is the decoded reply of the election script.
+type electionState struct {
+	found  bool
+	seq    uint64
+	term   driver.Term
+	minTTL int64 // ms; -1 when there is no candidate
+}
+
+func (e *election) run(ctx context.Context, op, candidate, sessionID, ttl string) (electionState, error) {
+	s := electionIdempotent
+	if op == "promote" || op == "evict" {
+		s = electionOnce
+	}
+	r, err := s.run(ctx, e.client(), e.keys, e.ks.channel(), op, candidate, sessionID, ttl)
+	if err != nil {
+		return electionState{}, err
+	}
+	a, err := replyArray(r, 4)
+	if err != nil {
+		return electionState{}, err
+	}
+	status, err1 := replyInt(a[0])
+	seq, err2 := replyUint(a[1])
+	term, err3 := replyUint(a[2])
+	minTTL, err4 := replyInt(a[3])
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
+		return electionState{}, badReply("malformed election state")
+	}
+	st := electionState{found: status == 1, seq: seq, minTTL: minTTL, term: driver.Term{Term: term, Candidates: make([]string, 0, len(a)-4)}}
+	for _, c := range a[4:] {
+		id, _ := replyString(c)
+		st.term.Candidates = append(st.term.Candidates, id)
+	}
+	if len(st.term.Candidates) > 0 {
+		st.term.Leader = st.term.Candidates[0]
+	}
+	return st, nil
+}
+
+// do runs op and returns the term it produced.
+func (e *election) do(ctx context.Context, op, candidate, sessionID, ttl string) (driver.Term, error) {
+	name := op
+	if candidate != "" {
+		name = keyOp(op, candidate)
+	}
+	if err := e.begin(ctx, name); err != nil {
+		return driver.Term{}, err
+	}
+	st, err := e.run(ctx, op, candidate, sessionID, ttl)
+	if err != nil {
+		return driver.Term{}, e.fail(ctx, name, err, op != "term")
+	}
+	if !st.found {
+		return driver.Term{}, e.failf(name, driver.ErrNotFound, "not a candidate")
+	}
+	return st.term, nil
+}
+
+func (e *election) Term(ctx context.Context) (driver.Term, error) {
+	return e.do(ctx, "term", "", "", "")
+}
+
+func (e *election) Enter(ctx context.Context, s driver.Session, candidate string) (driver.Term, error) {
+	op := keyOp("enter", candidate)
+	if err := e.begin(ctx, op); err != nil {
+		return driver.Term{}, err
+	}
+	if candidate == "" {
+		return driver.Term{}, e.failf(op, driver.ErrInvalid, "empty candidate ID")
+	}
+	if err := e.checkKey("enter", candidate); err != nil {
+		return driver.Term{}, err
+	}
+	ss, err := e.sessionOf(op, s)
+	if err != nil {
+		return driver.Term{}, err
+	}
+	p := &pin{lease: e.keys[4] + ss.id, release: func(ctx context.Context) error {
+		_, err := e.run(ctx, "resign", candidate, ss.id, "")
+		return err
+	}}
+	if !ss.pinLease(p) {
+		return driver.Term{}, e.failf(op, driver.ErrClosed, "session %s has ended", ss.id)
+	}
+	t, err := e.do(ctx, "enter", candidate, ss.id, ss.ttlMS)
+	if err != nil {
+		ss.unpin(p) // an entry that did happen expires with the lease
+		return driver.Term{}, err
+	}
+	e.mu.Lock()
+	old, had := e.pins[candidate]
+	e.pins[candidate] = electionPin{session: ss, pin: p}
+	e.mu.Unlock()
+	if had {
+		old.session.unpin(old.pin)
+	}
+	return t, nil
+}
+
+func (e *election) Leave(ctx context.Context, candidate string) (driver.Term, error) {
+	t, err := e.do(ctx, "leave", candidate, "", "")
+	if err == nil {
+		e.unpin(candidate)
+	}
+	return t, err
+}
+
+func (e *election) Anoint(ctx context.Context, candidate string) (driver.Term, error) {
+	return e.do(ctx, "anoint", candidate, "", "")
+}
+
+func (e *election) Promote(ctx context.Context, candidate string) (driver.Term, error) {
+	return e.do(ctx, "promote", candidate, "", "")
+}
+
+func (e *election) Evict(ctx context.Context, candidate string) (driver.Term, error) {
+	t, err := e.do(ctx, "evict", candidate, "", "")
+	if err == nil {
+		e.unpin(candidate)
+	}
+	return t, err
+}
+
+// unpin stops renewing the lease for a candidate that left.
+func (e *election) unpin(candidate string) {
+	e.mu.Lock()
+	p, ok := e.pins[candidate]
+	delete(e.pins, candidate)
+	e.mu.Unlock()
+	if ok {
+		p.session.unpin(p.pin)
+	}
+}
+
+func (e *election) Watch(ctx context.Context, ch chan<- driver.Term) error {
+	return startWatch(ctx, e.handle, &electionReplica{e: e}, ch)
+}
+
+// electionReplica is a watcher's copy of an election: the last term sent.
+type electionReplica struct {
+	e      *election
+	term   driver.Term
+	minTTL int64
+}
+
+// load runs the term script, which also drops expired candidates.
+func (r *electionReplica) load(ctx context.Context, first bool) (uint64, []driver.Term, error) {
+	st, err := r.e.run(ctx, "term", "", "", "")
+	if err != nil {
+		return 0, nil, err
+	}
+	var events []driver.Term
+	if !first && !sameTerm(r.term, st.term) {
+		events = []driver.Term{cloneTerm(st.term)}
+	}
+	r.term, r.minTTL = st.term, st.minTTL
+	return st.seq, events, nil
+}
+
+func (r *electionReplica) apply(p *payload) ([]driver.Term, error) {
+	t := driver.Term{Term: p.u64()}
+	r.minTTL = int64(p.u64()) - 1
+	n := p.u32()
+	if p.err != nil {
+		return nil, p.err
+	}
+	t.Candidates = make([]string, 0, min(n, 1024))
+	for i := 0; i < n; i++ {
+		t.Candidates = append(t.Candidates, p.str())
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	if n > 0 {
+		t.Leader = t.Candidates[0]
+	}
+	r.term = t
+	return []driver.Term{cloneTerm(t)}, nil
+}
+
+// recheck is when the shortest candidate lease would expire.
+func (r *electionReplica) recheck() time.Duration {
+	if r.minTTL < 0 {
+		return 0
+	}
+	return time.Duration(r.minTTL)*time.Millisecond + 10*time.Millisecond
+}
+
+func sameTerm(a, b driver.Term) bool {
+	return a.Term == b.Term && a.Leader == b.Leader && slices.Equal(a.Candidates, b.Candidates)
+}
+
+func cloneTerm(t driver.Term) driver.Term {
+	t.Candidates = slices.Clone(t.Candidates)
+	return t
+}

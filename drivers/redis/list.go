@@ -1,0 +1,322 @@
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"iter"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/atomix/go-client/driver"
+)
+
+var (
+	//go:embed lua/list_write.lua
+	listWriteSource string
+	//go:embed lua/list_read.lua
+	listReadSource string
+
+	listWrite = newScript("list_write", listWriteSource, false)
+	// listRead writes only a snapshot under a fresh name: running it
+	// twice has the effect of once.
+	listRead = newScript("list_read", listReadSource, true)
+)
+
+// snapshotTTL is how long an iteration's snapshot of a long list lives
+// after the iteration last read from it.
+const snapshotTTL = time.Minute
+
+// list implements driver.List with one Redis list. Get is LINDEX and Len
+// LLEN; every write is one script.
+type list struct {
+	*handle
+	keys []string // the items, the version counter
+}
+
+func newList(h *handle) *list {
+	return &list{handle: h, keys: []string{h.ks.key("l"), h.ks.key("ver")}}
+}
+
+// write runs the list script; it returns the index written and the item
+// replaced or removed.
+func (l *list) write(ctx context.Context, op, mode string, index int, value []byte) (int, []byte, error) {
+	if err := l.begin(ctx, op); err != nil {
+		return 0, nil, err
+	}
+	if index < 0 {
+		return 0, nil, l.failf(op, driver.ErrInvalid, "negative index %d", index)
+	}
+	if err := l.checkValue(op, value); err != nil {
+		return 0, nil, err
+	}
+	r, err := listWrite.run(ctx, l.client(), l.keys, l.ks.channel(), mode, index, value)
+	if err != nil {
+		return 0, nil, l.fail(ctx, op, err, true)
+	}
+	a, err := replyArray(r, 1)
+	if err != nil {
+		return 0, nil, l.fail(ctx, op, err, true)
+	}
+	if status, _ := replyInt(a[0]); status != 1 || len(a) < 3 {
+		return 0, nil, l.failf(op, driver.ErrNotFound, "index %d is out of range", index)
+	}
+	i, err := replyInt(a[1])
+	if err != nil {
+		return 0, nil, l.fail(ctx, op, err, true)
+	}
+	old, _ := replyString(a[2])
+	return int(i), bytesOf(old), nil
+}
+
+func (l *list) Append(ctx context.Context, value []byte) (int, error) {
+	i, _, err := l.write(ctx, "append", "a", 0, value)
+	return i, err
+}
+
+func (l *list) Insert(ctx context.Context, index int, value []byte) error {
+	_, _, err := l.write(ctx, "insert", "i", index, value)
+	return err
+}
+
+func (l *list) Set(ctx context.Context, index int, value []byte) ([]byte, error) {
+	_, old, err := l.write(ctx, "set", "s", index, value)
+	return old, err
+}
+
+func (l *list) Remove(ctx context.Context, index int) ([]byte, error) {
+	_, old, err := l.write(ctx, "remove", "r", index, nil)
+	return old, err
+}
+
+func (l *list) Get(ctx context.Context, index int) ([]byte, error) {
+	const op = "get"
+	if err := l.begin(ctx, op); err != nil {
+		return nil, err
+	}
+	if index < 0 {
+		return nil, l.failf(op, driver.ErrInvalid, "negative index %d", index)
+	}
+	s, err := l.client().LIndex(ctx, l.keys[0], int64(index)).Result()
+	if err == goredis.Nil {
+		return nil, l.failf(op, driver.ErrNotFound, "index %d is out of range", index)
+	}
+	if err != nil {
+		return nil, l.fail(ctx, op, err, false)
+	}
+	return bytesOf(s), nil
+}
+
+func (l *list) Len(ctx context.Context) (int, error) {
+	const op = "len"
+	if err := l.begin(ctx, op); err != nil {
+		return 0, err
+	}
+	n, err := l.client().LLen(ctx, l.keys[0]).Result()
+	if err != nil {
+		return 0, l.fail(ctx, op, err, false)
+	}
+	return int(n), nil
+}
+
+func (l *list) Clear(ctx context.Context) error {
+	return clearKeys(ctx, l.handle, l.keys[1], l.keys[0])
+}
+
+// Items reads a short list in one script. A list longer than a page is
+// copied, by the same script, to a snapshot key that the iteration reads
+// page by page and deletes at the end (it expires a minute after the last
+// page read if the iteration is abandoned): the iteration sees one
+// consistent state without holding the list in memory.
+func (l *list) Items(ctx context.Context) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		const op = "items"
+		if err := l.begin(ctx, op); err != nil {
+			yield(nil, err)
+			return
+		}
+		snap := l.ks.key("snap:" + randomID())
+		keys := []string{l.keys[0], l.keys[1], snap}
+		r, err := listRead.run(ctx, l.client(), keys, scanCount, snapshotTTL.Milliseconds())
+		if err != nil {
+			yield(nil, l.fail(ctx, op, err, false))
+			return
+		}
+		_, n, items, err := listPage(r)
+		if err != nil {
+			yield(nil, l.fail(ctx, op, err, false))
+			return
+		}
+		if len(items) < n {
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = l.client().Unlink(ctx, snap).Err()
+			}()
+		}
+		read := 0
+		for {
+			for _, it := range items {
+				if !yield(bytesOf(it), nil) {
+					return
+				}
+			}
+			read += len(items)
+			if read >= n || len(items) == 0 {
+				return
+			}
+			if err := l.begin(ctx, op); err != nil {
+				yield(nil, err)
+				return
+			}
+			pipe := l.client().Pipeline()
+			page := pipe.LRange(ctx, snap, int64(read), int64(read+scanCount-1))
+			pipe.PExpire(ctx, snap, snapshotTTL)
+			if _, err := pipe.Exec(ctx); err != nil {
+				yield(nil, l.fail(ctx, op, err, false))
+				return
+			}
+			items = page.Val()
+			if len(items) == 0 {
+				yield(nil, l.failf(op, driver.ErrTimeout, "the iteration's snapshot expired"))
+				return
+			}
+		}
+	}
+}
+
+// listPage decodes the reply of listRead.
+func listPage(r any) (seq uint64, n int, items []string, err error) {
+	a, err := replyArray(r, 3)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if seq, err = replyUint(a[0]); err != nil {
+		return 0, 0, nil, err
+	}
+	length, err := replyInt(a[1])
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	raw, ok := a[2].([]any)
+	if !ok {
+		return 0, 0, nil, badReply("want the items, got %T", a[2])
+	}
+	items = make([]string, len(raw))
+	for i, x := range raw {
+		items[i], _ = replyString(x)
+	}
+	return seq, int(length), items, nil
+}
+
+func (l *list) Watch(ctx context.Context, ch chan<- driver.ListEvent) error {
+	return startWatch(ctx, l.handle, &listReplica{l: l}, ch)
+}
+
+// listReplica is a watcher's copy of a list.
+type listReplica struct {
+	l     *list
+	items []string
+}
+
+func (r *listReplica) load(ctx context.Context, first bool) (uint64, []driver.ListEvent, error) {
+	keys := []string{r.l.keys[0], r.l.keys[1], r.l.ks.key("snap")}
+	reply, err := listRead.run(ctx, r.l.client(), keys, -1, 0)
+	if err != nil {
+		return 0, nil, err
+	}
+	seq, _, items, err := listPage(reply)
+	if err != nil {
+		return 0, nil, err
+	}
+	var events []driver.ListEvent
+	if !first {
+		events = diffList(r.items, items)
+	}
+	r.items = items
+	return seq, events, nil
+}
+
+// diffList returns events that turn old into next: past their common
+// prefix and suffix, the differing items of old are replaced in place, and
+// the surplus removed or the shortfall inserted.
+func diffList(old, next []string) []driver.ListEvent {
+	p := 0
+	for p < len(old) && p < len(next) && old[p] == next[p] {
+		p++
+	}
+	s := 0
+	for s < len(old)-p && s < len(next)-p && old[len(old)-1-s] == next[len(next)-1-s] {
+		s++
+	}
+	om, nm := old[p:len(old)-s], next[p:len(next)-s]
+	var events []driver.ListEvent
+	common := min(len(om), len(nm))
+	for i := 0; i < common; i++ {
+		if om[i] != nm[i] {
+			events = append(events, driver.ListEvent{Type: driver.EventUpdated, Index: p + i, Value: bytesOf(nm[i])})
+		}
+	}
+	for i := common; i < len(om); i++ {
+		events = append(events, driver.ListEvent{Type: driver.EventRemoved, Index: p + common, Value: bytesOf(om[i])})
+	}
+	for i := common; i < len(nm); i++ {
+		events = append(events, driver.ListEvent{Type: driver.EventInserted, Index: p + i, Value: bytesOf(nm[i])})
+	}
+	return events
+}
+
+func (r *listReplica) apply(p *payload) ([]driver.ListEvent, error) {
+	op := p.byte()
+	if op == 'C' {
+		events := make([]driver.ListEvent, len(r.items))
+		for k, it := range r.items {
+			events[k] = driver.ListEvent{Type: driver.EventRemoved, Index: 0, Value: bytesOf(it)}
+		}
+		r.items = nil
+		return events, nil
+	}
+	i64 := p.u64()
+	v := p.rest()
+	if p.err != nil {
+		return nil, p.err
+	}
+	i := int(i64)
+	switch op {
+	case 'I':
+		if i > len(r.items) {
+			return nil, badReply("insertion at %d into a copy of %d items", i, len(r.items))
+		}
+		r.items = append(r.items, "")
+		copy(r.items[i+1:], r.items[i:])
+		r.items[i] = v
+		return []driver.ListEvent{{Type: driver.EventInserted, Index: i, Value: bytesOf(v)}}, nil
+	case 'U':
+		if i >= len(r.items) {
+			return nil, badReply("update of %d in a copy of %d items", i, len(r.items))
+		}
+		r.items[i] = v
+		return []driver.ListEvent{{Type: driver.EventUpdated, Index: i, Value: bytesOf(v)}}, nil
+	case 'R':
+		if i >= len(r.items) {
+			return nil, badReply("removal of %d from a copy of %d items", i, len(r.items))
+		}
+		old := r.items[i]
+		r.items = append(r.items[:i], r.items[i+1:]...)
+		return []driver.ListEvent{{Type: driver.EventRemoved, Index: i, Value: bytesOf(old)}}, nil
+	}
+	return nil, badReply("unknown list change %q", op)
+}
+
+// randomID returns 16 random bytes in hex.
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// formatIndex formats a non-negative index for a script.
+func formatIndex(i uint64) string { return strconv.FormatUint(i, 10) }

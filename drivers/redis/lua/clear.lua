@@ -1,0 +1,14 @@
+-- Clear of a map, set, list or indexed map, in O(1) on the server.
+-- KEYS[1] the version counter, KEYS[2..] the keys holding the elements
+-- ARGV[1] the channel
+-- Returns 1 if something was removed, 0 if it was empty.
+-- UNLINK frees the elements in the background. Publishes seq(8) 'C':
+-- watchers turn it into one removal per element from their copy, so the
+-- elements are never sent anywhere.
+if redis.call('EXISTS', unpack(KEYS, 2)) == 0 then
+  return 0
+end
+redis.call('UNLINK', unpack(KEYS, 2))
+local seq = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. 'C')
+return 1

@@ -1,0 +1,18 @@
+-- Map.Remove.
+-- KEYS[1] the entries, KEYS[2] the version counter
+-- ARGV[1] the channel, ARGV[2] the key, ARGV[3] the required version as 8
+-- bytes, or ''
+-- Returns {1, stored} with the removed entry's stored bytes, {0} if
+-- absent, {-1} if the version does not match.
+-- Publishes seq(8) 'R' keylen(4) key.
+local old = redis.call('HGET', KEYS[1], ARGV[2])
+if not old then
+  return {0}
+end
+if ARGV[3] ~= '' and string.sub(old, 1, 8) ~= ARGV[3] then
+  return {-1}
+end
+redis.call('HDEL', KEYS[1], ARGV[2])
+local seq = redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. 'R' .. struct.pack('>I4', #ARGV[2]) .. ARGV[2])
+return {1, old}

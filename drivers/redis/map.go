@@ -1,0 +1,357 @@
+package redis
+
+import (
+	"cmp"
+	"context"
+	_ "embed"
+	"iter"
+	"slices"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/atomix/go-client/driver"
+)
+
+var (
+	//go:embed lua/map_write.lua
+	mapWriteSource string
+	//go:embed lua/map_remove.lua
+	mapRemoveSource string
+	//go:embed lua/clear.lua
+	clearSource string
+	//go:embed lua/hash_read.lua
+	hashReadSource string
+
+	mapWrite  = newScript("map_write", mapWriteSource, false)
+	mapRemove = newScript("map_remove", mapRemoveSource, false)
+	clearAll  = newScript("clear", clearSource, false)
+	hashRead  = newScript("hash_read", hashReadSource, true)
+)
+
+// scanCount is the COUNT hint of the SCAN family and the page size of
+// iterations.
+const scanCount = 256
+
+// redisMap implements driver.Map with one Redis hash from each key to its
+// version (8 big-endian bytes) followed by its value. Get is a plain HGET
+// and Len a plain HLEN; every write is one script that checks its
+// precondition, bumps the map's version counter, writes and publishes the
+// change.
+type redisMap struct {
+	*handle
+	keys []string // the entries, the version counter
+}
+
+func newMap(h *handle) *redisMap {
+	return &redisMap{handle: h, keys: []string{h.ks.key("h"), h.ks.key("ver")}}
+}
+
+func (m *redisMap) Put(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
+	return m.write(ctx, "put", "p", key, value, ifVersion)
+}
+
+func (m *redisMap) Insert(ctx context.Context, key string, value []byte) (driver.Entry, error) {
+	return m.write(ctx, "insert", "i", key, value, 0)
+}
+
+func (m *redisMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
+	return m.write(ctx, "update", "u", key, value, ifVersion)
+}
+
+func (m *redisMap) write(ctx context.Context, op, mode, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
+	if err := m.begin(ctx, op); err != nil {
+		return driver.Entry{}, err
+	}
+	if err := m.checkKey(op, key); err != nil {
+		return driver.Entry{}, err
+	}
+	if err := m.checkValue(keyOp(op, key), value); err != nil {
+		return driver.Entry{}, err
+	}
+	r, err := mapWrite.run(ctx, m.client(), m.keys, m.ks.channel(), mode, key, value, versionBytes(ifVersion))
+	if err != nil {
+		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
+	}
+	a, err := replyArray(r, 2)
+	if err != nil {
+		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
+	}
+	switch status, _ := replyInt(a[0]); status {
+	case 1:
+	case 0:
+		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrNotFound, "no such key")
+	case -2:
+		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrAlreadyExists, "the key is present")
+	default:
+		if ifVersion == 0 {
+			return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrConflict, "precondition failed")
+		}
+		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrConflict, "the entry's version is not %d", ifVersion)
+	}
+	ver, err := replyUint(a[1])
+	if err != nil {
+		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
+	}
+	return driver.Entry{Key: key, Value: cloneBytes(value), Version: ver}, nil
+}
+
+func (m *redisMap) Get(ctx context.Context, key string) (driver.Entry, error) {
+	const op = "get"
+	if err := m.begin(ctx, op); err != nil {
+		return driver.Entry{}, err
+	}
+	s, err := m.client().HGet(ctx, m.keys[0], key).Result()
+	if err == goredis.Nil {
+		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrNotFound, "no such key")
+	}
+	if err != nil {
+		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, false)
+	}
+	return entryOf(key, s, 1)
+}
+
+// entryOf decodes a stored entry with n header fields (1 in a map: the
+// version; 2 in an indexed map: the version and the index).
+func entryOf(key, stored string, n int) (driver.Entry, error) {
+	rec, err := parseRecord(stored, n)
+	if err != nil {
+		return driver.Entry{}, err
+	}
+	return driver.Entry{Key: key, Value: bytesOf(rec.value), Version: rec.fields[0], Index: rec.fields[1]}, nil
+}
+
+func (m *redisMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
+	const op = "remove"
+	if err := m.begin(ctx, op); err != nil {
+		return driver.Entry{}, err
+	}
+	r, err := mapRemove.run(ctx, m.client(), m.keys, m.ks.channel(), key, versionBytes(ifVersion))
+	if err != nil {
+		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
+	}
+	a, err := replyArray(r, 1)
+	if err != nil {
+		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
+	}
+	switch status, _ := replyInt(a[0]); status {
+	case 1:
+	case 0:
+		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrNotFound, "no such key")
+	default:
+		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrConflict, "the entry's version is not %d", ifVersion)
+	}
+	if len(a) < 2 {
+		return driver.Entry{}, m.fail(ctx, keyOp(op, key), badReply("no removed entry"), true)
+	}
+	stored, _ := replyString(a[1])
+	e, err := entryOf(key, stored, 1)
+	if err != nil {
+		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
+	}
+	return e, nil
+}
+
+func (m *redisMap) Len(ctx context.Context) (int, error) {
+	const op = "len"
+	if err := m.begin(ctx, op); err != nil {
+		return 0, err
+	}
+	n, err := m.client().HLen(ctx, m.keys[0]).Result()
+	if err != nil {
+		return 0, m.fail(ctx, op, err, false)
+	}
+	return int(n), nil
+}
+
+func (m *redisMap) Clear(ctx context.Context) error {
+	return clearKeys(ctx, m.handle, m.keys[1], m.keys[0])
+}
+
+// clearKeys runs the clear script on the data keys of h.
+func clearKeys(ctx context.Context, h *handle, version string, data ...string) error {
+	const op = "clear"
+	if err := h.begin(ctx, op); err != nil {
+		return err
+	}
+	keys := append([]string{version}, data...)
+	if _, err := clearAll.run(ctx, h.client(), keys, h.ks.channel()); err != nil {
+		return h.fail(ctx, op, err, true)
+	}
+	return nil
+}
+
+// Entries iterates with HSCAN. HSCAN may return a key twice (when the hash
+// is rehashed meanwhile), so the iteration remembers the keys it yielded
+// and skips repeats.
+func (m *redisMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
+	return func(yield func(driver.Entry, error) bool) {
+		const op = "entries"
+		if err := m.begin(ctx, op); err != nil {
+			yield(driver.Entry{}, err)
+			return
+		}
+		seen := map[string]struct{}{}
+		var cursor uint64
+		for {
+			kvs, next, err := m.client().HScan(ctx, m.keys[0], cursor, "", scanCount).Result()
+			if err != nil {
+				yield(driver.Entry{}, m.fail(ctx, op, err, false))
+				return
+			}
+			for i := 0; i+1 < len(kvs); i += 2 {
+				key := kvs[i]
+				if _, dup := seen[key]; dup {
+					continue
+				}
+				seen[key] = struct{}{}
+				e, err := entryOf(key, kvs[i+1], 1)
+				if err != nil {
+					yield(driver.Entry{}, m.fail(ctx, op, err, false))
+					return
+				}
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if next == 0 {
+				return
+			}
+			cursor = next
+			if err := m.begin(ctx, op); err != nil {
+				yield(driver.Entry{}, err)
+				return
+			}
+		}
+	}
+}
+
+func (m *redisMap) Watch(ctx context.Context, ch chan<- driver.EntryEvent) error {
+	return startWatch(ctx, m.handle, &hashReplica{h: m.handle, keys: m.keys, headers: 1}, ch)
+}
+
+// hashReplica is a watcher's copy of a map or an indexed map.
+type hashReplica struct {
+	h       *handle
+	keys    []string // the entries, the version counter
+	headers int      // header fields of a stored entry
+	entries map[string]driver.Entry
+}
+
+func (r *hashReplica) load(ctx context.Context, first bool) (uint64, []driver.EntryEvent, error) {
+	reply, err := hashRead.run(ctx, r.h.client(), r.keys)
+	if err != nil {
+		return 0, nil, err
+	}
+	a, err := replyArray(reply, 2)
+	if err != nil {
+		return 0, nil, err
+	}
+	seq, err := replyUint(a[0])
+	if err != nil {
+		return 0, nil, err
+	}
+	kvs, ok := a[1].([]any)
+	if !ok {
+		return 0, nil, badReply("want the entries, got %T", a[1])
+	}
+	next := make(map[string]driver.Entry, len(kvs)/2)
+	for i := 0; i+1 < len(kvs); i += 2 {
+		key, _ := replyString(kvs[i])
+		stored, _ := replyString(kvs[i+1])
+		e, err := entryOf(key, stored, r.headers)
+		if err != nil {
+			return 0, nil, err
+		}
+		next[key] = e
+	}
+	var events []driver.EntryEvent
+	if !first {
+		events = diffEntries(r.entries, next)
+	}
+	r.entries = next
+	return seq, events, nil
+}
+
+// diffEntries returns the events that turn old into next: the removals
+// first (by index, then key), then the insertions and updates in version
+// order, the order in which they were committed. An entry whose index
+// changed was removed and appended again.
+func diffEntries(old, next map[string]driver.Entry) []driver.EntryEvent {
+	var removed, written []driver.EntryEvent
+	for k, o := range old {
+		n, ok := next[k]
+		if !ok || n.Index != o.Index {
+			removed = append(removed, driver.EntryEvent{Type: driver.EventRemoved, Entry: o})
+		}
+	}
+	for k, n := range next {
+		o, ok := old[k]
+		switch {
+		case !ok || o.Index != n.Index:
+			written = append(written, driver.EntryEvent{Type: driver.EventInserted, Entry: cloneEntry(n)})
+		case o.Version != n.Version:
+			written = append(written, driver.EntryEvent{Type: driver.EventUpdated, Entry: cloneEntry(n)})
+		}
+	}
+	slices.SortFunc(removed, func(a, b driver.EntryEvent) int {
+		return cmp.Or(cmp.Compare(a.Entry.Index, b.Entry.Index), cmp.Compare(a.Entry.Key, b.Entry.Key))
+	})
+	slices.SortFunc(written, func(a, b driver.EntryEvent) int { return cmp.Compare(a.Entry.Version, b.Entry.Version) })
+	return append(removed, written...)
+}
+
+func cloneEntry(e driver.Entry) driver.Entry {
+	e.Value = cloneBytes(e.Value)
+	return e
+}
+
+func (r *hashReplica) apply(p *payload) ([]driver.EntryEvent, error) {
+	seq := beUint64(p.s)
+	op := p.byte()
+	switch op {
+	case 'I', 'U':
+		var index uint64
+		if r.headers == 2 {
+			index = p.u64()
+		}
+		key := p.str()
+		v := p.rest()
+		if p.err != nil {
+			return nil, p.err
+		}
+		e := driver.Entry{Key: key, Value: bytesOf(v), Version: seq, Index: index}
+		if op == 'U' {
+			if old, ok := r.entries[key]; ok {
+				e.Index = old.Index
+			}
+		}
+		r.entries[key] = e
+		t := driver.EventInserted
+		if op == 'U' {
+			t = driver.EventUpdated
+		}
+		return []driver.EntryEvent{{Type: t, Entry: cloneEntry(e)}}, nil
+	case 'R':
+		key := p.str()
+		if p.err != nil {
+			return nil, p.err
+		}
+		old, ok := r.entries[key]
+		if !ok {
+			return nil, badReply("removal of %q, which the watcher's copy does not have", key)
+		}
+		delete(r.entries, key)
+		return []driver.EntryEvent{{Type: driver.EventRemoved, Entry: old}}, nil
+	case 'C':
+		events := make([]driver.EntryEvent, 0, len(r.entries))
+		for _, e := range r.entries {
+			events = append(events, driver.EntryEvent{Type: driver.EventRemoved, Entry: e})
+		}
+		slices.SortFunc(events, func(a, b driver.EntryEvent) int {
+			return cmp.Or(cmp.Compare(a.Entry.Index, b.Entry.Index), cmp.Compare(a.Entry.Key, b.Entry.Key))
+		})
+		r.entries = map[string]driver.Entry{}
+		return events, nil
+	}
+	return nil, badReply("unknown map change %q", op)
+}

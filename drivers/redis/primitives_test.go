@@ -1,0 +1,215 @@
+package redis
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/atomix/go-client/driver"
+)
+
+// TestScriptCacheFlushed checks the EVAL fallback when the server has
+// forgotten the scripts.
+func TestScriptCacheFlushed(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t)
+	m, _ := d.OpenMap(ctx, testID(t, "m"))
+	if _, err := m.Put(ctx, "k", []byte("1"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.client.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	e, err := m.Put(ctx, "k", []byte("2"), 0)
+	if err != nil {
+		t.Fatalf("Put after SCRIPT FLUSH: %v", err)
+	}
+	if got, err := m.Get(ctx, "k"); err != nil || string(got.Value) != "2" || got.Version != e.Version {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+}
+
+// TestCounterWrapsAround checks Go overflow semantics, which INCRBY
+// refuses.
+func TestCounterWrapsAround(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t)
+	c, _ := d.OpenCounter(ctx, testID(t, "c"))
+	if err := c.Set(ctx, math.MaxInt64); err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.Add(ctx, 2)
+	if err != nil || v != math.MinInt64+1 {
+		t.Fatalf("MaxInt64 + 2 = %d, %v", v, err)
+	}
+	v, err = c.Add(ctx, -3)
+	if err != nil || v != math.MaxInt64-1 {
+		t.Fatalf("MinInt64+1 - 3 = %d, %v", v, err)
+	}
+	ok, err := c.CompareAndSet(ctx, math.MaxInt64-1, math.MinInt64)
+	if err != nil || !ok {
+		t.Fatalf("CompareAndSet = %v, %v", ok, err)
+	}
+	if v, err := c.Get(ctx); err != nil || v != math.MinInt64 {
+		t.Fatalf("Get = %d, %v", v, err)
+	}
+	if ok, err := c.CompareAndSet(ctx, 5, 6); err != nil || ok {
+		t.Fatalf("failed CompareAndSet = %v, %v", ok, err)
+	}
+}
+
+// TestListInsertAndRemoveEverywhere checks the pop-and-push paths on both
+// sides of every index against a slice.
+func TestListInsertAndRemoveEverywhere(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t)
+	l, _ := d.OpenList(ctx, testID(t, "l"))
+	var want []string
+	for i := range 7 {
+		v := fmt.Sprint("x", i)
+		if idx, err := l.Append(ctx, []byte(v)); err != nil || idx != i {
+			t.Fatalf("Append = %d, %v", idx, err)
+		}
+		want = append(want, v)
+	}
+	check := func(what string) {
+		t.Helper()
+		var got []string
+		for it, err := range l.Items(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, string(it))
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: list %q, want %q", what, got, want)
+		}
+	}
+	for i, n := 0, len(want); i <= n; i += 2 {
+		v := fmt.Sprint("ins", i)
+		if err := l.Insert(ctx, i, []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+		want = slices.Insert(want, i, v)
+		check(fmt.Sprint("insert at ", i))
+	}
+	for i := len(want) - 1; i >= 0; i -= 2 {
+		old, err := l.Remove(ctx, i)
+		if err != nil || string(old) != want[i] {
+			t.Fatalf("Remove(%d) = %q, %v; want %q", i, old, err, want[i])
+		}
+		want = slices.Delete(want, i, i+1)
+		check(fmt.Sprint("remove at ", i))
+	}
+	if err := l.Insert(ctx, len(want)+1, []byte("x")); !isKind(err, driver.ErrNotFound) {
+		t.Fatalf("Insert past the end: %v", err)
+	}
+	if _, err := l.Get(ctx, -1); !isKind(err, driver.ErrInvalid) {
+		t.Fatalf("Get(-1): %v", err)
+	}
+	if _, err := l.Set(ctx, len(want), []byte("x")); !isKind(err, driver.ErrNotFound) {
+		t.Fatalf("Set past the end: %v", err)
+	}
+}
+
+// TestListItemsFromSnapshot checks that an iteration over a list longer
+// than a page sees the list as it was when it started.
+func TestListItemsFromSnapshot(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t)
+	l, _ := d.OpenList(ctx, testID(t, "l"))
+	n := 3*scanCount + 7
+	for i := range n {
+		if _, err := l.Append(ctx, []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	i := 0
+	for it, err := range l.Items(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(it) != fmt.Sprint(i) {
+			t.Fatalf("item %d = %q", i, it)
+		}
+		if i == 0 {
+			if _, err := l.Remove(ctx, 0); err != nil { // not seen by the iteration
+				t.Fatal(err)
+			}
+		}
+		i++
+	}
+	if i != n {
+		t.Fatalf("%d items, want %d", i, n)
+	}
+	keys, err := d.client.Keys(ctx, l.(*list).ks.key("snap:*")).Result()
+	if err != nil || len(keys) != 0 {
+		t.Fatalf("snapshot keys left behind: %q, %v", keys, err)
+	}
+}
+
+// TestIndexedMapNavigation checks lookups by index.
+func TestIndexedMapNavigation(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t)
+	m, _ := d.OpenIndexedMap(ctx, testID(t, "im"))
+	var idx []uint64
+	for _, k := range []string{"a", "b", "c", "d"} {
+		e, err := m.Append(ctx, k, []byte(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx = append(idx, e.Index)
+	}
+	if _, err := m.Remove(ctx, "b", 0); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		e    driver.Entry
+		err  error
+		want string
+	}{
+		"first":          {e: must(m.First(ctx)), want: "a"},
+		"last":           {e: must(m.Last(ctx)), want: "d"},
+		"next a":         {e: must(m.Next(ctx, idx[0])), want: "c"},
+		"prev c":         {e: must(m.Prev(ctx, idx[2])), want: "a"},
+		"next removed b": {e: must(m.Next(ctx, idx[1])), want: "c"},
+		"get index c":    {e: must(m.GetIndex(ctx, idx[2])), want: "c"},
+	} {
+		if tc.e.Key != tc.want || string(tc.e.Value) != tc.want {
+			t.Errorf("%s = %+v, want %q", name, tc.e, tc.want)
+		}
+	}
+	if _, err := m.GetIndex(ctx, idx[1]); !isKind(err, driver.ErrNotFound) {
+		t.Fatalf("GetIndex of a removed entry: %v", err)
+	}
+	if _, err := m.Next(ctx, idx[3]); !isKind(err, driver.ErrNotFound) {
+		t.Fatalf("Next of the last: %v", err)
+	}
+	e, err := m.Update(ctx, "c", []byte("C"), 0)
+	if err != nil || e.Index != idx[2] {
+		t.Fatalf("Update kept index %d, want %d (%v)", e.Index, idx[2], err)
+	}
+	got, err := m.RemoveIndex(ctx, idx[2], e.Version)
+	if err != nil || got.Key != "c" || string(got.Value) != "C" {
+		t.Fatalf("RemoveIndex = %+v, %v", got, err)
+	}
+	var keys []string
+	for e, err := range m.Entries(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, e.Key)
+	}
+	if !slices.Equal(keys, []string{"a", "d"}) {
+		t.Fatalf("Entries = %q", keys)
+	}
+}
+
+func must(e driver.Entry, err error) driver.Entry {
+	if err != nil {
+		panic(err)
+	}
+	return e
+}

@@ -1,0 +1,100 @@
+package redis
+
+import (
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// faultyProxy forwards TCP connections to a Redis server and can be told to
+// lose the server's replies, as a network that fails after a request was
+// sent would.
+type faultyProxy struct {
+	addr   string
+	target string
+	ln     net.Listener
+	// mute: replies are read from the server and thrown away.
+	mute atomic.Bool
+	// reset: the next reply is thrown away and its connection closed,
+	// as a connection reset after the server applied a request would.
+	reset atomic.Bool
+
+	mu    sync.Mutex
+	conns []net.Conn
+	wg    sync.WaitGroup
+}
+
+func newFaultyProxy(t *testing.T, target string) *faultyProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("proxy: %v", err)
+	}
+	p := &faultyProxy{addr: ln.Addr().String(), target: target, ln: ln}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *faultyProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go func() {
+			defer p.wg.Done()
+			_, _ = io.Copy(s, c)
+			s.Close()
+		}()
+		go func() {
+			defer p.wg.Done()
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := s.Read(buf)
+				if n > 0 && p.reset.CompareAndSwap(true, false) {
+					break
+				}
+				if n > 0 && !p.mute.Load() {
+					if _, werr := c.Write(buf[:n]); werr != nil {
+						break
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
+			c.Close()
+			s.Close()
+		}()
+	}
+}
+
+// cut closes every connection through the proxy.
+func (p *faultyProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *faultyProxy) close() {
+	p.ln.Close()
+	p.cut()
+	p.wg.Wait()
+}

@@ -1,0 +1,58 @@
+package redis_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/atomix/go-client/conformance"
+	"github.com/atomix/go-client/conformance/testbackend"
+	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/drivers/redis"
+)
+
+// conformanceTTL is the session TTL of the suite's clients: short, so that
+// expiry tests are quick, yet three renewals a second leave room for a
+// loaded machine.
+const conformanceTTL = time.Second
+
+func TestConformance(t *testing.T) {
+	addr := testbackend.Redis(t)
+	conformance.Run(t, conformance.Harness{
+		Name: "redis",
+		NewDriver: func(context.Context, testing.TB) (driver.Driver, error) {
+			return redis.New(&goredis.UniversalOptions{
+				Addrs:                 []string{addr},
+				ContextTimeoutEnabled: true,
+			}, redis.Options{SessionTTL: conformanceTTL})
+		},
+		Crash:      func(d driver.Driver) { d.(*redis.Driver).Crash() },
+		SessionTTL: conformanceTTL,
+	})
+}
+
+// TestConformanceCluster runs the suite on a Redis Cluster whose seed
+// addresses ATOMIX_TEST_REDIS_CLUSTER_ADDRS lists (comma-separated), e.g.
+// three local nodes made with redis-cli --cluster create.
+func TestConformanceCluster(t *testing.T) {
+	addrs := os.Getenv("ATOMIX_TEST_REDIS_CLUSTER_ADDRS")
+	if addrs == "" {
+		t.Skip("set ATOMIX_TEST_REDIS_CLUSTER_ADDRS to run the suite on a Redis Cluster")
+	}
+	conformance.Run(t, conformance.Harness{
+		Name: "redis-cluster",
+		NewDriver: func(context.Context, testing.TB) (driver.Driver, error) {
+			return redis.New(&goredis.UniversalOptions{
+				Addrs:                 strings.Split(addrs, ","),
+				IsClusterMode:         true,
+				ContextTimeoutEnabled: true,
+			}, redis.Options{SessionTTL: conformanceTTL})
+		},
+		Crash:      func(d driver.Driver) { d.(*redis.Driver).Crash() },
+		SessionTTL: conformanceTTL,
+	})
+}

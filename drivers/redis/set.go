@@ -1,0 +1,206 @@
+package redis
+
+import (
+	"context"
+	_ "embed"
+	"iter"
+	"slices"
+
+	"github.com/atomix/go-client/driver"
+)
+
+var (
+	//go:embed lua/set_change.lua
+	setChangeSource string
+	//go:embed lua/set_read.lua
+	setReadSource string
+
+	setChange = newScript("set_change", setChangeSource, false)
+	setRead   = newScript("set_read", setReadSource, true)
+)
+
+// set implements driver.Set with one Redis set. Contains is SISMEMBER and
+// Len SCARD; Add and Remove are scripts that also publish the change.
+type set struct {
+	*handle
+	keys []string // the elements, the version counter
+}
+
+func newSet(h *handle) *set {
+	return &set{handle: h, keys: []string{h.ks.key("s"), h.ks.key("ver")}}
+}
+
+func (s *set) Add(ctx context.Context, element string) (bool, error) {
+	return s.change(ctx, "add", "I", element)
+}
+
+func (s *set) Remove(ctx context.Context, element string) (bool, error) {
+	return s.change(ctx, "remove", "R", element)
+}
+
+func (s *set) change(ctx context.Context, op, mode, element string) (bool, error) {
+	if err := s.begin(ctx, op); err != nil {
+		return false, err
+	}
+	if err := s.checkKey(op, element); err != nil {
+		return false, err
+	}
+	r, err := setChange.run(ctx, s.client(), s.keys, s.ks.channel(), element, mode)
+	if err != nil {
+		return false, s.fail(ctx, keyOp(op, element), err, true)
+	}
+	n, err := replyInt(r)
+	if err != nil {
+		return false, s.fail(ctx, keyOp(op, element), err, true)
+	}
+	return n == 1, nil
+}
+
+func (s *set) Contains(ctx context.Context, element string) (bool, error) {
+	const op = "contains"
+	if err := s.begin(ctx, op); err != nil {
+		return false, err
+	}
+	ok, err := s.client().SIsMember(ctx, s.keys[0], element).Result()
+	if err != nil {
+		return false, s.fail(ctx, keyOp(op, element), err, false)
+	}
+	return ok, nil
+}
+
+func (s *set) Len(ctx context.Context) (int, error) {
+	const op = "len"
+	if err := s.begin(ctx, op); err != nil {
+		return 0, err
+	}
+	n, err := s.client().SCard(ctx, s.keys[0]).Result()
+	if err != nil {
+		return 0, s.fail(ctx, op, err, false)
+	}
+	return int(n), nil
+}
+
+func (s *set) Clear(ctx context.Context) error {
+	return clearKeys(ctx, s.handle, s.keys[1], s.keys[0])
+}
+
+// Elements iterates with SSCAN, skipping the repeats SSCAN may return.
+func (s *set) Elements(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		const op = "elements"
+		if err := s.begin(ctx, op); err != nil {
+			yield("", err)
+			return
+		}
+		seen := map[string]struct{}{}
+		var cursor uint64
+		for {
+			elems, next, err := s.client().SScan(ctx, s.keys[0], cursor, "", scanCount).Result()
+			if err != nil {
+				yield("", s.fail(ctx, op, err, false))
+				return
+			}
+			for _, e := range elems {
+				if _, dup := seen[e]; dup {
+					continue
+				}
+				seen[e] = struct{}{}
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if next == 0 {
+				return
+			}
+			cursor = next
+			if err := s.begin(ctx, op); err != nil {
+				yield("", err)
+				return
+			}
+		}
+	}
+}
+
+func (s *set) Watch(ctx context.Context, ch chan<- driver.ElementEvent) error {
+	return startWatch(ctx, s.handle, &setReplica{s: s}, ch)
+}
+
+// setReplica is a watcher's copy of a set.
+type setReplica struct {
+	s        *set
+	elements map[string]struct{}
+}
+
+func (r *setReplica) load(ctx context.Context, first bool) (uint64, []driver.ElementEvent, error) {
+	reply, err := setRead.run(ctx, r.s.client(), r.s.keys)
+	if err != nil {
+		return 0, nil, err
+	}
+	a, err := replyArray(reply, 2)
+	if err != nil {
+		return 0, nil, err
+	}
+	seq, err := replyUint(a[0])
+	if err != nil {
+		return 0, nil, err
+	}
+	members, ok := a[1].([]any)
+	if !ok {
+		return 0, nil, badReply("want the elements, got %T", a[1])
+	}
+	next := make(map[string]struct{}, len(members))
+	for _, m := range members {
+		e, _ := replyString(m)
+		next[e] = struct{}{}
+	}
+	var events []driver.ElementEvent
+	if !first {
+		var removed, added []string
+		for e := range r.elements {
+			if _, ok := next[e]; !ok {
+				removed = append(removed, e)
+			}
+		}
+		for e := range next {
+			if _, ok := r.elements[e]; !ok {
+				added = append(added, e)
+			}
+		}
+		slices.Sort(removed)
+		slices.Sort(added)
+		for _, e := range removed {
+			events = append(events, driver.ElementEvent{Type: driver.EventRemoved, Element: e})
+		}
+		for _, e := range added {
+			events = append(events, driver.ElementEvent{Type: driver.EventInserted, Element: e})
+		}
+	}
+	r.elements = next
+	return seq, events, nil
+}
+
+func (r *setReplica) apply(p *payload) ([]driver.ElementEvent, error) {
+	switch op := p.byte(); op {
+	case 'I':
+		e := p.rest()
+		r.elements[e] = struct{}{}
+		return []driver.ElementEvent{{Type: driver.EventInserted, Element: e}}, nil
+	case 'R':
+		e := p.rest()
+		delete(r.elements, e)
+		return []driver.ElementEvent{{Type: driver.EventRemoved, Element: e}}, nil
+	case 'C':
+		removed := make([]string, 0, len(r.elements))
+		for e := range r.elements {
+			removed = append(removed, e)
+		}
+		slices.Sort(removed)
+		events := make([]driver.ElementEvent, len(removed))
+		for i, e := range removed {
+			events[i] = driver.ElementEvent{Type: driver.EventRemoved, Element: e}
+		}
+		r.elements = map[string]struct{}{}
+		return events, nil
+	}
+	return nil, badReply("unknown set change %q", p.s)
+}

@@ -1,0 +1,214 @@
+package redis
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// replica is a watcher's copy of one primitive, kept up to date from the
+// changes its scripts publish. A watcher needs the copy to keep the watch
+// contract across lost messages: when it cannot be sure it heard every
+// change, it reads the whole state again and sends the difference between
+// its copy and that state.
+type replica[E any] interface {
+	// load reads the state from the backend, with the sequence number of
+	// the last change it includes, and returns the events that turn the
+	// copy into it (none on the first load); the copy becomes that state.
+	load(ctx context.Context, first bool) (seq uint64, events []E, err error)
+	// apply applies one published change, whose sequence number is the
+	// one after the copy's, and returns its events.
+	apply(change *payload) ([]E, error)
+}
+
+// expiring is implemented by replicas whose state can change without a
+// script publishing it (an election whose leader's session expires): the
+// watcher loads the state again after recheck, if positive.
+type expiring interface {
+	recheck() time.Duration
+}
+
+// The sequence numbers. Every script that changes a watchable primitive
+// increments the primitive's counter once per change it publishes and
+// starts the message with the new value: a watcher that has applied change
+// n expects n+1 next; anything else means it missed a change.
+
+// watcher is one Watch: it queues what the hub hears on the primitive's
+// channel, applies it to its replica in order, and sends the events on ch.
+type watcher[E any] struct {
+	h       *handle
+	replica replica[E]
+	ch      chan<- E
+	ctx     context.Context
+
+	mu     sync.Mutex
+	queue  []string // messages, or "" for "resubscribed"
+	signal chan struct{}
+
+	last uint64 // sequence number of the last change applied
+}
+
+// startWatch establishes a watch: it subscribes to the primitive's channel,
+// waits for the confirmation, loads the state, and starts the goroutine
+// that sends the events. Every change committed after it returns is
+// delivered.
+func startWatch[E any](ctx context.Context, h *handle, r replica[E], ch chan<- E) error {
+	const op = "watch"
+	if err := h.begin(ctx, op); err != nil {
+		return err
+	}
+	w := &watcher[E]{h: h, replica: r, ch: ch, ctx: ctx, signal: make(chan struct{}, 1)}
+	channel := h.ks.channel()
+	if err := h.d.hub.subscribe(ctx, channel, w); err != nil {
+		return h.fail(ctx, op, err, false)
+	}
+	seq, _, err := r.load(ctx, true)
+	if err != nil {
+		h.d.hub.unsubscribe(channel, w)
+		return h.fail(ctx, op, err, false)
+	}
+	w.last = seq
+	if !h.startWatch() {
+		h.d.hub.unsubscribe(channel, w)
+		return h.closedError(op)
+	}
+	go w.run()
+	return nil
+}
+
+func (w *watcher[E]) message(p string) {
+	if p == "" {
+		return // never published; "" is the resubscribed marker
+	}
+	w.enqueue(p)
+}
+
+func (w *watcher[E]) resubscribed() { w.enqueue("") }
+
+func (w *watcher[E]) enqueue(item string) {
+	w.mu.Lock()
+	w.queue = append(w.queue, item)
+	w.mu.Unlock()
+	select {
+	case w.signal <- struct{}{}:
+	default:
+	}
+}
+
+// run applies what was queued and sends the events until the watch ends;
+// then it closes ch.
+func (w *watcher[E]) run() {
+	defer w.h.watches.Done()
+	defer close(w.ch)
+	defer w.h.d.hub.unsubscribe(w.h.ks.channel(), w)
+	var timer *time.Timer
+	var timerC <-chan time.Time
+	rearm := func() {
+		ex, ok := w.replica.(expiring)
+		if !ok {
+			return
+		}
+		if timer != nil {
+			timer.Stop()
+			timerC = nil
+		}
+		if d := ex.recheck(); d > 0 {
+			timer = time.NewTimer(d)
+			timerC = timer.C
+		}
+	}
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	rearm()
+	var batch []string
+	for {
+		w.mu.Lock()
+		batch, w.queue = w.queue, batch[:0]
+		w.mu.Unlock()
+		if len(batch) == 0 {
+			select {
+			case <-w.signal:
+				continue
+			case <-timerC:
+				timerC = nil
+				if !w.reload() {
+					return
+				}
+				rearm()
+				continue
+			case <-w.ctx.Done():
+				return
+			case <-w.h.closedCh:
+				return
+			}
+		}
+		for i, item := range batch {
+			batch[i] = ""
+			if !w.handle(item) {
+				return
+			}
+		}
+		rearm()
+	}
+}
+
+// handle applies one queued item and reports whether the watch goes on.
+func (w *watcher[E]) handle(item string) bool {
+	if item == "" {
+		return w.reload()
+	}
+	p := &payload{s: item}
+	seq := p.u64()
+	switch {
+	case p.err != nil:
+		return w.reload()
+	case seq <= w.last:
+		return true // already in the state the watcher loaded
+	case seq != w.last+1:
+		return w.reload() // a change was missed
+	}
+	events, err := w.replica.apply(p)
+	if err != nil {
+		return w.reload()
+	}
+	w.last = seq
+	return w.send(events)
+}
+
+// reload reads the state again, retrying until it succeeds or the watch
+// ends, and sends the difference.
+func (w *watcher[E]) reload() bool {
+	delay := 50 * time.Millisecond
+	for {
+		seq, events, err := w.replica.load(w.ctx, false)
+		if err == nil {
+			w.last = seq
+			return w.send(events)
+		}
+		select {
+		case <-w.ctx.Done():
+			return false
+		case <-w.h.closedCh:
+			return false
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
+// send sends events on ch, blocking while ch is full.
+func (w *watcher[E]) send(events []E) bool {
+	for _, e := range events {
+		select {
+		case w.ch <- e:
+		case <-w.ctx.Done():
+			return false
+		case <-w.h.closedCh:
+			return false
+		}
+	}
+	return true
+}
