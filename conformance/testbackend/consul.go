@@ -1,18 +1,17 @@
 package testbackend
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/testcontainers/testcontainers-go/wait"
 )
 
 // ConsulAddrEnv names the environment variable that points the tests at an
@@ -21,44 +20,37 @@ const ConsulAddrEnv = "ATOMIX_TEST_CONSUL_ADDR"
 
 const consulHowTo = "run .ci/install-backends consul (builds Consul v1.14.11, ~4 min) or set " + ConsulAddrEnv
 
-var consulOnce struct {
-	sync.Mutex
-	addr string // set once an agent is up
-	err  string // set once starting one failed; later callers fail the same way
+// ConsulImageEnv overrides the image of the Consul container.
+const ConsulImageEnv = "ATOMIX_TEST_CONSUL_IMAGE"
+
+var consulBackend = &backend{
+	name:    "consul",
+	addrEnv: ConsulAddrEnv,
+	binary:  "consul",
+	howTo:   consulHowTo,
+	process: startConsul,
+	container: func(ctx context.Context) (string, error) {
+		return StartContainer(ctx, ContainerSpec{
+			Backend:      "consul",
+			ImageEnv:     ConsulImageEnv,
+			DefaultImage: "hashicorp/consul:1.14",
+			Port:         "8500/tcp",
+			Entrypoint:   []string{"/bin/consul"},
+			Cmd:          []string{"agent", "-dev", "-client", "0.0.0.0", "-log-level", "warn"},
+			Wait:         wait.ForHTTP("/v1/status/leader").WithPort("8500/tcp").WithResponseMatcher(hasLeader),
+		})
+	},
 }
 
 // Consul returns the host:port of a Consul agent's HTTP API: the one named
 // by ATOMIX_TEST_CONSUL_ADDR, else a `consul agent -dev` started once per
-// test process on free loopback ports (stopped by Shutdown). Without either
-// it skips t, or fails it when ATOMIX_REQUIRE_BACKENDS names consul.
+// test process on free loopback ports (stopped by Shutdown), else a
+// container when a Docker engine answers (image hashicorp/consul:1.14, or
+// ATOMIX_TEST_CONSUL_IMAGE). Without any it skips t, or fails it when
+// ATOMIX_REQUIRE_BACKENDS names consul.
 func Consul(t testing.TB) string {
 	t.Helper()
-	if addr := os.Getenv(ConsulAddrEnv); addr != "" {
-		return addr
-	}
-	consulOnce.Lock()
-	defer consulOnce.Unlock()
-	if consulOnce.addr != "" {
-		return consulOnce.addr
-	}
-	if consulOnce.err != "" {
-		Unavailable(t, "consul", consulOnce.err, consulHowTo)
-		return ""
-	}
-	bin := FindBinary("consul")
-	if bin == "" {
-		consulOnce.err = "no consul binary on PATH or in " + BinDir()
-		Unavailable(t, "consul", consulOnce.err, consulHowTo)
-		return ""
-	}
-	addr, err := startConsul(t, bin)
-	if err != nil {
-		consulOnce.err = err.Error()
-		Unavailable(t, "consul", consulOnce.err, consulHowTo)
-		return ""
-	}
-	consulOnce.addr = addr
-	return addr
+	return consulBackend.address(t)
 }
 
 // startConsul runs a single-node development agent with everything bound to
@@ -86,82 +78,24 @@ func startConsul(t testing.TB, bin string) (string, error) {
 		"-log-level", "warn",
 		"-hcl", "disable_update_check = true",
 	}
-	logs := &consulOutput{}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Stdout = logs
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return "", fmt.Errorf("start %s: %v", bin, err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	stop := func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		os.RemoveAll(dir)
-	}
-
 	addr := "127.0.0.1:" + strconv.Itoa(httpPort)
-	if err := waitForConsulLeader(addr, exited, 60*time.Second); err != nil {
-		stop()
-		return "", fmt.Errorf("%v; agent output:\n%s", err, logs.String())
+	client := &http.Client{Timeout: time.Second}
+	ready := func() bool {
+		resp, err := client.Get("http://" + addr + "/v1/status/leader")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode == http.StatusOK && hasLeader(resp.Body)
 	}
-	OnShutdown(stop)
+	if err := startProcess(bin, args, dir, time.Minute, ready); err != nil {
+		return "", err
+	}
 	return addr, nil
 }
 
-// waitForConsulLeader polls the agent's status endpoint until it reports a
-// raft leader, the process exits, or the timeout passes.
-func waitForConsulLeader(addr string, exited <-chan struct{}, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	client := &http.Client{Timeout: time.Second}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/v1/status/leader", nil)
-		if resp, err := client.Do(req); err == nil {
-			var body bytes.Buffer
-			body.ReadFrom(resp.Body)
-			resp.Body.Close()
-			leader := strings.Trim(strings.TrimSpace(body.String()), `"`)
-			if resp.StatusCode == http.StatusOK && leader != "" {
-				return nil
-			}
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("consul agent exited before electing a leader")
-		case <-ctx.Done():
-			return fmt.Errorf("consul agent on %s elected no leader within %v", addr, timeout)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// consulOutput keeps the agent's output (stdout and stderr, written from two
-// goroutines) to explain a failed start.
-type consulOutput struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *consulOutput) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.buf.Len() > 1<<20 { // a long run at log level warn; keep memory bounded
-		o.buf.Reset()
-	}
-	return o.buf.Write(p)
-}
-
-func (o *consulOutput) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
+// hasLeader reports whether a /v1/status/leader answer names a leader.
+func hasLeader(body io.Reader) bool {
+	b, err := io.ReadAll(body)
+	return err == nil && strings.Trim(strings.TrimSpace(string(b)), `"`) != ""
 }
