@@ -1,0 +1,91 @@
+// Package etcd is the driver that keeps atomix primitives in etcd v3
+// (go.etcd.io/etcd/client/v3), using leases for sessions, revisions for
+// versions and transactions for every precondition.
+//
+// Open it with [New] and a [Config], over an existing client with
+// [NewFromClient], or by URL once the package is imported:
+//
+//	import _ "github.com/atomix/go-client/drivers/etcd"
+//	client, err := atomix.Open(ctx, "etcd://127.0.0.1:2379")
+//
+// [ParseURL] documents the URL's parameters.
+//
+// # Keys
+//
+// Every key lives under Config.Prefix ("atomix/" by default), then the
+// primitive's kind, then its namespace and name, each written as its
+// length in decimal, a colon, and its bytes:
+//
+//	atomix/map/7:default5:users/<map key>
+//
+// A length-prefixed part says where it ends, so no ID's keys are a prefix
+// of another's: "a" and "a/b", "ns1" and "ns10", names containing "/" are
+// all unrelated. The kinds' layouts below the ID are documented on each
+// type; in short: a counter or a value is one key; a map or a set one key
+// per entry; a list one key per index; an indexed map two keys per entry
+// (by key and by index) and an index counter; a lock one key per waiter; an
+// election one key per candidate and a record.
+//
+// # Versions
+//
+// A version is an etcd revision: the mod revision of the key that holds
+// the entry, which is the revision of the transaction that wrote it.
+// Revisions are global to the cluster, never reused (also across Clear and
+// delete-then-recreate) and strictly increasing, so versions are too.
+//
+// # Round trips and atomicity
+//
+// Reads are linearizable (clientv3's default). Every write that has a
+// precondition (IfVersion, IfMatch, CompareAndSet, insert-if-absent,
+// Append) is one etcd transaction whose compare is the precondition, and
+// whose else branch returns what the caller needs to tell one failure from
+// another, so an uncontended operation is one round trip. etcd cannot add
+// on the server, so Counter.Add, List.Append and IndexedMap.Append compare
+// against the revision this instance saw last and retry from what the
+// failed transaction returned: one more round trip per retry, never two.
+// The exceptions, which read before they write, are List.Insert and
+// List.Remove (which shift items), IndexedMap.Update, Remove and
+// RemoveIndex (which need the entry's index), and Lock.ReleaseVersion
+// (which needs the holder's key).
+//
+// # Sessions
+//
+// A session is one lease, granted by NewSession and renewed by the driver
+// every third of its TTL. etcd counts TTLs in whole seconds and raises
+// them to its minimum (1.5 election timeouts, 2 s with default settings).
+// The session's Done channel closes when the session is closed, when the
+// lease is found gone, or when the time since the last successful renewal
+// was sent exceeds the TTL: never later than the cluster expires the lease.
+//
+// # Locks and elections
+//
+// A lock is a queue of lease-bound waiter keys ordered by create revision;
+// the fencing version is the holder's create revision. An election is a
+// queue of lease-bound candidate keys plus a record of the term and order;
+// its term changes exactly when its leader does, including when a leader's
+// lease expires with no transaction. See the types' documentation.
+//
+// # Watches
+//
+// A watch reads the range it covers at a revision and watches from the next
+// one, keeping a copy of the range. When its start revision was compacted
+// or its stream fails, it reads the range again and sends the difference,
+// so a watcher always converges to the true state. A watching instance
+// holds a copy of the primitive's state in memory.
+//
+// # Errors
+//
+// Errors wrap the driver package's kinds. A write that may have reached the
+// server but whose reply was lost (the connection broke, the server timed
+// out the proposal, the caller's context ended while it was in flight) is
+// ErrAmbiguous; clientv3 does not retry such writes and neither does the
+// driver. Requests the server refused for their size or shape (over
+// --max-request-bytes, over --max-txn-ops) and authentication failures are
+// ErrInvalid; a cluster without a leader or out of space is ErrUnavailable.
+//
+// # Limits
+//
+// [MaxKeySize] (4 KiB) and [MaxValueSize] (512 KiB) keep every request well
+// under etcd's default --max-request-bytes of 1.5 MiB, including an
+// indexed map's double copy of a value.
+package etcd

@@ -1,0 +1,244 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/atomix/go-client/driver"
+)
+
+// The sizes the driver accepts. etcd refuses requests over its
+// --max-request-bytes (1.5 MiB by default) and the client refuses to send
+// more than 2 MiB. An IndexedMap write stores its value twice in one
+// transaction (see the package documentation), so values are limited to a
+// third of the default request limit, which leaves room for keys and the
+// transaction's other operations.
+const (
+	// MaxKeySize is the largest map key, set element or other user key.
+	MaxKeySize = 4 << 10
+	// MaxValueSize is the largest value.
+	MaxValueSize = 512 << 10
+)
+
+// Driver is a driver.Driver that keeps every primitive's state in etcd.
+// It is safe for concurrent use.
+type Driver struct {
+	client     *clientv3.Client
+	ownsClient bool
+	prefix     string
+	sessionTTL time.Duration
+
+	// ctx ends when the driver is closed; background work (watches,
+	// keep-alives) runs under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	closed atomic.Bool
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	wg       sync.WaitGroup
+}
+
+var _ driver.Driver = (*Driver)(nil)
+
+// New connects to the etcd cluster that cfg describes. It does not contact
+// the cluster unless cfg has credentials, which are exchanged for a token at
+// once.
+func New(cfg Config) (*Driver, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	tlsCfg, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	client, err := clientv3.New(clientv3.Config{
+		Endpoints:            cfg.Endpoints,
+		Username:             cfg.Username,
+		Password:             cfg.Password,
+		TLS:                  tlsCfg,
+		DialTimeout:          cfg.DialTimeout,
+		DialKeepAliveTime:    cfg.KeepAliveTime,
+		DialKeepAliveTimeout: cfg.KeepAliveTimeout,
+		// The driver reports every failure through its errors; the
+		// client's own logging would only repeat them on stderr.
+		Logger: zap.NewNop(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("etcd: connect to %v: %w: %v", cfg.Endpoints, driver.ErrUnavailable, err)
+	}
+	d := newDriver(client, cfg.Prefix, cfg.SessionTTL)
+	d.ownsClient = true
+	return d, nil
+}
+
+// NewFromClient returns a driver over an existing client, keeping its keys
+// under prefix (DefaultPrefix when empty). Closing the driver does not close
+// the client.
+func NewFromClient(client *clientv3.Client, prefix string) *Driver {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	return newDriver(client, prefix, DefaultSessionTTL)
+}
+
+func newDriver(client *clientv3.Client, prefix string, sessionTTL time.Duration) *Driver {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Driver{
+		client:     client,
+		prefix:     prefix,
+		sessionTTL: sessionTTL,
+		ctx:        ctx,
+		cancel:     cancel,
+		sessions:   map[*session]struct{}{},
+	}
+}
+
+// Client returns the etcd client the driver uses.
+func (d *Driver) Client() *clientv3.Client { return d.client }
+
+// Limits reports MaxKeySize and MaxValueSize.
+func (d *Driver) Limits() driver.Limits {
+	return driver.Limits{MaxKeySize: MaxKeySize, MaxValueSize: MaxValueSize}
+}
+
+func (d *Driver) isClosed() bool { return d.closed.Load() }
+
+func (d *Driver) checkOpen(op string) error {
+	if d.closed.Load() {
+		return errorf(op, driver.ErrClosed, "driver closed")
+	}
+	return nil
+}
+
+// spawn runs f in a goroutine that Close waits for, unless the driver is
+// closed.
+func (d *Driver) spawn(f func()) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed.Load() {
+		return false
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// OpenCounter opens the counter id.
+func (d *Driver) OpenCounter(_ context.Context, id driver.ID) (driver.Counter, error) {
+	if err := d.checkOpen("open counter"); err != nil {
+		return nil, err
+	}
+	return newCounter(d, id), nil
+}
+
+// OpenLock opens the lock id.
+func (d *Driver) OpenLock(_ context.Context, id driver.ID) (driver.Lock, error) {
+	if err := d.checkOpen("open lock"); err != nil {
+		return nil, err
+	}
+	return newLock(d, id), nil
+}
+
+// OpenElection opens the election id.
+func (d *Driver) OpenElection(_ context.Context, id driver.ID) (driver.Election, error) {
+	if err := d.checkOpen("open election"); err != nil {
+		return nil, err
+	}
+	return newElection(d, id), nil
+}
+
+// OpenMap opens the map id.
+func (d *Driver) OpenMap(_ context.Context, id driver.ID) (driver.Map, error) {
+	if err := d.checkOpen("open map"); err != nil {
+		return nil, err
+	}
+	return newMap(d, id), nil
+}
+
+// OpenSet opens the set id.
+func (d *Driver) OpenSet(_ context.Context, id driver.ID) (driver.Set, error) {
+	if err := d.checkOpen("open set"); err != nil {
+		return nil, err
+	}
+	return newSet(d, id), nil
+}
+
+// OpenValue opens the value id.
+func (d *Driver) OpenValue(_ context.Context, id driver.ID) (driver.Value, error) {
+	if err := d.checkOpen("open value"); err != nil {
+		return nil, err
+	}
+	return newValue(d, id), nil
+}
+
+// OpenList opens the list id.
+func (d *Driver) OpenList(_ context.Context, id driver.ID) (driver.List, error) {
+	if err := d.checkOpen("open list"); err != nil {
+		return nil, err
+	}
+	return newList(d, id), nil
+}
+
+// OpenIndexedMap opens the indexed map id.
+func (d *Driver) OpenIndexedMap(_ context.Context, id driver.ID) (driver.IndexedMap, error) {
+	if err := d.checkOpen("open indexed map"); err != nil {
+		return nil, err
+	}
+	return newIndexedMap(d, id), nil
+}
+
+// Close revokes the driver's sessions (releasing their locks and
+// candidacies), ends every watch, and closes the client if the driver
+// created it. Closing a closed driver does nothing.
+func (d *Driver) Close(ctx context.Context) error {
+	d.mu.Lock()
+	if d.closed.Load() {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed.Store(true)
+	sessions := make([]*session, 0, len(d.sessions))
+	for s := range d.sessions {
+		sessions = append(sessions, s)
+	}
+	d.mu.Unlock()
+
+	var errs []error
+	for _, s := range sessions {
+		if err := s.end(ctx, true); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	d.cancel()
+	d.wg.Wait()
+	if d.ownsClient {
+		if err := d.client.Close(); err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, fmt.Errorf("etcd: close client: %w: %v", driver.ErrUnavailable, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// crash makes the driver vanish as a killed process would: keep-alives stop
+// and the connection closes, but no lease is revoked, so the cluster expires
+// the sessions after their TTL. The conformance harness uses it.
+func (d *Driver) crash() {
+	d.mu.Lock()
+	d.closed.Store(true)
+	d.mu.Unlock()
+	d.cancel()
+	d.client.Close()
+	d.wg.Wait()
+}

@@ -1,0 +1,36 @@
+package etcd
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/atomix/go-client/conformance"
+	"github.com/atomix/go-client/conformance/testbackend"
+	"github.com/atomix/go-client/driver"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbackend.Shutdown()
+	os.Exit(code)
+}
+
+// conformanceTTL is the smallest session TTL etcd reliably grants with its
+// default settings (it raises smaller ones to 1.5 election timeouts, 2 s).
+const conformanceTTL = 2 * time.Second
+
+func TestConformance(t *testing.T) {
+	endpoints := testbackend.Etcd(t)
+	conformance.Run(t, conformance.Harness{
+		Name: "etcd",
+		NewDriver: func(context.Context, testing.TB) (driver.Driver, error) {
+			return New(Config{Endpoints: endpoints, SessionTTL: conformanceTTL})
+		},
+		// A crash stops the keep-alives and closes the connection without
+		// revoking any lease, so the server must expire the sessions.
+		Crash:      func(d driver.Driver) { d.(*Driver).crash() },
+		SessionTTL: conformanceTTL,
+	})
+}

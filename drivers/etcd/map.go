@@ -1,0 +1,229 @@
+package etcd
+
+import (
+	"context"
+	"iter"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/atomix/go-client/driver"
+)
+
+// etcdMap is a driver.Map: each entry is the key rootKey + "/" + key, and
+// an entry's version is the key's mod revision. Every precondition is a
+// compare in the same transaction as the write.
+type etcdMap struct {
+	primitive
+	prefix string // rootKey + "/"
+	end    string
+}
+
+var _ driver.Map = (*etcdMap)(nil)
+
+func newMap(d *Driver, id driver.ID) *etcdMap {
+	m := &etcdMap{primitive: newPrimitive(d, kindMap, id)}
+	m.prefix = m.root + "/"
+	m.end = rangeEnd(m.prefix)
+	return m
+}
+
+func (m *etcdMap) entryKey(key string) string { return m.prefix + key }
+
+// entry returns the map entry a stored key-value pair holds.
+func (m *etcdMap) entry(kv *mvccKV) driver.Entry {
+	return driver.Entry{Key: string(kv.Key[len(m.prefix):]), Value: kv.Value, Version: uint64(kv.ModRevision)}
+}
+
+// Put stores value, in one put, or with ifVersion in one transaction
+// comparing the key's mod revision.
+func (m *etcdMap) Put(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
+	if err := m.check("put"); err != nil {
+		return driver.Entry{}, err
+	}
+	k := m.entryKey(key)
+	if ifVersion == 0 {
+		resp, err := m.put(ctx, "put", k, value)
+		if err != nil {
+			return driver.Entry{}, err
+		}
+		return driver.Entry{Key: key, Value: value, Version: uint64(resp.Header.Revision)}, nil
+	}
+	resp, err := m.txn(ctx, "put", write,
+		[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", int64(ifVersion))},
+		[]clientv3.Op{clientv3.OpPut(k, string(value))}, nil)
+	if err != nil {
+		return driver.Entry{}, err
+	}
+	if !resp.Succeeded {
+		return driver.Entry{}, m.fail("put", driver.ErrConflict, "key %q is not at version %d", key, ifVersion)
+	}
+	return driver.Entry{Key: key, Value: value, Version: uint64(resp.Header.Revision)}, nil
+}
+
+// Insert stores value if key is absent: one transaction comparing the key's
+// create revision with 0.
+func (m *etcdMap) Insert(ctx context.Context, key string, value []byte) (driver.Entry, error) {
+	if err := m.check("insert"); err != nil {
+		return driver.Entry{}, err
+	}
+	k := m.entryKey(key)
+	resp, err := m.txn(ctx, "insert", write,
+		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), "=", 0)},
+		[]clientv3.Op{clientv3.OpPut(k, string(value))}, nil)
+	if err != nil {
+		return driver.Entry{}, err
+	}
+	if !resp.Succeeded {
+		return driver.Entry{}, m.fail("insert", driver.ErrAlreadyExists, "key %q", key)
+	}
+	return driver.Entry{Key: key, Value: value, Version: uint64(resp.Header.Revision)}, nil
+}
+
+// Update replaces an existing key's value in one transaction; its else
+// branch counts the key to tell ErrNotFound from ErrConflict.
+func (m *etcdMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
+	if err := m.check("update"); err != nil {
+		return driver.Entry{}, err
+	}
+	k := m.entryKey(key)
+	resp, err := m.txn(ctx, "update", write,
+		[]clientv3.Cmp{versionCmp(k, ifVersion)},
+		[]clientv3.Op{clientv3.OpPut(k, string(value))},
+		[]clientv3.Op{clientv3.OpGet(k, clientv3.WithCountOnly())})
+	if err != nil {
+		return driver.Entry{}, err
+	}
+	if !resp.Succeeded {
+		return driver.Entry{}, m.missingOrConflict("update", key, ifVersion, resp)
+	}
+	return driver.Entry{Key: key, Value: value, Version: uint64(resp.Header.Revision)}, nil
+}
+
+// Get returns the entry of key.
+func (m *etcdMap) Get(ctx context.Context, key string) (driver.Entry, error) {
+	if err := m.check("get"); err != nil {
+		return driver.Entry{}, err
+	}
+	resp, err := m.get(ctx, "get", m.entryKey(key))
+	if err != nil {
+		return driver.Entry{}, err
+	}
+	if len(resp.Kvs) == 0 {
+		return driver.Entry{}, m.fail("get", driver.ErrNotFound, "key %q", key)
+	}
+	return m.entry(resp.Kvs[0]), nil
+}
+
+// Remove deletes key and returns its entry (the delete's previous value), in
+// one delete, or with ifVersion in one transaction.
+func (m *etcdMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
+	if err := m.check("remove"); err != nil {
+		return driver.Entry{}, err
+	}
+	k := m.entryKey(key)
+	if ifVersion == 0 {
+		resp, err := m.del(ctx, "remove", k, clientv3.WithPrevKV())
+		if err != nil {
+			return driver.Entry{}, err
+		}
+		if len(resp.PrevKvs) == 0 {
+			return driver.Entry{}, m.fail("remove", driver.ErrNotFound, "key %q", key)
+		}
+		return m.entry(resp.PrevKvs[0]), nil
+	}
+	resp, err := m.txn(ctx, "remove", write,
+		[]clientv3.Cmp{versionCmp(k, ifVersion)},
+		[]clientv3.Op{clientv3.OpDelete(k, clientv3.WithPrevKV())},
+		[]clientv3.Op{clientv3.OpGet(k, clientv3.WithCountOnly())})
+	if err != nil {
+		return driver.Entry{}, err
+	}
+	if !resp.Succeeded {
+		return driver.Entry{}, m.missingOrConflict("remove", key, ifVersion, resp)
+	}
+	return m.entry(resp.Responses[0].GetResponseDeleteRange().PrevKvs[0]), nil
+}
+
+// Len counts the keys.
+func (m *etcdMap) Len(ctx context.Context) (int, error) {
+	if err := m.check("len"); err != nil {
+		return 0, err
+	}
+	resp, err := m.get(ctx, "len", m.prefix, clientv3.WithRange(m.end), clientv3.WithCountOnly())
+	if err != nil {
+		return 0, err
+	}
+	return int(resp.Count), nil
+}
+
+// Clear deletes every key in one range delete; watchers see one removal per
+// key.
+func (m *etcdMap) Clear(ctx context.Context) error {
+	if err := m.check("clear"); err != nil {
+		return err
+	}
+	_, err := m.del(ctx, "clear", m.prefix, clientv3.WithRange(m.end))
+	return err
+}
+
+// Entries iterates in key order, a page at a time, all pages read at the
+// revision of the first one (or, if that revision is compacted meanwhile,
+// at the latest one, which still yields every entry that lived throughout
+// exactly once).
+func (m *etcdMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
+	return func(yield func(driver.Entry, error) bool) {
+		if err := m.check("entries"); err != nil {
+			yield(driver.Entry{}, err)
+			return
+		}
+		stopped := false
+		_, err := m.scan(ctx, "entries", m.prefix, m.end, false, false, func(kv *mvccKV) bool {
+			if !yield(m.entry(kv), nil) {
+				stopped = true
+				return false
+			}
+			return true
+		})
+		if err != nil && !stopped {
+			yield(driver.Entry{}, err)
+		}
+	}
+}
+
+// Watch sends a change event per key changed.
+func (m *etcdMap) Watch(ctx context.Context, ch chan<- driver.EntryEvent) error {
+	return m.startWatch(ctx, m.prefix, m.end, nil, func(ctx context.Context, changes []change, _ mirror) bool {
+		for _, c := range changes {
+			var ev driver.EntryEvent
+			switch {
+			case c.next == nil:
+				ev = driver.EntryEvent{Type: driver.EventRemoved, Entry: m.entry(c.prev)}
+			case c.prev == nil:
+				ev = driver.EntryEvent{Type: driver.EventInserted, Entry: m.entry(c.next)}
+			default:
+				ev = driver.EntryEvent{Type: driver.EventUpdated, Entry: m.entry(c.next)}
+			}
+			if !send(ctx, ch, ev) {
+				return false
+			}
+		}
+		return true
+	}, func() { close(ch) })
+}
+
+// versionCmp is "key exists", or "key is at version v" when v != 0.
+func versionCmp(key string, v uint64) clientv3.Cmp {
+	if v == 0 {
+		return clientv3.Compare(clientv3.CreateRevision(key), ">", 0)
+	}
+	return clientv3.Compare(clientv3.ModRevision(key), "=", int64(v))
+}
+
+// missingOrConflict reads the count that a failed transaction's else branch
+// returned as its first operation.
+func (p *primitive) missingOrConflict(op, key string, ifVersion uint64, resp *clientv3.TxnResponse) error {
+	if resp.Responses[0].GetResponseRange().Count == 0 {
+		return p.fail(op, driver.ErrNotFound, "key %q", key)
+	}
+	return p.fail(op, driver.ErrConflict, "key %q is not at version %d", key, ifVersion)
+}

@@ -1,0 +1,101 @@
+package etcd
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/atomix/go-client/conformance/testbackend"
+	"github.com/atomix/go-client/driver"
+)
+
+// testPrefix returns a key prefix no other test uses, so that tests on the
+// shared server never see each other's keys.
+func testPrefix(t testing.TB) string {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return "test-" + hex.EncodeToString(b) + "/"
+}
+
+// newTestDriver returns a driver on the test server under prefix, closed
+// when the test ends.
+func newTestDriver(t testing.TB, prefix string) *Driver {
+	t.Helper()
+	d, err := New(Config{Endpoints: testbackend.Etcd(t), Prefix: prefix, SessionTTL: conformanceTTL})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = d.Close(ctx)
+	})
+	return d
+}
+
+// rawClient returns a plain clientv3 client on the test server.
+func rawClient(t testing.TB) *clientv3.Client {
+	t.Helper()
+	c, err := clientv3.New(clientv3.Config{Endpoints: testbackend.Etcd(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// testContext returns a context that ends with the test or after a minute.
+func testContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func newTestSession(t testing.TB, d *Driver, ttl time.Duration) *session {
+	t.Helper()
+	s, err := d.NewSession(testContext(t), driver.SessionOptions{TTL: ttl})
+	if err != nil {
+		t.Fatalf("NewSession: %v", err)
+	}
+	return s.(*session)
+}
+
+// txnCounter counts the requests a driver sends through its KV.
+type txnCounter struct {
+	clientv3.KV
+	n atomic.Int64
+}
+
+func (c *txnCounter) Txn(ctx context.Context) clientv3.Txn { c.n.Add(1); return c.KV.Txn(ctx) }
+
+func (c *txnCounter) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	c.n.Add(1)
+	return c.KV.Get(ctx, key, opts...)
+}
+
+func (c *txnCounter) Put(ctx context.Context, key, val string, opts ...clientv3.OpOption) (*clientv3.PutResponse, error) {
+	c.n.Add(1)
+	return c.KV.Put(ctx, key, val, opts...)
+}
+
+func (c *txnCounter) Delete(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.DeleteResponse, error) {
+	c.n.Add(1)
+	return c.KV.Delete(ctx, key, opts...)
+}
+
+// requests returns the number of requests sent so far.
+func (c *txnCounter) requests() int64 { return c.n.Load() }
+
+// countRequests makes d count its KV requests. Call it before d is used.
+func countRequests(d *Driver) *txnCounter {
+	c := &txnCounter{KV: d.client.KV}
+	d.client.KV = c
+	return c
+}

@@ -1,0 +1,319 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/atomix/go-client/driver"
+)
+
+func nextEvent[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	return receive(t, ch, "a watch event")
+}
+
+func noEvent[T any](t *testing.T, ch <-chan T) {
+	t.Helper()
+	select {
+	case ev, ok := <-ch:
+		if ok {
+			t.Fatalf("unexpected event %+v", ev)
+		}
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// TestWatchResyncsAfterCompaction makes a map watch start from a revision
+// that has been compacted, as happens when a watcher was disconnected
+// while the cluster compacted, and checks that it sends the difference and
+// then follows live changes.
+func TestWatchResyncsAfterCompaction(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t, testPrefix(t))
+	dm, _ := d.OpenMap(ctx, driver.ID{Name: "m"})
+	m := dm.(*etcdMap)
+	for _, k := range []string{"keep", "change", "remove"} {
+		if _, err := m.Put(ctx, k, []byte(k), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state, rev, err := m.snapshot(ctx, "test", m.prefix, m.end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// While "disconnected": changes, then a compaction past them.
+	m.Put(ctx, "change", []byte("changed"), 0)
+	m.Remove(ctx, "remove", 0)
+	m.Put(ctx, "add", []byte("added"), 0)
+	m.Put(ctx, "add", []byte("added twice"), 0)
+	last, err := m.Get(ctx, "add")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rawClient(t).Compact(ctx, int64(last.Version), clientv3.WithCompactPhysical()); err != nil {
+		t.Fatal(err)
+	}
+
+	ch := make(chan driver.EntryEvent, 10)
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.runWatch(wctx, m.prefix, m.end, state, rev, func(ctx context.Context, changes []change, _ mirror) bool {
+			for _, c := range changes {
+				ev := driver.EntryEvent{Type: driver.EventUpdated}
+				switch {
+				case c.next == nil:
+					ev = driver.EntryEvent{Type: driver.EventRemoved, Entry: m.entry(c.prev)}
+				case c.prev == nil:
+					ev = driver.EntryEvent{Type: driver.EventInserted, Entry: m.entry(c.next)}
+				default:
+					ev.Entry = m.entry(c.next)
+				}
+				if !send(ctx, ch, ev) {
+					return false
+				}
+			}
+			return true
+		})
+	}()
+	// The difference, in key order.
+	want := []struct {
+		typ   driver.EventType
+		key   string
+		value string
+	}{
+		{driver.EventInserted, "add", "added twice"},
+		{driver.EventUpdated, "change", "changed"},
+		{driver.EventRemoved, "remove", "remove"},
+	}
+	for _, w := range want {
+		ev := nextEvent(t, ch)
+		if ev.Type != w.typ || ev.Entry.Key != w.key || string(ev.Entry.Value) != w.value {
+			t.Errorf("resync event = %v %q=%q, want %v %q=%q", ev.Type, ev.Entry.Key, ev.Entry.Value, w.typ, w.key, w.value)
+		}
+	}
+	// Then live changes.
+	m.Put(ctx, "live", []byte("x"), 0)
+	if ev := nextEvent(t, ch); ev.Type != driver.EventInserted || ev.Entry.Key != "live" {
+		t.Errorf("live event = %+v", ev)
+	}
+	noEvent(t, ch)
+	cancel()
+	receive(t, done, "the watch loop to end")
+}
+
+// TestWatchDeliversEverythingAfterReturn: changes made right after Watch
+// returns are all delivered, in commit order.
+func TestWatchDeliversEverythingAfterReturn(t *testing.T) {
+	ctx := testContext(t)
+	prefix := testPrefix(t)
+	d := newTestDriver(t, prefix)
+	v, _ := d.OpenValue(ctx, driver.ID{Name: "v"})
+	ch := make(chan driver.ValueEvent) // unbuffered: the watch must block, not drop
+	if err := v.Watch(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	writer, _ := newTestDriver(t, prefix).OpenValue(ctx, driver.ID{Name: "v"})
+	var versions []uint64
+	for i := 0; i < 20; i++ {
+		ver, err := writer.Set(ctx, []byte{byte(i)}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions = append(versions, ver)
+	}
+	if err := writer.Delete(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i, ver := range versions {
+		ev := nextEvent(t, ch)
+		wantType := driver.EventUpdated
+		if i == 0 {
+			wantType = driver.EventInserted
+		}
+		if ev.Type != wantType || ev.Version != ver || len(ev.Value) != 1 || ev.Value[0] != byte(i) {
+			t.Fatalf("event %d = %+v, want %v version %d", i, ev, wantType, ver)
+		}
+	}
+	if ev := nextEvent(t, ch); ev.Type != driver.EventRemoved || ev.Version != versions[len(versions)-1] || ev.Value[0] != 19 {
+		t.Errorf("removal event = %+v, want the last value and version", ev)
+	}
+}
+
+// TestWatchEndsWithContextAndClose: a watch's channel closes when its
+// context ends, when its primitive closes, and when its driver closes.
+func TestWatchEndsWithContextAndClose(t *testing.T) {
+	ctx := testContext(t)
+	prefix := testPrefix(t)
+	d := newTestDriver(t, prefix)
+	s1, _ := d.OpenSet(ctx, driver.ID{Name: "s"})
+	s2, _ := d.OpenSet(ctx, driver.ID{Name: "s"})
+
+	byCtx := make(chan driver.ElementEvent)
+	wctx, cancel := context.WithCancel(ctx)
+	if err := s1.Watch(wctx, byCtx); err != nil {
+		t.Fatal(err)
+	}
+	byClose := make(chan driver.ElementEvent)
+	if err := s1.Watch(ctx, byClose); err != nil {
+		t.Fatal(err)
+	}
+	byDriver := make(chan driver.ElementEvent)
+	if err := s2.Watch(ctx, byDriver); err != nil {
+		t.Fatal(err)
+	}
+	drained := func(ch <-chan driver.ElementEvent, what string) {
+		t.Helper()
+		for {
+			select {
+			case _, ok := <-ch:
+				if !ok {
+					return
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s did not close the channel", what)
+			}
+		}
+	}
+	cancel()
+	drained(byCtx, "cancelling the context")
+	if err := s1.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	drained(byClose, "closing the set")
+	if _, err := s1.Add(ctx, "x"); !errors.Is(err, driver.ErrClosed) {
+		t.Errorf("Add on a closed set: %v, want ErrClosed", err)
+	}
+	if err := s1.Watch(ctx, make(chan driver.ElementEvent)); !errors.Is(err, driver.ErrClosed) {
+		t.Errorf("Watch on a closed set: %v, want ErrClosed", err)
+	}
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	drained(byDriver, "closing the driver")
+	if _, err := s2.Add(ctx, "x"); !errors.Is(err, driver.ErrClosed) {
+		t.Errorf("Add on a closed driver: %v, want ErrClosed", err)
+	}
+}
+
+// TestListWatchShifts: each Insert, Remove, Set, Append and Clear is
+// reported as the list operation it was, not as the writes that shifted
+// the items.
+func TestListWatchShifts(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t, testPrefix(t))
+	l, _ := d.OpenList(ctx, driver.ID{Name: "l"})
+	for _, v := range []string{"a", "b", "a"} {
+		if _, err := l.Append(ctx, []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch := make(chan driver.ListEvent, 10)
+	if err := l.Watch(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	model := []string{"a", "b", "a"}
+	apply := func(ev driver.ListEvent) {
+		switch ev.Type {
+		case driver.EventInserted:
+			model = slices.Insert(model, ev.Index, string(ev.Value))
+		case driver.EventUpdated:
+			model[ev.Index] = string(ev.Value)
+		case driver.EventRemoved:
+			if model[ev.Index] != string(ev.Value) {
+				t.Errorf("removal of %q at %d, but the item there is %q", ev.Value, ev.Index, model[ev.Index])
+			}
+			model = slices.Delete(model, ev.Index, ev.Index+1)
+		}
+	}
+	expect := func(what string, want ...driver.ListEvent) {
+		t.Helper()
+		for _, w := range want {
+			ev := nextEvent(t, ch)
+			if ev.Type != w.Type || ev.Index != w.Index || string(ev.Value) != string(w.Value) {
+				t.Errorf("%s: event %v %d %q, want %v %d %q", what, ev.Type, ev.Index, ev.Value, w.Type, w.Index, w.Value)
+			}
+			apply(ev)
+		}
+		noEvent(t, ch)
+	}
+	ev := func(typ driver.EventType, i int, v string) driver.ListEvent {
+		return driver.ListEvent{Type: typ, Index: i, Value: []byte(v)}
+	}
+	if err := l.Insert(ctx, 0, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	expect("Insert at 0", ev(driver.EventInserted, 0, "x"))
+	if err := l.Insert(ctx, 2, []byte("a")); err != nil { // [x a a b a]: equal neighbours
+		t.Fatal(err)
+	}
+	expect("Insert at 2", ev(driver.EventInserted, 2, "a"))
+	if got, err := l.Remove(ctx, 1); err != nil || string(got) != "a" {
+		t.Fatalf("Remove(1) = %q, %v", got, err)
+	}
+	expect("Remove at 1", ev(driver.EventRemoved, 1, "a"))
+	if _, err := l.Set(ctx, 3, []byte("z")); err != nil {
+		t.Fatal(err)
+	}
+	expect("Set at 3", ev(driver.EventUpdated, 3, "z"))
+	if _, err := l.Remove(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	expect("Remove the last", ev(driver.EventRemoved, 3, "z"))
+	if _, err := l.Append(ctx, []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	expect("Append", ev(driver.EventInserted, 3, "y"))
+	if err := l.Insert(ctx, 4, []byte("w")); err != nil {
+		t.Fatal(err)
+	}
+	expect("Insert at the end", ev(driver.EventInserted, 4, "w"))
+	var items []string
+	for v, err := range l.Items(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, string(v))
+	}
+	if !slices.Equal(items, model) {
+		t.Errorf("Items = %q, but the events give %q", items, model)
+	}
+	n := len(model)
+	if err := l.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		apply(nextEvent(t, ch))
+	}
+	if len(model) != 0 {
+		t.Errorf("after Clear the events leave %q", model)
+	}
+}
+
+// TestListShiftLimit: a shift larger than one etcd transaction may hold is
+// refused as ErrInvalid, and changes nothing.
+func TestListShiftLimit(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t, testPrefix(t))
+	l, _ := d.OpenList(ctx, driver.ID{Name: "l"})
+	for i := 0; i < 130; i++ {
+		if _, err := l.Append(ctx, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Insert(ctx, 0, []byte("x")); !errors.Is(err, driver.ErrInvalid) {
+		t.Errorf("Insert shifting 130 items: %v, want ErrInvalid", err)
+	}
+	if err := l.Insert(ctx, 100, []byte("x")); err != nil {
+		t.Errorf("Insert shifting 30 items: %v", err)
+	}
+	if n, err := l.Len(ctx); err != nil || n != 131 {
+		t.Errorf("Len = %d, %v; want 131", n, err)
+	}
+}
