@@ -4,6 +4,9 @@ import "errors"
 
 // The error kinds. Drivers wrap exactly one of them in every error they
 // return, except errors from the caller's context, which stay ctx.Err().
+// One combination is allowed: a write whose context ended while it was in
+// flight returns an error matching both ctx.Err() and ErrAmbiguous, since
+// it may have been applied.
 var (
 	// ErrNotFound: the key, element, index or value does not exist.
 	ErrNotFound = errors.New("not found")
