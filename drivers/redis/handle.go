@@ -121,3 +121,45 @@ func (h *handle) shutdown(ctx context.Context, release bool) bool {
 	h.watches.Wait()
 	return true
 }
+
+// writeEntry runs s, a map-like write script called with (channel, mode,
+// key, value, required version), after the checks every such write needs,
+// and classifies its status: 1 stored, 0 the key is absent, -2 it is
+// present, anything else the version precondition failed. It returns the
+// reply's fields after the status, at least want of them.
+func (h *handle) writeEntry(ctx context.Context, s *script, keys []string, op, mode, key string, value []byte, ifVersion uint64, want int) ([]any, error) {
+	if err := h.begin(ctx, op); err != nil {
+		return nil, err
+	}
+	if err := h.checkKey(op, key); err != nil {
+		return nil, err
+	}
+	what := keyOp(op, key)
+	if err := h.checkValue(what, value); err != nil {
+		return nil, err
+	}
+	r, err := s.run(ctx, h.client(), keys, h.ks.channel(), mode, key, value, versionBytes(ifVersion))
+	if err != nil {
+		return nil, h.fail(ctx, what, err, true)
+	}
+	a, err := replyArray(r, 1)
+	if err != nil {
+		return nil, h.fail(ctx, what, err, true)
+	}
+	switch status, _ := replyInt(a[0]); status {
+	case 1:
+	case 0:
+		return nil, h.failf(what, driver.ErrNotFound, "no such key")
+	case -2:
+		return nil, h.failf(what, driver.ErrAlreadyExists, "the key is present")
+	default:
+		if ifVersion == 0 {
+			return nil, h.failf(what, driver.ErrConflict, "precondition failed")
+		}
+		return nil, h.failf(what, driver.ErrConflict, "the entry's version is not %d", ifVersion)
+	}
+	if len(a) < 1+want {
+		return nil, h.fail(ctx, what, badReply("%d fields after the status, want %d", len(a)-1, want), true)
+	}
+	return a[1:], nil
+}

@@ -50,37 +50,12 @@ func (m *indexedMap) Update(ctx context.Context, key string, value []byte, ifVer
 }
 
 func (m *indexedMap) write(ctx context.Context, op, mode, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	if err := m.begin(ctx, op); err != nil {
-		return driver.Entry{}, err
-	}
-	if err := m.checkKey(op, key); err != nil {
-		return driver.Entry{}, err
-	}
-	if err := m.checkValue(keyOp(op, key), value); err != nil {
-		return driver.Entry{}, err
-	}
-	r, err := imapWrite.run(ctx, m.client(), m.keys, m.ks.channel(), mode, key, value, versionBytes(ifVersion))
+	a, err := m.writeEntry(ctx, imapWrite, m.keys, op, mode, key, value, ifVersion, 2)
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
+		return driver.Entry{}, err
 	}
-	a, err := replyArray(r, 1)
-	if err != nil {
-		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
-	}
-	switch status, _ := replyInt(a[0]); status {
-	case 1:
-	case 0:
-		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrNotFound, "no such key")
-	case -2:
-		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrAlreadyExists, "the key is present")
-	default:
-		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrConflict, "the entry's version is not %d", ifVersion)
-	}
-	if len(a) < 3 {
-		return driver.Entry{}, m.fail(ctx, keyOp(op, key), badReply("no version and index"), true)
-	}
-	ver, err1 := replyUint(a[1])
-	index, err2 := replyUint(a[2])
+	ver, err1 := replyUint(a[0])
+	index, err2 := replyUint(a[1])
 	if err1 != nil || err2 != nil {
 		return driver.Entry{}, m.fail(ctx, keyOp(op, key), badReply("bad version or index"), true)
 	}

@@ -59,36 +59,11 @@ func (m *redisMap) Update(ctx context.Context, key string, value []byte, ifVersi
 }
 
 func (m *redisMap) write(ctx context.Context, op, mode, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	if err := m.begin(ctx, op); err != nil {
-		return driver.Entry{}, err
-	}
-	if err := m.checkKey(op, key); err != nil {
-		return driver.Entry{}, err
-	}
-	if err := m.checkValue(keyOp(op, key), value); err != nil {
-		return driver.Entry{}, err
-	}
-	r, err := mapWrite.run(ctx, m.client(), m.keys, m.ks.channel(), mode, key, value, versionBytes(ifVersion))
+	a, err := m.writeEntry(ctx, mapWrite, m.keys, op, mode, key, value, ifVersion, 1)
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
+		return driver.Entry{}, err
 	}
-	a, err := replyArray(r, 2)
-	if err != nil {
-		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
-	}
-	switch status, _ := replyInt(a[0]); status {
-	case 1:
-	case 0:
-		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrNotFound, "no such key")
-	case -2:
-		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrAlreadyExists, "the key is present")
-	default:
-		if ifVersion == 0 {
-			return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrConflict, "precondition failed")
-		}
-		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrConflict, "the entry's version is not %d", ifVersion)
-	}
-	ver, err := replyUint(a[1])
+	ver, err := replyUint(a[0])
 	if err != nil {
 		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
 	}
