@@ -345,7 +345,7 @@ func (m *consulIndexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, 
 			return
 		}
 		entries := make([]driver.Entry, 0, len(pairs))
-		for key, p := range m.snapshot(pairs) {
+		for key, p := range snapshotEntries(m.entries, pairs) {
 			entries = append(entries, imapEntry(key, p))
 		}
 		slices.SortFunc(entries, func(a, b driver.Entry) int { return cmp.Compare(a.Index, b.Index) })
@@ -361,40 +361,5 @@ func (m *consulIndexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, 
 // documentation). An entry removed and appended again between two answers
 // yields EventRemoved then EventInserted.
 func (m *consulIndexedMap) Watch(ctx context.Context, ch chan<- driver.EntryEvent) error {
-	if err := m.check("watch"); err != nil {
-		return err
-	}
-	pairs, meta, err := m.d.kv.List(m.entries, read(ctx))
-	if err != nil {
-		return classify(ctx, "indexed map watch", err, reading)
-	}
-	last := m.snapshot(pairs)
-	wctx, cancel := m.watchContext(ctx)
-	go func() {
-		defer close(ch)
-		defer cancel()
-		follow(wctx, m.d, meta.LastIndex, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
-			return m.d.kv.List(m.entries, q)
-		}, func(pairs api.KVPairs) bool {
-			next := m.snapshot(pairs)
-			for _, ev := range diffEntries(last, next, imapEntry) {
-				if !send(wctx, ch, ev) {
-					return false
-				}
-			}
-			last = next
-			return true
-		})
-	}()
-	return nil
-}
-
-func (m *consulIndexedMap) snapshot(pairs api.KVPairs) map[string]*api.KVPair {
-	s := make(map[string]*api.KVPair, len(pairs))
-	for _, p := range pairs {
-		if key, ok := unsegment(strings.TrimPrefix(p.Key, m.entries)); ok {
-			s[key] = p
-		}
-	}
-	return s
+	return m.watchEntries(ctx, "indexed map watch", m.entries, imapEntry, ch)
 }

@@ -183,41 +183,5 @@ func (m *consulMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] 
 // Watch follows the map with blocking queries on its directory (see the
 // package documentation for how Consul's states become events).
 func (m *consulMap) Watch(ctx context.Context, ch chan<- driver.EntryEvent) error {
-	if err := m.check("watch"); err != nil {
-		return err
-	}
-	pairs, meta, err := m.d.kv.List(m.dir, read(ctx))
-	if err != nil {
-		return classify(ctx, "map watch", err, reading)
-	}
-	last := m.snapshot(pairs)
-	wctx, cancel := m.watchContext(ctx)
-	go func() {
-		defer close(ch)
-		defer cancel()
-		follow(wctx, m.d, meta.LastIndex, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
-			return m.d.kv.List(m.dir, q)
-		}, func(pairs api.KVPairs) bool {
-			next := m.snapshot(pairs)
-			for _, ev := range diffEntries(last, next, mapEntry) {
-				if !send(wctx, ch, ev) {
-					return false
-				}
-			}
-			last = next
-			return true
-		})
-	}()
-	return nil
-}
-
-// snapshot decodes a listing of the map's directory.
-func (m *consulMap) snapshot(pairs api.KVPairs) map[string]*api.KVPair {
-	s := make(map[string]*api.KVPair, len(pairs))
-	for _, p := range pairs {
-		if key, ok := unsegment(strings.TrimPrefix(p.Key, m.dir)); ok {
-			s[key] = p
-		}
-	}
-	return s
+	return m.watchEntries(ctx, "map watch", m.dir, mapEntry, ch)
 }

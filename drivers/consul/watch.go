@@ -3,6 +3,7 @@ package consul
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -90,4 +91,48 @@ func send[T any](ctx context.Context, ch chan<- T, v T) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// watchEntries is the Watch of a map-like primitive whose entries are the
+// keys under dir: it reads the directory, then follows it with blocking
+// queries and sends the difference between each answer and the last.
+func (p *primitive) watchEntries(ctx context.Context, what, dir string, toEntry func(string, *api.KVPair) driver.Entry, ch chan<- driver.EntryEvent) error {
+	if err := p.check("watch"); err != nil {
+		return err
+	}
+	pairs, meta, err := p.d.kv.List(dir, read(ctx))
+	if err != nil {
+		return classify(ctx, what, err, reading)
+	}
+	last := snapshotEntries(dir, pairs)
+	wctx, cancel := p.watchContext(ctx)
+	go func() {
+		defer close(ch)
+		defer cancel()
+		follow(wctx, p.d, meta.LastIndex, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
+			return p.d.kv.List(dir, q)
+		}, func(pairs api.KVPairs) bool {
+			next := snapshotEntries(dir, pairs)
+			for _, ev := range diffEntries(last, next, toEntry) {
+				if !send(wctx, ch, ev) {
+					return false
+				}
+			}
+			last = next
+			return true
+		})
+	}()
+	return nil
+}
+
+// snapshotEntries decodes a listing of dir into user key -> pair, leaving
+// out keys this driver did not write.
+func snapshotEntries(dir string, pairs api.KVPairs) map[string]*api.KVPair {
+	s := make(map[string]*api.KVPair, len(pairs))
+	for _, p := range pairs {
+		if key, ok := unsegment(strings.TrimPrefix(p.Key, dir)); ok {
+			s[key] = p
+		}
+	}
+	return s
 }
