@@ -112,6 +112,32 @@ func (c *Client) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// As sets target, a pointer, to the backend's own client when its type
+// matches, and reports whether it did: *clientv3.Client for etcd,
+// redis.UniversalClient for Redis, *api.Client for Consul. It is how a
+// client opened from a URL reaches the backend below it.
+func (c *Client) As(target any) bool {
+	d, err := c.use()
+	if err != nil {
+		return false
+	}
+	return d.As(target)
+}
+
+// Ping makes one round trip to the backend. It returns an error wrapping
+// ErrUnavailable, ErrTimeout or ErrPermission when the backend does not
+// answer as it should, ErrClosed after Close.
+func (c *Client) Ping(ctx context.Context) error {
+	d, err := c.use()
+	if err != nil {
+		return fmt.Errorf("atomix: ping: %w", err)
+	}
+	if err := d.Ping(ctx); err != nil {
+		return fmt.Errorf("atomix: ping (%s): %w", d.Name(), err)
+	}
+	return nil
+}
+
 // use returns the driver, or why the client cannot be used.
 func (c *Client) use() (driver.Driver, error) {
 	if c.err != nil {

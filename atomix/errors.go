@@ -35,6 +35,8 @@ var (
 	// ErrAmbiguous: a write whose outcome is unknown; it may or may not have
 	// been applied.
 	ErrAmbiguous = primitive.ErrAmbiguous
+	// ErrPermission: the backend refused the credentials or the operation.
+	ErrPermission = primitive.ErrPermission
 )
 
 // Error is the error every primitive operation returns: it says which
@@ -48,6 +50,9 @@ type Error struct {
 	Primitive string
 	// Name is the primitive's name.
 	Name string
+	// Driver is the name of the client's driver ("etcd", "redis", …), or
+	// "" when the error arose before a driver was found.
+	Driver string
 	// Op is the operation, in lower case: "open", "put", "get",
 	// "compare-and-set", …
 	Op string
@@ -59,13 +64,18 @@ type Error struct {
 	Err error
 }
 
-// Error formats the error as `atomix: map "users": put "k": conflict`.
+// Error formats the error as `atomix: map "users" (redis): put "k": conflict`.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("atomix: ")
 	b.WriteString(e.Primitive)
 	b.WriteByte(' ')
 	b.WriteString(strconv.Quote(e.Name))
+	if e.Driver != "" {
+		b.WriteString(" (")
+		b.WriteString(e.Driver)
+		b.WriteByte(')')
+	}
 	b.WriteString(": ")
 	b.WriteString(e.Op)
 	if e.Key != nil {

@@ -2,8 +2,10 @@ package atomix
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/atomix/go-client/atomix/lock"
 	"github.com/atomix/go-client/atomix/primitive"
@@ -40,113 +42,50 @@ func getLock(ctx context.Context, c *Client, name string, opts []primitive.Optio
 	}
 	p := &lockPrimitive{d: d}
 	o.setup(&p.base)
+	p.owner.init(c, randomID(), d)
 	if err := o.finish(ctx, p); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-var (
-	errHeld      = fmt.Errorf("%w: this instance already holds the lock", ErrConflict)
-	errAcquiring = fmt.Errorf("%w: a Lock or TryLock call on this instance is in progress", ErrConflict)
-	errLockOpts  = invalidf("lock.WithVersion and lock.IfMatch apply to IsLocked and Unlock, not to Lock or TryLock")
-)
+var errLockOpts = invalidf("lock.WithVersion and lock.IfMatch apply to IsLocked and Unlock, not to Lock or TryLock")
 
-// closedChan is the Lost channel of an instance that holds nothing.
-var closedChan = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()
-
-// lockPrimitive implements lock.Lock over a driver.Lock.
+// lockPrimitive implements lock.Lock over a driver.Lock. The owner state
+// (what this instance holds, when Lost closes, what Close releases) is the
+// holder's, shared with every hold-based primitive.
 type lockPrimitive struct {
 	base
-	d driver.Lock
-
-	mu        sync.Mutex
-	acquiring bool
-	lost      <-chan struct{} // of the last hold; nil before the first
+	d     driver.Lock
+	owner holder
 }
 
 func (p *lockPrimitive) Lock(ctx context.Context, opts ...lock.Option) (uint64, error) {
-	if err := p.startAcquire(opts); err != nil {
-		return 0, p.fail("lock", err)
+	if _, set := lock.Version(opts); set {
+		return 0, p.fail("lock", errLockOpts)
 	}
-	s, err := p.client.session(ctx)
+	if p.closed.Load() {
+		return 0, p.fail("lock", errClosed)
+	}
+	v, _, err := p.owner.acquire(ctx, true)
 	if err != nil {
-		p.endAcquire(nil)
 		return 0, p.fail("lock", err)
 	}
-	v, lost, err := p.d.Acquire(ctx, s)
-	if err != nil {
-		p.endAcquire(nil)
-		return 0, p.fail("lock", err)
-	}
-	p.endAcquire(lost)
 	return v, nil
 }
 
 func (p *lockPrimitive) TryLock(ctx context.Context, opts ...lock.Option) (uint64, bool, error) {
-	if err := p.startAcquire(opts); err != nil {
-		return 0, false, p.fail("try-lock", err)
-	}
-	s, err := p.client.session(ctx)
-	if err != nil {
-		p.endAcquire(nil)
-		return 0, false, p.fail("try-lock", err)
-	}
-	v, lost, ok, err := p.d.TryAcquire(ctx, s)
-	if err != nil {
-		p.endAcquire(nil)
-		return 0, false, p.fail("try-lock", err)
-	}
-	if !ok {
-		p.endAcquire(nil)
-		return 0, false, nil
-	}
-	p.endAcquire(lost)
-	return v, true, nil
-}
-
-// startAcquire marks an acquisition in progress, or says why none may start.
-func (p *lockPrimitive) startAcquire(opts []lock.Option) error {
 	if _, set := lock.Version(opts); set {
-		return errLockOpts
+		return 0, false, p.fail("try-lock", errLockOpts)
 	}
 	if p.closed.Load() {
-		return errClosed
+		return 0, false, p.fail("try-lock", errClosed)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.acquiring {
-		return errAcquiring
+	v, ok, err := p.owner.acquire(ctx, false)
+	if err != nil {
+		return 0, false, p.fail("try-lock", err)
 	}
-	if p.lost != nil && !isClosed(p.lost) {
-		return errHeld
-	}
-	p.acquiring = true
-	return nil
-}
-
-// endAcquire ends the acquisition in progress; lost is the new hold's
-// channel, nil when nothing was acquired.
-func (p *lockPrimitive) endAcquire(lost <-chan struct{}) {
-	p.mu.Lock()
-	p.acquiring = false
-	if lost != nil {
-		p.lost = lost
-	}
-	p.mu.Unlock()
-}
-
-func isClosed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
+	return v, ok, nil
 }
 
 func (p *lockPrimitive) Unlock(ctx context.Context, opts ...lock.Option) (bool, error) {
@@ -156,9 +95,9 @@ func (p *lockPrimitive) Unlock(ctx context.Context, opts ...lock.Option) (bool, 
 	var ok bool
 	var err error
 	if v, set := lock.Version(opts); set {
-		ok, err = p.d.ReleaseVersion(ctx, v)
+		ok, err = p.owner.releaseVersion(ctx, v)
 	} else {
-		ok, err = p.d.Release(ctx)
+		ok, err = p.owner.release(ctx)
 	}
 	if err != nil {
 		return false, p.fail("unlock", err)
@@ -180,21 +119,238 @@ func (p *lockPrimitive) IsLocked(ctx context.Context, opts ...lock.Option) (bool
 	return held, nil
 }
 
-func (p *lockPrimitive) Lost() <-chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.lost == nil {
-		return closedChan
-	}
-	return p.lost
-}
+func (p *lockPrimitive) Lost() <-chan struct{} { return p.owner.lost() }
 
 func (p *lockPrimitive) Close(ctx context.Context) error {
 	if !p.close(p) {
 		return nil
 	}
-	if err := p.d.Close(ctx); err != nil {
+	err := p.owner.close(ctx)
+	if cerr := p.d.Close(ctx); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return p.fail("close", err)
 	}
 	return nil
+}
+
+// holder is the one owner state of a hold-based primitive instance: whether
+// it is acquiring, what it holds, when its Lost channel closes, and how a
+// hold is released. Drivers keep none of it.
+type holder struct {
+	client *Client
+	owner  string
+	d      driver.Lock
+
+	mu        sync.Mutex
+	acquiring context.CancelFunc // of the acquisition in progress, nil when none
+	acquired  chan struct{}      // closed when the acquisition in progress ends
+	hold      *hold              // the latest hold; nil before the first
+	closed    bool
+}
+
+// hold is one acquisition: its version, and a channel closed when it ends
+// (released, taken away on the backend, or its session ended).
+type hold struct {
+	version uint64
+	session <-chan struct{} // Done of the session the hold is bound to
+	ended   chan struct{}
+	once    sync.Once
+}
+
+func (h *hold) end() { h.once.Do(func() { close(h.ended) }) }
+
+func (h *hold) live() bool { return !isClosed(h.ended) }
+
+var (
+	errHeld      = fmt.Errorf("%w: this instance already holds the lock", ErrConflict)
+	errAcquiring = fmt.Errorf("%w: a Lock or TryLock call on this instance is in progress", ErrConflict)
+)
+
+// closedChan is the Lost channel of an instance that holds nothing.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+func (o *holder) init(c *Client, owner string, d driver.Lock) {
+	o.client, o.owner, o.d = c, owner, d
+}
+
+// acquire takes the lock, waiting for it if wait is set. A session that
+// ends while it waits is replaced and the wait goes on: nothing was held
+// yet. Closing the instance cancels the wait.
+func (o *holder) acquire(ctx context.Context, wait bool) (uint64, bool, error) {
+	o.mu.Lock()
+	switch {
+	case o.closed:
+		o.mu.Unlock()
+		return 0, false, errClosed
+	case o.acquiring != nil:
+		o.mu.Unlock()
+		return 0, false, errAcquiring
+	case o.hold != nil && o.hold.live():
+		o.mu.Unlock()
+		return 0, false, errHeld
+	}
+	actx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	o.acquiring, o.acquired = cancel, done
+	o.mu.Unlock()
+	defer func() {
+		cancel()
+		o.mu.Lock()
+		o.acquiring, o.acquired = nil, nil
+		o.mu.Unlock()
+		close(done)
+	}()
+
+	for {
+		s, err := o.client.session(actx)
+		if err != nil {
+			return 0, false, o.interrupted(ctx, err)
+		}
+		var h driver.Hold
+		ok := true
+		if wait {
+			h, err = o.d.Acquire(actx, s, o.owner)
+		} else {
+			h, ok, err = o.d.TryAcquire(actx, s, o.owner)
+		}
+		if err != nil {
+			if wait && isClosed(s.Done()) && actx.Err() == nil {
+				continue // the session ended while waiting: wait with the next one
+			}
+			return 0, false, o.interrupted(ctx, err)
+		}
+		if !ok {
+			return 0, false, nil
+		}
+		o.mu.Lock()
+		hd := &hold{version: h.Version, session: s.Done(), ended: make(chan struct{})}
+		o.hold = hd
+		o.mu.Unlock()
+		go hd.watch(h.Gone, s.Done())
+		return h.Version, true, nil
+	}
+}
+
+// interrupted reports an acquisition that ended with err: ErrClosed if the
+// instance was closed meanwhile, else err.
+func (o *holder) interrupted(ctx context.Context, err error) error {
+	o.mu.Lock()
+	closed := o.closed
+	o.mu.Unlock()
+	if closed && ctx.Err() == nil {
+		return errClosed
+	}
+	return err
+}
+
+// watch ends the hold when the driver sees it gone or the session ends.
+func (h *hold) watch(gone, session <-chan struct{}) {
+	select {
+	case <-gone:
+	case <-session:
+	case <-h.ended:
+	}
+	h.end()
+}
+
+// lost returns the channel that closes when the current hold ends.
+func (o *holder) lost() <-chan struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.hold == nil {
+		return closedChan
+	}
+	return o.hold.ended
+}
+
+// release gives up this instance's hold and reports whether it had one. The
+// hold ends locally at once, whatever the backend says; if the backend cannot
+// confirm the release, it is retried in the background until it succeeds or
+// the session ends, and the error is returned.
+func (o *holder) release(ctx context.Context) (bool, error) {
+	o.mu.Lock()
+	h := o.hold
+	o.mu.Unlock()
+	if h == nil || !h.live() {
+		return false, nil
+	}
+	ok, err := o.d.Release(ctx, o.owner, h.version)
+	h.end()
+	if err != nil {
+		go o.releaseLater(h)
+		return false, err
+	}
+	return ok, nil
+}
+
+// releaseLater retries the release of h until the backend confirms it or
+// h's session ends (which releases it on the backend too).
+func (o *holder) releaseLater(h *hold) {
+	delay := 50 * time.Millisecond
+	for {
+		t := time.NewTimer(delay)
+		select {
+		case <-h.session:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := o.d.Release(ctx, o.owner, h.version)
+		cancel()
+		if err == nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrInvalid) {
+			return
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
+// releaseVersion releases whoever holds version; if that is this instance,
+// its hold ends.
+func (o *holder) releaseVersion(ctx context.Context, version uint64) (bool, error) {
+	ok, err := o.d.ReleaseVersion(ctx, version)
+	if err != nil {
+		return false, err
+	}
+	o.mu.Lock()
+	h := o.hold
+	o.mu.Unlock()
+	if ok && h != nil && h.version == version {
+		h.end()
+	}
+	return ok, nil
+}
+
+// close cancels an acquisition in progress, waits for it to end, and
+// releases the hold, if any.
+func (o *holder) close(ctx context.Context) error {
+	o.mu.Lock()
+	o.closed = true
+	cancel, done := o.acquiring, o.acquired
+	o.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	_, err := o.release(ctx)
+	return err
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }

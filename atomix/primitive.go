@@ -29,6 +29,7 @@ type base struct {
 	client *Client
 	kind   string
 	name   string
+	driver string // the driver's name, for error messages
 	limits driver.Limits
 	closed atomic.Bool
 }
@@ -38,12 +39,12 @@ func (b *base) Name() string { return b.name }
 
 // fail wraps err for operation op without a key.
 func (b *base) fail(op string, err error) error {
-	return &Error{Primitive: b.kind, Name: b.name, Op: op, Err: err}
+	return &Error{Primitive: b.kind, Name: b.name, Driver: b.driver, Op: op, Err: err}
 }
 
 // failKey wraps err for operation op on key.
 func (b *base) failKey(op string, key any, err error) error {
-	return &Error{Primitive: b.kind, Name: b.name, Op: op, Key: key, Err: err}
+	return &Error{Primitive: b.kind, Name: b.name, Driver: b.driver, Op: op, Key: key, Err: err}
 }
 
 // errClosed is the cause reported by a closed primitive.
@@ -137,6 +138,7 @@ func (o *opening) connect(ctx context.Context, c *Client) error {
 // setup fills in the base of the primitive being opened.
 func (o *opening) setup(b *base) {
 	b.client, b.kind, b.name, b.limits = o.client, o.kind, o.name, o.driver.Limits()
+	b.driver = o.driver.Name()
 }
 
 // finish registers the opened primitive p with its client. If the client
@@ -151,7 +153,11 @@ func (o *opening) finish(ctx context.Context, p closer) error {
 
 // failed wraps an error of opening the primitive.
 func (o *opening) failed(err error) error {
-	return &Error{Primitive: o.kind, Name: o.name, Op: "open", Err: err}
+	e := &Error{Primitive: o.kind, Name: o.name, Op: "open", Err: err}
+	if o.driver != nil {
+		e.Driver = o.driver.Name()
+	}
+	return e
 }
 
 // checkName validates a name, namespace or candidate ID.

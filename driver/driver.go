@@ -37,8 +37,22 @@ type SessionOptions struct {
 // cannot implement a primitive returns an error wrapping ErrNotSupported from
 // its Open method.
 type Driver interface {
+	// Name is the driver's short name, as error messages show it: "etcd",
+	// "redis", "consul", "memory".
+	Name() string
+
 	// Limits reports the sizes the backend accepts.
 	Limits() Limits
+
+	// As sets target, a pointer, to the backend's own client if its type
+	// matches (*clientv3.Client for etcd, redis.UniversalClient for Redis,
+	// *api.Client for Consul) and reports whether it did. It lets a user
+	// reach the backend below a client opened from a URL.
+	As(target any) bool
+
+	// Ping makes one round trip to the backend and reports whether it
+	// answered.
+	Ping(ctx context.Context) error
 
 	// NewSession starts a session kept alive by the driver until it is closed
 	// or can no longer be renewed.
@@ -77,8 +91,8 @@ type Session interface {
 // Closer is embedded by every primitive.
 type Closer interface {
 	// Close releases the primitive's local resources and ends its watches.
-	// It does not change the primitive's state on the backend, with one
-	// exception: a Lock instance that holds or waits for the lock gives it up.
-	// Calls after Close return ErrClosed.
+	// It never changes the primitive's state on the backend (the portable
+	// layer releases holds before it closes a primitive). Calls after Close
+	// return ErrClosed; a second Close returns nil.
 	Close(ctx context.Context) error
 }

@@ -63,4 +63,5 @@ var (
 	ErrUnavailable   = driver.ErrUnavailable
 	ErrTimeout       = driver.ErrTimeout
 	ErrAmbiguous     = driver.ErrAmbiguous
+	ErrPermission    = driver.ErrPermission
 )
