@@ -46,6 +46,29 @@
 // changes exactly when the leader does). With Harness.Crash, a vanished lock
 // holder and a vanished leader must be replaced after the session TTL.
 //
+// # The driver tier
+//
+// What the public API cannot see is checked on the driver itself
+// (DriverContract): Name, As and Ping; a second Close of a primitive, a
+// session and the driver returns nil and a closed primitive says ErrClosed;
+// a Watch that fails leaves its channel alone; lock holds are identified by
+// owner and version (a release by the wrong owner or version releases
+// nothing, Gone closes after Release, after ReleaseVersion and when the
+// session is closed, and a waiter whose context ended is never granted the
+// lock). Every error kind produced through the public API reads once
+// (Errors): the portable layer names the primitive, the driver, the
+// operation and the key, and the driver's part repeats none of them.
+//
+// # The fault tier
+//
+// With Harness.Backend and Harness.NewDriverAt the suite puts a TCP fault
+// proxy (package faultproxy) between a driver and the backend (Faults): a
+// write whose reply is lost with its connection is ErrAmbiguous, a read in
+// the same state is retried or ErrUnavailable but never ambiguous, and a
+// write whose deadline passes in flight matches both the context's error
+// and ErrAmbiguous. A backend with no network declares the FeatureFaults
+// gap.
+//
 // # How it runs
 //
 // Every subtest uses a namespace of its own, with a random suffix, so a

@@ -19,6 +19,16 @@ type Harness struct {
 	// drivers it makes.
 	NewDriver func(ctx context.Context, t testing.TB) (driver.Driver, error)
 
+	// Backend is the host:port of one server of the backend, for the fault
+	// tier, which puts a TCP fault proxy in front of it.
+	Backend string
+
+	// NewDriverAt returns a new driver like NewDriver, but connecting to
+	// addr (a fault proxy in front of Backend) instead of the backend. With
+	// Backend, it enables the fault tier; a backend without a network
+	// declares the FeatureFaults gap instead.
+	NewDriverAt func(ctx context.Context, t testing.TB, addr string) (driver.Driver, error)
+
 	// Crash makes d vanish as if its process had died: it stops renewing
 	// its sessions and drops its connections without releasing anything, so
 	// that the backend has to expire its sessions. Afterwards d need only
@@ -61,13 +71,16 @@ const (
 	FeatureIndexedMap Feature = "indexedmap"
 	// FeatureSessionExpiry: a crashed client's sessions expire.
 	FeatureSessionExpiry Feature = "session-expiry"
+	// FeatureFaults: the fault tier, which needs a network between the
+	// driver and its backend.
+	FeatureFaults Feature = "faults"
 )
 
 // knownFeature reports whether f is one of the Feature constants.
 func knownFeature(f Feature) bool {
 	switch f {
 	case FeatureCounter, FeatureLock, FeatureElection, FeatureMap, FeatureSet,
-		FeatureValue, FeatureList, FeatureIndexedMap, FeatureSessionExpiry:
+		FeatureValue, FeatureList, FeatureIndexedMap, FeatureSessionExpiry, FeatureFaults:
 		return true
 	}
 	return false

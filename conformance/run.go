@@ -64,6 +64,9 @@ func Run(t *testing.T, h Harness) {
 		{"List", testList},
 		{"IndexedMap", testIndexedMap},
 		{"Kinds", testKinds},
+		{"Errors", testErrors},
+		{"DriverContract", testDriverContract},
+		{"Faults", testFaults},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -20,6 +20,10 @@ func TestConformance(t *testing.T) {
 		NewDriver: func(ctx context.Context, t testing.TB) (driver.Driver, error) {
 			return New(Config{Address: addr, Options: Options{Prefix: prefix}})
 		},
+		Backend: addr,
+		NewDriverAt: func(_ context.Context, _ testing.TB, at string) (driver.Driver, error) {
+			return New(Config{Address: at, Options: Options{Prefix: prefix}})
+		},
 		// Stop renewing and drop the connections without destroying the
 		// sessions: Consul expires them after their TTL (up to 2×TTL).
 		Crash:      func(d driver.Driver) { d.(*Driver).crash() },

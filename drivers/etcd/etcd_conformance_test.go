@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,7 +27,11 @@ func TestConformance(t *testing.T) {
 	conformance.Run(t, conformance.Harness{
 		Name: "etcd",
 		NewDriver: func(context.Context, testing.TB) (driver.Driver, error) {
-			return New(Config{Endpoints: endpoints, SessionTTL: conformanceTTL})
+			return New(Config{Endpoints: endpoints})
+		},
+		Backend: strings.TrimPrefix(strings.TrimPrefix(endpoints[0], "http://"), "https://"),
+		NewDriverAt: func(_ context.Context, _ testing.TB, addr string) (driver.Driver, error) {
+			return New(Config{Endpoints: []string{addr}})
 		},
 		// A crash stops the keep-alives and closes the connection without
 		// revoking any lease, so the server must expire the sessions.
