@@ -13,14 +13,14 @@ import (
 
 // The kinds of primitive, as error messages name them.
 const (
-	kindCounter    = "counter"
-	kindLock       = "lock"
-	kindElection   = "election"
-	kindMap        = "map"
-	kindSet        = "set"
-	kindValue      = "value"
-	kindList       = "list"
-	kindIndexedMap = "indexedmap"
+	kindCounter    = string(driver.KindCounter)
+	kindLock       = string(driver.KindLock)
+	kindElection   = string(driver.KindElection)
+	kindMap        = string(driver.KindMap)
+	kindSet        = string(driver.KindSet)
+	kindValue      = string(driver.KindValue)
+	kindList       = string(driver.KindList)
+	kindIndexedMap = string(driver.KindIndexedMap)
 )
 
 // base is what every primitive instance has: its identity for error

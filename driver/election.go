@@ -1,6 +1,9 @@
 package driver
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // Term is the state of an election.
 type Term struct {
@@ -47,4 +50,26 @@ type Election interface {
 	// last state sent is always the current one once changes stop.
 	Watch(ctx context.Context, ch chan<- Term) error
 	Closer
+}
+
+// Equal reports whether t and u have the same term number, leader and
+// candidates in the same order.
+func (t Term) Equal(u Term) bool {
+	return t.Term == u.Term && t.Leader == u.Leader && slices.Equal(t.Candidates, u.Candidates)
+}
+
+// Clone returns a copy of t whose Candidates do not share memory with t's.
+func (t Term) Clone() Term {
+	t.Candidates = slices.Clone(t.Candidates)
+	return t
+}
+
+// NextTerm is the term rule: the term number after a change that turned
+// the leader oldLeader into newLeader ("" for none) is term+1 when the
+// leader changed, else term.
+func NextTerm(term uint64, oldLeader, newLeader string) uint64 {
+	if oldLeader != newLeader {
+		return term + 1
+	}
+	return term
 }
