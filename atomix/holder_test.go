@@ -1,0 +1,208 @@
+package atomix_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atomix/go-client/atomix"
+	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/drivers/memory"
+)
+
+// faultyDriver wraps a memory connection so that a test can end the
+// sessions it started and make lock releases fail, as a backend that
+// expired a session or could not be reached would.
+type faultyDriver struct {
+	driver.Driver
+
+	mu           sync.Mutex
+	sessions     []driver.Session
+	failReleases int // the next n Release calls fail with ErrUnavailable
+}
+
+func (d *faultyDriver) NewSession(ctx context.Context, opts driver.SessionOptions) (driver.Session, error) {
+	s, err := d.Driver.NewSession(ctx, opts)
+	if err == nil {
+		d.mu.Lock()
+		d.sessions = append(d.sessions, s)
+		d.mu.Unlock()
+	}
+	return s, err
+}
+
+// endSessions ends every session started so far, as an expiry would.
+func (d *faultyDriver) endSessions(t *testing.T) {
+	d.mu.Lock()
+	ss := d.sessions
+	d.sessions = nil
+	d.mu.Unlock()
+	for _, s := range ss {
+		if err := s.Close(context.Background()); err != nil {
+			t.Fatalf("end a session: %v", err)
+		}
+	}
+}
+
+func (d *faultyDriver) OpenLock(ctx context.Context, id driver.ID) (driver.Lock, error) {
+	l, err := d.Driver.OpenLock(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &faultyLock{Lock: l, d: d}, nil
+}
+
+type faultyLock struct {
+	driver.Lock
+	d *faultyDriver
+}
+
+func (l *faultyLock) Release(ctx context.Context, owner string, version uint64) (bool, error) {
+	l.d.mu.Lock()
+	fail := l.d.failReleases > 0
+	if fail {
+		l.d.failReleases--
+	}
+	l.d.mu.Unlock()
+	if fail {
+		return false, driver.Errorf(driver.ErrUnavailable, "injected: the backend cannot be reached")
+	}
+	return l.Lock.Release(ctx, owner, version)
+}
+
+// twoClients returns a plain client and a client over a faulty driver, on
+// one memory store.
+func twoClients(t *testing.T) (*atomix.Client, *atomix.Client, *faultyDriver) {
+	store := memory.NewStore()
+	plain := atomix.NewClient(atomix.WithDriver(store.Connect()))
+	fd := &faultyDriver{Driver: store.Connect()}
+	faulty := atomix.NewClient(atomix.WithDriver(fd))
+	t.Cleanup(func() {
+		_ = faulty.Close(context.Background())
+		_ = plain.Close(context.Background())
+	})
+	return plain, faulty, fd
+}
+
+// TestLockWaitSurvivesSessionExpiry: a session that ends while Lock waits
+// is not ErrClosed; the wait goes on with the client's next session.
+func TestLockWaitSurvivesSessionExpiry(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	plain, faulty, fd := twoClients(t)
+	held, _ := plain.GetLock(ctx, "l")
+	waiter, _ := faulty.GetLock(ctx, "l")
+	v1, err := held.Lock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	var v2 uint64
+	go func() {
+		var err error
+		v2, err = waiter.Lock(ctx)
+		got <- err
+	}()
+	// Wait until the waiter has a session, then end it.
+	for {
+		fd.mu.Lock()
+		n := len(fd.sessions)
+		fd.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	fd.endSessions(t)
+	if _, err := held.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("Lock whose session ended while it waited: %v; want it to wait on with the next session", err)
+	}
+	if v2 <= v1 {
+		t.Fatalf("version %d after %d", v2, v1)
+	}
+}
+
+// TestCloseCancelsLockWait: closing an instance whose Lock waits ends the
+// wait with ErrClosed and leaves no waiter behind.
+func TestCloseCancelsLockWait(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	plain, other, _ := twoClients(t)
+	held, _ := plain.GetLock(ctx, "l")
+	waiter, _ := other.GetLock(ctx, "l")
+	if _, err := held.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := waiter.Lock(ctx)
+		got <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let it queue; either way Close must end it
+	if err := waiter.Close(ctx); err != nil {
+		t.Fatalf("Close of a waiting instance: %v", err)
+	}
+	if err := <-got; !errors.Is(err, atomix.ErrClosed) {
+		t.Fatalf("Lock of an instance closed while waiting: %v, want ErrClosed", err)
+	}
+	if _, err := held.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	newcomer, _ := plain.GetLock(ctx, "l")
+	if _, ok, err := newcomer.TryLock(ctx); err != nil || !ok {
+		t.Fatalf("TryLock after the closed waiter: %v, %v; the waiter was left behind", ok, err)
+	}
+}
+
+// TestLostClosesWhenSessionEnds: a hold ends, and Lost closes, when the
+// session it is bound to ends.
+func TestLostClosesWhenSessionEnds(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, faulty, fd := twoClients(t)
+	l, _ := faulty.GetLock(ctx, "l")
+	if _, err := l.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lost := l.Lost()
+	if isClosed(lost) {
+		t.Fatal("Lost closed while held")
+	}
+	fd.endSessions(t)
+	select {
+	case <-lost:
+	case <-ctx.Done():
+		t.Fatal("Lost not closed after the session ended")
+	}
+}
+
+// TestUnlockThatCannotBeConfirmedStillReleases: an Unlock the backend
+// cannot confirm returns an error, ends the hold locally at once, and
+// releases it on the backend as soon as the backend answers again.
+func TestUnlockThatCannotBeConfirmedStillReleases(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	plain, faulty, fd := twoClients(t)
+	l, _ := faulty.GetLock(ctx, "l")
+	if _, err := l.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fd.mu.Lock()
+	fd.failReleases = 2
+	fd.mu.Unlock()
+	if _, err := l.Unlock(ctx); !errors.Is(err, atomix.ErrUnavailable) {
+		t.Fatalf("Unlock that could not be confirmed: %v, want ErrUnavailable", err)
+	}
+	if !isClosed(l.Lost()) {
+		t.Fatal("Lost still open after Unlock returned")
+	}
+	other, _ := plain.GetLock(ctx, "l")
+	if _, err := other.Lock(ctx); err != nil {
+		t.Fatalf("the lock was never released on the backend: %v", err)
+	}
+}
