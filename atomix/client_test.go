@@ -144,7 +144,7 @@ func TestPrimitiveCloseIsIdempotentAndFinal(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 	_, err = n.Increment(ctx, 1)
-	wantErr(t, err, atomix.ErrClosed, `atomix: counter "n": increment: closed`)
+	wantErr(t, err, atomix.ErrClosed, `atomix: counter "n" (memory): increment: closed`)
 	// The client opens a new instance of the same name.
 	n2, err := c.GetCounter(ctx, "n")
 	if err != nil {
@@ -338,6 +338,18 @@ func defaultClientScenario(t *testing.T, scenario string) {
 		}
 		_ = n.Close(ctx)
 		_ = n2.Close(ctx)
+		// A lock of the default client is bound to that client's session.
+		l, err := atomix.GetLock(ctx, "l")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Lock(ctx); err != nil {
+			t.Fatalf("Lock through the default client: %v", err)
+		}
+		if ok, err := l.Unlock(ctx); err != nil || !ok {
+			t.Fatalf("Unlock = %v, %v", ok, err)
+		}
+		_ = l.Close(ctx)
 	default:
 		t.Fatalf("unknown scenario %q", scenario)
 	}

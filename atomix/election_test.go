@@ -34,7 +34,7 @@ func TestElectionIDs(t *testing.T) {
 		t.Fatalf("leader %q", term.Leader)
 	}
 	_, err = a.Anoint(ctx, "nobody")
-	wantErr(t, err, atomix.ErrNotFound, `atomix: election "e": anoint "nobody": `)
+	wantErr(t, err, atomix.ErrNotFound, `atomix: election "e" (memory): anoint "nobody": `)
 }
 
 func TestElectionCloseLeaves(t *testing.T) {

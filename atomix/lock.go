@@ -42,7 +42,7 @@ func getLock(ctx context.Context, c *Client, name string, opts []primitive.Optio
 	}
 	p := &lockPrimitive{d: d}
 	o.setup(&p.base)
-	p.owner.init(c, randomID(), d)
+	p.owner.init(o.client, randomID(), d) // c is nil for the package-level GetLock
 	if err := o.finish(ctx, p); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/atomix/go-client/atomix"
 	"github.com/atomix/go-client/atomix/lock"
+	"github.com/atomix/go-client/drivers/memory"
 )
 
 func isClosed(c <-chan struct{}) bool {
@@ -42,7 +43,7 @@ func TestLockInstanceIsOneOwner(t *testing.T) {
 	// deadlocking.
 	start := time.Now()
 	_, err = l.Lock(ctx)
-	wantErr(t, err, atomix.ErrConflict, `atomix: lock "l": lock: conflict: this instance already holds the lock`)
+	wantErr(t, err, atomix.ErrConflict, `atomix: lock "l" (memory): lock: conflict: this instance already holds the lock`)
 	_, _, err = l.TryLock(ctx)
 	wantErr(t, err, atomix.ErrConflict)
 	if time.Since(start) > time.Second {
@@ -121,7 +122,7 @@ func TestLockDeadlineIsTimeout(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	_, err := waiter.Lock(short)
-	wantErr(t, err, context.DeadlineExceeded, `atomix: lock "l": lock: timeout: `)
+	wantErr(t, err, context.DeadlineExceeded, `atomix: lock "l" (memory): lock: timeout: `)
 	wantErr(t, err, atomix.ErrTimeout)
 }
 
@@ -181,4 +182,89 @@ func TestLockCloseReleases(t *testing.T) {
 	}
 	_, err := l.Lock(ctx)
 	wantErr(t, err, atomix.ErrClosed)
+}
+
+func TestLockLostWhenTheSessionEnds(t *testing.T) {
+	ctx := t.Context()
+	d := &recordingDriver{Driver: memory.New()}
+	c := atomix.NewClient(atomix.WithDriver(d))
+	defer c.Close(ctx)
+	l, _ := c.GetLock(ctx, "l")
+	if _, err := l.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lost := l.Lost()
+	if err := d.started()[0].Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lost:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Lost not closed after the session ended")
+	}
+	if ok, err := l.Unlock(ctx); err != nil || ok {
+		t.Fatalf("Unlock of a lost hold = %v, %v; want false", ok, err)
+	}
+}
+
+// A Lock call waiting when its session ends goes on waiting with a new
+// session, and gets the lock when it is released.
+func TestLockWaitOutlivesItsSession(t *testing.T) {
+	ctx := t.Context()
+	store := memory.NewStore()
+	holderClient := atomix.NewClient(atomix.WithDriver(store.Connect()))
+	defer holderClient.Close(ctx)
+	d := &recordingDriver{Driver: store.Connect()}
+	waiterClient := atomix.NewClient(atomix.WithDriver(d))
+	defer waiterClient.Close(ctx)
+
+	holder, _ := holderClient.GetLock(ctx, "l")
+	waiter, _ := waiterClient.GetLock(ctx, "l")
+	v1, err := holder.Lock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		v   uint64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { v, err := waiter.Lock(ctx); done <- result{v, err} }()
+	waitSessions(t, d, 1)
+	time.Sleep(20 * time.Millisecond) // let the waiter queue with it
+	if err := d.started()[0].Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitSessions(t, d, 2)
+	select {
+	case r := <-done:
+		t.Fatalf("Lock returned %d, %v while the lock was held", r.v, r.err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	if ok, err := holder.Unlock(ctx); err != nil || !ok {
+		t.Fatalf("Unlock = %v, %v", ok, err)
+	}
+	select {
+	case r := <-done:
+		if r.err != nil || r.v <= v1 {
+			t.Fatalf("Lock after the session changed = %d, %v; want a version above %d", r.v, r.err, v1)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiter did not get the released lock")
+	}
+	if isClosed(waiter.Lost()) {
+		t.Fatal("Lost closed although the waiter holds the lock")
+	}
+}
+
+// waitSessions waits until d has started n sessions.
+func waitSessions(t *testing.T, d *recordingDriver, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(d.started()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions started, want %d", len(d.started()), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

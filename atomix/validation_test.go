@@ -173,7 +173,7 @@ func TestSizeLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = m.Put(ctx, "k", strings.Repeat("v", 17))
-	wantErr(t, err, atomix.ErrInvalid, `atomix: map "m": put "k": invalid argument: value of 17 bytes exceeds the backend's limit of 16`)
+	wantErr(t, err, atomix.ErrInvalid, `atomix: map "m" (memory): put "k": invalid argument: value of 17 bytes exceeds the backend's limit of 16`)
 	_, err = m.Put(ctx, "123456789", "v")
 	wantErr(t, err, atomix.ErrInvalid, "key of 9 bytes exceeds the backend's limit of 8")
 	_, err = m.Get(ctx, "123456789")
@@ -223,14 +223,14 @@ func TestNegativeListIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = l.Get(ctx, -1)
-	wantErr(t, err, atomix.ErrInvalid, `atomix: list "l": get -1: invalid argument: negative index -1`)
+	wantErr(t, err, atomix.ErrInvalid, `atomix: list "l" (memory): get -1: invalid argument: negative index -1`)
 	_, err = l.Set(ctx, -1, "x")
 	wantErr(t, err, atomix.ErrInvalid)
 	_, err = l.Remove(ctx, -2)
 	wantErr(t, err, atomix.ErrInvalid)
 	wantErr(t, l.Insert(ctx, -1, "x"), atomix.ErrInvalid)
 	_, err = l.Get(ctx, 1)
-	wantErr(t, err, atomix.ErrNotFound, `atomix: list "l": get 1: `)
+	wantErr(t, err, atomix.ErrNotFound, `atomix: list "l" (memory): get 1: `)
 }
 
 func TestCodecFailuresAreInvalid(t *testing.T) {
@@ -248,7 +248,7 @@ func TestCodecFailuresAreInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = typed.Get(ctx, "k")
-	wantErr(t, err, atomix.ErrInvalid, `atomix: map "m": get "k": invalid argument: json decode`)
+	wantErr(t, err, atomix.ErrInvalid, `atomix: map "m" (memory): get "k": invalid argument: json decode`)
 	for _, err := range typed.Entries(ctx) {
 		wantErr(t, err, atomix.ErrInvalid, "entries")
 	}

@@ -95,12 +95,12 @@ func BenchmarkLockTryLockUnlock(b *testing.B) {
 		s, err := d.NewSession(ctx, driver.SessionOptions{})
 		check(b, err)
 		for b.Loop() {
-			_, _, ok, err := l.TryAcquire(ctx, s)
+			h, ok, err := l.TryAcquire(ctx, s, "bench")
 			check(b, err)
 			if !ok {
 				b.Fatal("not acquired")
 			}
-			_, err = l.Release(ctx)
+			_, err = l.Release(ctx, "bench", h.Version)
 			check(b, err)
 		}
 	}, func(b *testing.B, ctx context.Context, cl *atomix.Client) {
@@ -124,9 +124,9 @@ func BenchmarkLockLockUnlock(b *testing.B) {
 		s, err := d.NewSession(ctx, driver.SessionOptions{})
 		check(b, err)
 		for b.Loop() {
-			_, _, err := l.Acquire(ctx, s)
+			h, err := l.Acquire(ctx, s, "bench")
 			check(b, err)
-			_, err = l.Release(ctx)
+			_, err = l.Release(ctx, "bench", h.Version)
 			check(b, err)
 		}
 	}, func(b *testing.B, ctx context.Context, cl *atomix.Client) {

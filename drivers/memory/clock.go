@@ -2,8 +2,8 @@ package memory
 
 import "time"
 
-// Clock is the source of time of a [Store]: session expiries and the
-// renewals of its connections are scheduled with it. The system clock is
+// Clock is the source of time of a [Store]: the expiry of the sessions of
+// crashed connections is scheduled with it. The system clock is
 // used unless [WithClock] gives another, such as a [ManualClock].
 type Clock interface {
 	// Now returns the current time.

@@ -19,14 +19,14 @@ type counter struct {
 }
 
 func (c *counter) Get(ctx context.Context) (int64, error) {
-	if err := c.begin(ctx, "get"); err != nil {
+	if err := c.begin(ctx); err != nil {
 		return 0, err
 	}
 	return c.state.value.Load(), nil
 }
 
 func (c *counter) Set(ctx context.Context, value int64) error {
-	if err := c.begin(ctx, "set"); err != nil {
+	if err := c.begin(ctx); err != nil {
 		return err
 	}
 	c.state.value.Store(value)
@@ -34,14 +34,14 @@ func (c *counter) Set(ctx context.Context, value int64) error {
 }
 
 func (c *counter) Add(ctx context.Context, delta int64) (int64, error) {
-	if err := c.begin(ctx, "add"); err != nil {
+	if err := c.begin(ctx); err != nil {
 		return 0, err
 	}
 	return c.state.value.Add(delta), nil
 }
 
 func (c *counter) CompareAndSet(ctx context.Context, expect, update int64) (bool, error) {
-	if err := c.begin(ctx, "compare and set"); err != nil {
+	if err := c.begin(ctx); err != nil {
 		return false, err
 	}
 	return c.state.value.CompareAndSwap(expect, update), nil

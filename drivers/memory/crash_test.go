@@ -16,26 +16,29 @@ func TestCrashedWaiterStaysQueuedUntilItsSessionExpires(t *testing.T) {
 	lh, _ := holder.OpenLock(ctx, id("l"))
 	lc, _ := crashing.OpenLock(ctx, id("l"))
 	lw, _ := waiter.OpenLock(ctx, id("l"))
-	v1, _, err := lh.Acquire(ctx, sh)
+	h1, err := lh.Acquire(ctx, sh, "holder")
 	must(t, "holder acquires", err)
+	v1 := h1.Version
 
 	crashed := make(chan error, 1)
-	go func() { _, _, err := lc.Acquire(ctx, sc); crashed <- err }()
+	go func() { _, err := lc.Acquire(ctx, sc, "crashing"); crashed <- err }()
 	waitQueued(t, lh.(*lock).state, 1)
 	type grant struct {
 		version uint64
 		err     error
 	}
 	granted := make(chan grant, 1)
-	go func() { v, _, err := lw.Acquire(ctx, sw); granted <- grant{v, err} }()
+	go func() { h, err := lw.Acquire(ctx, sw, "waiter"); granted <- grant{h.Version, err} }()
 	waitQueued(t, lh.(*lock).state, 2)
 
 	crashing.Crash()
 	wantErr(t, "acquire on a crashing driver", recv(t, crashed), driver.ErrClosed)
 	waitQueued(t, lh.(*lock).state, 2) // the dead waiter keeps its place
 
-	_, err = lh.Release(ctx)
-	must(t, "release", err)
+	ok, err := lh.Release(ctx, "holder", v1)
+	if !ok || err != nil {
+		t.Fatalf("release = %v, %v", ok, err)
+	}
 	v2, held, _ := lh.Holder(ctx)
 	if !held || v2 <= v1 {
 		t.Fatalf("Holder = %d, %v; want the dead waiter holding a version above %d", v2, held, v1)

@@ -8,7 +8,7 @@
 // applied atomically, watches are established when Watch returns and deliver
 // every change in commit order through an unbounded per-watch queue (a writer
 // never waits for a slow watcher), and locks and election candidacies are
-// bound to sessions that expire when their connection stops renewing them.
+// bound to sessions that expire one TTL after their connection crashes.
 //
 // # Stores and connections
 //
@@ -27,13 +27,13 @@
 //
 // # Sessions
 //
-// A session is kept alive by the connection that started it: the connection
-// renews it every third of its TTL. The store ends a session one TTL after its
-// last renewal, releases every lock and candidacy bound to it, and then
-// closes its Done channel. [Driver.Crash] makes a connection stop renewing
-// without releasing anything, as if its process had died; it is a test aid.
-// Time is read from a [Clock] ([WithClock]); [ManualClock] lets tests expire
-// sessions without waiting.
+// A session lives as long as the connection that started it is open: an
+// in-process connection cannot miss a renewal, so there is no renewal loop.
+// [Driver.Crash] makes a connection vanish without releasing anything, as if
+// its process had died (a test aid); the store then ends each of its
+// sessions one TTL later, releases every lock and candidacy bound to it, and
+// closes its Done channel. Time is read from a [Clock] ([WithClock]);
+// [ManualClock] lets tests expire sessions without waiting.
 //
 // # Where package driver leaves a choice
 //
@@ -43,8 +43,11 @@
 //   - When a session ends, what is bound to it is released in the order it
 //     was bound, one primitive change at a time (an election may go through
 //     intermediate terms).
-//   - Lock.Acquire whose ctx ends while the grant is being made returns the
-//     grant rather than an error if the lock was granted first.
+//   - Lock.Acquire that is cut short by closing its instance or connection
+//     withdraws like one whose ctx ended, and returns ErrClosed; after
+//     [Driver.Crash] its wait stays queued until the session expires.
+//   - [Driver.As] gives the [Store] (target a **Store); [Driver.Ping] only
+//     reports whether the connection is open.
 //   - Election.Enter of a candidate already in the queue keeps its place and
 //     the session it entered with.
 //   - Watch that returns an error leaves ch open; the caller still owns it.
@@ -55,7 +58,8 @@
 // Keys (map keys, set elements, indexed-map keys) are limited to
 // [DefaultMaxKeySize] bytes and values to [DefaultMaxValueSize] bytes, the
 // order of magnitude network backends accept; [WithLimits] changes both.
-// Larger ones are rejected with an error wrapping [driver.ErrInvalid].
+// [Driver.Limits] reports them, and the portable layer rejects larger ones
+// before they reach the driver.
 //
 // Byte slices are copied on the way in and on the way out: a caller can never
 // change the store's state by mutating a slice it passed or received.

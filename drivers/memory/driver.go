@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -41,28 +40,48 @@ func newDriver(s *Store) *Driver {
 	}
 }
 
+// Name returns "memory".
+func (d *Driver) Name() string { return "memory" }
+
 // Store returns the store the driver is connected to.
 func (d *Driver) Store() *Store { return d.store }
+
+// As sets *target to the driver's [Store] when target is a **Store, and
+// reports whether it did. The store is the memory driver's only "backend
+// client"; any other target type returns false.
+func (d *Driver) As(target any) bool {
+	p, ok := target.(**Store)
+	if !ok || p == nil {
+		return false
+	}
+	*p = d.store
+	return true
+}
+
+// Ping reports whether the connection is open: nil, or an error wrapping
+// [driver.ErrClosed] once it is closed or crashed, or ctx.Err().
+func (d *Driver) Ping(ctx context.Context) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
 
 // Limits reports the store's limits (see [WithLimits]).
 func (d *Driver) Limits() driver.Limits { return d.store.limits }
 
 // Close closes the connection: it closes every primitive opened through it
-// (ending their watches; a Lock gives up its hold or its wait) and every
-// session started through it (releasing their locks and candidacies). The
-// store keeps its state. Later calls on the driver, or on anything it
-// opened, return an error wrapping [driver.ErrClosed], as does a second
-// Close or a Close after [Driver.Crash].
+// (ending their watches and their Acquire calls) and ends every session
+// started through it (releasing their locks and candidacies). The store
+// keeps its state. Later calls on the driver, or on anything it opened,
+// return an error wrapping [driver.ErrClosed]. A second Close, or a Close
+// after [Driver.Crash], does nothing and returns nil.
 func (d *Driver) Close(context.Context) error {
-	handles, sessions, err := d.stop(connClosed)
-	if err != nil {
-		return err
-	}
+	handles, sessions := d.stop(connClosed)
 	for h := range handles {
-		h.shutdown(true)
+		h.shutdown()
 	}
 	for s := range sessions {
-		s.stopRenewal()
 		s.state.end()
 	}
 	return nil
@@ -76,56 +95,50 @@ func (d *Driver) Close(context.Context) error {
 // blocked in it (Lock.Acquire) return the same error, and its watches end.
 // Nothing is released: locks held and candidacies entered through its
 // sessions stay, as do its queued lock waiters, until the store expires the
-// sessions one TTL after their last renewal. Crash on a closed or crashed
-// driver does nothing.
+// sessions one TTL after the crash. Crash on a closed or crashed driver
+// does nothing.
 func (d *Driver) Crash() {
-	handles, sessions, err := d.stop(connCrashed)
-	if err != nil {
-		return
-	}
+	handles, sessions := d.stop(connCrashed)
 	for s := range sessions {
-		s.stopRenewal()
+		s.state.abandon()
 	}
 	for h := range handles {
-		h.shutdown(false)
+		h.shutdown()
 	}
 }
 
 // stop moves an open connection to state and hands back what it had
-// opened.
-func (d *Driver) stop(state int32) (map[*handle]struct{}, map[*session]struct{}, error) {
+// opened; on a connection that is not open it does nothing.
+func (d *Driver) stop(state int32) (map[*handle]struct{}, map[*session]struct{}) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.check("close"); err != nil {
-		return nil, nil, err
+	if d.check() != nil {
+		return nil, nil
 	}
 	d.state.Store(state)
 	close(d.done)
 	handles, sessions := d.handles, d.sessions
 	d.handles, d.sessions = nil, nil
-	return handles, sessions, nil
+	return handles, sessions
 }
 
-// check returns an ErrClosed error for op if the connection is not open.
-func (d *Driver) check(op string) error {
+// check returns an ErrClosed error if the connection is not open.
+func (d *Driver) check() error {
 	switch d.state.Load() {
 	case connClosed:
-		return fmt.Errorf("memory: %s: %w: the driver was closed", op, driver.ErrClosed)
+		return errDriverClosed
 	case connCrashed:
-		return fmt.Errorf("memory: %s: %w: the driver crashed (Driver.Crash)", op, driver.ErrClosed)
+		return errDriverCrashed
 	}
 	return nil
 }
 
-// open registers a new handle for a primitive of kind with id.
-func (d *Driver) open(kind string, id driver.ID) (*handle, error) {
-	if id.Name == "" {
-		return nil, fmt.Errorf("memory: open %s: %w: empty name", kind, driver.ErrInvalid)
-	}
-	h := newHandle(d, kind, id)
+// open registers a new handle for a primitive instance.
+func (d *Driver) open() (*handle, error) {
+	h := newHandle(d)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.check("open " + kind); err != nil {
+	if err := d.check(); err != nil {
 		return nil, err
 	}
 	d.handles[h] = struct{}{}
@@ -137,78 +150,4 @@ func (d *Driver) forget(h *handle) {
 	d.mu.Lock()
 	delete(d.handles, h)
 	d.mu.Unlock()
-}
-
-// OpenCounter opens the counter id.
-func (d *Driver) OpenCounter(_ context.Context, id driver.ID) (driver.Counter, error) {
-	h, err := d.open("counter", id)
-	if err != nil {
-		return nil, err
-	}
-	return &counter{handle: h, state: state(d.store, "counter", id, newCounterState)}, nil
-}
-
-// OpenLock opens the lock id; the returned value is one would-be owner.
-func (d *Driver) OpenLock(_ context.Context, id driver.ID) (driver.Lock, error) {
-	h, err := d.open("lock", id)
-	if err != nil {
-		return nil, err
-	}
-	l := &lock{handle: h, state: state(d.store, "lock", id, newLockState)}
-	h.onShutdown = l.giveUp
-	return l, nil
-}
-
-// OpenElection opens the election id.
-func (d *Driver) OpenElection(_ context.Context, id driver.ID) (driver.Election, error) {
-	h, err := d.open("election", id)
-	if err != nil {
-		return nil, err
-	}
-	return &election{handle: h, state: state(d.store, "election", id, newElectionState)}, nil
-}
-
-// OpenMap opens the map id.
-func (d *Driver) OpenMap(_ context.Context, id driver.ID) (driver.Map, error) {
-	h, err := d.open("map", id)
-	if err != nil {
-		return nil, err
-	}
-	return &hashMap{handle: h, state: state(d.store, "map", id, newMapState)}, nil
-}
-
-// OpenSet opens the set id.
-func (d *Driver) OpenSet(_ context.Context, id driver.ID) (driver.Set, error) {
-	h, err := d.open("set", id)
-	if err != nil {
-		return nil, err
-	}
-	return &set{handle: h, state: state(d.store, "set", id, newSetState)}, nil
-}
-
-// OpenValue opens the value id.
-func (d *Driver) OpenValue(_ context.Context, id driver.ID) (driver.Value, error) {
-	h, err := d.open("value", id)
-	if err != nil {
-		return nil, err
-	}
-	return &value{handle: h, state: state(d.store, "value", id, newValueState)}, nil
-}
-
-// OpenList opens the list id.
-func (d *Driver) OpenList(_ context.Context, id driver.ID) (driver.List, error) {
-	h, err := d.open("list", id)
-	if err != nil {
-		return nil, err
-	}
-	return &list{handle: h, state: state(d.store, "list", id, newListState)}, nil
-}
-
-// OpenIndexedMap opens the indexed map id.
-func (d *Driver) OpenIndexedMap(_ context.Context, id driver.ID) (driver.IndexedMap, error) {
-	h, err := d.open("indexedmap", id)
-	if err != nil {
-		return nil, err
-	}
-	return &indexedMap{handle: h, state: state(d.store, "indexedmap", id, newIndexedMapState)}, nil
 }

@@ -82,6 +82,10 @@ func (c *candidacy) sessionEnded() {
 	}
 }
 
+// errNotCandidate is the error of moving or evicting a candidate that is
+// not in the queue.
+var errNotCandidate = driver.Errorf(driver.ErrNotFound, "not a candidate")
+
 // election implements driver.Election.
 type election struct {
 	*handle
@@ -89,7 +93,7 @@ type election struct {
 }
 
 func (e *election) Term(ctx context.Context) (driver.Term, error) {
-	if err := e.begin(ctx, "term"); err != nil {
+	if err := e.begin(ctx); err != nil {
 		return driver.Term{}, err
 	}
 	e.state.mu.Lock()
@@ -100,14 +104,10 @@ func (e *election) Term(ctx context.Context) (driver.Term, error) {
 // Enter appends candidate, bound to s. A candidate already in the queue
 // keeps its place and its original session.
 func (e *election) Enter(ctx context.Context, s driver.Session, candidate string) (driver.Term, error) {
-	const op = "enter"
-	if err := e.begin(ctx, op); err != nil {
+	if err := e.begin(ctx); err != nil {
 		return driver.Term{}, err
 	}
-	if candidate == "" {
-		return driver.Term{}, e.fail(op, driver.ErrInvalid, "empty candidate ID")
-	}
-	ss, err := e.sessionOf(op, s)
+	ss, err := e.sessionOf(s)
 	if err != nil {
 		return driver.Term{}, err
 	}
@@ -119,7 +119,7 @@ func (e *election) Enter(ctx context.Context, s driver.Session, candidate string
 	}
 	c := &candidacy{state: st, id: candidate, session: ss}
 	if !ss.bind(c) {
-		return driver.Term{}, e.fail(keyOp(op, candidate), driver.ErrClosed, "session %s has ended", ss.id)
+		return driver.Term{}, errSessionEnded(ss)
 	}
 	old := st.leader()
 	st.candidates = append(st.candidates, c)
@@ -127,7 +127,7 @@ func (e *election) Enter(ctx context.Context, s driver.Session, candidate string
 }
 
 func (e *election) Leave(ctx context.Context, candidate string) (driver.Term, error) {
-	if err := e.begin(ctx, "leave"); err != nil {
+	if err := e.begin(ctx); err != nil {
 		return driver.Term{}, err
 	}
 	st := e.state
@@ -141,16 +141,16 @@ func (e *election) Leave(ctx context.Context, candidate string) (driver.Term, er
 }
 
 func (e *election) Anoint(ctx context.Context, candidate string) (driver.Term, error) {
-	return e.move(ctx, "anoint", candidate, func(int) int { return 0 })
+	return e.move(ctx, candidate, func(int) int { return 0 })
 }
 
 func (e *election) Promote(ctx context.Context, candidate string) (driver.Term, error) {
-	return e.move(ctx, "promote", candidate, func(i int) int { return max(i-1, 0) })
+	return e.move(ctx, candidate, func(i int) int { return max(i-1, 0) })
 }
 
 // move moves candidate from its place i to place to(i).
-func (e *election) move(ctx context.Context, op, candidate string, to func(int) int) (driver.Term, error) {
-	if err := e.begin(ctx, op); err != nil {
+func (e *election) move(ctx context.Context, candidate string, to func(int) int) (driver.Term, error) {
+	if err := e.begin(ctx); err != nil {
 		return driver.Term{}, err
 	}
 	st := e.state
@@ -158,7 +158,7 @@ func (e *election) move(ctx context.Context, op, candidate string, to func(int) 
 	defer st.mu.Unlock()
 	i := st.index(candidate)
 	if i < 0 {
-		return driver.Term{}, e.fail(keyOp(op, candidate), driver.ErrNotFound, "not a candidate")
+		return driver.Term{}, errNotCandidate
 	}
 	j := to(i)
 	if j == i {
@@ -171,8 +171,7 @@ func (e *election) move(ctx context.Context, op, candidate string, to func(int) 
 }
 
 func (e *election) Evict(ctx context.Context, candidate string) (driver.Term, error) {
-	const op = "evict"
-	if err := e.begin(ctx, op); err != nil {
+	if err := e.begin(ctx); err != nil {
 		return driver.Term{}, err
 	}
 	st := e.state
@@ -180,7 +179,7 @@ func (e *election) Evict(ctx context.Context, candidate string) (driver.Term, er
 	defer st.mu.Unlock()
 	i := st.index(candidate)
 	if i < 0 {
-		return driver.Term{}, e.fail(keyOp(op, candidate), driver.ErrNotFound, "not a candidate")
+		return driver.Term{}, errNotCandidate
 	}
 	return st.remove(i), nil
 }

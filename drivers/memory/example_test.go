@@ -38,7 +38,7 @@ func ExampleDriver_Crash() {
 
 	session, _ := dying.NewSession(ctx, driver.SessionOptions{TTL: 10 * time.Second})
 	lock, _ := dying.OpenLock(ctx, driver.ID{Name: "leader"})
-	_, lost, _ := lock.Acquire(ctx, session)
+	hold, _ := lock.Acquire(ctx, session, "dying-owner")
 
 	dying.Crash()
 	clock.Advance(9 * time.Second)
@@ -47,7 +47,7 @@ func ExampleDriver_Crash() {
 	fmt.Println("held 9s after the crash:", held)
 
 	clock.Advance(time.Second)
-	<-lost
+	<-hold.Gone
 	_, held, _ = observer.Holder(ctx)
 	fmt.Println("held 10s after the crash:", held)
 	// Output:

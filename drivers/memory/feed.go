@@ -60,11 +60,11 @@ func (s *subscription[E]) take(spare []E) []E {
 // share nothing with the store or with each other. When watch returns an
 // error, ch is left open.
 func watch[E any](ctx context.Context, h *handle, mu sync.Locker, f *feed[E], ch chan<- E, clone func(E) E) error {
-	if err := h.begin(ctx, "watch"); err != nil {
+	if err := h.begin(ctx); err != nil {
 		return err
 	}
 	h.mu.Lock()
-	if err := h.begin(ctx, "watch"); err != nil {
+	if err := h.begin(ctx); err != nil {
 		h.mu.Unlock()
 		return err
 	}

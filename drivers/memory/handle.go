@@ -2,105 +2,62 @@ package memory
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
 	"github.com/atomix/go-client/driver"
 )
 
-// handle is what every primitive instance shares: its connection, its
-// closed state, its watch goroutines and the wording of its errors.
-type handle struct {
-	d    *Driver
-	kind string
-	name string // the kind and the quoted ID, for messages
+// The causes of ErrClosed. Like every error of this driver they name no
+// primitive, operation or key: the portable layer adds those once.
+var (
+	errPrimitiveClosed = driver.Errorf(driver.ErrClosed, "the primitive instance was closed")
+	errDriverClosed    = driver.Errorf(driver.ErrClosed, "the connection was closed")
+	errDriverCrashed   = driver.Errorf(driver.ErrClosed, "the connection crashed (Driver.Crash)")
+)
 
-	mu       sync.Mutex // guards closing against starting a watch or an acquisition
+// handle is what every primitive instance shares: its connection, its
+// closed state and its watch goroutines.
+type handle struct {
+	d *Driver
+
+	mu       sync.Mutex // guards closing against starting a watch
 	closed   atomic.Bool
 	closedCh chan struct{}
 	watches  sync.WaitGroup
-
-	// onShutdown, if set, runs with mu held when the instance is closed;
-	// release is false when the connection crashed.
-	onShutdown func(release bool)
 }
 
-func newHandle(d *Driver, kind string, id driver.ID) *handle {
-	name := kind + " " + strconv.Quote(id.Name)
-	if id.Namespace != "" {
-		name = kind + " " + strconv.Quote(id.Namespace) + "/" + strconv.Quote(id.Name)
-	}
-	return &handle{d: d, kind: kind, name: name, closedCh: make(chan struct{})}
+func newHandle(d *Driver) *handle {
+	return &handle{d: d, closedCh: make(chan struct{})}
 }
 
-// begin returns the error that op must fail with before doing anything: the
-// instance or the connection is closed, or ctx has ended.
-func (h *handle) begin(ctx context.Context, op string) error {
+// begin returns the error that an operation must fail with before doing
+// anything: the instance or the connection is closed, or ctx has ended
+// (nothing has been applied yet, so a write is not ambiguous).
+func (h *handle) begin(ctx context.Context) error {
 	if h.closed.Load() {
-		return fmt.Errorf("memory: %s: %s: %w: the %s was closed", h.name, op, driver.ErrClosed, h.kind)
+		return errPrimitiveClosed
 	}
-	if h.d.state.Load() != connOpen {
-		return h.d.check(h.name + ": " + op)
+	if err := h.d.check(); err != nil {
+		return err
 	}
 	return ctx.Err()
 }
 
-// fail returns an error of kind for op, explained by the formatted detail.
-func (h *handle) fail(op string, kind error, format string, args ...any) error {
-	return fmt.Errorf("memory: %s: %s: %w: %s", h.name, op, kind, fmt.Sprintf(format, args...))
-}
-
-// keyOp names an operation on key in an error message.
-func keyOp(op, key string) string {
-	const maxShown = 64
-	if len(key) > maxShown {
-		return op + " " + strconv.Quote(key[:maxShown]) + "…"
-	}
-	return op + " " + strconv.Quote(key)
-}
-
-// checkKey rejects a key larger than the store's limit.
-func (h *handle) checkKey(op, key string) error {
-	if limit := h.d.store.limits.MaxKeySize; limit > 0 && len(key) > limit {
-		return h.fail(keyOp(op, key), driver.ErrInvalid, "key of %d bytes exceeds the limit of %d", len(key), limit)
-	}
-	return nil
-}
-
-// checkValue rejects a value larger than the store's limit.
-func (h *handle) checkValue(op string, value []byte) error {
-	if limit := h.d.store.limits.MaxValueSize; limit > 0 && len(value) > limit {
-		return h.fail(op, driver.ErrInvalid, "value of %d bytes exceeds the limit of %d", len(value), limit)
-	}
-	return nil
-}
-
-// checkEntry rejects a key or a value larger than the store's limits.
-func (h *handle) checkEntry(op, key string, value []byte) error {
-	if err := h.checkKey(op, key); err != nil {
-		return err
-	}
-	if limit := h.d.store.limits.MaxValueSize; limit > 0 && len(value) > limit {
-		return h.checkValue(keyOp(op, key), value)
-	}
-	return nil
-}
-
 // Close closes the instance: its watches end (their channels are closed
-// before Close returns) and later calls return ErrClosed.
+// before Close returns), an Acquire in progress withdraws its wait, and
+// later calls return ErrClosed. It changes nothing else in the store: a
+// lock held through the instance stays held. A second Close returns nil.
 func (h *handle) Close(context.Context) error {
-	if !h.shutdown(true) {
-		return fmt.Errorf("memory: %s: close: %w: the %s was already closed", h.name, driver.ErrClosed, h.kind)
+	if h.shutdown() {
+		h.d.forget(h)
 	}
-	h.d.forget(h)
 	return nil
 }
 
 // shutdown closes the instance and waits for its watches to end. It
 // reports false if the instance was already closed.
-func (h *handle) shutdown(release bool) bool {
+func (h *handle) shutdown() bool {
 	h.mu.Lock()
 	if h.closed.Load() {
 		h.mu.Unlock()
@@ -108,9 +65,6 @@ func (h *handle) shutdown(release bool) bool {
 	}
 	h.closed.Store(true)
 	close(h.closedCh)
-	if h.onShutdown != nil {
-		h.onShutdown(release)
-	}
 	h.mu.Unlock()
 	h.watches.Wait()
 	return true

@@ -4,7 +4,6 @@ import (
 	"context"
 	"iter"
 	"slices"
-	"strconv"
 	"sync"
 
 	"github.com/atomix/go-client/driver"
@@ -40,6 +39,12 @@ func (st *indexedMapState) find(index uint64) (int, bool) {
 	})
 }
 
+// The errors of a position outside the index order.
+var (
+	errEmpty       = driver.Errorf(driver.ErrNotFound, "no entries")
+	errNoSuchEntry = driver.Errorf(driver.ErrNotFound, "no such entry")
+)
+
 // indexedMap implements driver.IndexedMap.
 type indexedMap struct {
 	*handle
@@ -53,11 +58,7 @@ func out(e driver.Entry) driver.Entry {
 }
 
 func (m *indexedMap) Append(ctx context.Context, key string, val []byte) (driver.Entry, error) {
-	const op = "append"
-	if err := m.begin(ctx, op); err != nil {
-		return driver.Entry{}, err
-	}
-	if err := m.checkEntry(op, key, val); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
 	stored := cloneBytes(val)
@@ -65,7 +66,7 @@ func (m *indexedMap) Append(ctx context.Context, key string, val []byte) (driver
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if index, found := st.byKey[key]; found {
-		return driver.Entry{}, m.fail(keyOp(op, key), driver.ErrAlreadyExists, "the key exists at index %d", index)
+		return driver.Entry{}, driver.Errorf(driver.ErrAlreadyExists, "the key exists at index %d", index)
 	}
 	st.last++
 	st.lastIndex++
@@ -78,11 +79,7 @@ func (m *indexedMap) Append(ctx context.Context, key string, val []byte) (driver
 }
 
 func (m *indexedMap) Update(ctx context.Context, key string, val []byte, ifVersion uint64) (driver.Entry, error) {
-	const op = "update"
-	if err := m.begin(ctx, op); err != nil {
-		return driver.Entry{}, err
-	}
-	if err := m.checkEntry(op, key, val); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
 	stored := cloneBytes(val)
@@ -91,10 +88,10 @@ func (m *indexedMap) Update(ctx context.Context, key string, val []byte, ifVersi
 	defer st.mu.Unlock()
 	index, found := st.byKey[key]
 	if !found {
-		return driver.Entry{}, m.fail(keyOp(op, key), driver.ErrNotFound, "no such key")
+		return driver.Entry{}, errNoSuchKey
 	}
 	i, _ := st.find(index)
-	if err := m.checkVersion(op, key, true, st.order[i].Version, ifVersion); err != nil {
+	if err := checkVersion(true, st.order[i].Version, ifVersion); err != nil {
 		return driver.Entry{}, err
 	}
 	st.last++
@@ -106,7 +103,7 @@ func (m *indexedMap) Update(ctx context.Context, key string, val []byte, ifVersi
 }
 
 func (m *indexedMap) Get(ctx context.Context, key string) (driver.Entry, error) {
-	if err := m.begin(ctx, "get"); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
 	st := m.state
@@ -114,14 +111,14 @@ func (m *indexedMap) Get(ctx context.Context, key string) (driver.Entry, error) 
 	defer st.mu.RUnlock()
 	index, found := st.byKey[key]
 	if !found {
-		return driver.Entry{}, m.fail(keyOp("get", key), driver.ErrNotFound, "no such key")
+		return driver.Entry{}, errNoSuchKey
 	}
 	i, _ := st.find(index)
 	return out(st.order[i]), nil
 }
 
 func (m *indexedMap) GetIndex(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.at(ctx, "get index", index, func(st *indexedMapState) int {
+	return m.at(ctx, func(st *indexedMapState) int {
 		if i, found := st.find(index); found {
 			return i
 		}
@@ -130,22 +127,22 @@ func (m *indexedMap) GetIndex(ctx context.Context, index uint64) (driver.Entry, 
 }
 
 func (m *indexedMap) First(ctx context.Context) (driver.Entry, error) {
-	return m.at(ctx, "first", 0, func(*indexedMapState) int { return 0 })
+	return m.at(ctx, func(*indexedMapState) int { return 0 })
 }
 
 func (m *indexedMap) Last(ctx context.Context) (driver.Entry, error) {
-	return m.at(ctx, "last", 0, func(st *indexedMapState) int { return len(st.order) - 1 })
+	return m.at(ctx, func(st *indexedMapState) int { return len(st.order) - 1 })
 }
 
 func (m *indexedMap) Prev(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.at(ctx, "prev", index, func(st *indexedMapState) int {
+	return m.at(ctx, func(st *indexedMapState) int {
 		i, _ := st.find(index)
 		return i - 1
 	})
 }
 
 func (m *indexedMap) Next(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.at(ctx, "next", index, func(st *indexedMapState) int {
+	return m.at(ctx, func(st *indexedMapState) int {
 		i, found := st.find(index)
 		if found {
 			i++
@@ -156,8 +153,8 @@ func (m *indexedMap) Next(ctx context.Context, index uint64) (driver.Entry, erro
 
 // at returns the entry at the position pos picks in the index order, or
 // ErrNotFound when that position is outside it.
-func (m *indexedMap) at(ctx context.Context, op string, index uint64, pos func(*indexedMapState) int) (driver.Entry, error) {
-	if err := m.begin(ctx, op); err != nil {
+func (m *indexedMap) at(ctx context.Context, pos func(*indexedMapState) int) (driver.Entry, error) {
+	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
 	st := m.state
@@ -165,17 +162,16 @@ func (m *indexedMap) at(ctx context.Context, op string, index uint64, pos func(*
 	defer st.mu.RUnlock()
 	i := pos(st)
 	if i < 0 || i >= len(st.order) {
-		if op == "first" || op == "last" {
-			return driver.Entry{}, m.fail(op, driver.ErrNotFound, "the map is empty")
+		if len(st.order) == 0 {
+			return driver.Entry{}, errEmpty
 		}
-		return driver.Entry{}, m.fail(op+" "+strconv.FormatUint(index, 10), driver.ErrNotFound, "no such entry")
+		return driver.Entry{}, errNoSuchEntry
 	}
 	return out(st.order[i]), nil
 }
 
 func (m *indexedMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
-	const op = "remove"
-	if err := m.begin(ctx, op); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
 	st := m.state
@@ -183,15 +179,14 @@ func (m *indexedMap) Remove(ctx context.Context, key string, ifVersion uint64) (
 	defer st.mu.Unlock()
 	index, found := st.byKey[key]
 	if !found {
-		return driver.Entry{}, m.fail(keyOp(op, key), driver.ErrNotFound, "no such key")
+		return driver.Entry{}, errNoSuchKey
 	}
 	i, _ := st.find(index)
-	return m.removeAt(op, i, ifVersion)
+	return m.removeAt(i, ifVersion)
 }
 
 func (m *indexedMap) RemoveIndex(ctx context.Context, index uint64, ifVersion uint64) (driver.Entry, error) {
-	const op = "remove index"
-	if err := m.begin(ctx, op); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
 	st := m.state
@@ -199,17 +194,17 @@ func (m *indexedMap) RemoveIndex(ctx context.Context, index uint64, ifVersion ui
 	defer st.mu.Unlock()
 	i, found := st.find(index)
 	if !found {
-		return driver.Entry{}, m.fail(op+" "+strconv.FormatUint(index, 10), driver.ErrNotFound, "no such entry")
+		return driver.Entry{}, errNoSuchEntry
 	}
-	return m.removeAt(op, i, ifVersion)
+	return m.removeAt(i, ifVersion)
 }
 
 // removeAt removes the entry at position i of the index order if ifVersion
 // allows. st.mu must be held.
-func (m *indexedMap) removeAt(op string, i int, ifVersion uint64) (driver.Entry, error) {
+func (m *indexedMap) removeAt(i int, ifVersion uint64) (driver.Entry, error) {
 	st := m.state
 	e := st.order[i]
-	if err := m.checkVersion(op, e.Key, true, e.Version, ifVersion); err != nil {
+	if err := checkVersion(true, e.Version, ifVersion); err != nil {
 		return driver.Entry{}, err
 	}
 	st.order = slices.Delete(st.order, i, i+1)
@@ -219,7 +214,7 @@ func (m *indexedMap) removeAt(op string, i int, ifVersion uint64) (driver.Entry,
 }
 
 func (m *indexedMap) Len(ctx context.Context) (int, error) {
-	if err := m.begin(ctx, "len"); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return 0, err
 	}
 	m.state.mu.RLock()
@@ -230,7 +225,7 @@ func (m *indexedMap) Len(ctx context.Context) (int, error) {
 // Clear removes every entry; watchers see one EventRemoved per entry, in
 // index order. Indexes are not reused afterwards.
 func (m *indexedMap) Clear(ctx context.Context) error {
-	if err := m.begin(ctx, "clear"); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return err
 	}
 	st := m.state
@@ -248,7 +243,7 @@ func (m *indexedMap) Clear(ctx context.Context) error {
 // iteration starts.
 func (m *indexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 	return func(yield func(driver.Entry, error) bool) {
-		if err := m.begin(ctx, "entries"); err != nil {
+		if err := m.begin(ctx); err != nil {
 			yield(driver.Entry{}, err)
 			return
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"iter"
 	"slices"
-	"strconv"
 	"sync"
 
 	"github.com/atomix/go-client/driver"
@@ -26,26 +25,20 @@ type list struct {
 	state *listState
 }
 
-// indexOp names an operation at index in an error message.
-func indexOp(op string, index int) string { return op + " at " + strconv.Itoa(index) }
-
 // checkIndex returns ErrInvalid for a negative index and ErrNotFound for one
 // at or past limit. st.mu must be held.
-func (l *list) checkIndex(op string, index, limit int) error {
+func (l *list) checkIndex(index, limit int) error {
 	switch {
 	case index < 0:
-		return l.fail(indexOp(op, index), driver.ErrInvalid, "negative index")
+		return driver.Errorf(driver.ErrInvalid, "negative index")
 	case index >= limit:
-		return l.fail(indexOp(op, index), driver.ErrNotFound, "index out of range (the list has %d items)", len(l.state.items))
+		return driver.Errorf(driver.ErrNotFound, "index out of range (length %d)", len(l.state.items))
 	}
 	return nil
 }
 
 func (l *list) Append(ctx context.Context, val []byte) (int, error) {
-	if err := l.begin(ctx, "append"); err != nil {
-		return 0, err
-	}
-	if err := l.checkValue("append", val); err != nil {
+	if err := l.begin(ctx); err != nil {
 		return 0, err
 	}
 	stored := cloneBytes(val)
@@ -59,18 +52,14 @@ func (l *list) Append(ctx context.Context, val []byte) (int, error) {
 }
 
 func (l *list) Insert(ctx context.Context, index int, val []byte) error {
-	const op = "insert"
-	if err := l.begin(ctx, op); err != nil {
-		return err
-	}
-	if err := l.checkValue(op, val); err != nil {
+	if err := l.begin(ctx); err != nil {
 		return err
 	}
 	stored := cloneBytes(val)
 	st := l.state
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := l.checkIndex(op, index, len(st.items)+1); err != nil {
+	if err := l.checkIndex(index, len(st.items)+1); err != nil {
 		return err
 	}
 	st.items = slices.Insert(st.items, index, stored)
@@ -79,18 +68,14 @@ func (l *list) Insert(ctx context.Context, index int, val []byte) error {
 }
 
 func (l *list) Set(ctx context.Context, index int, val []byte) ([]byte, error) {
-	const op = "set"
-	if err := l.begin(ctx, op); err != nil {
-		return nil, err
-	}
-	if err := l.checkValue(op, val); err != nil {
+	if err := l.begin(ctx); err != nil {
 		return nil, err
 	}
 	stored := cloneBytes(val)
 	st := l.state
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := l.checkIndex(op, index, len(st.items)); err != nil {
+	if err := l.checkIndex(index, len(st.items)); err != nil {
 		return nil, err
 	}
 	old := st.items[index]
@@ -100,27 +85,26 @@ func (l *list) Set(ctx context.Context, index int, val []byte) ([]byte, error) {
 }
 
 func (l *list) Get(ctx context.Context, index int) ([]byte, error) {
-	if err := l.begin(ctx, "get"); err != nil {
+	if err := l.begin(ctx); err != nil {
 		return nil, err
 	}
 	st := l.state
 	st.mu.RLock()
 	defer st.mu.RUnlock()
-	if err := l.checkIndex("get", index, len(st.items)); err != nil {
+	if err := l.checkIndex(index, len(st.items)); err != nil {
 		return nil, err
 	}
 	return cloneBytes(st.items[index]), nil
 }
 
 func (l *list) Remove(ctx context.Context, index int) ([]byte, error) {
-	const op = "remove"
-	if err := l.begin(ctx, op); err != nil {
+	if err := l.begin(ctx); err != nil {
 		return nil, err
 	}
 	st := l.state
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := l.checkIndex(op, index, len(st.items)); err != nil {
+	if err := l.checkIndex(index, len(st.items)); err != nil {
 		return nil, err
 	}
 	old := st.items[index]
@@ -130,7 +114,7 @@ func (l *list) Remove(ctx context.Context, index int) ([]byte, error) {
 }
 
 func (l *list) Len(ctx context.Context) (int, error) {
-	if err := l.begin(ctx, "len"); err != nil {
+	if err := l.begin(ctx); err != nil {
 		return 0, err
 	}
 	l.state.mu.RLock()
@@ -141,7 +125,7 @@ func (l *list) Len(ctx context.Context) (int, error) {
 // Clear removes every item; watchers see one EventRemoved per item, from the
 // last to the first.
 func (l *list) Clear(ctx context.Context) error {
-	if err := l.begin(ctx, "clear"); err != nil {
+	if err := l.begin(ctx); err != nil {
 		return err
 	}
 	st := l.state
@@ -159,7 +143,7 @@ func (l *list) Clear(ctx context.Context) error {
 // Items yields the items of a snapshot taken when the iteration starts.
 func (l *list) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		if err := l.begin(ctx, "items"); err != nil {
+		if err := l.begin(ctx); err != nil {
 			yield(nil, err)
 			return
 		}
@@ -167,7 +151,7 @@ func (l *list) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 		snapshot := slices.Clone(l.state.items)
 		l.state.mu.RUnlock()
 		for _, item := range snapshot {
-			if err := l.begin(ctx, "items"); err != nil {
+			if err := l.begin(ctx); err != nil {
 				yield(nil, err)
 				return
 			}

@@ -22,19 +22,35 @@ type lockState struct {
 
 func newLockState() *lockState { return &lockState{} }
 
-// lockHold is one acquisition: queued, then granted, then ended. It is bound
-// to the session it was made with.
+// lockHold is one owner's acquisition, as the store records it: queued,
+// then granted, then ended. It is bound to the session it was made with.
 type lockHold struct {
 	state   *lockState
+	owner   string
 	session *sessionState
 	granted chan struct{} // closed when the hold is granted
-	lost    chan struct{} // closed when the hold or the wait ends
+	gone    chan struct{} // closed when the hold or the wait ends
 	version uint64        // fencing version, set when granted; guarded by state.mu
 	ended   bool          // guarded by state.mu
 }
 
-func (st *lockState) newHold(s *sessionState) *lockHold {
-	return &lockHold{state: st, session: s, granted: make(chan struct{}), lost: make(chan struct{})}
+// add records a new acquisition by owner bound to ss: granted at once if
+// the lock is free, else queued if wait is set; nil if neither. st.mu must
+// be held.
+func (st *lockState) add(ss *sessionState, owner string, wait bool) (*lockHold, error) {
+	if st.holder != nil && !wait {
+		return nil, nil
+	}
+	h := &lockHold{state: st, owner: owner, session: ss, granted: make(chan struct{}), gone: make(chan struct{})}
+	if !ss.bind(h) {
+		return nil, errSessionEnded(ss)
+	}
+	if st.holder == nil {
+		st.grant(h)
+	} else {
+		st.queue = append(st.queue, h)
+	}
+	return h, nil
 }
 
 // grant makes h the holder with the next version. st.mu must be held.
@@ -52,7 +68,7 @@ func (st *lockState) end(h *lockHold) bool {
 		return false
 	}
 	h.ended = true
-	close(h.lost)
+	close(h.gone)
 	h.session.unbind(h)
 	if st.holder != h {
 		if i := slices.Index(st.queue, h); i >= 0 {
@@ -68,7 +84,7 @@ func (st *lockState) end(h *lockHold) bool {
 		if next.session.ended.Load() {
 			// Its session is ending; its release will find it ended.
 			next.ended = true
-			close(next.lost)
+			close(next.gone)
 			continue
 		}
 		st.grant(next)
@@ -77,173 +93,106 @@ func (st *lockState) end(h *lockHold) bool {
 	return true
 }
 
+// withdraw ends h, whether it waits or holds.
+func (st *lockState) withdraw(h *lockHold) {
+	st.mu.Lock()
+	st.end(h)
+	st.mu.Unlock()
+}
+
 // sessionEnded releases the hold, or withdraws the wait, when its session
 // ends.
-func (h *lockHold) sessionEnded() {
-	h.state.mu.Lock()
-	h.state.end(h)
-	h.state.mu.Unlock()
-}
+func (h *lockHold) sessionEnded() { h.state.withdraw(h) }
 
-// lock implements driver.Lock: one would-be owner of the lock.
+func (h *lockHold) hold() driver.Hold { return driver.Hold{Version: h.version, Gone: h.gone} }
+
+// lock implements driver.Lock. It keeps no owner state: holds and waits
+// are the store's, identified by owner and version.
 type lock struct {
 	*handle
-	state   *lockState
-	current *lockHold // the latest acquisition of this owner; guarded by handle.mu
+	state *lockState
 }
 
-// busy returns ErrConflict if this owner holds the lock or waits for it.
-// l.mu must be held.
-func (l *lock) busy(op string) error {
-	h := l.current
-	if h == nil {
-		return nil
-	}
-	l.state.mu.Lock()
-	defer l.state.mu.Unlock()
-	switch {
-	case h.ended:
-		return nil
-	case l.state.holder == h:
-		return l.fail(op, driver.ErrConflict, "this owner already holds the lock (version %d)", h.version)
-	default:
-		return l.fail(op, driver.ErrConflict, "this owner is already acquiring the lock")
-	}
-}
-
-// Acquire queues this owner behind the holder and earlier waiters and waits
-// until the lock is granted, ctx ends (the wait is withdrawn), the session
-// ends, or the instance or its connection closes.
-func (l *lock) Acquire(ctx context.Context, s driver.Session) (uint64, <-chan struct{}, error) {
-	const op = "acquire"
-	if err := l.begin(ctx, op); err != nil {
-		return 0, nil, err
-	}
-	ss, err := l.sessionOf(op, s)
+// Acquire queues owner behind the holder and earlier waiters and waits
+// until the lock is granted. If ctx ends or the instance or its connection
+// is closed first, the wait is withdrawn (or the hold granted meanwhile
+// released) and ctx.Err() or ErrClosed returned. If the connection crashed,
+// the wait is left for the session's expiry to remove, as a dead process
+// would leave it. If the session ends while Acquire waits, Acquire returns
+// ErrClosed once the session's Done is closed.
+func (l *lock) Acquire(ctx context.Context, s driver.Session, owner string) (driver.Hold, error) {
+	h, err := l.add(ctx, s, owner, true)
 	if err != nil {
-		return 0, nil, err
+		return driver.Hold{}, err
 	}
-	st := l.state
-	l.mu.Lock()
-	if err := l.begin(ctx, op); err != nil {
-		l.mu.Unlock()
-		return 0, nil, err
-	}
-	if err := l.busy(op); err != nil {
-		l.mu.Unlock()
-		return 0, nil, err
-	}
-	h := st.newHold(ss)
-	st.mu.Lock()
-	if !ss.bind(h) {
-		st.mu.Unlock()
-		l.mu.Unlock()
-		return 0, nil, l.fail(op, driver.ErrClosed, "session %s has ended", ss.id)
-	}
-	if st.holder == nil {
-		st.grant(h)
-	} else {
-		st.queue = append(st.queue, h)
-	}
-	st.mu.Unlock()
-	l.current = h
-	l.mu.Unlock()
-
 	select {
 	case <-h.granted:
-		return h.version, h.lost, nil
-	case <-h.lost:
+		return h.hold(), nil
+	case <-h.gone:
 		select {
-		case <-h.granted: // granted, then lost at once
-			return h.version, h.lost, nil
+		case <-h.granted: // granted, then ended at once
+			return h.hold(), nil
 		default:
-			return 0, nil, l.fail(op, driver.ErrClosed, "session %s ended while waiting for the lock", ss.id)
 		}
+		// Only the end of its session ends a wait that nobody withdrew.
+		<-h.session.done
+		return driver.Hold{}, driver.Errorf(driver.ErrClosed, "session %s ended while waiting", h.session.id)
 	case <-ctx.Done():
-		if l.d.state.Load() == connCrashed {
-			return 0, nil, ctx.Err() // a crashed owner leaves its wait to expire
-		}
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		if st.holder == h {
-			return h.version, h.lost, nil // granted before the cancellation was seen
-		}
-		st.end(h)
-		return 0, nil, ctx.Err()
+		err = ctx.Err()
 	case <-l.closedCh:
+		err = errPrimitiveClosed
 	case <-l.d.done:
+		err = l.d.check()
 	}
-	// Closing the instance or the connection withdraws the wait (or, for a
-	// crash, leaves it to expire with its session).
-	return 0, nil, l.begin(ctx, op)
+	if l.d.state.Load() != connCrashed {
+		l.state.withdraw(h)
+	}
+	return driver.Hold{}, err
 }
 
-// TryAcquire grants the lock to this owner only if nobody holds it.
-func (l *lock) TryAcquire(ctx context.Context, s driver.Session) (uint64, <-chan struct{}, bool, error) {
-	const op = "try acquire"
-	if err := l.begin(ctx, op); err != nil {
-		return 0, nil, false, err
+// TryAcquire grants the lock to owner only if nobody holds it.
+func (l *lock) TryAcquire(ctx context.Context, s driver.Session, owner string) (driver.Hold, bool, error) {
+	h, err := l.add(ctx, s, owner, false)
+	if err != nil || h == nil {
+		return driver.Hold{}, false, err
 	}
-	ss, err := l.sessionOf(op, s)
+	return h.hold(), true, nil
+}
+
+// add records an acquisition by owner in the store; see lockState.add.
+func (l *lock) add(ctx context.Context, s driver.Session, owner string, wait bool) (*lockHold, error) {
+	if err := l.begin(ctx); err != nil {
+		return nil, err
+	}
+	ss, err := l.sessionOf(s)
 	if err != nil {
-		return 0, nil, false, err
-	}
-	st := l.state
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.begin(ctx, op); err != nil {
-		return 0, nil, false, err
-	}
-	if err := l.busy(op); err != nil {
-		return 0, nil, false, err
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.holder != nil {
-		return 0, nil, false, nil
-	}
-	h := st.newHold(ss)
-	if !ss.bind(h) {
-		return 0, nil, false, l.fail(op, driver.ErrClosed, "session %s has ended", ss.id)
-	}
-	st.grant(h)
-	l.current = h
-	return h.version, h.lost, true, nil
-}
-
-// Release ends this owner's hold, if it has one.
-func (l *lock) Release(ctx context.Context) (bool, error) {
-	const op = "release"
-	if err := l.begin(ctx, op); err != nil {
-		return false, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.begin(ctx, op); err != nil {
-		return false, err
-	}
-	h := l.current
-	if h == nil {
-		return false, nil
+		return nil, err
 	}
 	l.state.mu.Lock()
 	defer l.state.mu.Unlock()
-	if l.state.holder != h {
-		return false, nil
-	}
-	return l.state.end(h), nil
+	return l.state.add(ss, owner, wait)
+}
+
+// Release ends the hold of owner with version, if it is the current one.
+func (l *lock) Release(ctx context.Context, owner string, version uint64) (bool, error) {
+	return l.release(ctx, func(h *lockHold) bool { return h.owner == owner && h.version == version })
 }
 
 // ReleaseVersion ends the current hold, whoever has it, if its version is
 // version.
 func (l *lock) ReleaseVersion(ctx context.Context, version uint64) (bool, error) {
-	if err := l.begin(ctx, "release version"); err != nil {
+	return l.release(ctx, func(h *lockHold) bool { return h.version == version })
+}
+
+// release ends the current hold if match accepts it.
+func (l *lock) release(ctx context.Context, match func(*lockHold) bool) (bool, error) {
+	if err := l.begin(ctx); err != nil {
 		return false, err
 	}
 	st := l.state
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.holder == nil || st.holder.version != version {
+	if st.holder == nil || !match(st.holder) {
 		return false, nil
 	}
 	return st.end(st.holder), nil
@@ -251,7 +200,7 @@ func (l *lock) ReleaseVersion(ctx context.Context, version uint64) (bool, error)
 
 // Holder reports the current hold.
 func (l *lock) Holder(ctx context.Context) (uint64, bool, error) {
-	if err := l.begin(ctx, "holder"); err != nil {
+	if err := l.begin(ctx); err != nil {
 		return 0, false, err
 	}
 	st := l.state
@@ -261,15 +210,4 @@ func (l *lock) Holder(ctx context.Context) (uint64, bool, error) {
 		return 0, false, nil
 	}
 	return st.holder.version, true, nil
-}
-
-// giveUp runs when the instance closes (l.mu held): it releases the hold or
-// withdraws the wait, unless the connection crashed.
-func (l *lock) giveUp(release bool) {
-	if !release || l.current == nil {
-		return
-	}
-	l.state.mu.Lock()
-	l.state.end(l.current)
-	l.state.mu.Unlock()
 }

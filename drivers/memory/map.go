@@ -31,38 +31,38 @@ type hashMap struct {
 	state *mapState
 }
 
+// errNoSuchKey is the error of an operation on an absent key.
+var errNoSuchKey = driver.Errorf(driver.ErrNotFound, "no such key")
+
 // checkVersion returns ErrConflict unless ifVersion is 0 or the version of
-// the entry found (ok) for key.
-func (h *handle) checkVersion(op, key string, found bool, version, ifVersion uint64) error {
+// the entry found for the key.
+func checkVersion(found bool, version, ifVersion uint64) error {
 	switch {
 	case ifVersion == 0 || (found && version == ifVersion):
 		return nil
 	case !found:
-		return h.fail(keyOp(op, key), driver.ErrConflict, "want version %d, but the key is absent", ifVersion)
+		return driver.Errorf(driver.ErrConflict, "want version %d, but the key is absent", ifVersion)
 	default:
-		return h.fail(keyOp(op, key), driver.ErrConflict, "want version %d, but the entry has version %d", ifVersion, version)
+		return driver.Errorf(driver.ErrConflict, "want version %d, found version %d", ifVersion, version)
 	}
 }
 
 func (m *hashMap) Put(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	return m.write(ctx, "put", key, value, ifVersion, true, true)
+	return m.write(ctx, key, value, ifVersion, true, true)
 }
 
 func (m *hashMap) Insert(ctx context.Context, key string, value []byte) (driver.Entry, error) {
-	return m.write(ctx, "insert", key, value, 0, true, false)
+	return m.write(ctx, key, value, 0, true, false)
 }
 
 func (m *hashMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	return m.write(ctx, "update", key, value, ifVersion, false, true)
+	return m.write(ctx, key, value, ifVersion, false, true)
 }
 
 // write stores value under key if the key's presence is allowed (insert:
 // may be absent; update: may be present) and the version matches.
-func (m *hashMap) write(ctx context.Context, op, key string, value []byte, ifVersion uint64, insert, update bool) (driver.Entry, error) {
-	if err := m.begin(ctx, op); err != nil {
-		return driver.Entry{}, err
-	}
-	if err := m.checkEntry(op, key, value); err != nil {
+func (m *hashMap) write(ctx context.Context, key string, value []byte, ifVersion uint64, insert, update bool) (driver.Entry, error) {
+	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
 	stored := cloneBytes(value)
@@ -72,11 +72,11 @@ func (m *hashMap) write(ctx context.Context, op, key string, value []byte, ifVer
 	old, found := st.entries[key]
 	switch {
 	case found && !update:
-		return driver.Entry{}, m.fail(keyOp(op, key), driver.ErrAlreadyExists, "the key exists with version %d", old.version)
+		return driver.Entry{}, driver.Errorf(driver.ErrAlreadyExists, "the key exists with version %d", old.version)
 	case !found && !insert:
-		return driver.Entry{}, m.fail(keyOp(op, key), driver.ErrNotFound, "no such key")
+		return driver.Entry{}, errNoSuchKey
 	}
-	if err := m.checkVersion(op, key, found, old.version, ifVersion); err != nil {
+	if err := checkVersion(found, old.version, ifVersion); err != nil {
 		return driver.Entry{}, err
 	}
 	st.last++
@@ -92,7 +92,7 @@ func (m *hashMap) write(ctx context.Context, op, key string, value []byte, ifVer
 }
 
 func (m *hashMap) Get(ctx context.Context, key string) (driver.Entry, error) {
-	if err := m.begin(ctx, "get"); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
 	st := m.state
@@ -100,14 +100,13 @@ func (m *hashMap) Get(ctx context.Context, key string) (driver.Entry, error) {
 	e, found := st.entries[key]
 	st.mu.RUnlock()
 	if !found {
-		return driver.Entry{}, m.fail(keyOp("get", key), driver.ErrNotFound, "no such key")
+		return driver.Entry{}, errNoSuchKey
 	}
 	return driver.Entry{Key: key, Value: cloneBytes(e.value), Version: e.version}, nil
 }
 
 func (m *hashMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
-	const op = "remove"
-	if err := m.begin(ctx, op); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
 	st := m.state
@@ -115,9 +114,9 @@ func (m *hashMap) Remove(ctx context.Context, key string, ifVersion uint64) (dri
 	defer st.mu.Unlock()
 	e, found := st.entries[key]
 	if !found {
-		return driver.Entry{}, m.fail(keyOp(op, key), driver.ErrNotFound, "no such key")
+		return driver.Entry{}, errNoSuchKey
 	}
-	if err := m.checkVersion(op, key, found, e.version, ifVersion); err != nil {
+	if err := checkVersion(found, e.version, ifVersion); err != nil {
 		return driver.Entry{}, err
 	}
 	delete(st.entries, key)
@@ -126,7 +125,7 @@ func (m *hashMap) Remove(ctx context.Context, key string, ifVersion uint64) (dri
 }
 
 func (m *hashMap) Len(ctx context.Context) (int, error) {
-	if err := m.begin(ctx, "len"); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return 0, err
 	}
 	m.state.mu.RLock()
@@ -135,7 +134,7 @@ func (m *hashMap) Len(ctx context.Context) (int, error) {
 }
 
 func (m *hashMap) Clear(ctx context.Context) error {
-	if err := m.begin(ctx, "clear"); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return err
 	}
 	st := m.state
@@ -153,7 +152,7 @@ func (m *hashMap) Clear(ctx context.Context) error {
 // Entries yields the entries of a snapshot taken when the iteration starts.
 func (m *hashMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 	return func(yield func(driver.Entry, error) bool) {
-		if err := m.begin(ctx, "entries"); err != nil {
+		if err := m.begin(ctx); err != nil {
 			yield(driver.Entry{}, err)
 			return
 		}
@@ -172,7 +171,7 @@ func (m *hashMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 // error if ctx ends or the instance closes.
 func yieldEntries(ctx context.Context, h *handle, snapshot []driver.Entry, yield func(driver.Entry, error) bool) {
 	for _, e := range snapshot {
-		if err := h.begin(ctx, "entries"); err != nil {
+		if err := h.begin(ctx); err != nil {
 			yield(driver.Entry{}, err)
 			return
 		}

@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/atomix/go-client/driver"
@@ -108,8 +107,6 @@ func TestIDsAndKindsAreIsolated(t *testing.T) {
 	if n, _ := a.Len(ctx); n != 0 {
 		t.Fatal("a set shares state with a map of the same ID")
 	}
-	_, err := d.OpenMap(ctx, driver.ID{Namespace: "ns"})
-	wantErr(t, "empty name", err, driver.ErrInvalid)
 }
 
 func TestBytesAreCopiedInAndOut(t *testing.T) {
@@ -149,35 +146,21 @@ func TestBytesAreCopiedInAndOut(t *testing.T) {
 	}
 }
 
+// TestLimits checks what Limits reports; the portable layer enforces them
+// (the conformance suite checks that through the public API).
 func TestLimits(t *testing.T) {
-	ctx := context.Background()
-	_, _, connect := newTestStore(t, WithLimits(driver.Limits{MaxKeySize: 4, MaxValueSize: 8}))
-	d := connect()
-	if got := d.Limits(); got.MaxKeySize != 4 || got.MaxValueSize != 8 {
-		t.Fatalf("limits %+v", got)
-	}
-	m, _ := d.OpenMap(ctx, id("m"))
-	_, err := m.Put(ctx, "12345", nil, 0)
-	wantErr(t, "long key", err, driver.ErrInvalid)
-	_, err = m.Put(ctx, "k", []byte("123456789"), 0)
-	wantErr(t, "long value", err, driver.ErrInvalid)
-	if !strings.Contains(err.Error(), "9 bytes exceeds the limit of 8") {
-		t.Fatalf("unhelpful message: %v", err)
-	}
-	_, err = m.Put(ctx, "1234", []byte("12345678"), 0)
-	must(t, "values at the limits", err)
-	s, _ := d.OpenSet(ctx, id("s"))
-	_, err = s.Add(ctx, "12345")
-	wantErr(t, "long element", err, driver.ErrInvalid)
-	l, _ := d.OpenList(ctx, id("l"))
-	_, err = l.Append(ctx, make([]byte, 9))
-	wantErr(t, "long item", err, driver.ErrInvalid)
-
-	if got := New().Limits(); got.MaxKeySize != DefaultMaxKeySize || got.MaxValueSize != DefaultMaxValueSize {
-		t.Fatalf("default limits %+v", got)
-	}
-	if got := New(WithLimits(driver.Limits{})).Limits(); got != (driver.Limits{}) {
-		t.Fatalf("unlimited limits %+v", got)
+	for _, c := range []struct {
+		opts []Option
+		want driver.Limits
+	}{
+		{nil, driver.Limits{MaxKeySize: DefaultMaxKeySize, MaxValueSize: DefaultMaxValueSize}},
+		{[]Option{WithLimits(driver.Limits{MaxKeySize: 4, MaxValueSize: 8})}, driver.Limits{MaxKeySize: 4, MaxValueSize: 8}},
+		{[]Option{WithLimits(driver.Limits{})}, driver.Limits{}},
+		{[]Option{WithLimits(driver.Limits{MaxKeySize: -1, MaxValueSize: 8})}, driver.Limits{MaxValueSize: 8}},
+	} {
+		if got := New(c.opts...).Limits(); got != c.want {
+			t.Errorf("Limits = %+v, want %+v", got, c.want)
+		}
 	}
 }
 

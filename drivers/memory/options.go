@@ -45,9 +45,8 @@ func newConfig(opts []Option) config {
 	return c
 }
 
-// WithClock makes the store and its connections read time and set timers
-// through c instead of the system clock: session renewals and expiries
-// happen when c says so. A nil c leaves the system clock.
+// WithClock makes the store set its timers through c instead of the system
+// clock: the sessions of crashed connections expire when c says so. A nil c leaves the system clock.
 func WithClock(c Clock) Option {
 	return func(cfg *config) {
 		if c != nil {

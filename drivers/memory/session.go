@@ -3,7 +3,6 @@ package memory
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -20,8 +19,13 @@ type binding interface {
 	sessionEnded()
 }
 
-// sessionState is the store's record of a session: its deadline and what is
-// bound to it. The store ends it one TTL after its last renewal.
+// sessionState is the store's record of a session and of what is bound to
+// it.
+//
+// A session lives while the connection that started it is open: an
+// in-process connection renews it continuously, since it cannot miss a
+// renewal. When the connection crashes the renewals stop, and the store
+// ends the session one TTL later (see abandon), on the store's clock.
 type sessionState struct {
 	store *Store
 	id    string
@@ -30,60 +34,34 @@ type sessionState struct {
 	ended atomic.Bool
 
 	mu       sync.Mutex
-	deadline time.Time
-	expiry   Timer
+	expiry   Timer              // set once abandoned
 	bindings map[binding]uint64 // to the order of binding
 	bound    uint64             // bindings made so far
 }
 
 func (s *Store) newSession(ttl time.Duration) *sessionState {
-	ss := &sessionState{
+	return &sessionState{
 		store:    s,
 		id:       "memory-session-" + strconv.FormatUint(s.lastSession.Add(1), 10),
 		ttl:      ttl,
 		done:     make(chan struct{}),
-		deadline: s.clock.Now().Add(ttl),
 		bindings: map[binding]uint64{},
 	}
-	ss.mu.Lock()
-	ss.expiry = s.clock.AfterFunc(ttl, ss.checkExpiry)
-	ss.mu.Unlock()
-	return ss
 }
 
-// renew pushes the deadline one TTL from now, unless the session has ended;
-// it reports whether the session is alive.
-func (ss *sessionState) renew() bool {
+// abandon stops renewing the session: the store ends it one TTL from now.
+func (ss *sessionState) abandon() {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if ss.ended.Load() {
-		return false
-	}
-	ss.deadline = ss.store.clock.Now().Add(ss.ttl)
-	return true
-}
-
-// checkExpiry ends the session if its deadline has passed, and otherwise
-// looks again at the deadline.
-func (ss *sessionState) checkExpiry() {
-	ss.mu.Lock()
-	if ss.ended.Load() {
-		ss.mu.Unlock()
+	if ss.ended.Load() || ss.expiry != nil {
 		return
 	}
-	if left := ss.deadline.Sub(ss.store.clock.Now()); left > 0 {
-		ss.expiry = ss.store.clock.AfterFunc(left, ss.checkExpiry)
-		ss.mu.Unlock()
-		return
-	}
-	ss.mu.Unlock()
-	ss.end()
+	ss.expiry = ss.store.clock.AfterFunc(ss.ttl, func() { ss.end() })
 }
 
 // end ends the session now: nothing can be bound to it any more, everything
 // bound to it is released in the order it was bound, and then Done is
-// closed. It reports whether this
-// call ended it.
+// closed. It reports whether this call ended it.
 func (ss *sessionState) end() bool {
 	ss.mu.Lock()
 	if ss.ended.Load() {
@@ -127,26 +105,22 @@ func (ss *sessionState) unbind(b binding) {
 	ss.mu.Unlock()
 }
 
-// session is a connection's handle on a session: it implements
-// driver.Session and renews the session every third of its TTL until it is
-// closed or its connection stops.
+// session is a connection's handle on a session; it implements
+// driver.Session.
 type session struct {
 	d     *Driver
 	state *sessionState
-
-	mu      sync.Mutex
-	renewal Timer
-	stopped bool
 }
 
 var _ driver.Session = (*session)(nil)
 
-// NewSession starts a session that the connection renews every third of its
-// TTL. A zero TTL means the store's default ([DefaultSessionTTL] unless
-// [WithDefaultSessionTTL] says otherwise); a positive TTL below
-// [MinSessionTTL] is rounded up to it; a negative one is ErrInvalid.
+// NewSession starts a session that lives while the connection is open and
+// expires one TTL after the connection crashes. A zero TTL means the
+// store's default ([DefaultSessionTTL] unless [WithDefaultSessionTTL] says
+// otherwise); a positive TTL below [MinSessionTTL] is rounded up to it; a
+// negative one is ErrInvalid.
 func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (driver.Session, error) {
-	if err := d.check("new session"); err != nil {
+	if err := d.check(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -155,7 +129,7 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 	ttl := opts.TTL
 	switch {
 	case ttl < 0:
-		return nil, fmt.Errorf("memory: new session: %w: negative TTL %v", driver.ErrInvalid, ttl)
+		return nil, driver.Errorf(driver.ErrInvalid, "negative session TTL %v", ttl)
 	case ttl == 0:
 		ttl = d.store.sessionTTL
 	case ttl < MinSessionTTL:
@@ -163,16 +137,12 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 	}
 	s := &session{d: d, state: d.store.newSession(ttl)}
 	d.mu.Lock()
-	if err := d.check("new session"); err != nil {
-		d.mu.Unlock()
+	defer d.mu.Unlock()
+	if err := d.check(); err != nil {
 		s.state.end()
 		return nil, err
 	}
 	d.sessions[s] = struct{}{}
-	s.mu.Lock()
-	s.renewal = d.store.clock.AfterFunc(ttl/3, s.renew)
-	s.mu.Unlock()
-	d.mu.Unlock()
 	return s, nil
 }
 
@@ -185,16 +155,16 @@ func (s *session) ID() string { return s.state.id }
 func (s *session) Done() <-chan struct{} { return s.state.done }
 
 // Close ends the session at once, releasing its locks and candidacies.
-// Closing a session that has already ended does nothing; on a crashed or
-// closed connection Close returns ErrClosed.
+// Closing a session that has already ended does nothing and returns nil;
+// on a crashed connection, Close of a live session returns ErrClosed and
+// leaves it to expire.
 func (s *session) Close(context.Context) error {
-	if err := s.d.check("session " + s.state.id + ": close"); err != nil {
-		if s.d.state.Load() == connClosed && s.state.ended.Load() {
-			return nil // closed with its connection
-		}
+	if s.state.ended.Load() {
+		return nil
+	}
+	if err := s.d.check(); err != nil {
 		return err
 	}
-	s.stopRenewal()
 	s.state.end()
 	s.d.mu.Lock()
 	delete(s.d.sessions, s)
@@ -202,37 +172,23 @@ func (s *session) Close(context.Context) error {
 	return nil
 }
 
-func (s *session) renew() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped || !s.state.renew() {
-		return
-	}
-	s.renewal = s.d.store.clock.AfterFunc(s.state.ttl/3, s.renew)
-}
-
-// stopRenewal stops renewing the session; once it returns, no renewal
-// happens any more.
-func (s *session) stopRenewal() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stopped = true
-	if s.renewal != nil {
-		s.renewal.Stop()
-	}
-}
-
 // sessionOf returns the store's record of s, which must be a session
 // started by a connection to the same store and not ended.
-func (h *handle) sessionOf(op string, s driver.Session) (*sessionState, error) {
+func (h *handle) sessionOf(s driver.Session) (*sessionState, error) {
 	ms, ok := s.(*session)
 	switch {
 	case !ok || ms == nil:
-		return nil, h.fail(op, driver.ErrInvalid, "session %T was not started by the memory driver", s)
+		return nil, driver.Errorf(driver.ErrInvalid, "the session (%T) was not started by this driver", s)
 	case ms.state.store != h.d.store:
-		return nil, h.fail(op, driver.ErrInvalid, "session %s belongs to another memory store", ms.state.id)
+		return nil, driver.Errorf(driver.ErrInvalid, "session %s belongs to another store", ms.state.id)
 	case ms.state.ended.Load():
-		return nil, h.fail(op, driver.ErrClosed, "session %s has ended", ms.state.id)
+		return nil, errSessionEnded(ms.state)
 	}
 	return ms.state, nil
+}
+
+// errSessionEnded is the error of binding to, or waiting with, a session
+// that has ended.
+func errSessionEnded(ss *sessionState) error {
+	return driver.Errorf(driver.ErrClosed, "session %s has ended", ss.id)
 }

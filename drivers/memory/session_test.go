@@ -8,13 +8,13 @@ import (
 	"github.com/atomix/go-client/driver"
 )
 
-func TestSessionRenewedWhileConnectionLives(t *testing.T) {
+func TestSessionLivesWhileItsConnectionDoes(t *testing.T) {
 	_, clock, connect := newTestStore(t)
 	d := connect()
 	s := newSession(t, d)
 	clock.Advance(100 * testTTL)
 	if !open(s.Done()) {
-		t.Fatal("a session renewed by its live connection expired")
+		t.Fatal("the session of a live connection expired")
 	}
 }
 
@@ -26,8 +26,9 @@ func TestSessionExpiresOneTTLAfterCrash(t *testing.T) {
 
 	la, _ := a.OpenLock(ctx, id("l"))
 	lb, _ := b.OpenLock(ctx, id("l"))
-	va, lostA, err := la.Acquire(ctx, sa)
+	ha, err := la.Acquire(ctx, sa, "a")
 	must(t, "a acquires", err)
+	va := ha.Version
 	ea, _ := a.OpenElection(ctx, id("e"))
 	eb, _ := b.OpenElection(ctx, id("e"))
 	_, err = ea.Enter(ctx, sa, "a")
@@ -40,17 +41,16 @@ func TestSessionExpiresOneTTLAfterCrash(t *testing.T) {
 
 	got := make(chan uint64, 1)
 	go func() {
-		v, _, _ := lb.Acquire(ctx, sb) // 0 on error
-		got <- v
+		h, _ := lb.Acquire(ctx, sb, "b") // 0 on error
+		got <- h.Version
 	}()
 	waitQueued(t, la.(*lock).state, 1)
 
 	clock.Advance(testTTL / 2)
 	a.Crash()
-	// After a crash nothing is released before the TTL has passed since
-	// the last renewal.
+	// After a crash nothing is released before the TTL has passed.
 	clock.Advance(testTTL / 2)
-	if !open(sa.Done()) || !open(lostA) {
+	if !open(sa.Done()) || !open(ha.Gone) {
 		t.Fatal("a crashed session was released before its TTL")
 	}
 	if v, held, _ := lb.Holder(ctx); !held || v != va {
@@ -63,8 +63,8 @@ func TestSessionExpiresOneTTLAfterCrash(t *testing.T) {
 	if !closed(sa.Done()) {
 		t.Fatal("the crashed session did not expire")
 	}
-	if !closed(lostA) {
-		t.Fatal("the crashed holder's lost channel was not closed")
+	if !closed(ha.Gone) {
+		t.Fatal("the crashed holder's Gone channel was not closed")
 	}
 	select {
 	case vb := <-got:
@@ -90,17 +90,17 @@ func TestSessionCloseReleasesAtOnce(t *testing.T) {
 	d := connect()
 	s := newSession(t, d)
 	l, _ := d.OpenLock(ctx, id("l"))
-	_, lost, err := l.Acquire(ctx, s)
+	h, err := l.Acquire(ctx, s, "me")
 	must(t, "acquire", err)
 	must(t, "close session", s.Close(ctx))
-	if !closed(lost) || !closed(s.Done()) {
+	if !closed(h.Gone) || !closed(s.Done()) {
 		t.Fatal("closing the session did not release its lock and close Done")
 	}
 	if _, held, _ := l.Holder(ctx); held {
 		t.Fatal("the lock is still held")
 	}
 	must(t, "second close", s.Close(ctx))
-	_, _, err = l.Acquire(ctx, s)
+	_, err = l.Acquire(ctx, s, "me")
 	wantErr(t, "acquire with an ended session", err, driver.ErrClosed)
 }
 
@@ -141,7 +141,7 @@ func TestSessionsFromAnotherStoreAreRejected(t *testing.T) {
 	defer other.Close(ctx)
 	s := newSession(t, other)
 	l, _ := connect().OpenLock(ctx, id("l"))
-	_, _, err := l.Acquire(ctx, s)
+	_, err := l.Acquire(ctx, s, "me")
 	wantErr(t, "foreign session", err, driver.ErrInvalid)
 }
 
@@ -151,7 +151,7 @@ func TestDriverCloseReleasesEverything(t *testing.T) {
 	a, b := connect(), connect()
 	sa := newSession(t, a)
 	la, _ := a.OpenLock(ctx, id("l"))
-	_, lost, err := la.Acquire(ctx, sa)
+	h, err := la.Acquire(ctx, sa, "a")
 	must(t, "acquire", err)
 	ea, _ := a.OpenElection(ctx, id("e"))
 	_, err = ea.Enter(ctx, sa, "a")
@@ -161,7 +161,7 @@ func TestDriverCloseReleasesEverything(t *testing.T) {
 	must(t, "watch", m.Watch(ctx, events))
 
 	must(t, "close", a.Close(ctx))
-	if !closed(lost) || !closed(sa.Done()) {
+	if !closed(h.Gone) || !closed(sa.Done()) {
 		t.Fatal("closing the driver did not release its lock and end its session")
 	}
 	if _, ok := <-events; ok {
@@ -177,23 +177,5 @@ func TestDriverCloseReleasesEverything(t *testing.T) {
 	wantErr(t, "open after driver close", err, driver.ErrClosed)
 	_, err = a.NewSession(ctx, driver.SessionOptions{})
 	wantErr(t, "new session after driver close", err, driver.ErrClosed)
-	wantErr(t, "second close", a.Close(ctx), driver.ErrClosed)
-}
-
-// waitQueued waits until n owners wait in the queue of st.
-func waitQueued(t *testing.T, st *lockState, n int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st.mu.Lock()
-		queued := len(st.queue)
-		st.mu.Unlock()
-		if queued == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d waiters queued, want %d", queued, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	must(t, "second close", a.Close(ctx))
 }

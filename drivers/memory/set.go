@@ -24,10 +24,7 @@ type set struct {
 }
 
 func (s *set) Add(ctx context.Context, element string) (bool, error) {
-	if err := s.begin(ctx, "add"); err != nil {
-		return false, err
-	}
-	if err := s.checkKey("add", element); err != nil {
+	if err := s.begin(ctx); err != nil {
 		return false, err
 	}
 	st := s.state
@@ -42,7 +39,7 @@ func (s *set) Add(ctx context.Context, element string) (bool, error) {
 }
 
 func (s *set) Remove(ctx context.Context, element string) (bool, error) {
-	if err := s.begin(ctx, "remove"); err != nil {
+	if err := s.begin(ctx); err != nil {
 		return false, err
 	}
 	st := s.state
@@ -57,7 +54,7 @@ func (s *set) Remove(ctx context.Context, element string) (bool, error) {
 }
 
 func (s *set) Contains(ctx context.Context, element string) (bool, error) {
-	if err := s.begin(ctx, "contains"); err != nil {
+	if err := s.begin(ctx); err != nil {
 		return false, err
 	}
 	s.state.mu.RLock()
@@ -67,7 +64,7 @@ func (s *set) Contains(ctx context.Context, element string) (bool, error) {
 }
 
 func (s *set) Len(ctx context.Context) (int, error) {
-	if err := s.begin(ctx, "len"); err != nil {
+	if err := s.begin(ctx); err != nil {
 		return 0, err
 	}
 	s.state.mu.RLock()
@@ -76,7 +73,7 @@ func (s *set) Len(ctx context.Context) (int, error) {
 }
 
 func (s *set) Clear(ctx context.Context) error {
-	if err := s.begin(ctx, "clear"); err != nil {
+	if err := s.begin(ctx); err != nil {
 		return err
 	}
 	st := s.state
@@ -95,7 +92,7 @@ func (s *set) Clear(ctx context.Context) error {
 // starts.
 func (s *set) Elements(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		if err := s.begin(ctx, "elements"); err != nil {
+		if err := s.begin(ctx); err != nil {
 			yield("", err)
 			return
 		}
@@ -106,7 +103,7 @@ func (s *set) Elements(ctx context.Context) iter.Seq2[string, error] {
 		}
 		s.state.mu.RUnlock()
 		for _, e := range snapshot {
-			if err := s.begin(ctx, "elements"); err != nil {
+			if err := s.begin(ctx); err != nil {
 				yield("", err)
 				return
 			}

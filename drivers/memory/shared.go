@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"sync"
 
@@ -46,15 +45,15 @@ func openURL(_ context.Context, u *url.URL) (driver.Driver, error) {
 	}
 	switch {
 	case name == "":
-		return nil, fmt.Errorf("memory: url %q: %w: want mem://NAME, where NAME names a process-wide store", u.Redacted(), driver.ErrInvalid)
+		return nil, driver.Errorf(driver.ErrInvalid, "want mem://NAME, where NAME names a process-wide store")
 	case u.User != nil:
-		return nil, fmt.Errorf("memory: url %q: %w: a mem URL takes no user", u.Redacted(), driver.ErrInvalid)
+		return nil, driver.Errorf(driver.ErrInvalid, "a mem URL takes no user")
 	case u.Path != "" && u.Path != "/":
-		return nil, fmt.Errorf("memory: url %q: %w: a mem URL takes no path (want mem://NAME)", u.Redacted(), driver.ErrInvalid)
+		return nil, driver.Errorf(driver.ErrInvalid, "a mem URL takes no path (want mem://NAME)")
 	case u.RawQuery != "":
-		return nil, fmt.Errorf("memory: url %q: %w: a mem URL takes no query parameters", u.Redacted(), driver.ErrInvalid)
+		return nil, driver.Errorf(driver.ErrInvalid, "a mem URL takes no query parameters")
 	case u.Fragment != "":
-		return nil, fmt.Errorf("memory: url %q: %w: a mem URL takes no fragment", u.Redacted(), driver.ErrInvalid)
+		return nil, driver.Errorf(driver.ErrInvalid, "a mem URL takes no fragment")
 	}
 	return SharedStore(name).Connect(), nil
 }

@@ -27,11 +27,7 @@ type value struct {
 }
 
 func (v *value) Set(ctx context.Context, val []byte, ifVersion uint64) (uint64, error) {
-	const op = "set"
-	if err := v.begin(ctx, op); err != nil {
-		return 0, err
-	}
-	if err := v.checkValue(op, val); err != nil {
+	if err := v.begin(ctx); err != nil {
 		return 0, err
 	}
 	stored := cloneBytes(val)
@@ -41,9 +37,9 @@ func (v *value) Set(ctx context.Context, val []byte, ifVersion uint64) (uint64, 
 	switch {
 	case ifVersion == 0 || (st.present && st.version == ifVersion):
 	case !st.present:
-		return 0, v.fail(op, driver.ErrConflict, "want version %d, but the value is absent", ifVersion)
+		return 0, driver.Errorf(driver.ErrConflict, "want version %d, but it is not set", ifVersion)
 	default:
-		return 0, v.fail(op, driver.ErrConflict, "want version %d, but the value has version %d", ifVersion, st.version)
+		return 0, driver.Errorf(driver.ErrConflict, "want version %d, found version %d", ifVersion, st.version)
 	}
 	t := driver.EventInserted
 	if st.present {
@@ -56,7 +52,7 @@ func (v *value) Set(ctx context.Context, val []byte, ifVersion uint64) (uint64, 
 }
 
 func (v *value) Get(ctx context.Context) ([]byte, uint64, error) {
-	if err := v.begin(ctx, "get"); err != nil {
+	if err := v.begin(ctx); err != nil {
 		return nil, 0, err
 	}
 	st := v.state
@@ -64,24 +60,23 @@ func (v *value) Get(ctx context.Context) ([]byte, uint64, error) {
 	present, val, version := st.present, st.value, st.version
 	st.mu.RUnlock()
 	if !present {
-		return nil, 0, v.fail("get", driver.ErrNotFound, "the value is not set")
+		return nil, 0, driver.Errorf(driver.ErrNotFound, "not set")
 	}
 	return cloneBytes(val), version, nil
 }
 
 func (v *value) Delete(ctx context.Context, ifVersion uint64) error {
-	const op = "delete"
-	if err := v.begin(ctx, op); err != nil {
+	if err := v.begin(ctx); err != nil {
 		return err
 	}
 	st := v.state
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if !st.present {
-		return v.fail(op, driver.ErrNotFound, "the value is not set")
+		return driver.Errorf(driver.ErrNotFound, "not set")
 	}
 	if ifVersion != 0 && ifVersion != st.version {
-		return v.fail(op, driver.ErrConflict, "want version %d, but the value has version %d", ifVersion, st.version)
+		return driver.Errorf(driver.ErrConflict, "want version %d, found version %d", ifVersion, st.version)
 	}
 	st.feed.publish(driver.ValueEvent{Type: driver.EventRemoved, Value: st.value, Version: st.version})
 	st.present, st.value, st.version = false, nil, 0
