@@ -40,7 +40,7 @@ func TestLockHandOverInArrivalOrder(t *testing.T) {
 			}
 			got <- h
 		}()
-		time.Sleep(200 * time.Millisecond) // b registers before c
+		waitForWaiters(t, locks[0], i+1) // b registers before c
 	}
 	prev := first
 	for i, owner := range []string{"a", "b"} {
@@ -63,7 +63,7 @@ func TestLockHandOverInArrivalOrder(t *testing.T) {
 	if ok, err := locks[2].Release(ctx, "c", prev.Version); err != nil || !ok {
 		t.Fatalf("Release by c = %v, %v", ok, err)
 	}
-	requireNoWaiters(t, locks[0])
+	waitForWaiters(t, locks[0], 0)
 }
 
 // TestLockAbandonedAttemptLeavesNothing: a waiter whose context ends has
@@ -91,14 +91,31 @@ func TestLockAbandonedAttemptLeavesNothing(t *testing.T) {
 // requireNoWaiters fails unless the lock has no waiter keys.
 func requireNoWaiters(t *testing.T, l driver.Lock) {
 	t.Helper()
+	if keys := waiterKeys(t, l); len(keys) != 0 {
+		t.Fatalf("waiter keys left behind: %q", keys)
+	}
+}
+
+// waitForWaiters waits up to 5s for the lock to have n waiter keys.
+func waitForWaiters(t *testing.T, l driver.Lock, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for keys := waiterKeys(t, l); len(keys) != n; keys = waiterKeys(t, l) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waiter keys %q, want %d", keys, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func waiterKeys(t *testing.T, l driver.Lock) []string {
+	t.Helper()
 	cl := l.(*consulLock)
 	keys, _, err := cl.d.kv.Keys(cl.waiters, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 0 {
-		t.Fatalf("waiter keys left behind: %q", keys)
-	}
+	return keys
 }
 
 // TestLockGone checks that a hold is known by its owner and version, that

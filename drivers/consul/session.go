@@ -1,6 +1,7 @@
 package consul
 
 import (
+	"cmp"
 	"context"
 	"sync"
 	"time"
@@ -59,7 +60,7 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 	if err := d.check(); err != nil {
 		return nil, err
 	}
-	ttl := max(cmpOr(opts.TTL, d.opts.DefaultSessionTTL), d.opts.MinSessionTTL)
+	ttl := max(cmp.Or(opts.TTL, d.opts.DefaultSessionTTL), d.opts.MinSessionTTL)
 	if ttl > maxSessionTTL {
 		return nil, driver.Errorf(driver.ErrInvalid, "session TTL %v is above Consul's limit of %v", opts.TTL, maxSessionTTL)
 	}
@@ -90,13 +91,6 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 		return nil, errClosed
 	}
 	return s, nil
-}
-
-func cmpOr(a, b time.Duration) time.Duration {
-	if a != 0 {
-		return a
-	}
-	return b
 }
 
 // renew sends one renewal; Consul answers no entry for a session it no
@@ -150,12 +144,12 @@ func (s *session) end() {
 	s.cancel()
 }
 
-// sessionOf returns s as a live session of this driver: ErrInvalid for a
-// session of another driver, ErrClosed for one that ended.
+// sessionOf returns s as a live session: ErrInvalid for a session of
+// another driver type, ErrClosed for one that ended.
 func (d *Driver) sessionOf(s driver.Session) (*session, error) {
 	cs, ok := s.(*session)
-	if !ok || cs.d != d {
-		return nil, driver.Errorf(driver.ErrInvalid, "the session was not created by this driver")
+	if !ok {
+		return nil, driver.Errorf(driver.ErrInvalid, "not a Consul session")
 	}
 	select {
 	case <-cs.keeper.Done():

@@ -16,12 +16,14 @@ import (
 // keys, then asks again with the index of that answer, and the agent holds
 // the request until something under those keys changes (or WaitTime
 // passes). Each answer is the whole current state; the watcher compares it
-// with the previous answer and sends the difference as events.
+// with the previous answer and sends the difference as events, computed by
+// driver/resync.
 //
 // Consul reports states, not changes: several writes that land between two
 // answers arrive merged into one state, so a key updated twice in that
 // window yields one EventUpdated with the last value, and a key removed and
-// re-created yields EventRemoved then EventInserted. Nothing is lost in the
+// re-created yields one EventUpdated (an IndexedMap entry, whose index
+// changes, EventRemoved then EventInserted). Nothing is lost in the
 // sense that matters: after every answer the events sent so far, applied to
 // the state the watch started from, give exactly the state of that answer,
 // so a watcher always converges to the latest state. The same holds after
