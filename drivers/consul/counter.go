@@ -2,7 +2,6 @@ package consul
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"sync"
 
@@ -38,19 +37,19 @@ func newCounter(d *Driver, id driver.ID) *consulCounter {
 
 // Get reads the key.
 func (c *consulCounter) Get(ctx context.Context) (int64, error) {
-	if err := c.check("get"); err != nil {
+	if err := c.check(); err != nil {
 		return 0, err
 	}
-	v, _, err := c.load(ctx, "counter get")
+	v, _, err := c.load(ctx)
 	return v, err
 }
 
 // Set writes the key unconditionally.
 func (c *consulCounter) Set(ctx context.Context, value int64) error {
-	if err := c.check("set"); err != nil {
+	if err := c.check(); err != nil {
 		return err
 	}
-	res, _, err := c.d.txn(ctx, "counter set", []kvOp{{Verb: api.KVSet, Key: c.base, Value: formatInt(value)}})
+	res, _, err := c.d.txn(ctx, []kvOp{{Verb: api.KVSet, Key: c.base, Value: formatInt(value)}})
 	if err != nil {
 		c.forget()
 		return err
@@ -61,19 +60,19 @@ func (c *consulCounter) Set(ctx context.Context, value int64) error {
 
 // Add is a check-and-set loop from the remembered state.
 func (c *consulCounter) Add(ctx context.Context, delta int64) (int64, error) {
-	if err := c.check("add"); err != nil {
+	if err := c.check(); err != nil {
 		return 0, err
 	}
 	value, index, known := c.cached()
 	for {
 		if !known {
 			var err error
-			if value, index, err = c.load(ctx, "counter add"); err != nil {
+			if value, index, err = c.load(ctx); err != nil {
 				return 0, err
 			}
 		}
 		next := value + delta
-		ok, err := c.swap(ctx, "counter add", index, next)
+		ok, err := c.swap(ctx, index, next)
 		if err != nil {
 			return 0, err
 		}
@@ -89,21 +88,21 @@ func (c *consulCounter) Add(ctx context.Context, delta int64) (int64, error) {
 // remembered state is used only as a first guess for a matching value: a
 // mismatch is always confirmed by a read.
 func (c *consulCounter) CompareAndSet(ctx context.Context, expect, update int64) (bool, error) {
-	if err := c.check("compare and set"); err != nil {
+	if err := c.check(); err != nil {
 		return false, err
 	}
 	value, index, known := c.cached()
 	for {
 		if !known || value != expect {
 			var err error
-			if value, index, err = c.load(ctx, "counter compare and set"); err != nil {
+			if value, index, err = c.load(ctx); err != nil {
 				return false, err
 			}
 			if value != expect {
 				return false, nil
 			}
 		}
-		ok, err := c.swap(ctx, "counter compare and set", index, update)
+		ok, err := c.swap(ctx, index, update)
 		if err != nil || ok {
 			return ok, err
 		}
@@ -112,10 +111,10 @@ func (c *consulCounter) CompareAndSet(ctx context.Context, expect, update int64)
 }
 
 // load reads the key and remembers what it read.
-func (c *consulCounter) load(ctx context.Context, what string) (int64, uint64, error) {
+func (c *consulCounter) load(ctx context.Context) (int64, uint64, error) {
 	pair, _, err := c.d.kv.Get(c.base, read(ctx))
 	if err != nil {
-		return 0, 0, classify(ctx, what, err, reading)
+		return 0, 0, classify(ctx, err, reading)
 	}
 	if pair == nil {
 		c.remember(0, 0)
@@ -123,7 +122,7 @@ func (c *consulCounter) load(ctx context.Context, what string) (int64, uint64, e
 	}
 	v, err := strconv.ParseInt(string(pair.Value), 10, 64)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%w: consul %s: key %q does not hold a decimal integer", driver.ErrInvalid, what, c.base)
+		return 0, 0, errCorrupt(err)
 	}
 	c.remember(v, pair.ModifyIndex)
 	return v, pair.ModifyIndex, nil
@@ -131,8 +130,8 @@ func (c *consulCounter) load(ctx context.Context, what string) (int64, uint64, e
 
 // swap stores value if the key's ModifyIndex is index (0: if absent), and
 // reports whether it did.
-func (c *consulCounter) swap(ctx context.Context, what string, index uint64, value int64) (bool, error) {
-	res, rb, err := c.d.txn(ctx, what, []kvOp{{Verb: api.KVCAS, Key: c.base, Value: formatInt(value), Index: index}})
+func (c *consulCounter) swap(ctx context.Context, index uint64, value int64) (bool, error) {
+	res, rb, err := c.d.txn(ctx, []kvOp{{Verb: api.KVCAS, Key: c.base, Value: formatInt(value), Index: index}})
 	switch {
 	case err != nil:
 		c.forget()

@@ -54,13 +54,12 @@
 //
 // A session is a Consul session with a TTL (at least 10s, Consul's
 // minimum: shorter TTLs are rounded up), LockDelay 0 and Behavior "delete",
-// renewed three times per TTL. Lock holds, lock waiters and election
-// candidacies are keys locked by a session, so when the session ends
-// (closed, or not renewed) Consul deletes them: the lock is released, the
-// candidacy is gone. Consul keeps an unrenewed session for up to twice its
-// TTL; the holder side gives up sooner: when renewals have failed for a
-// whole TTL, the session's Done channel and the holder's lost-lock channels
-// close.
+// kept alive by driver/lease (renewed three times per TTL). Lock holds, lock
+// waiters and election candidacies are keys locked by a session, so when
+// the session ends (closed, or not renewed) Consul deletes them: the lock is
+// released, the candidacy is gone. Consul keeps an unrenewed session for up
+// to twice its TTL; the client side gives up sooner: the session's Done
+// channel closes one TTL after the last successful renewal was sent.
 //
 // # Locks
 //
@@ -68,11 +67,13 @@
 // then a KV lock with the session). The fencing version is the hold's
 // ModifyIndex, Consul's index of the acquisition: every acquisition is a
 // later raft entry, so versions strictly increase across holders. Waiters
-// register a key and follow the hold with blocking queries; a holder that
-// knows its waiters hands the lock to the first one in the transaction that
-// releases it, so the waiter holds the lock as soon as its blocking query
-// answers. A waiter whose context ends deletes its key: nothing stays
-// behind.
+// register a key and follow the hold with blocking queries; a release
+// reads the waiters and hands the lock to the first one in the transaction
+// that releases it, so the waiter holds the lock as soon as its blocking
+// query answers. A waiter whose context ends deletes its key: nothing stays
+// behind. The hold and the waiter keys hold the attempt's token and the
+// owner; the driver keeps no state per owner, and a hold's Gone channel
+// closes when a blocking query on the hold shows it deleted or replaced.
 //
 // # Elections
 //
@@ -91,7 +92,7 @@
 //
 // Watches are blocking queries on the primitive's keys. Consul answers
 // with states, not events: the driver sends the difference between
-// consecutive answers. Changes that land between two answers merge (two
+// consecutive answers, as driver/resync computes it. Changes that land between two answers merge (two
 // updates of a key arrive as one; within one answer, removals come first,
 // then insertions and updates in commit order), but the events received,
 // applied to the state when the watch started, always give the latest
@@ -110,7 +111,9 @@
 // An unreachable agent is ErrUnavailable; a write whose request was sent
 // but whose answer was lost (including a server error after the write may
 // have reached the raft log, and a write cut short by its context) is
-// ErrAmbiguous; a request or value too large (HTTP 413), a malformed request
-// or a refused ACL token is ErrInvalid; a read that timed out is
-// ErrTimeout.
+// ErrAmbiguous; a request or value too large (HTTP 413) or a malformed
+// request is ErrInvalid; a refused ACL token (HTTP 401, 403) is
+// ErrPermission; a read that timed out is ErrTimeout. Every error is a
+// *driver.Error whose cause is the API's own error (an api.StatusError, a
+// *url.Error), reachable with errors.As.
 package consul

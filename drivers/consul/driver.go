@@ -63,17 +63,46 @@ func (d *Driver) Limits() driver.Limits {
 	}
 }
 
+// Name returns "consul".
+func (d *Driver) Name() string { return "consul" }
+
+// As sets target to the driver's Consul client if target is a **api.Client,
+// and reports whether it did.
+func (d *Driver) As(target any) bool {
+	p, ok := target.(**api.Client)
+	if ok {
+		*p = d.client
+	}
+	return ok
+}
+
+// Ping asks the agent for the cluster's leader: one round trip, which fails
+// when the agent is unreachable or the servers have no leader.
+func (d *Driver) Ping(ctx context.Context) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	leader, err := d.client.Status().LeaderWithQueryOptions(read(ctx))
+	if err != nil {
+		return classify(ctx, err, reading)
+	}
+	if leader == "" {
+		return driver.Errorf(driver.ErrUnavailable, "the servers have no leader")
+	}
+	return nil
+}
+
 // check returns ErrClosed once the driver is closed.
-func (d *Driver) check(what string) error {
+func (d *Driver) check() error {
 	if d.closed.Load() {
-		return errClosed(what + ": driver closed")
+		return errClosed
 	}
 	return nil
 }
 
 // OpenCounter opens the counter id. It does not contact the agent.
 func (d *Driver) OpenCounter(ctx context.Context, id driver.ID) (driver.Counter, error) {
-	if err := d.check("open counter"); err != nil {
+	if err := d.check(); err != nil {
 		return nil, err
 	}
 	return newCounter(d, id), nil
@@ -81,7 +110,7 @@ func (d *Driver) OpenCounter(ctx context.Context, id driver.ID) (driver.Counter,
 
 // OpenLock opens the lock id. It does not contact the agent.
 func (d *Driver) OpenLock(ctx context.Context, id driver.ID) (driver.Lock, error) {
-	if err := d.check("open lock"); err != nil {
+	if err := d.check(); err != nil {
 		return nil, err
 	}
 	return newLock(d, id), nil
@@ -89,7 +118,7 @@ func (d *Driver) OpenLock(ctx context.Context, id driver.ID) (driver.Lock, error
 
 // OpenElection opens the election id. It does not contact the agent.
 func (d *Driver) OpenElection(ctx context.Context, id driver.ID) (driver.Election, error) {
-	if err := d.check("open election"); err != nil {
+	if err := d.check(); err != nil {
 		return nil, err
 	}
 	return newElection(d, id), nil
@@ -97,7 +126,7 @@ func (d *Driver) OpenElection(ctx context.Context, id driver.ID) (driver.Electio
 
 // OpenMap opens the map id. It does not contact the agent.
 func (d *Driver) OpenMap(ctx context.Context, id driver.ID) (driver.Map, error) {
-	if err := d.check("open map"); err != nil {
+	if err := d.check(); err != nil {
 		return nil, err
 	}
 	return newMap(d, id), nil
@@ -105,7 +134,7 @@ func (d *Driver) OpenMap(ctx context.Context, id driver.ID) (driver.Map, error) 
 
 // OpenSet opens the set id. It does not contact the agent.
 func (d *Driver) OpenSet(ctx context.Context, id driver.ID) (driver.Set, error) {
-	if err := d.check("open set"); err != nil {
+	if err := d.check(); err != nil {
 		return nil, err
 	}
 	return newSet(d, id), nil
@@ -113,7 +142,7 @@ func (d *Driver) OpenSet(ctx context.Context, id driver.ID) (driver.Set, error) 
 
 // OpenValue opens the value id. It does not contact the agent.
 func (d *Driver) OpenValue(ctx context.Context, id driver.ID) (driver.Value, error) {
-	if err := d.check("open value"); err != nil {
+	if err := d.check(); err != nil {
 		return nil, err
 	}
 	return newValue(d, id), nil
@@ -121,7 +150,7 @@ func (d *Driver) OpenValue(ctx context.Context, id driver.ID) (driver.Value, err
 
 // OpenList opens the list id. It does not contact the agent.
 func (d *Driver) OpenList(ctx context.Context, id driver.ID) (driver.List, error) {
-	if err := d.check("open list"); err != nil {
+	if err := d.check(); err != nil {
 		return nil, err
 	}
 	return newList(d, id), nil
@@ -129,7 +158,7 @@ func (d *Driver) OpenList(ctx context.Context, id driver.ID) (driver.List, error
 
 // OpenIndexedMap opens the indexed map id. It does not contact the agent.
 func (d *Driver) OpenIndexedMap(ctx context.Context, id driver.ID) (driver.IndexedMap, error) {
-	if err := d.check("open indexed map"); err != nil {
+	if err := d.check(); err != nil {
 		return nil, err
 	}
 	return newIndexedMap(d, id), nil
@@ -137,7 +166,8 @@ func (d *Driver) OpenIndexedMap(ctx context.Context, id driver.ID) (driver.Index
 
 // Close destroys the sessions the driver started (Consul then deletes their
 // locks and candidacies), ends every watch, and closes the connections the
-// driver opened. Later calls return ErrClosed.
+// driver opened. Later calls to anything the driver opened return
+// ErrClosed; a second Close returns nil.
 func (d *Driver) Close(ctx context.Context) error {
 	if d.closed.Swap(true) {
 		return nil
@@ -165,7 +195,7 @@ func (d *Driver) crash() {
 	d.closed.Store(true)
 	d.mu.Lock()
 	for s := range d.sessions {
-		s.abandon()
+		s.end()
 	}
 	d.mu.Unlock()
 	d.cancel()

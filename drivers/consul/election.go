@@ -3,7 +3,6 @@ package consul
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -92,7 +91,7 @@ func (st *electionState) term() driver.Term {
 func (e *consulElection) load(ctx context.Context, q *api.QueryOptions) (*electionState, uint64, error) {
 	pairs, meta, err := e.d.kv.List(e.dir, q)
 	if err != nil {
-		return nil, 0, classify(ctx, "election read", err, reading)
+		return nil, 0, classify(ctx, err, reading)
 	}
 	st, err := e.parse(pairs)
 	if err != nil {
@@ -108,7 +107,7 @@ func (e *consulElection) parse(pairs api.KVPairs) (*electionState, error) {
 		case p.Key == e.record:
 			rec, err := decodeRecord(p.Value)
 			if err != nil {
-				return nil, fmt.Errorf("%w: consul election: key %q: %v", driver.ErrInvalid, p.Key, err)
+				return nil, errCorrupt(err)
 			}
 			st.rec, st.recIndex = rec, p.ModifyIndex
 		case strings.HasPrefix(p.Key, e.candidate):
@@ -143,7 +142,7 @@ func (e *consulElection) parse(pairs api.KVPairs) (*electionState, error) {
 // transaction, and returns the resulting term. newSession is the session
 // of a candidate that ops create (Enter), "" otherwise. ok is false when
 // the state changed since st was read.
-func (e *consulElection) commit(ctx context.Context, what string, st *electionState, order []string, ops []kvOp, newSession string) (driver.Term, bool, error) {
+func (e *consulElection) commit(ctx context.Context, st *electionState, order []string, ops []kvOp, newSession string) (driver.Term, bool, error) {
 	rec := termRecord{term: st.rec.term, queue: order}
 	var leaderKey *api.KVPair
 	if len(order) > 0 {
@@ -171,12 +170,12 @@ func (e *consulElection) commit(ctx context.Context, what string, st *electionSt
 	if leaderKey != nil && !touches(ops, leaderKey.Key) {
 		ops = append(ops, kvOp{Verb: api.KVCheckIndex, Key: leaderKey.Key, Index: leaderKey.ModifyIndex})
 	}
-	_, rb, err := e.d.txn(ctx, what, ops)
+	_, rb, err := e.d.txn(ctx, ops)
 	switch {
 	case err != nil:
 		return driver.Term{}, false, err
 	case rb != nil && lockOp >= 0 && strings.Contains(rb.reason(lockOp), "invalid session"):
-		return driver.Term{}, false, errClosed(what + ": the session has ended")
+		return driver.Term{}, false, errSessionEnded
 	case rb != nil:
 		return driver.Term{}, false, nil
 	}
@@ -198,8 +197,8 @@ func touches(ops []kvOp, key string) bool {
 // again from a fresh read whenever the state changed in between. plan
 // returns done (with no order) when nothing is to change; the current term
 // is then returned, after repairing a stale record.
-func (e *consulElection) change(ctx context.Context, what string, plan func(st *electionState) (order []string, ops []kvOp, newSession string, done bool, err error)) (driver.Term, error) {
-	if err := e.check(what); err != nil {
+func (e *consulElection) change(ctx context.Context, plan func(st *electionState) (order []string, ops []kvOp, newSession string, done bool, err error)) (driver.Term, error) {
+	if err := e.check(); err != nil {
 		return driver.Term{}, err
 	}
 	for {
@@ -217,7 +216,7 @@ func (e *consulElection) change(ctx context.Context, what string, plan func(st *
 			}
 			order = st.order // repair
 		}
-		t, ok, err := e.commit(ctx, "election "+what, st, order, ops, newSession)
+		t, ok, err := e.commit(ctx, st, order, ops, newSession)
 		if err != nil || ok {
 			return t, err
 		}
@@ -230,7 +229,7 @@ func (e *consulElection) change(ctx context.Context, what string, plan func(st *
 // Term returns the current term from a consistent read, repairing a stale
 // record first.
 func (e *consulElection) Term(ctx context.Context) (driver.Term, error) {
-	if err := e.check("term"); err != nil {
+	if err := e.check(); err != nil {
 		return driver.Term{}, err
 	}
 	t, _, err := e.current(ctx, readConsistent)
@@ -248,21 +247,22 @@ func (e *consulElection) current(ctx context.Context, mode func(context.Context)
 		if !st.stale() {
 			return st.term(), index, nil
 		}
-		if _, _, err := e.commit(ctx, "election repair", st, st.order, nil, ""); err != nil {
+		if _, _, err := e.commit(ctx, st, st.order, nil, ""); err != nil {
 			return driver.Term{}, 0, err
 		}
 	}
 }
 
 // Enter creates the candidate's key, locked by s, and appends it to the
-// queue. A candidate already present keeps its place.
+// queue. A candidate already present keeps its place. The driver keeps no
+// state per candidate, and Close does not leave: the portable layer does.
 func (e *consulElection) Enter(ctx context.Context, s driver.Session, candidate string) (driver.Term, error) {
-	sess, err := e.d.own(s)
+	sess, err := e.d.sessionOf(s)
 	if err != nil {
 		return driver.Term{}, err
 	}
 	key := e.candidate + segment(candidate)
-	return e.change(ctx, "enter", func(st *electionState) ([]string, []kvOp, string, bool, error) {
+	t, err := e.change(ctx, func(st *electionState) ([]string, []kvOp, string, bool, error) {
 		if st.live[candidate] != nil {
 			return nil, nil, "", true, nil
 		}
@@ -273,24 +273,28 @@ func (e *consulElection) Enter(ctx context.Context, s driver.Session, candidate 
 		ops := []kvOp{precondition, {Verb: api.KVLock, Key: key, Session: sess.id}}
 		return append(slices.Clone(st.order), candidate), ops, sess.id, false, nil
 	})
+	if err == errSessionEnded { // Consul no longer knows the session
+		sess.end()
+	}
+	return t, err
 }
 
 // Leave deletes the candidate's key and drops it from the queue.
 func (e *consulElection) Leave(ctx context.Context, candidate string) (driver.Term, error) {
-	return e.remove(ctx, "leave", candidate, false)
+	return e.remove(ctx, candidate, false)
 }
 
 // Evict is Leave, with ErrNotFound for a non-candidate.
 func (e *consulElection) Evict(ctx context.Context, candidate string) (driver.Term, error) {
-	return e.remove(ctx, "evict", candidate, true)
+	return e.remove(ctx, candidate, true)
 }
 
-func (e *consulElection) remove(ctx context.Context, what, candidate string, mustExist bool) (driver.Term, error) {
-	return e.change(ctx, what, func(st *electionState) ([]string, []kvOp, string, bool, error) {
+func (e *consulElection) remove(ctx context.Context, candidate string, mustExist bool) (driver.Term, error) {
+	return e.change(ctx, func(st *electionState) ([]string, []kvOp, string, bool, error) {
 		key := st.live[candidate]
 		if key == nil {
 			if mustExist {
-				return nil, nil, "", false, notCandidate(what, candidate)
+				return nil, nil, "", false, errNotCandidate
 			}
 			return nil, nil, "", true, nil
 		}
@@ -301,10 +305,10 @@ func (e *consulElection) remove(ctx context.Context, what, candidate string, mus
 
 // Anoint moves the candidate to the head of the queue.
 func (e *consulElection) Anoint(ctx context.Context, candidate string) (driver.Term, error) {
-	return e.change(ctx, "anoint", func(st *electionState) ([]string, []kvOp, string, bool, error) {
+	return e.change(ctx, func(st *electionState) ([]string, []kvOp, string, bool, error) {
 		key := st.live[candidate]
 		if key == nil {
-			return nil, nil, "", false, notCandidate("anoint", candidate)
+			return nil, nil, "", false, errNotCandidate
 		}
 		if st.leader() == candidate {
 			return nil, nil, "", true, nil
@@ -316,10 +320,10 @@ func (e *consulElection) Anoint(ctx context.Context, candidate string) (driver.T
 
 // Promote swaps the candidate with the one before it.
 func (e *consulElection) Promote(ctx context.Context, candidate string) (driver.Term, error) {
-	return e.change(ctx, "promote", func(st *electionState) ([]string, []kvOp, string, bool, error) {
+	return e.change(ctx, func(st *electionState) ([]string, []kvOp, string, bool, error) {
 		key := st.live[candidate]
 		if key == nil {
-			return nil, nil, "", false, notCandidate("promote", candidate)
+			return nil, nil, "", false, errNotCandidate
 		}
 		i := slices.Index(st.order, candidate)
 		if i == 0 {
@@ -331,15 +335,13 @@ func (e *consulElection) Promote(ctx context.Context, candidate string) (driver.
 	})
 }
 
-func notCandidate(what, candidate string) error {
-	return fmt.Errorf("%w: consul election %s: %q is not a candidate", driver.ErrNotFound, what, candidate)
-}
+var errNotCandidate = driver.Errorf(driver.ErrNotFound, "not a candidate")
 
 // Watch follows the election's keys with blocking queries and sends each
 // new term. A stale record is repaired, not reported: the repair's own
 // write brings the next answer.
 func (e *consulElection) Watch(ctx context.Context, ch chan<- driver.Term) error {
-	if err := e.check("watch"); err != nil {
+	if err := e.check(); err != nil {
 		return err
 	}
 	last, index, err := e.current(ctx, read)
@@ -358,7 +360,7 @@ func (e *consulElection) Watch(ctx context.Context, ch chan<- driver.Term) error
 				return true // a foreign record; wait for the next answer
 			}
 			if st.stale() {
-				e.commit(wctx, "election repair", st, st.order, nil, "")
+				e.commit(wctx, st, st.order, nil, "")
 				return true
 			}
 			t := st.term()

@@ -5,9 +5,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/hashicorp/consul/api"
@@ -24,61 +24,65 @@ const (
 	writing
 )
 
-// classify turns an error from the Consul API into one that wraps exactly
-// one driver.Err* kind (or the caller's context error). what names the
-// request in the message.
-func classify(ctx context.Context, what string, err error, a access) error {
+// classify turns an error from the Consul API into a *driver.Error whose
+// cause is the API's error (an api.StatusError, a *url.Error, …), or into
+// the caller's context error by driver.Interrupted's rule.
+func classify(ctx context.Context, err error, a access) error {
 	if err == nil {
 		return nil
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		if a == writing && !notSent(err) {
-			return fmt.Errorf("%w: consul %s interrupted by the caller's context: %w", driver.ErrAmbiguous, what, ctxErr)
-		}
-		return fmt.Errorf("consul %s: %w", what, ctxErr)
+	if ue, ok := err.(*url.Error); ok {
+		err = requestError{ue}
+	}
+	if ierr := driver.Interrupted(ctx, a == writing && !notSent(err)); ierr != nil {
+		return ierr
 	}
 	var se api.StatusError
 	if errors.As(err, &se) {
-		return statusError(what, se.Code, se.Body, a)
+		return driver.Wrap(statusKind(se.Code, se.Body, a), err, "")
 	}
 	if notSent(err) {
-		return fmt.Errorf("%w: consul %s: %v", driver.ErrUnavailable, what, err)
+		return driver.Wrap(driver.ErrUnavailable, err, "")
 	}
 	var ne net.Error
-	timeout := errors.As(err, &ne) && ne.Timeout()
 	switch {
 	case a == writing:
-		return fmt.Errorf("%w: consul %s: the request was sent but its answer was lost: %v", driver.ErrAmbiguous, what, err)
-	case timeout:
-		return fmt.Errorf("%w: consul %s: %v", driver.ErrTimeout, what, err)
+		return driver.Wrap(driver.ErrAmbiguous, err, "the request was sent but its answer was lost")
+	case errors.As(err, &ne) && ne.Timeout():
+		return driver.Wrap(driver.ErrTimeout, err, "")
 	default:
-		return fmt.Errorf("%w: consul %s: %v", driver.ErrUnavailable, what, err)
+		return driver.Wrap(driver.ErrUnavailable, err, "")
 	}
 }
 
-// statusError classifies an HTTP error answer from the agent.
-func statusError(what string, code int, body string, a access) error {
-	kind := driver.ErrUnavailable
+// requestError is an HTTP request to the agent that failed. Its text leaves
+// out the request's URL, which repeats the primitive's path and the key that
+// the portable layer names; errors.As still reaches the *url.Error and the
+// network error below it.
+type requestError struct{ err *url.Error }
+
+func (e requestError) Error() string { return e.err.Err.Error() }
+func (e requestError) Unwrap() error { return e.err }
+
+// statusKind classifies an HTTP error answer from the agent.
+func statusKind(code int, body string, a access) error {
 	switch {
-	case code == http.StatusBadRequest:
-		kind = driver.ErrInvalid
+	case code == http.StatusBadRequest || code == http.StatusRequestEntityTooLarge:
+		return driver.ErrInvalid
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		kind = driver.ErrInvalid
-		body += " (check the ACL token)"
+		return driver.ErrPermission
 	case code == http.StatusNotFound:
-		kind = driver.ErrNotFound
+		return driver.ErrNotFound
 	case code == http.StatusConflict:
-		kind = driver.ErrConflict
-	case code == http.StatusRequestEntityTooLarge:
-		kind = driver.ErrInvalid
+		return driver.ErrConflict
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
-		kind = driver.ErrUnavailable
+		return driver.ErrUnavailable
 	case a == writing && !rejectedBeforeApply(body):
-		kind = driver.ErrAmbiguous
+		return driver.ErrAmbiguous
 	case code == http.StatusGatewayTimeout:
-		kind = driver.ErrTimeout
+		return driver.ErrTimeout
 	}
-	return fmt.Errorf("%w: consul %s: HTTP %d: %s", kind, what, code, body)
+	return driver.ErrUnavailable
 }
 
 // rejectedBeforeApply reports whether a server error says that a write was
@@ -114,8 +118,20 @@ func notSent(err error) bool {
 	return errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &verify) || errors.As(err, &header)
 }
 
-// errClosed is returned by everything used after its driver or primitive
-// was closed.
-func errClosed(what string) error {
-	return fmt.Errorf("%w: consul %s", driver.ErrClosed, what)
+var (
+	// errClosed is returned by everything used after its driver or
+	// primitive was closed.
+	errClosed = driver.Errorf(driver.ErrClosed, "")
+	// errSessionEnded is returned by a call bound to a session that ended.
+	errSessionEnded = driver.Errorf(driver.ErrClosed, "the session has ended")
+	// errVersion is the conflict of a write whose version precondition
+	// failed.
+	errVersion = driver.Errorf(driver.ErrConflict, "the version does not match")
+	// errNotFound is the plain ErrNotFound.
+	errNotFound = driver.Errorf(driver.ErrNotFound, "")
+)
+
+// errCorrupt reports a stored value that this driver did not write.
+func errCorrupt(cause error) error {
+	return driver.Wrap(driver.ErrInvalid, cause, "not a value this driver wrote")
 }

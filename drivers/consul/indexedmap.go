@@ -4,8 +4,8 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,7 +66,7 @@ func imapEntry(key string, p *api.KVPair) driver.Entry {
 
 // Append adds key with the next index.
 func (m *consulIndexedMap) Append(ctx context.Context, key string, value []byte) (driver.Entry, error) {
-	if err := m.check("append"); err != nil {
+	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
 	m.mu.Lock()
@@ -76,18 +76,18 @@ func (m *consulIndexedMap) Append(ctx context.Context, key string, value []byte)
 		if !known {
 			pair, _, err := m.d.kv.Get(m.last, read(ctx))
 			if err != nil {
-				return driver.Entry{}, classify(ctx, "indexed map append", err, reading)
+				return driver.Entry{}, classify(ctx, err, reading)
 			}
 			last, lastMod = 0, 0
 			if pair != nil {
 				if last, err = strconv.ParseUint(string(pair.Value), 10, 64); err != nil {
-					return driver.Entry{}, fmt.Errorf("%w: consul indexed map append: key %q does not hold an index", driver.ErrInvalid, m.last)
+					return driver.Entry{}, errCorrupt(err)
 				}
 				lastMod = pair.ModifyIndex
 			}
 		}
 		i := last + 1
-		res, rb, err := m.d.txn(ctx, "indexed map append", []kvOp{
+		res, rb, err := m.d.txn(ctx, []kvOp{
 			{Verb: api.KVCheckNotExists, Key: m.entry(key)},
 			{Verb: api.KVCAS, Key: m.last, Value: strconv.AppendUint(nil, i, 10), Index: lastMod},
 			{Verb: api.KVSet, Key: m.entry(key), Value: value, Flags: i},
@@ -98,12 +98,12 @@ func (m *consulIndexedMap) Append(ctx context.Context, key string, value []byte)
 			m.forgetLast()
 			return driver.Entry{}, err
 		case rb != nil && rb.has(0):
-			return driver.Entry{}, fmt.Errorf("%w: consul indexed map append", driver.ErrAlreadyExists)
+			return driver.Entry{}, driver.Errorf(driver.ErrAlreadyExists, "")
 		case rb != nil && rb.has(1):
 			known = false // another client appended
 			continue
 		case rb != nil:
-			return driver.Entry{}, unexpected("indexed map append", rb)
+			return driver.Entry{}, unexpected(rb)
 		}
 		m.rememberLast(i, res[0].ModifyIndex)
 		return driver.Entry{Key: key, Value: value, Version: res[1].ModifyIndex, Index: i}, nil
@@ -127,18 +127,18 @@ func (m *consulIndexedMap) forgetLast() {
 // Update replaces the value of key, keeping its index: a read, then a
 // check-and-set against the ModifyIndex it read.
 func (m *consulIndexedMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check("update"); err != nil {
+	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
 	for {
-		e, err := m.get(ctx, "indexed map update", key)
+		e, err := m.get(ctx, key)
 		if err != nil {
 			return driver.Entry{}, err
 		}
 		if ifVersion != 0 && e.Version != ifVersion {
-			return driver.Entry{}, fmt.Errorf("%w: consul indexed map update: version is %d, not %d", driver.ErrConflict, e.Version, ifVersion)
+			return driver.Entry{}, errVersion
 		}
-		res, rb, err := m.d.txn(ctx, "indexed map update", []kvOp{
+		res, rb, err := m.d.txn(ctx, []kvOp{
 			{Verb: api.KVCAS, Key: m.entry(key), Value: value, Flags: e.Index, Index: e.Version},
 		})
 		switch {
@@ -153,60 +153,60 @@ func (m *consulIndexedMap) Update(ctx context.Context, key string, value []byte,
 
 // Get reads the entry of key.
 func (m *consulIndexedMap) Get(ctx context.Context, key string) (driver.Entry, error) {
-	if err := m.check("get"); err != nil {
+	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
-	return m.get(ctx, "indexed map get", key)
+	return m.get(ctx, key)
 }
 
-func (m *consulIndexedMap) get(ctx context.Context, what, key string) (driver.Entry, error) {
+func (m *consulIndexedMap) get(ctx context.Context, key string) (driver.Entry, error) {
 	pair, _, err := m.d.kv.Get(m.entry(key), read(ctx))
 	if err != nil {
-		return driver.Entry{}, classify(ctx, what, err, reading)
+		return driver.Entry{}, classify(ctx, err, reading)
 	}
 	if pair == nil {
-		return driver.Entry{}, fmt.Errorf("%w: consul %s", driver.ErrNotFound, what)
+		return driver.Entry{}, errNotFound
 	}
 	return imapEntry(key, pair), nil
 }
 
 // GetIndex reads the index key, then the entry it names.
 func (m *consulIndexedMap) GetIndex(ctx context.Context, index uint64) (driver.Entry, error) {
-	if err := m.check("get index"); err != nil {
+	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
-	return m.getIndex(ctx, "indexed map get index", index)
+	return m.getIndex(ctx, index)
 }
 
-func (m *consulIndexedMap) getIndex(ctx context.Context, what string, index uint64) (driver.Entry, error) {
+func (m *consulIndexedMap) getIndex(ctx context.Context, index uint64) (driver.Entry, error) {
 	pair, _, err := m.d.kv.Get(m.index(index), read(ctx))
 	if err != nil {
-		return driver.Entry{}, classify(ctx, what, err, reading)
+		return driver.Entry{}, classify(ctx, err, reading)
 	}
 	if pair == nil {
-		return driver.Entry{}, fmt.Errorf("%w: consul %s: no entry at index %d", driver.ErrNotFound, what, index)
+		return driver.Entry{}, errNotFound
 	}
-	e, err := m.get(ctx, what, string(pair.Value))
+	e, err := m.get(ctx, string(pair.Value))
 	if err == nil && e.Index != index {
 		// Removed and appended again since the index key was read.
-		err = fmt.Errorf("%w: consul %s: no entry at index %d", driver.ErrNotFound, what, index)
+		err = errNotFound
 	}
 	return e, err
 }
 
 // First returns the entry with the lowest index.
 func (m *consulIndexedMap) First(ctx context.Context) (driver.Entry, error) {
-	return m.seek(ctx, "first", func(ix []uint64) int { return 0 })
+	return m.seek(ctx, func(ix []uint64) int { return 0 })
 }
 
 // Last returns the entry with the highest index.
 func (m *consulIndexedMap) Last(ctx context.Context) (driver.Entry, error) {
-	return m.seek(ctx, "last", func(ix []uint64) int { return len(ix) - 1 })
+	return m.seek(ctx, func(ix []uint64) int { return len(ix) - 1 })
 }
 
 // Prev returns the entry with the highest index below index.
 func (m *consulIndexedMap) Prev(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.seek(ctx, "prev", func(ix []uint64) int {
+	return m.seek(ctx, func(ix []uint64) int {
 		i, _ := slices.BinarySearch(ix, index)
 		return i - 1
 	})
@@ -214,7 +214,7 @@ func (m *consulIndexedMap) Prev(ctx context.Context, index uint64) (driver.Entry
 
 // Next returns the entry with the lowest index above index.
 func (m *consulIndexedMap) Next(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.seek(ctx, "next", func(ix []uint64) int {
+	return m.seek(ctx, func(ix []uint64) int {
 		i, found := slices.BinarySearch(ix, index)
 		if found {
 			i++
@@ -226,15 +226,14 @@ func (m *consulIndexedMap) Next(ctx context.Context, index uint64) (driver.Entry
 // seek lists the index keys, lets pick choose a position among the sorted
 // indexes, and reads that entry; if it was removed in between, it looks
 // again.
-func (m *consulIndexedMap) seek(ctx context.Context, what string, pick func([]uint64) int) (driver.Entry, error) {
-	if err := m.check(what); err != nil {
+func (m *consulIndexedMap) seek(ctx context.Context, pick func([]uint64) int) (driver.Entry, error) {
+	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
-	what = "indexed map " + what
 	for attempt := 0; ; attempt++ {
 		keys, _, err := m.d.kv.Keys(m.indexes, "", read(ctx))
 		if err != nil {
-			return driver.Entry{}, classify(ctx, what, err, reading)
+			return driver.Entry{}, classify(ctx, err, reading)
 		}
 		ix := make([]uint64, 0, len(keys))
 		for _, k := range keys {
@@ -245,9 +244,9 @@ func (m *consulIndexedMap) seek(ctx context.Context, what string, pick func([]ui
 		slices.Sort(ix)
 		p := pick(ix)
 		if p < 0 || p >= len(ix) {
-			return driver.Entry{}, fmt.Errorf("%w: consul %s", driver.ErrNotFound, what)
+			return driver.Entry{}, errNotFound
 		}
-		e, err := m.getIndex(ctx, what, ix[p])
+		e, err := m.getIndex(ctx, ix[p])
 		if err == nil || !errors.Is(err, driver.ErrNotFound) || attempt == 10 {
 			return e, err
 		}
@@ -257,43 +256,42 @@ func (m *consulIndexedMap) seek(ctx context.Context, what string, pick func([]ui
 // Remove deletes key and its index key, after checking ifVersion against
 // the entry read; the delete is a check-and-delete against that version.
 func (m *consulIndexedMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check("remove"); err != nil {
+	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
-	return m.remove(ctx, "indexed map remove", key, 0, ifVersion)
+	return m.remove(ctx, key, 0, ifVersion)
 }
 
 // RemoveIndex finds the key at index, then removes it as Remove does.
 func (m *consulIndexedMap) RemoveIndex(ctx context.Context, index uint64, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check("remove index"); err != nil {
+	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
-	const what = "indexed map remove index"
 	pair, _, err := m.d.kv.Get(m.index(index), read(ctx))
 	if err != nil {
-		return driver.Entry{}, classify(ctx, what, err, reading)
+		return driver.Entry{}, classify(ctx, err, reading)
 	}
 	if pair == nil {
-		return driver.Entry{}, fmt.Errorf("%w: consul %s: no entry at index %d", driver.ErrNotFound, what, index)
+		return driver.Entry{}, errNotFound
 	}
-	return m.remove(ctx, what, string(pair.Value), index, ifVersion)
+	return m.remove(ctx, string(pair.Value), index, ifVersion)
 }
 
 // remove deletes key if it has index (any index when 0) and version
 // ifVersion (any when 0).
-func (m *consulIndexedMap) remove(ctx context.Context, what, key string, index, ifVersion uint64) (driver.Entry, error) {
+func (m *consulIndexedMap) remove(ctx context.Context, key string, index, ifVersion uint64) (driver.Entry, error) {
 	for {
-		e, err := m.get(ctx, what, key)
+		e, err := m.get(ctx, key)
 		if err != nil {
 			return driver.Entry{}, err
 		}
 		if index != 0 && e.Index != index {
-			return driver.Entry{}, fmt.Errorf("%w: consul %s: no entry at index %d", driver.ErrNotFound, what, index)
+			return driver.Entry{}, errNotFound
 		}
 		if ifVersion != 0 && e.Version != ifVersion {
-			return driver.Entry{}, fmt.Errorf("%w: consul %s: version is %d, not %d", driver.ErrConflict, what, e.Version, ifVersion)
+			return driver.Entry{}, errVersion
 		}
-		_, rb, err := m.d.txn(ctx, what, []kvOp{
+		_, rb, err := m.d.txn(ctx, []kvOp{
 			{Verb: api.KVDeleteCAS, Key: m.entry(key), Index: e.Version},
 			{Verb: api.KVDelete, Key: m.index(e.Index)},
 		})
@@ -309,12 +307,12 @@ func (m *consulIndexedMap) remove(ctx context.Context, what, key string, index, 
 
 // Len counts the entry keys.
 func (m *consulIndexedMap) Len(ctx context.Context) (int, error) {
-	if err := m.check("len"); err != nil {
+	if err := m.check(); err != nil {
 		return 0, err
 	}
 	keys, _, err := m.d.kv.Keys(m.entries, "", read(ctx))
 	if err != nil {
-		return 0, classify(ctx, "indexed map len", err, reading)
+		return 0, classify(ctx, err, reading)
 	}
 	return len(keys), nil
 }
@@ -322,10 +320,10 @@ func (m *consulIndexedMap) Len(ctx context.Context) (int, error) {
 // Clear deletes every entry and index key in one transaction; n stays, so
 // indexes are not reused.
 func (m *consulIndexedMap) Clear(ctx context.Context) error {
-	if err := m.check("clear"); err != nil {
+	if err := m.check(); err != nil {
 		return err
 	}
-	_, _, err := m.d.txn(ctx, "indexed map clear", []kvOp{
+	_, _, err := m.d.txn(ctx, []kvOp{
 		{Verb: api.KVDeleteTree, Key: m.entries},
 		{Verb: api.KVDeleteTree, Key: m.indexes},
 	})
@@ -335,19 +333,16 @@ func (m *consulIndexedMap) Clear(ctx context.Context) error {
 // Entries yields the entries of one snapshot in index order.
 func (m *consulIndexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 	return func(yield func(driver.Entry, error) bool) {
-		if err := m.check("entries"); err != nil {
+		if err := m.check(); err != nil {
 			yield(driver.Entry{}, err)
 			return
 		}
 		pairs, _, err := m.d.kv.List(m.entries, read(ctx))
 		if err != nil {
-			yield(driver.Entry{}, classify(ctx, "indexed map entries", err, reading))
+			yield(driver.Entry{}, classify(ctx, err, reading))
 			return
 		}
-		entries := make([]driver.Entry, 0, len(pairs))
-		for key, p := range snapshotEntries(m.entries, pairs) {
-			entries = append(entries, imapEntry(key, p))
-		}
+		entries := slices.Collect(maps.Values(snapshotEntries(m.entries, pairs, imapEntry)))
 		slices.SortFunc(entries, func(a, b driver.Entry) int { return cmp.Compare(a.Index, b.Index) })
 		for _, e := range entries {
 			if !yield(e, nil) {
@@ -361,5 +356,5 @@ func (m *consulIndexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, 
 // documentation). An entry removed and appended again between two answers
 // yields EventRemoved then EventInserted.
 func (m *consulIndexedMap) Watch(ctx context.Context, ch chan<- driver.EntryEvent) error {
-	return m.watchEntries(ctx, "indexed map watch", m.entries, imapEntry, ch)
+	return m.watchEntries(ctx, m.entries, imapEntry, ch)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"iter"
 	"slices"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/resync"
 )
 
 // consulList keeps, under <base>/:
@@ -72,14 +72,14 @@ func (l *consulList) item(id uint64) string {
 }
 
 // load reads the header and remembers it.
-func (l *consulList) load(ctx context.Context, what string) (*listHeader, error) {
+func (l *consulList) load(ctx context.Context) (*listHeader, error) {
 	pair, _, err := l.d.kv.Get(l.header, read(ctx))
 	if err != nil {
-		return nil, classify(ctx, what, err, reading)
+		return nil, classify(ctx, err, reading)
 	}
 	h, err := decodeHeader(pair)
 	if err != nil {
-		return nil, fmt.Errorf("%w: consul %s: %v", driver.ErrInvalid, what, err)
+		return nil, errCorrupt(err)
 	}
 	l.remember(h)
 	return h, nil
@@ -111,17 +111,16 @@ func (l *consulList) cached() *listHeader {
 // is check-and-set in the same transaction, from a fresh read whenever it
 // changed in between. It returns the results of the transaction after the
 // header's own.
-func (l *consulList) change(ctx context.Context, what string, plan func(h *listHeader) ([]kvOp, error)) ([]*api.KVPair, error) {
-	if err := l.check(what); err != nil {
+func (l *consulList) change(ctx context.Context, plan func(h *listHeader) ([]kvOp, error)) ([]*api.KVPair, error) {
+	if err := l.check(); err != nil {
 		return nil, err
 	}
-	what = "list " + what
 	h := l.cached()
 	for {
 		fresh := h == nil
 		if fresh {
 			var err error
-			if h, err = l.load(ctx, what); err != nil {
+			if h, err = l.load(ctx); err != nil {
 				return nil, err
 			}
 		}
@@ -135,7 +134,7 @@ func (l *consulList) change(ctx context.Context, what string, plan func(h *listH
 			continue
 		}
 		ops = append([]kvOp{{Verb: api.KVCAS, Key: l.header, Value: next.encode(), Index: h.index}}, ops...)
-		res, rb, err := l.d.txn(ctx, what, ops)
+		res, rb, err := l.d.txn(ctx, ops)
 		switch {
 		case err != nil:
 			l.forget()
@@ -145,7 +144,7 @@ func (l *consulList) change(ctx context.Context, what string, plan func(h *listH
 			continue
 		case rb != nil:
 			l.forget()
-			return nil, unexpected(what, rb)
+			return nil, unexpected(rb)
 		}
 		next.index = res[0].ModifyIndex
 		l.remember(next)
@@ -156,7 +155,7 @@ func (l *consulList) change(ctx context.Context, what string, plan func(h *listH
 // Append adds an item with a new ID at the end.
 func (l *consulList) Append(ctx context.Context, value []byte) (int, error) {
 	var index int
-	_, err := l.change(ctx, "append", func(h *listHeader) ([]kvOp, error) {
+	_, err := l.change(ctx, func(h *listHeader) ([]kvOp, error) {
 		id := h.next
 		h.next++
 		index = len(h.ids)
@@ -168,9 +167,9 @@ func (l *consulList) Append(ctx context.Context, value []byte) (int, error) {
 
 // Insert adds an item with a new ID at index.
 func (l *consulList) Insert(ctx context.Context, index int, value []byte) error {
-	_, err := l.change(ctx, "insert", func(h *listHeader) ([]kvOp, error) {
+	_, err := l.change(ctx, func(h *listHeader) ([]kvOp, error) {
 		if index < 0 || index > len(h.ids) {
-			return nil, outOfRange("insert", index, len(h.ids))
+			return nil, outOfRange(index, len(h.ids))
 		}
 		id := h.next
 		h.next++
@@ -182,9 +181,9 @@ func (l *consulList) Insert(ctx context.Context, index int, value []byte) error 
 
 // Set replaces the item at index by a new item and returns the old value.
 func (l *consulList) Set(ctx context.Context, index int, value []byte) ([]byte, error) {
-	res, err := l.change(ctx, "set", func(h *listHeader) ([]kvOp, error) {
+	res, err := l.change(ctx, func(h *listHeader) ([]kvOp, error) {
 		if index < 0 || index >= len(h.ids) {
-			return nil, outOfRange("set", index, len(h.ids))
+			return nil, outOfRange(index, len(h.ids))
 		}
 		old, id := h.ids[index], h.next
 		h.next++
@@ -203,9 +202,9 @@ func (l *consulList) Set(ctx context.Context, index int, value []byte) ([]byte, 
 
 // Remove deletes the item at index and returns its value.
 func (l *consulList) Remove(ctx context.Context, index int) ([]byte, error) {
-	res, err := l.change(ctx, "remove", func(h *listHeader) ([]kvOp, error) {
+	res, err := l.change(ctx, func(h *listHeader) ([]kvOp, error) {
 		if index < 0 || index >= len(h.ids) {
-			return nil, outOfRange("remove", index, len(h.ids))
+			return nil, outOfRange(index, len(h.ids))
 		}
 		id := h.ids[index]
 		h.ids = slices.Delete(h.ids, index, index+1)
@@ -219,7 +218,7 @@ func (l *consulList) Remove(ctx context.Context, index int) ([]byte, error) {
 
 // Clear empties the order and deletes every item key; IDs are not reused.
 func (l *consulList) Clear(ctx context.Context) error {
-	_, err := l.change(ctx, "clear", func(h *listHeader) ([]kvOp, error) {
+	_, err := l.change(ctx, func(h *listHeader) ([]kvOp, error) {
 		h.ids = nil
 		return []kvOp{{Verb: api.KVDeleteTree, Key: l.items}}, nil
 	})
@@ -228,20 +227,20 @@ func (l *consulList) Clear(ctx context.Context) error {
 
 // Get reads the header, then the item at index.
 func (l *consulList) Get(ctx context.Context, index int) ([]byte, error) {
-	if err := l.check("get"); err != nil {
+	if err := l.check(); err != nil {
 		return nil, err
 	}
 	for {
-		h, err := l.load(ctx, "list get")
+		h, err := l.load(ctx)
 		if err != nil {
 			return nil, err
 		}
 		if index < 0 || index >= len(h.ids) {
-			return nil, outOfRange("get", index, len(h.ids))
+			return nil, outOfRange(index, len(h.ids))
 		}
 		pair, _, err := l.d.kv.Get(l.item(h.ids[index]), read(ctx))
 		if err != nil {
-			return nil, classify(ctx, "list get", err, reading)
+			return nil, classify(ctx, err, reading)
 		}
 		if pair != nil {
 			return pair.Value, nil
@@ -252,10 +251,10 @@ func (l *consulList) Get(ctx context.Context, index int) ([]byte, error) {
 
 // Len reads the header.
 func (l *consulList) Len(ctx context.Context) (int, error) {
-	if err := l.check("len"); err != nil {
+	if err := l.check(); err != nil {
 		return 0, err
 	}
-	h, err := l.load(ctx, "list len")
+	h, err := l.load(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -265,22 +264,22 @@ func (l *consulList) Len(ctx context.Context) (int, error) {
 // Items yields the items of one snapshot (one recursive read).
 func (l *consulList) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		if err := l.check("items"); err != nil {
+		if err := l.check(); err != nil {
 			yield(nil, err)
 			return
 		}
 		pairs, _, err := l.d.kv.List(l.dir, read(ctx))
 		if err != nil {
-			yield(nil, classify(ctx, "list items", err, reading))
+			yield(nil, classify(ctx, err, reading))
 			return
 		}
-		s, err := l.snapshot(pairs)
+		items, err := l.snapshot(pairs)
 		if err != nil {
 			yield(nil, err)
 			return
 		}
-		for _, id := range s.ids {
-			if !yield(s.values[id], nil) {
+		for _, v := range items {
+			if !yield(v, nil) {
 				return
 			}
 		}
@@ -288,16 +287,15 @@ func (l *consulList) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 }
 
 // Watch follows the list with blocking queries on its directory and sends
-// the changes between consecutive answers (see the package documentation;
-// an item removed and another inserted at the same index between two
-// answers is reported as one EventUpdated).
+// the changes between consecutive answers, as driver/resync computes them
+// (see the package documentation).
 func (l *consulList) Watch(ctx context.Context, ch chan<- driver.ListEvent) error {
-	if err := l.check("watch"); err != nil {
+	if err := l.check(); err != nil {
 		return err
 	}
 	pairs, meta, err := l.d.kv.List(l.dir, read(ctx))
 	if err != nil {
-		return classify(ctx, "list watch", err, reading)
+		return classify(ctx, err, reading)
 	}
 	last, err := l.snapshot(pairs)
 	if err != nil {
@@ -314,7 +312,7 @@ func (l *consulList) Watch(ctx context.Context, ch chan<- driver.ListEvent) erro
 			if err != nil {
 				return true // a foreign header; wait for the next answer
 			}
-			for _, ev := range diffList(last, next) {
+			for _, ev := range resync.List(last, next) {
 				if !send(wctx, ch, ev) {
 					return false
 				}
@@ -326,14 +324,10 @@ func (l *consulList) Watch(ctx context.Context, ch chan<- driver.ListEvent) erro
 	return nil
 }
 
-// listSnapshot is the list as one listing of its directory shows it.
-type listSnapshot struct {
-	ids    []uint64
-	values map[uint64][]byte
-}
-
-func (l *consulList) snapshot(pairs api.KVPairs) (listSnapshot, error) {
-	s := listSnapshot{values: make(map[uint64][]byte, len(pairs))}
+// snapshot returns the items of one listing of the list's directory, in
+// order.
+func (l *consulList) snapshot(pairs api.KVPairs) ([][]byte, error) {
+	values := make(map[uint64][]byte, len(pairs))
 	var header *api.KVPair
 	for _, p := range pairs {
 		switch {
@@ -341,55 +335,25 @@ func (l *consulList) snapshot(pairs api.KVPairs) (listSnapshot, error) {
 			header = p
 		case strings.HasPrefix(p.Key, l.items):
 			if id, err := strconv.ParseUint(p.Key[len(l.items):], 16, 64); err == nil {
-				s.values[id] = p.Value
+				values[id] = p.Value
 			}
 		}
 	}
 	h, err := decodeHeader(header)
 	if err != nil {
-		return s, fmt.Errorf("%w: consul list: %v", driver.ErrInvalid, err)
+		return nil, errCorrupt(err)
 	}
+	items := make([][]byte, 0, len(h.ids))
 	for _, id := range h.ids {
-		if _, ok := s.values[id]; ok {
-			s.ids = append(s.ids, id)
+		if v, ok := values[id]; ok {
+			items = append(items, v)
 		}
 	}
-	return s, nil
+	return items, nil
 }
 
-// diffList returns the events that turn old into next. Item IDs are never
-// reused and the items both contain keep their relative order, so one walk
-// over both finds every removal and insertion at its index.
-func diffList(old, next listSnapshot) []driver.ListEvent {
-	var events []driver.ListEvent
-	i, j, pos := 0, 0, 0
-	for i < len(old.ids) || j < len(next.ids) {
-		removed := i < len(old.ids) && !has(next.values, old.ids[i])
-		inserted := j < len(next.ids) && !has(old.values, next.ids[j])
-		switch {
-		case removed && inserted:
-			events = append(events, driver.ListEvent{Type: driver.EventUpdated, Index: pos, Value: next.values[next.ids[j]]})
-			i, j, pos = i+1, j+1, pos+1
-		case removed:
-			events = append(events, driver.ListEvent{Type: driver.EventRemoved, Index: pos, Value: old.values[old.ids[i]]})
-			i++
-		case inserted:
-			events = append(events, driver.ListEvent{Type: driver.EventInserted, Index: pos, Value: next.values[next.ids[j]]})
-			j, pos = j+1, pos+1
-		default: // the same item
-			i, j, pos = i+1, j+1, pos+1
-		}
-	}
-	return events
-}
-
-func has(m map[uint64][]byte, id uint64) bool {
-	_, ok := m[id]
-	return ok
-}
-
-func outOfRange(what string, index, n int) error {
-	return fmt.Errorf("%w: consul list %s: index %d, length %d", driver.ErrNotFound, what, index, n)
+func outOfRange(index, n int) error {
+	return driver.Errorf(driver.ErrNotFound, "index %d is out of range (length %d)", index, n)
 }
 
 // headerFormat is the first byte of an encoded header.

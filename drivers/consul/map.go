@@ -2,7 +2,6 @@ package consul
 
 import (
 	"context"
-	"fmt"
 	"iter"
 	"strings"
 
@@ -39,19 +38,19 @@ func (m *consulMap) path(key string) string { return m.dir + segment(key) }
 // key's ModifyIndex is ifVersion (a check-and-set; Consul's cas fails on an
 // absent key too).
 func (m *consulMap) Put(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check("put"); err != nil {
+	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
 	op := kvOp{Verb: api.KVSet, Key: m.path(key), Value: value}
 	if ifVersion != 0 {
 		op = kvOp{Verb: api.KVCAS, Key: m.path(key), Value: value, Index: ifVersion}
 	}
-	res, rb, err := m.d.txn(ctx, "map put", []kvOp{op})
+	res, rb, err := m.d.txn(ctx, []kvOp{op})
 	switch {
 	case err != nil:
 		return driver.Entry{}, err
 	case rb != nil:
-		return driver.Entry{}, fmt.Errorf("%w: consul map put: version is not %d", driver.ErrConflict, ifVersion)
+		return driver.Entry{}, errVersion
 	}
 	return driver.Entry{Key: key, Value: value, Version: res[0].ModifyIndex}, nil
 }
@@ -59,15 +58,15 @@ func (m *consulMap) Put(ctx context.Context, key string, value []byte, ifVersion
 // Insert stores value only if the key is absent: a check-and-set with index
 // 0.
 func (m *consulMap) Insert(ctx context.Context, key string, value []byte) (driver.Entry, error) {
-	if err := m.check("insert"); err != nil {
+	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
-	res, rb, err := m.d.txn(ctx, "map insert", []kvOp{{Verb: api.KVCAS, Key: m.path(key), Value: value, Index: 0}})
+	res, rb, err := m.d.txn(ctx, []kvOp{{Verb: api.KVCAS, Key: m.path(key), Value: value, Index: 0}})
 	switch {
 	case err != nil:
 		return driver.Entry{}, err
 	case rb != nil:
-		return driver.Entry{}, fmt.Errorf("%w: consul map insert", driver.ErrAlreadyExists)
+		return driver.Entry{}, driver.Errorf(driver.ErrAlreadyExists, "")
 	}
 	return driver.Entry{Key: key, Value: value, Version: res[0].ModifyIndex}, nil
 }
@@ -75,7 +74,7 @@ func (m *consulMap) Insert(ctx context.Context, key string, value []byte) (drive
 // Update replaces an existing value: one transaction of a get (which fails
 // if the key is absent) and a set or check-and-set.
 func (m *consulMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check("update"); err != nil {
+	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
 	path := m.path(key)
@@ -83,29 +82,29 @@ func (m *consulMap) Update(ctx context.Context, key string, value []byte, ifVers
 	if ifVersion != 0 {
 		op = kvOp{Verb: api.KVCAS, Key: path, Value: value, Index: ifVersion}
 	}
-	res, rb, err := m.d.txn(ctx, "map update", []kvOp{{Verb: api.KVGet, Key: path}, op})
+	res, rb, err := m.d.txn(ctx, []kvOp{{Verb: api.KVGet, Key: path}, op})
 	switch {
 	case err != nil:
 		return driver.Entry{}, err
 	case rb != nil && rb.has(0):
-		return driver.Entry{}, fmt.Errorf("%w: consul map update", driver.ErrNotFound)
+		return driver.Entry{}, errNotFound
 	case rb != nil:
-		return driver.Entry{}, fmt.Errorf("%w: consul map update: version is not %d", driver.ErrConflict, ifVersion)
+		return driver.Entry{}, errVersion
 	}
 	return driver.Entry{Key: key, Value: value, Version: res[1].ModifyIndex}, nil
 }
 
 // Get reads the key (default consistency: the leader answers).
 func (m *consulMap) Get(ctx context.Context, key string) (driver.Entry, error) {
-	if err := m.check("get"); err != nil {
+	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
 	pair, _, err := m.d.kv.Get(m.path(key), read(ctx))
 	if err != nil {
-		return driver.Entry{}, classify(ctx, "map get", err, reading)
+		return driver.Entry{}, classify(ctx, err, reading)
 	}
 	if pair == nil {
-		return driver.Entry{}, fmt.Errorf("%w: consul map get", driver.ErrNotFound)
+		return driver.Entry{}, errNotFound
 	}
 	return driver.Entry{Key: key, Value: pair.Value, Version: pair.ModifyIndex}, nil
 }
@@ -113,7 +112,7 @@ func (m *consulMap) Get(ctx context.Context, key string) (driver.Entry, error) {
 // Remove deletes the key in one transaction of a get (the removed entry,
 // and ErrNotFound if absent) and a delete or check-and-delete.
 func (m *consulMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check("remove"); err != nil {
+	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
 	path := m.path(key)
@@ -121,26 +120,26 @@ func (m *consulMap) Remove(ctx context.Context, key string, ifVersion uint64) (d
 	if ifVersion != 0 {
 		op = kvOp{Verb: api.KVDeleteCAS, Key: path, Index: ifVersion}
 	}
-	res, rb, err := m.d.txn(ctx, "map remove", []kvOp{{Verb: api.KVGet, Key: path}, op})
+	res, rb, err := m.d.txn(ctx, []kvOp{{Verb: api.KVGet, Key: path}, op})
 	switch {
 	case err != nil:
 		return driver.Entry{}, err
 	case rb != nil && rb.has(0):
-		return driver.Entry{}, fmt.Errorf("%w: consul map remove", driver.ErrNotFound)
+		return driver.Entry{}, errNotFound
 	case rb != nil:
-		return driver.Entry{}, fmt.Errorf("%w: consul map remove: version is not %d", driver.ErrConflict, ifVersion)
+		return driver.Entry{}, errVersion
 	}
 	return driver.Entry{Key: key, Value: res[0].Value, Version: res[0].ModifyIndex}, nil
 }
 
 // Len counts the keys (a keys-only listing).
 func (m *consulMap) Len(ctx context.Context) (int, error) {
-	if err := m.check("len"); err != nil {
+	if err := m.check(); err != nil {
 		return 0, err
 	}
 	keys, _, err := m.d.kv.Keys(m.dir, "", read(ctx))
 	if err != nil {
-		return 0, classify(ctx, "map len", err, reading)
+		return 0, classify(ctx, err, reading)
 	}
 	return len(keys), nil
 }
@@ -148,10 +147,10 @@ func (m *consulMap) Len(ctx context.Context) (int, error) {
 // Clear deletes every key with one recursive delete: atomic, whatever the
 // size of the map.
 func (m *consulMap) Clear(ctx context.Context) error {
-	if err := m.check("clear"); err != nil {
+	if err := m.check(); err != nil {
 		return err
 	}
-	_, _, err := m.d.txn(ctx, "map clear", []kvOp{{Verb: api.KVDeleteTree, Key: m.dir}})
+	_, _, err := m.d.txn(ctx, []kvOp{{Verb: api.KVDeleteTree, Key: m.dir}})
 	return err
 }
 
@@ -159,13 +158,13 @@ func (m *consulMap) Clear(ctx context.Context) error {
 // the order of their encoded keys.
 func (m *consulMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 	return func(yield func(driver.Entry, error) bool) {
-		if err := m.check("entries"); err != nil {
+		if err := m.check(); err != nil {
 			yield(driver.Entry{}, err)
 			return
 		}
 		pairs, _, err := m.d.kv.List(m.dir, read(ctx))
 		if err != nil {
-			yield(driver.Entry{}, classify(ctx, "map entries", err, reading))
+			yield(driver.Entry{}, classify(ctx, err, reading))
 			return
 		}
 		for _, p := range pairs {
@@ -183,5 +182,10 @@ func (m *consulMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] 
 // Watch follows the map with blocking queries on its directory (see the
 // package documentation for how Consul's states become events).
 func (m *consulMap) Watch(ctx context.Context, ch chan<- driver.EntryEvent) error {
-	return m.watchEntries(ctx, "map watch", m.dir, mapEntry, ch)
+	return m.watchEntries(ctx, m.dir, mapEntry, ch)
+}
+
+// mapEntry converts a pair of a Map.
+func mapEntry(key string, p *api.KVPair) driver.Entry {
+	return driver.Entry{Key: key, Value: p.Value, Version: p.ModifyIndex}
 }

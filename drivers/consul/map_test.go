@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/consul/api"
 
 	"github.com/atomix/go-client/driver"
 )
@@ -130,8 +133,10 @@ func TestMapValueLimit(t *testing.T) {
 	if _, err := m.Update(ctx, key, bytes.Repeat([]byte("y"), max), 0); err != nil {
 		t.Fatalf("Update of the largest key and value: %v", err)
 	}
-	if _, err := m.Put(ctx, "k", bytes.Repeat([]byte("x"), 600<<10), 0); !errors.Is(err, driver.ErrInvalid) {
-		t.Fatalf("Put of a value above the agent's limit: %v, want ErrInvalid", err)
+	_, err := m.Put(ctx, "k", bytes.Repeat([]byte("x"), 600<<10), 0)
+	var se api.StatusError
+	if !errors.Is(err, driver.ErrInvalid) || !errors.As(err, &se) || se.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("Put of a value above the agent's limit: %v, want ErrInvalid caused by the agent's 413", err)
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 // KV store and its open/closed state.
 type primitive struct {
 	d    *Driver
-	kind string
 	base string // the primitive's path, without a trailing slash
 
 	// ctx ends when the primitive or its driver is closed; watches run
@@ -25,19 +24,20 @@ type primitive struct {
 
 // init sets p up as the primitive of kind with id.
 func (p *primitive) init(d *Driver, kind string, id driver.ID) {
-	p.d, p.kind, p.base = d, kind, d.base(kind, id)
+	p.d, p.base = d, d.base(kind, id)
 	p.ctx, p.cancel = context.WithCancel(d.ctx)
 }
 
 // check returns ErrClosed once the primitive or its driver is closed.
-func (p *primitive) check(op string) error {
+func (p *primitive) check() error {
 	if p.closed.Load() {
-		return errClosed(p.kind + " " + op + ": closed")
+		return errClosed
 	}
-	return p.d.check(p.kind + " " + op)
+	return p.d.check()
 }
 
-// Close ends the primitive's watches; later calls return ErrClosed.
+// Close ends the primitive's watches; it never changes the backend. Later
+// calls return ErrClosed; a second Close returns nil.
 func (p *primitive) Close(ctx context.Context) error {
 	p.closed.Store(true)
 	p.cancel()

@@ -1,18 +1,18 @@
 package consul
 
 import (
+	"cmp"
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/consul/api"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/lease"
 )
 
-// session is a Consul session with a TTL, kept alive by a goroutine that
-// renews it three times per TTL.
+// session is a Consul session with a TTL, kept alive by a lease.Keeper.
 //
 // It is created with Behavior "delete" and LockDelay 0: when it ends
 // (destroyed by Close, or invalidated by the servers because it was not
@@ -25,26 +25,20 @@ import (
 // Consul enforces a TTL of at least its session_ttl_min (10s by default);
 // shorter TTLs are rounded up to Options.MinSessionTTL. Consul invalidates
 // a session only after twice its TTL without renewal, so a crashed holder
-// keeps its locks for between TTL and 2×TTL. The holder side is
-// conservative: when renewals have failed for a whole TTL, Done closes and
-// the holder's lost-lock channels close, before the servers can give the
-// lock to anyone else.
+// keeps its locks for between TTL and 2×TTL. The keeper's deadline is one
+// TTL after the last successful renewal was sent: Done closes before the
+// servers can give a lock to anyone else.
 type session struct {
-	d   *Driver
-	id  string
-	ttl time.Duration
+	d      *Driver
+	id     string
+	keeper *lease.Keeper
 
-	done    chan struct{}
-	endOnce sync.Once
-
-	// ctx ends the renewal loop (and a renewal in flight); stopped is
-	// closed when the loop has returned.
-	ctx     context.Context
-	cancel  context.CancelFunc
-	stopped chan struct{}
+	// ctx ends when Done closes or the driver is closed: what is bound to
+	// the session (a lock wait, a hold's watcher) runs under it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	destroyOnce sync.Once
-	destroyErr  error
 }
 
 var _ driver.Session = (*session)(nil)
@@ -63,18 +57,12 @@ type sessionCreate struct {
 // zero, rounded up to Options.MinSessionTTL; more than 24h is ErrInvalid)
 // and starts renewing it.
 func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (driver.Session, error) {
-	if err := d.check("new session"); err != nil {
+	if err := d.check(); err != nil {
 		return nil, err
 	}
-	ttl := opts.TTL
-	if ttl == 0 {
-		ttl = d.opts.DefaultSessionTTL
-	}
-	if ttl < d.opts.MinSessionTTL {
-		ttl = d.opts.MinSessionTTL
-	}
+	ttl := max(cmp.Or(opts.TTL, d.opts.DefaultSessionTTL), d.opts.MinSessionTTL)
 	if ttl > maxSessionTTL {
-		return nil, fmt.Errorf("%w: consul: session TTL %v is above Consul's limit of %v", driver.ErrInvalid, opts.TTL, maxSessionTTL)
+		return nil, driver.Errorf(driver.ErrInvalid, "session TTL %v is above Consul's limit of %v", opts.TTL, maxSessionTTL)
 	}
 	body := sessionCreate{
 		Name:      "atomix",
@@ -83,24 +71,40 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 		LockDelay: "0s",
 	}
 	var out struct{ ID string }
-	if _, err := d.client.Raw().Write("/v1/session/create", body, &out, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
-		return nil, classify(ctx, "create session", err, writing)
+	sent := time.Now()
+	if _, err := d.client.Raw().Write("/v1/session/create", body, &out, write(ctx)); err != nil {
+		return nil, classify(ctx, err, writing)
 	}
-	s := &session{
-		d:       d,
-		id:      out.ID,
-		ttl:     ttl,
-		done:    make(chan struct{}),
-		stopped: make(chan struct{}),
-	}
+	s := &session{d: d, id: out.ID}
+	s.keeper = lease.Start(sent, ttl, s.renew)
 	s.ctx, s.cancel = context.WithCancel(d.ctx)
+	go func() {
+		select {
+		case <-s.keeper.Done():
+			s.cancel()
+		case <-s.ctx.Done():
+		}
+	}()
 	d.track(s)
-	go s.renew()
 	if d.closed.Load() { // closed while we were creating it
 		s.destroy(context.WithoutCancel(ctx))
-		return nil, errClosed("new session: driver closed")
+		return nil, errClosed
 	}
 	return s, nil
+}
+
+// renew sends one renewal; Consul answers no entry for a session it no
+// longer knows (it has then deleted the session's keys).
+func (s *session) renew(ctx context.Context) (time.Duration, error) {
+	entry, _, err := s.d.client.Session().Renew(s.id, write(ctx))
+	switch {
+	case err != nil:
+		return 0, err
+	case entry == nil:
+		return 0, lease.ErrGone
+	}
+	ttl, _ := time.ParseDuration(entry.TTL) // 0 keeps the previous TTL
+	return ttl, nil
 }
 
 // ID returns Consul's session ID.
@@ -108,92 +112,49 @@ func (s *session) ID() string { return s.id }
 
 // Done is closed when the session has ended: closed, invalidated by Consul,
 // or not renewed for a whole TTL.
-func (s *session) Done() <-chan struct{} { return s.done }
+func (s *session) Done() <-chan struct{} { return s.keeper.Done() }
 
-// Close destroys the session; Consul deletes every key it holds.
+// Close destroys the session; Consul deletes every key it holds. A second
+// Close returns nil.
 func (s *session) Close(ctx context.Context) error {
 	return s.destroy(ctx)
-}
-
-// renew keeps the session alive until it is stopped, Consul no longer knows
-// it, or renewals have failed for a whole TTL.
-func (s *session) renew() {
-	defer close(s.stopped)
-	interval := s.ttl / 3
-	last := time.Now()
-	timer := time.NewTimer(interval)
-	defer timer.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-timer.C:
-		}
-		ctx, cancel := context.WithTimeout(s.ctx, interval)
-		entry, _, err := s.d.client.Session().Renew(s.id, (&api.WriteOptions{}).WithContext(ctx))
-		cancel()
-		switch {
-		case s.ctx.Err() != nil:
-			return
-		case err == nil && entry == nil: // invalidated: Consul has deleted its keys
-			s.end()
-			return
-		case err == nil:
-			last = time.Now()
-			timer.Reset(interval)
-		default:
-			left := s.ttl - time.Since(last)
-			if left <= 0 {
-				s.end()
-				return
-			}
-			timer.Reset(min(left, time.Second))
-		}
-	}
-}
-
-// end closes Done.
-func (s *session) end() {
-	s.endOnce.Do(func() { close(s.done) })
-}
-
-// halt stops the renewal loop and waits for it.
-func (s *session) halt() {
-	s.cancel()
-	<-s.stopped
 }
 
 // destroy stops renewing and destroys the session on the agent. If the
 // agent cannot be reached the session still ends here, and Consul ends it
 // after its TTL.
 func (s *session) destroy(ctx context.Context) error {
+	var err error
 	s.destroyOnce.Do(func() {
-		s.halt()
+		s.end()
 		defer s.d.untrack(s)
-		defer s.end()
-		if _, err := s.d.client.Session().Destroy(s.id, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
-			s.destroyErr = classify(ctx, "destroy session", err, writing)
+		if _, derr := s.d.client.Session().Destroy(s.id, write(ctx)); derr != nil {
+			err = classify(ctx, derr, writing)
 		}
 	})
-	return s.destroyErr
+	return err
 }
 
-// abandon stops renewing without destroying, as if the process had died.
-func (s *session) abandon() {
+// end stops renewing without destroying: Done closes, and Consul deletes
+// the session's keys when it expires it. It is what the driver does when
+// Consul says the session is invalid, and, for every session, when the
+// process is made to vanish (Driver.crash).
+func (s *session) end() {
+	s.keeper.Stop()
 	s.cancel()
-	s.end()
 }
 
-// own returns s as a session of this driver, or ErrInvalid.
-func (d *Driver) own(s driver.Session) (*session, error) {
+// sessionOf returns s as a live session: ErrInvalid for a session of
+// another driver type, ErrClosed for one that ended.
+func (d *Driver) sessionOf(s driver.Session) (*session, error) {
 	cs, ok := s.(*session)
-	if !ok || cs.d != d {
-		return nil, fmt.Errorf("%w: consul: the session was not created by this driver", driver.ErrInvalid)
+	if !ok {
+		return nil, driver.Errorf(driver.ErrInvalid, "not a Consul session")
 	}
 	select {
-	case <-cs.done:
-		return nil, errClosed("session " + cs.id + " has ended")
+	case <-cs.keeper.Done():
+		return nil, errSessionEnded
 	default:
+		return cs, nil
 	}
-	return cs, nil
 }

@@ -1,15 +1,14 @@
 package consul
 
 import (
-	"cmp"
 	"context"
 	"iter"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/consul/api"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/resync"
 )
 
 // consulSet stores each element as an empty key <base>/<segment(element)>.
@@ -30,12 +29,12 @@ func newSet(d *Driver, id driver.ID) *consulSet {
 // Add creates the element's key with a check-and-set at index 0, which
 // fails if it exists.
 func (s *consulSet) Add(ctx context.Context, element string) (bool, error) {
-	if err := s.check("add"); err != nil {
+	if err := s.check(); err != nil {
 		return false, err
 	}
 	ok, _, err := s.d.kv.CAS(&api.KVPair{Key: s.dir + segment(element), ModifyIndex: 0}, write(ctx))
 	if err != nil {
-		return false, classify(ctx, "set add", err, writing)
+		return false, classify(ctx, err, writing)
 	}
 	return ok, nil
 }
@@ -43,65 +42,65 @@ func (s *consulSet) Add(ctx context.Context, element string) (bool, error) {
 // Remove deletes the element's key in a transaction whose first operation,
 // a get, fails if it is absent.
 func (s *consulSet) Remove(ctx context.Context, element string) (bool, error) {
-	if err := s.check("remove"); err != nil {
+	if err := s.check(); err != nil {
 		return false, err
 	}
 	path := s.dir + segment(element)
-	_, rb, err := s.d.txn(ctx, "set remove", []kvOp{{Verb: api.KVGet, Key: path}, {Verb: api.KVDelete, Key: path}})
+	_, rb, err := s.d.txn(ctx, []kvOp{{Verb: api.KVGet, Key: path}, {Verb: api.KVDelete, Key: path}})
 	switch {
 	case err != nil:
 		return false, err
 	case rb != nil && rb.has(0):
 		return false, nil
 	case rb != nil:
-		return false, unexpected("set remove", rb)
+		return false, unexpected(rb)
 	}
 	return true, nil
 }
 
 // Contains reads the element's key.
 func (s *consulSet) Contains(ctx context.Context, element string) (bool, error) {
-	if err := s.check("contains"); err != nil {
+	if err := s.check(); err != nil {
 		return false, err
 	}
 	pair, _, err := s.d.kv.Get(s.dir+segment(element), read(ctx))
 	if err != nil {
-		return false, classify(ctx, "set contains", err, reading)
+		return false, classify(ctx, err, reading)
 	}
 	return pair != nil, nil
 }
 
 // Len counts the keys.
 func (s *consulSet) Len(ctx context.Context) (int, error) {
-	if err := s.check("len"); err != nil {
+	if err := s.check(); err != nil {
 		return 0, err
 	}
 	keys, _, err := s.d.kv.Keys(s.dir, "", read(ctx))
 	if err != nil {
-		return 0, classify(ctx, "set len", err, reading)
+		return 0, classify(ctx, err, reading)
 	}
 	return len(keys), nil
 }
 
 // Clear deletes every element with one recursive delete.
 func (s *consulSet) Clear(ctx context.Context) error {
-	if err := s.check("clear"); err != nil {
+	if err := s.check(); err != nil {
 		return err
 	}
-	_, _, err := s.d.txn(ctx, "set clear", []kvOp{{Verb: api.KVDeleteTree, Key: s.dir}})
+	_, _, err := s.d.txn(ctx, []kvOp{{Verb: api.KVDeleteTree, Key: s.dir}})
 	return err
 }
 
 // Elements yields the elements of one snapshot (a keys-only listing).
 func (s *consulSet) Elements(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		if err := s.check("elements"); err != nil {
+		if err := s.check(); err != nil {
 			yield("", err)
 			return
 		}
 		keys, _, err := s.d.kv.Keys(s.dir, "", read(ctx))
 		if err != nil {
-			yield("", classify(ctx, "set elements", err, reading))
+			yield("", classify(ctx, err, reading))
 			return
 		}
 		for _, k := range keys {
@@ -116,15 +115,16 @@ func (s *consulSet) Elements(ctx context.Context) iter.Seq2[string, error] {
 	}
 }
 
-// Watch follows the set with blocking queries on its directory: removals
-// first, then insertions in commit order (see the package documentation).
+// Watch follows the set with blocking queries on its directory and sends
+// the difference between consecutive answers, as driver/resync computes it
+// (see the package documentation).
 func (s *consulSet) Watch(ctx context.Context, ch chan<- driver.ElementEvent) error {
-	if err := s.check("watch"); err != nil {
+	if err := s.check(); err != nil {
 		return err
 	}
 	pairs, meta, err := s.d.kv.List(s.dir, read(ctx))
 	if err != nil {
-		return classify(ctx, "set watch", err, reading)
+		return classify(ctx, err, reading)
 	}
 	last := s.snapshot(pairs)
 	wctx, cancel := s.watchContext(ctx)
@@ -135,7 +135,7 @@ func (s *consulSet) Watch(ctx context.Context, ch chan<- driver.ElementEvent) er
 			return s.d.kv.List(s.dir, q)
 		}, func(pairs api.KVPairs) bool {
 			next := s.snapshot(pairs)
-			for _, ev := range diffElements(last, next) {
+			for _, ev := range resync.Elements(last, next) {
 				if !send(wctx, ch, ev) {
 					return false
 				}
@@ -156,36 +156,4 @@ func (s *consulSet) snapshot(pairs api.KVPairs) map[string]uint64 {
 		}
 	}
 	return m
-}
-
-// diffElements returns the events that turn old into next (element ->
-// CreateIndex): removals first, then insertions in commit order; an element
-// removed and added again in between yields both.
-func diffElements(old, next map[string]uint64) []driver.ElementEvent {
-	type change struct {
-		ev driver.ElementEvent
-		at uint64
-	}
-	var removed, added []change
-	for e, was := range old {
-		if now, ok := next[e]; !ok || now != was {
-			removed = append(removed, change{driver.ElementEvent{Type: driver.EventRemoved, Element: e}, was})
-		}
-	}
-	for e, now := range next {
-		if was, ok := old[e]; !ok || now != was {
-			added = append(added, change{driver.ElementEvent{Type: driver.EventInserted, Element: e}, now})
-		}
-	}
-	byIndex := func(a, b change) int { return cmp.Compare(a.at, b.at) }
-	slices.SortFunc(removed, byIndex)
-	slices.SortFunc(added, byIndex)
-	events := make([]driver.ElementEvent, 0, len(removed)+len(added))
-	for _, c := range removed {
-		events = append(events, c.ev)
-	}
-	for _, c := range added {
-		events = append(events, c.ev)
-	}
-	return events
 }

@@ -55,7 +55,8 @@ func (r *rollback) has(i int) bool {
 // reason returns why operation i failed, "" if it did not.
 func (r *rollback) reason(i int) string { return r.failed[i] }
 
-func (r *rollback) String() string {
+// Error lists the failed operations and the agent's reasons.
+func (r *rollback) Error() string {
 	parts := make([]string, 0, len(r.failed))
 	for i, why := range r.failed {
 		parts = append(parts, fmt.Sprintf("op %d: %s", i, why))
@@ -68,11 +69,11 @@ func (r *rollback) String() string {
 // deletes and check-not-exists), in order; or a rollback when the agent
 // refused the transaction because operations failed; or a classified error
 // when the request itself failed (ErrAmbiguous if it may have been applied).
-func (d *Driver) txn(ctx context.Context, what string, ops []kvOp) ([]*api.KVPair, *rollback, error) {
+func (d *Driver) txn(ctx context.Context, ops []kvOp) ([]*api.KVPair, *rollback, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("consul %s: %w", what, err)
+		return nil, nil, err
 	}
-	if err := d.check(what); err != nil {
+	if err := d.check(); err != nil {
 		return nil, nil, err
 	}
 	body := make([]txnOp, len(ops))
@@ -93,7 +94,7 @@ func (d *Driver) txn(ctx context.Context, what string, ops []kvOp) ([]*api.KVPai
 				return nil, rb, nil
 			}
 		}
-		return nil, nil, classify(ctx, what, err, writing)
+		return nil, nil, classify(ctx, err, writing)
 	}
 	results := make([]*api.KVPair, 0, len(answer.Results))
 	for _, r := range answer.Results {
@@ -106,6 +107,6 @@ func (d *Driver) txn(ctx context.Context, what string, ops []kvOp) ([]*api.KVPai
 
 // unexpected reports a rolled back transaction that the caller has no
 // specific explanation for.
-func unexpected(what string, rb *rollback) error {
-	return fmt.Errorf("%w: consul %s: transaction rolled back: %s", driver.ErrConflict, what, rb)
+func unexpected(rb *rollback) error {
+	return driver.Wrap(driver.ErrConflict, rb, "transaction rolled back")
 }

@@ -2,11 +2,11 @@ package consul
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/consul/api"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/resync"
 )
 
 // consulValue is one key, <base>; its version is the key's ModifyIndex.
@@ -26,34 +26,34 @@ func newValue(d *Driver, id driver.ID) *consulValue {
 // check-and-set, which also fails when the key is absent) whose answer
 // carries the new ModifyIndex.
 func (v *consulValue) Set(ctx context.Context, value []byte, ifVersion uint64) (uint64, error) {
-	if err := v.check("set"); err != nil {
+	if err := v.check(); err != nil {
 		return 0, err
 	}
 	op := kvOp{Verb: api.KVSet, Key: v.base, Value: value}
 	if ifVersion != 0 {
 		op = kvOp{Verb: api.KVCAS, Key: v.base, Value: value, Index: ifVersion}
 	}
-	res, rb, err := v.d.txn(ctx, "value set", []kvOp{op})
+	res, rb, err := v.d.txn(ctx, []kvOp{op})
 	switch {
 	case err != nil:
 		return 0, err
 	case rb != nil:
-		return 0, fmt.Errorf("%w: consul value set: version is not %d", driver.ErrConflict, ifVersion)
+		return 0, errVersion
 	}
 	return res[0].ModifyIndex, nil
 }
 
 // Get reads the key.
 func (v *consulValue) Get(ctx context.Context) ([]byte, uint64, error) {
-	if err := v.check("get"); err != nil {
+	if err := v.check(); err != nil {
 		return nil, 0, err
 	}
 	pair, _, err := v.d.kv.Get(v.base, read(ctx))
 	if err != nil {
-		return nil, 0, classify(ctx, "value get", err, reading)
+		return nil, 0, classify(ctx, err, reading)
 	}
 	if pair == nil {
-		return nil, 0, fmt.Errorf("%w: consul value get", driver.ErrNotFound)
+		return nil, 0, errNotFound
 	}
 	return pair.Value, pair.ModifyIndex, nil
 }
@@ -61,21 +61,21 @@ func (v *consulValue) Get(ctx context.Context) ([]byte, uint64, error) {
 // Delete removes the key in a transaction of a get (ErrNotFound) and a
 // delete or check-and-delete (ErrConflict).
 func (v *consulValue) Delete(ctx context.Context, ifVersion uint64) error {
-	if err := v.check("delete"); err != nil {
+	if err := v.check(); err != nil {
 		return err
 	}
 	op := kvOp{Verb: api.KVDelete, Key: v.base}
 	if ifVersion != 0 {
 		op = kvOp{Verb: api.KVDeleteCAS, Key: v.base, Index: ifVersion}
 	}
-	_, rb, err := v.d.txn(ctx, "value delete", []kvOp{{Verb: api.KVGet, Key: v.base}, op})
+	_, rb, err := v.d.txn(ctx, []kvOp{{Verb: api.KVGet, Key: v.base}, op})
 	switch {
 	case err != nil:
 		return err
 	case rb != nil && rb.has(0):
-		return fmt.Errorf("%w: consul value delete", driver.ErrNotFound)
+		return errNotFound
 	case rb != nil:
-		return fmt.Errorf("%w: consul value delete: version is not %d", driver.ErrConflict, ifVersion)
+		return errVersion
 	}
 	return nil
 }
@@ -83,21 +83,23 @@ func (v *consulValue) Delete(ctx context.Context, ifVersion uint64) error {
 // Watch follows the key with blocking queries. Writes between two answers
 // merge: the watcher sees the last of them (see the package documentation).
 func (v *consulValue) Watch(ctx context.Context, ch chan<- driver.ValueEvent) error {
-	if err := v.check("watch"); err != nil {
+	if err := v.check(); err != nil {
 		return err
 	}
-	last, meta, err := v.d.kv.Get(v.base, read(ctx))
+	pair, meta, err := v.d.kv.Get(v.base, read(ctx))
 	if err != nil {
-		return classify(ctx, "value watch", err, reading)
+		return classify(ctx, err, reading)
 	}
+	last := valueState(pair)
 	wctx, cancel := v.watchContext(ctx)
 	go func() {
 		defer close(ch)
 		defer cancel()
 		follow(wctx, v.d, meta.LastIndex, func(q *api.QueryOptions) (*api.KVPair, *api.QueryMeta, error) {
 			return v.d.kv.Get(v.base, q)
-		}, func(next *api.KVPair) bool {
-			for _, ev := range diffValue(last, next) {
+		}, func(pair *api.KVPair) bool {
+			next := valueState(pair)
+			for _, ev := range resync.Value(last, next) {
 				if !send(wctx, ch, ev) {
 					return false
 				}
@@ -109,19 +111,10 @@ func (v *consulValue) Watch(ctx context.Context, ch chan<- driver.ValueEvent) er
 	return nil
 }
 
-// diffValue returns the events that turn old into next (nil = absent).
-func diffValue(old, next *api.KVPair) []driver.ValueEvent {
-	var events []driver.ValueEvent
-	recreated := old != nil && next != nil && old.CreateIndex != next.CreateIndex
-	if old != nil && (next == nil || recreated) {
-		events = append(events, driver.ValueEvent{Type: driver.EventRemoved, Value: old.Value, Version: old.ModifyIndex})
+// valueState is the key as resync.Value takes it: Version 0 when absent.
+func valueState(pair *api.KVPair) driver.ValueEvent {
+	if pair == nil {
+		return driver.ValueEvent{}
 	}
-	switch {
-	case next == nil:
-	case old == nil || recreated:
-		events = append(events, driver.ValueEvent{Type: driver.EventInserted, Value: next.Value, Version: next.ModifyIndex})
-	case old.ModifyIndex != next.ModifyIndex:
-		events = append(events, driver.ValueEvent{Type: driver.EventUpdated, Value: next.Value, Version: next.ModifyIndex})
-	}
-	return events
+	return driver.ValueEvent{Value: pair.Value, Version: pair.ModifyIndex}
 }

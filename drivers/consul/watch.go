@@ -9,18 +9,21 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/resync"
 )
 
 // Watches are Consul blocking queries: the watcher reads the primitive's
 // keys, then asks again with the index of that answer, and the agent holds
 // the request until something under those keys changes (or WaitTime
 // passes). Each answer is the whole current state; the watcher compares it
-// with the previous answer and sends the difference as events.
+// with the previous answer and sends the difference as events, computed by
+// driver/resync.
 //
 // Consul reports states, not changes: several writes that land between two
 // answers arrive merged into one state, so a key updated twice in that
 // window yields one EventUpdated with the last value, and a key removed and
-// re-created yields EventRemoved then EventInserted. Nothing is lost in the
+// re-created yields one EventUpdated (an IndexedMap entry, whose index
+// changes, EventRemoved then EventInserted). Nothing is lost in the
 // sense that matters: after every answer the events sent so far, applied to
 // the state the watch started from, give exactly the state of that answer,
 // so a watcher always converges to the latest state. The same holds after
@@ -42,7 +45,7 @@ func follow[T any](ctx context.Context, d *Driver, index uint64, query func(*api
 		q := (&api.QueryOptions{WaitIndex: index, WaitTime: d.opts.WaitTime}).WithContext(ctx)
 		v, meta, err := query(q)
 		if err != nil {
-			if ctx.Err() != nil || permanent(classify(ctx, "watch", err, reading)) {
+			if ctx.Err() != nil || permanent(classify(ctx, err, reading)) {
 				return
 			}
 			if !sleep(ctx, backoff) {
@@ -68,7 +71,7 @@ func follow[T any](ctx context.Context, d *Driver, index uint64, query func(*api
 
 // permanent reports whether a watch should give up after err.
 func permanent(err error) bool {
-	return errors.Is(err, driver.ErrInvalid)
+	return errors.Is(err, driver.ErrInvalid) || errors.Is(err, driver.ErrPermission)
 }
 
 // sleep waits for d or until ctx ends, and reports whether ctx is alive.
@@ -95,16 +98,17 @@ func send[T any](ctx context.Context, ch chan<- T, v T) bool {
 
 // watchEntries is the Watch of a map-like primitive whose entries are the
 // keys under dir: it reads the directory, then follows it with blocking
-// queries and sends the difference between each answer and the last.
-func (p *primitive) watchEntries(ctx context.Context, what, dir string, toEntry func(string, *api.KVPair) driver.Entry, ch chan<- driver.EntryEvent) error {
-	if err := p.check("watch"); err != nil {
+// queries and sends the difference between each answer and the last, as
+// driver/resync computes it.
+func (p *primitive) watchEntries(ctx context.Context, dir string, toEntry func(string, *api.KVPair) driver.Entry, ch chan<- driver.EntryEvent) error {
+	if err := p.check(); err != nil {
 		return err
 	}
 	pairs, meta, err := p.d.kv.List(dir, read(ctx))
 	if err != nil {
-		return classify(ctx, what, err, reading)
+		return classify(ctx, err, reading)
 	}
-	last := snapshotEntries(dir, pairs)
+	last := snapshotEntries(dir, pairs, toEntry)
 	wctx, cancel := p.watchContext(ctx)
 	go func() {
 		defer close(ch)
@@ -112,8 +116,8 @@ func (p *primitive) watchEntries(ctx context.Context, what, dir string, toEntry 
 		follow(wctx, p.d, meta.LastIndex, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
 			return p.d.kv.List(dir, q)
 		}, func(pairs api.KVPairs) bool {
-			next := snapshotEntries(dir, pairs)
-			for _, ev := range diffEntries(last, next, toEntry) {
+			next := snapshotEntries(dir, pairs, toEntry)
+			for _, ev := range resync.Entries(last, next) {
 				if !send(wctx, ch, ev) {
 					return false
 				}
@@ -125,13 +129,13 @@ func (p *primitive) watchEntries(ctx context.Context, what, dir string, toEntry 
 	return nil
 }
 
-// snapshotEntries decodes a listing of dir into user key -> pair, leaving
+// snapshotEntries decodes a listing of dir into user key -> entry, leaving
 // out keys this driver did not write.
-func snapshotEntries(dir string, pairs api.KVPairs) map[string]*api.KVPair {
-	s := make(map[string]*api.KVPair, len(pairs))
+func snapshotEntries(dir string, pairs api.KVPairs, toEntry func(string, *api.KVPair) driver.Entry) map[string]driver.Entry {
+	s := make(map[string]driver.Entry, len(pairs))
 	for _, p := range pairs {
 		if key, ok := unsegment(strings.TrimPrefix(p.Key, dir)); ok {
-			s[key] = p
+			s[key] = toEntry(key, p)
 		}
 	}
 	return s

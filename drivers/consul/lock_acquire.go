@@ -1,0 +1,254 @@
+package consul
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/atomix/go-client/driver"
+)
+
+// Acquire takes the lock for owner, waiting while someone else holds it.
+func (l *consulLock) Acquire(ctx context.Context, s driver.Session, owner string) (driver.Hold, error) {
+	h, _, err := l.acquire(ctx, s, owner, true)
+	return h, err
+}
+
+// TryAcquire takes the lock for owner if it is free, without waiting.
+func (l *consulLock) TryAcquire(ctx context.Context, s driver.Session, owner string) (driver.Hold, bool, error) {
+	return l.acquire(ctx, s, owner, false)
+}
+
+// errHeld ends an attempt without wait that found the lock held.
+var errHeld = errors.New("held by another owner")
+
+// cleanupTimeout bounds how long a failed attempt waits for its traces to
+// be removed before it returns; what is left is removed in the background.
+const cleanupTimeout = 2 * time.Second
+
+func (l *consulLock) acquire(ctx context.Context, s driver.Session, owner string, wait bool) (driver.Hold, bool, error) {
+	if err := l.check(); err != nil {
+		return driver.Hold{}, false, err
+	}
+	sess, err := l.d.sessionOf(s)
+	if err != nil {
+		return driver.Hold{}, false, err
+	}
+	// The attempt also ends with the session, the primitive or the driver.
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(sess.ctx, cancel)()
+	defer context.AfterFunc(l.ctx, cancel)()
+
+	token := newToken()
+	a := &attempt{l: l, sess: sess, token: token, value: []byte(token + owner)}
+	version, err := a.take(actx, wait)
+	switch {
+	case err == nil:
+		return driver.Hold{Version: version, Gone: l.watchHold(sess, version)}, true, nil
+	case errors.Is(err, errHeld):
+		return driver.Hold{}, false, nil
+	}
+	if a.traces {
+		a.cleanUp(ctx)
+	}
+	switch {
+	case ctx.Err() != nil:
+		return driver.Hold{}, false, ctx.Err()
+	case l.closed.Load() || l.d.closed.Load():
+		return driver.Hold{}, false, errClosed
+	case actx.Err() != nil:
+		return driver.Hold{}, false, errSessionEnded
+	}
+	return driver.Hold{}, false, err
+}
+
+// attempt is one call of Acquire or TryAcquire.
+type attempt struct {
+	l     *consulLock
+	sess  *session
+	token string
+	value []byte // token followed by owner: what h holds when this attempt holds it
+	// traces is set once the attempt may have left a waiter key or a hold
+	// on the backend.
+	traces     bool
+	registered bool
+}
+
+// take acquires the lock. Without wait it returns errHeld when the lock is
+// held.
+func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
+	var current *api.KVPair // h as last read; nil when absent
+	for {
+		if current == nil || current.Session == "" { // free: take it
+			version, err := a.grab(ctx, current)
+			switch {
+			case err == nil:
+				return version, nil
+			case errors.Is(err, driver.ErrAmbiguous):
+				// The answer was lost: look the hold up. If it is not
+				// there, the failed attempt's clean-up removes whatever
+				// the lost request may still do.
+				a.traces = true
+				if version := a.resolve(ctx); version != 0 {
+					return version, nil
+				}
+				return 0, err
+			case !errors.Is(err, errHeld):
+				return 0, err
+			}
+			if current, err = a.l.peek(ctx); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if current.Session == a.sess.id && bytes.Equal(current.Value, a.value) {
+			return current.ModifyIndex, nil // handed over by the last holder
+		}
+		if !wait {
+			return 0, errHeld
+		}
+		if !a.registered {
+			a.traces = true // even if the answer is lost
+			next, err := a.register(ctx)
+			if err != nil {
+				return 0, err
+			}
+			current, a.registered = next, next != nil
+			continue
+		}
+		// Held by someone else: wait for h to change.
+		q := (&api.QueryOptions{WaitIndex: current.ModifyIndex, WaitTime: a.l.d.opts.WaitTime}).WithContext(ctx)
+		next, _, err := a.l.d.kv.Get(a.l.holdKey, q)
+		if err != nil {
+			if ctx.Err() != nil || !sleep(ctx, retryMin) {
+				return 0, ctx.Err()
+			}
+			continue // ask again from the same index
+		}
+		current = next
+	}
+}
+
+// grab is one acquisition transaction for a free h: absent (current nil),
+// or present without a holder (then checked by index). It also deletes the
+// attempt's waiter key, if any. It returns errHeld if h was not as
+// expected.
+func (a *attempt) grab(ctx context.Context, current *api.KVPair) (uint64, error) {
+	precondition := kvOp{Verb: api.KVCheckNotExists, Key: a.l.holdKey}
+	if current != nil {
+		precondition = kvOp{Verb: api.KVCheckIndex, Key: a.l.holdKey, Index: current.ModifyIndex}
+	}
+	res, rb, err := a.l.d.txn(ctx, []kvOp{
+		precondition,
+		{Verb: api.KVLock, Key: a.l.holdKey, Value: a.value, Session: a.sess.id},
+		{Verb: api.KVDelete, Key: a.l.waiters + a.token},
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case rb != nil && strings.Contains(rb.reason(1), "invalid session"):
+		a.sess.end() // Consul no longer knows it
+		return 0, errSessionEnded
+	case rb != nil:
+		return 0, errHeld
+	}
+	// The check-not-exists has no result; the check-index has one.
+	return res[len(res)-1].ModifyIndex, nil
+}
+
+// register creates the attempt's waiter key and reads h in one
+// transaction. It returns h, or nil (and no key) if h was absent.
+func (a *attempt) register(ctx context.Context) (*api.KVPair, error) {
+	res, rb, err := a.l.d.txn(ctx, []kvOp{
+		{Verb: api.KVLock, Key: a.l.waiters + a.token, Value: a.value, Session: a.sess.id},
+		{Verb: api.KVGet, Key: a.l.holdKey},
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case rb != nil && strings.Contains(rb.reason(0), "invalid session"):
+		a.sess.end()
+		return nil, errSessionEnded
+	case rb != nil && rb.has(1): // h is absent: no need to wait
+		return nil, nil
+	case rb != nil:
+		return nil, unexpected(rb)
+	}
+	return res[1], nil
+}
+
+// peek returns h, nil when absent.
+func (l *consulLock) peek(ctx context.Context) (*api.KVPair, error) {
+	pair, _, err := l.d.kv.Get(l.holdKey, read(ctx))
+	if err != nil {
+		return nil, classify(ctx, err, reading)
+	}
+	return pair, nil
+}
+
+// resolve returns the version of the hold that an acquisition whose answer
+// was lost took, or 0 if it took none (or that cannot be told: the agent
+// stays unreachable for a few seconds, or ctx ends).
+func (a *attempt) resolve(ctx context.Context) uint64 {
+	backoff := retryMin
+	for range 8 {
+		pair, _, err := a.l.d.kv.Get(a.l.holdKey, readConsistent(ctx))
+		if err == nil && a.holds(pair) {
+			return pair.ModifyIndex
+		}
+		if err == nil || !sleep(ctx, backoff) {
+			return 0
+		}
+		backoff = min(2*backoff, retryMax)
+	}
+	return 0
+}
+
+// holds reports whether h is this attempt's hold.
+func (a *attempt) holds(h *api.KVPair) bool {
+	return h != nil && h.Session == a.sess.id && bytes.Equal(h.Value, a.value)
+}
+
+// cleanUp removes what the attempt may have left: its waiter key, and the
+// hold if it got the lock after all (handed over to the next waiter). It
+// tries for cleanupTimeout after ctx ended, then goes on in the background.
+func (a *attempt) cleanUp(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if !a.undo(cctx) {
+		// Until it succeeds, the session ends (Consul then deletes the
+		// keys) or the driver is closed.
+		go a.undo(a.sess.ctx)
+	}
+}
+
+// undo retries the clean-up until it succeeds or ctx ends (or the session
+// does), and reports whether it succeeded.
+func (a *attempt) undo(ctx context.Context) bool {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(a.sess.ctx, cancel)()
+	backoff := retryMin
+	for {
+		if _, _, err := a.l.d.txn(ctx, []kvOp{{Verb: api.KVDelete, Key: a.l.waiters + a.token}}); err == nil {
+			hold, first, err := a.l.read(ctx, readConsistent(ctx))
+			if err == nil && !a.holds(hold) {
+				return true
+			}
+			if err == nil {
+				if _, err = a.l.handOver(ctx, hold.ModifyIndex, first); err == nil {
+					return true
+				}
+			}
+		}
+		if !sleep(ctx, backoff) {
+			return false
+		}
+		backoff = min(2*backoff, retryMax)
+	}
+}
