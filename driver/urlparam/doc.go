@@ -47,5 +47,7 @@
 //
 // TLS is on when tls=true, when the scheme asks for it (rediss), or when
 // any other of these keys is given. tls=false together with a TLS scheme or
-// any other TLS key is a contradiction, reported as ErrInvalid.
+// any other TLS key is a contradiction, reported as ErrInvalid. [TLSFiles]
+// is the same settings as plain fields, for a driver's Config, loaded by the
+// same code.
 package urlparam

@@ -115,17 +115,21 @@ func (q *Query) Done() error {
 
 // fail records the first error: a driver.ErrInvalid naming key.
 func (q *Query) fail(key, format string, args ...any) {
-	if q.err == nil {
-		q.err = driver.Errorf(driver.ErrInvalid, "query parameter %q: %s", key, fmt.Sprintf(format, args...))
-	}
+	q.failCause(key, nil, format, args...)
 }
 
 // failCause is fail with the error that caused it, reachable with
 // errors.As. The cause must not contain a secret value.
 func (q *Query) failCause(key string, cause error, format string, args ...any) {
 	if q.err == nil {
-		q.err = driver.Wrap(driver.ErrInvalid, cause, "query parameter %q: %s", key, fmt.Sprintf(format, args...))
+		q.err = errorf(key, cause, format, args...)
 	}
+}
+
+// errorf is the error about key: ErrInvalid, the key, what is wrong, and
+// the cause if any.
+func errorf(key string, cause error, format string, args ...any) error {
+	return driver.Wrap(driver.ErrInvalid, cause, "query parameter %q: %s", key, fmt.Sprintf(format, args...))
 }
 
 // value marks key read and returns its only value, whether it is present,

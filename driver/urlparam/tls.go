@@ -17,17 +17,20 @@ const (
 )
 
 // TLS reads the TLS keys (see the package documentation) and returns the
-// TLS configuration they describe, or nil when TLS is off. schemeTLS says
-// that the URL's scheme asks for TLS (rediss); then tls=false is a
-// contradiction. The files are read at once: a file that cannot be read or
-// holds no PEM certificate is an error. The configuration requires TLS 1.2
-// or later; without ca-file it trusts the system's roots.
+// TLS configuration they describe, or nil when TLS is off or a key is
+// invalid. schemeTLS says that the URL's scheme asks for TLS (rediss); then
+// tls=false is a contradiction. The files are read at once, as
+// TLSFiles.Config reads them.
 func (q *Query) TLS(schemeTLS bool) *tls.Config {
 	tlsGiven := q.Has(KeyTLS)
 	on := q.Bool(KeyTLS)
-	caFile, certFile, keyFile := q.file(KeyCAFile), q.file(KeyCertFile), q.file(KeyKeyFile)
-	serverName := q.String(KeyServerName)
-	skipVerify := q.Bool(KeyInsecureSkipVerify)
+	files := TLSFiles{
+		CAFile:             q.file(KeyCAFile),
+		CertFile:           q.file(KeyCertFile),
+		KeyFile:            q.file(KeyKeyFile),
+		ServerName:         q.String(KeyServerName),
+		InsecureSkipVerify: q.Bool(KeyInsecureSkipVerify),
+	}
 	if q.err != nil {
 		return nil
 	}
@@ -42,35 +45,10 @@ func (q *Query) TLS(schemeTLS bool) *tls.Config {
 	if !on && !implied {
 		return nil
 	}
-	if (certFile == "") != (keyFile == "") {
-		q.fail(KeyCertFile, "%s and %s go together", KeyCertFile, KeyKeyFile)
+	cfg, key, reason, cause := files.load()
+	if reason != "" {
+		q.failCause(key, cause, "%s", reason)
 		return nil
-	}
-	cfg := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		ServerName:         serverName,
-		InsecureSkipVerify: skipVerify, //nolint:gosec // opt-in, documented as tests only
-	}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			q.failCause(KeyCAFile, err, "cannot read the file")
-			return nil
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			q.fail(KeyCAFile, "the file holds no PEM certificate")
-			return nil
-		}
-		cfg.RootCAs = pool
-	}
-	if certFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			q.failCause(KeyCertFile, err, "cannot load the client certificate and key")
-			return nil
-		}
-		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return cfg
 }
@@ -82,4 +60,66 @@ func (q *Query) file(key string) string {
 		q.failCause(key, errEmpty, "empty file name")
 	}
 	return v
+}
+
+// TLSFiles is a TLS client configuration as files and settings: what the
+// TLS keys of a URL say, and what a driver's Config may offer as plain
+// fields. Its zero value is TLS with the system's roots.
+type TLSFiles struct {
+	// CAFile is a PEM file of the CAs that sign the server's certificate;
+	// empty means the system's roots.
+	CAFile string
+	// CertFile and KeyFile are the PEM client certificate and key; both or
+	// neither.
+	CertFile, KeyFile string
+	// ServerName is the name checked in the server's certificate; empty
+	// means the host dialled.
+	ServerName string
+	// InsecureSkipVerify disables the verification of the server's
+	// certificate. For tests only.
+	InsecureSkipVerify bool
+}
+
+// Config reads the files and returns the TLS configuration, which requires
+// TLS 1.2 or later. A file that cannot be read, a CA file without a PEM
+// certificate, a certificate without its key (or the reverse) or a key that
+// does not match is an error wrapping driver.ErrInvalid that names the
+// setting by its URL key (ca-file, cert-file).
+func (f TLSFiles) Config() (*tls.Config, error) {
+	cfg, key, reason, cause := f.load()
+	if reason != "" {
+		return nil, errorf(key, cause, "%s", reason)
+	}
+	return cfg, nil
+}
+
+// load builds the configuration, or says which key is wrong and why.
+func (f TLSFiles) load() (cfg *tls.Config, key, reason string, cause error) {
+	if (f.CertFile == "") != (f.KeyFile == "") {
+		return nil, KeyCertFile, KeyCertFile + " and " + KeyKeyFile + " go together", nil
+	}
+	cfg = &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         f.ServerName,
+		InsecureSkipVerify: f.InsecureSkipVerify, //nolint:gosec // opt-in, documented as tests only
+	}
+	if f.CAFile != "" {
+		pem, err := os.ReadFile(f.CAFile)
+		if err != nil {
+			return nil, KeyCAFile, "cannot read the file", err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, KeyCAFile, "the file holds no PEM certificate", nil
+		}
+		cfg.RootCAs = pool
+	}
+	if f.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
+		if err != nil {
+			return nil, KeyCertFile, "cannot load the client certificate and key", err
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, "", "", nil
 }

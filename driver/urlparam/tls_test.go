@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -131,5 +132,25 @@ func TestTLSContradictionIsOrderIndependent(t *testing.T) {
 				t.Fatalf("%q: %v, want the contradiction", raw, err)
 			}
 		}
+	}
+}
+
+func TestTLSFiles(t *testing.T) {
+	cert, key := writePEM(t, t.TempDir())
+	c, err := TLSFiles{CAFile: cert, CertFile: cert, KeyFile: key, ServerName: "db"}.Config()
+	if err != nil || c.RootCAs == nil || len(c.Certificates) != 1 || c.ServerName != "db" {
+		t.Fatalf("Config = %+v, %v", c, err)
+	}
+	if c, err := (TLSFiles{}).Config(); err != nil || c.RootCAs != nil || c.MinVersion != tls.VersionTLS12 {
+		t.Fatalf("zero TLSFiles: %+v, %v; want the system's roots", c, err)
+	}
+	for _, f := range []TLSFiles{{CAFile: "/does/not/exist"}, {CertFile: cert}, {CAFile: key}} {
+		if _, err := f.Config(); !errors.Is(err, driver.ErrInvalid) {
+			t.Errorf("%+v: %v, want ErrInvalid", f, err)
+		}
+	}
+	var pathErr *os.PathError
+	if _, err := (TLSFiles{CAFile: "/does/not/exist"}).Config(); !errors.As(err, &pathErr) {
+		t.Errorf("the file's error is not reachable: %v", err)
 	}
 }
