@@ -22,6 +22,22 @@ const (
 // tls=false is a contradiction. The files are read at once, as
 // TLSFiles.Config reads them.
 func (q *Query) TLS(schemeTLS bool) *tls.Config {
+	files := q.TLSFiles(schemeTLS)
+	if files == nil {
+		return nil
+	}
+	cfg, key, reason, cause := files.load()
+	if reason != "" {
+		q.failCause(key, cause, "%s", reason)
+		return nil
+	}
+	return cfg
+}
+
+// TLSFiles reads the TLS keys as TLS does, without reading the files: for a
+// driver whose Config names the files and loads them with TLSFiles.Config
+// when it dials. It returns nil when TLS is off or a key is invalid.
+func (q *Query) TLSFiles(schemeTLS bool) *TLSFiles {
 	tlsGiven := q.Has(KeyTLS)
 	on := q.Bool(KeyTLS)
 	files := TLSFiles{
@@ -45,12 +61,11 @@ func (q *Query) TLS(schemeTLS bool) *tls.Config {
 	if !on && !implied {
 		return nil
 	}
-	cfg, key, reason, cause := files.load()
-	if reason != "" {
-		q.failCause(key, cause, "%s", reason)
+	if key, reason := files.pairing(); reason != "" {
+		q.fail(key, "%s", reason)
 		return nil
 	}
-	return cfg
+	return &files
 }
 
 // file returns the value of a file key; present but empty is an error.
@@ -95,8 +110,8 @@ func (f TLSFiles) Config() (*tls.Config, error) {
 
 // load builds the configuration, or says which key is wrong and why.
 func (f TLSFiles) load() (cfg *tls.Config, key, reason string, cause error) {
-	if (f.CertFile == "") != (f.KeyFile == "") {
-		return nil, KeyCertFile, KeyCertFile + " and " + KeyKeyFile + " go together", nil
+	if key, reason := f.pairing(); reason != "" {
+		return nil, key, reason, nil
 	}
 	cfg = &tls.Config{
 		MinVersion:         tls.VersionTLS12,
@@ -122,4 +137,13 @@ func (f TLSFiles) load() (cfg *tls.Config, key, reason string, cause error) {
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return cfg, "", "", nil
+}
+
+// pairing says what is wrong when only one of the certificate and the key
+// is given.
+func (f TLSFiles) pairing() (key, reason string) {
+	if (f.CertFile == "") != (f.KeyFile == "") {
+		return KeyCertFile, KeyCertFile + " and " + KeyKeyFile + " go together"
+	}
+	return "", ""
 }

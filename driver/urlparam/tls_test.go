@@ -154,3 +154,23 @@ func TestTLSFiles(t *testing.T) {
 		t.Errorf("the file's error is not reachable: %v", err)
 	}
 }
+
+func TestQueryTLSFiles(t *testing.T) {
+	q, _ := Parse("ca-file=/a.pem&cert-file=/c.pem&key-file=/k.pem&server-name=db")
+	f := q.TLSFiles(false)
+	if err := q.Done(); err != nil || f == nil || *f != (TLSFiles{CAFile: "/a.pem", CertFile: "/c.pem", KeyFile: "/k.pem", ServerName: "db"}) {
+		t.Fatalf("TLSFiles = %+v, %v (the files are not read)", f, err)
+	}
+	q, _ = Parse("tls=false")
+	if f := q.TLSFiles(false); f != nil || q.Done() != nil {
+		t.Fatalf("tls=false: %+v, %v", f, q.Done())
+	}
+	q, _ = Parse("tls=true")
+	if f := q.TLSFiles(false); f == nil || *f != (TLSFiles{}) {
+		t.Fatalf("tls=true: %+v", f)
+	}
+	q, _ = Parse("key-file=/k.pem")
+	if f := q.TLSFiles(false); f != nil || !errors.Is(q.Done(), driver.ErrInvalid) {
+		t.Fatalf("a key without a certificate: %+v, %v", f, q.Done())
+	}
+}
