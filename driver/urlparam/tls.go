@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"os"
+
+	"github.com/atomix/go-client/driver"
 )
 
 // The TLS keys every driver reads, with TLS.
@@ -99,11 +101,11 @@ type TLSFiles struct {
 // TLS 1.2 or later. A file that cannot be read, a CA file without a PEM
 // certificate, a certificate without its key (or the reverse) or a key that
 // does not match is an error wrapping driver.ErrInvalid that names the
-// setting by its URL key (ca-file, cert-file).
+// setting by its URL key ("TLS ca-file: …").
 func (f TLSFiles) Config() (*tls.Config, error) {
 	cfg, key, reason, cause := f.load()
 	if reason != "" {
-		return nil, errorf(key, cause, "%s", reason)
+		return nil, driver.Wrap(driver.ErrInvalid, cause, "TLS %s: %s", key, reason)
 	}
 	return cfg, nil
 }
