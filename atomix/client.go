@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/urlparam"
 )
 
 // Client is a connection to one backend. It opens primitives, keeps the
@@ -51,33 +54,100 @@ func newClient(cfg config, err error) *Client {
 	return c
 }
 
-// Open opens a client on the backend that url names, with the driver
+// Open opens a client on the backend that rawURL names, with the driver
 // registered for its scheme (import the driver package to register it; see
-// the package documentation for the schemes). opts may not include
-// WithDriver.
-func Open(ctx context.Context, url string, opts ...Option) (*Client, error) {
-	cfg, err := apply(opts)
+// the package documentation for the schemes and their parameters). opts may
+// not include WithDriver.
+//
+// Two query parameters are read by Open itself, for every scheme, and
+// removed from the URL before the driver sees it:
+//
+//	namespace=NS          as WithNamespace(NS)
+//	session-ttl=DURATION  as WithSessionTTL, in time.ParseDuration's syntax (e.g. 5s)
+//
+// so that a client configured only by a URL (ATOMIX_URL) can set them. An
+// explicit WithNamespace or WithSessionTTL among opts wins over the URL's.
+// A parameter given twice, a malformed one, or one the driver does not know
+// is an error wrapping ErrInvalid. Errors show at most the URL's scheme and
+// host, never its user, password or query.
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
+	driverURL, urlOpts, err := clientParams(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("atomix: open: %w", err)
+		return nil, fmt.Errorf("atomix: open%s: %w", redact(rawURL), err)
+	}
+	cfg, err := apply(append(urlOpts, opts...))
+	if err != nil {
+		return nil, fmt.Errorf("atomix: open%s: %w", redact(rawURL), err)
 	}
 	if cfg.driver != nil {
 		return nil, fmt.Errorf("atomix: open: %w", invalidf("WithDriver cannot be combined with a URL"))
 	}
-	d, err := driver.Open(ctx, url)
+	d, err := driver.Open(ctx, driverURL)
 	if err != nil {
-		return nil, fmt.Errorf("atomix: open %s: %w", redact(url), err)
+		return nil, fmt.Errorf("atomix: open%s: %w", redact(rawURL), err)
 	}
 	cfg.driver = d
 	return newClient(cfg, nil), nil
 }
 
-// redact hides the password of a URL for error messages.
+// The query parameters Open reads for every scheme.
+const (
+	paramNamespace  = "namespace"
+	paramSessionTTL = "session-ttl"
+)
+
+// clientParams takes the client's own parameters out of rawURL: it returns
+// the URL for the driver (rawURL unchanged but for those parameters) and
+// the options they stand for. A URL that does not parse is returned as is,
+// for driver.Open to report.
+func clientParams(rawURL string) (string, []Option, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.RawQuery == "" {
+		return rawURL, nil, nil
+	}
+	q, err := urlparam.Parse(u.RawQuery)
+	if err != nil {
+		return "", nil, err
+	}
+	var opts []Option
+	if q.Has(paramNamespace) {
+		opts = append(opts, WithNamespace(q.String(paramNamespace)))
+	}
+	if q.Has(paramSessionTTL) {
+		ttl := q.Duration(paramSessionTTL, math.MaxInt64)
+		if q.Err() == nil && ttl == 0 {
+			return "", nil, invalidf("query parameter %q: the session TTL must be positive", paramSessionTTL)
+		}
+		opts = append(opts, WithSessionTTL(ttl))
+	}
+	if err := q.Err(); err != nil {
+		return "", nil, err
+	}
+	if len(opts) == 0 {
+		return rawURL, nil, nil
+	}
+	// url.Parse cuts the fragment at the first '#', then the query at the
+	// first '?': the raw query follows the first '?' verbatim.
+	i := strings.IndexByte(rawURL, '?')
+	rest := q.Without(paramNamespace, paramSessionTTL)
+	if rest != "" {
+		rest = "?" + rest
+	}
+	return rawURL[:i] + rest + rawURL[i+1+len(u.RawQuery):], opts, nil
+}
+
+// redact returns what of a URL an error may show, with a leading space:
+// its scheme and host. The user, password, path and query are left out (a
+// query parameter can be a token), and so is a URL that does not parse.
 func redact(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
+	if err != nil || u.Scheme == "" {
+		return ""
 	}
-	return u.Redacted()
+	if u.Opaque != "" {
+		return " " + u.Scheme + ":"
+	}
+	return " " + u.Scheme + "://" + u.Host
 }
 
 // Close closes every primitive the client opened (releasing its locks,

@@ -2,9 +2,10 @@ package driver
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -34,21 +35,46 @@ func Register(scheme string, opener Opener) {
 }
 
 // Open parses rawURL and opens it with the opener registered for its scheme.
+// Errors wrap ErrInvalid for a URL that does not parse, has no scheme or
+// names a scheme nobody registered; they never contain the URL, which may
+// hold a password or a token, and name at most its scheme.
 func Open(ctx context.Context, rawURL string) (Driver, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("%w: url %q: %v", ErrInvalid, rawURL, err)
+		return nil, Errorf(ErrInvalid, "the URL does not parse: %s (escape reserved characters such as '/', '@', '?' and '%%' in the user, password and query with %%-escapes)", parseProblem(err))
 	}
 	if u.Scheme == "" {
-		return nil, fmt.Errorf("%w: url %q has no scheme (want one of %v)", ErrInvalid, rawURL, Schemes())
+		return nil, Errorf(ErrInvalid, "the URL has no scheme (want one of %v)", Schemes())
 	}
 	registryMu.RLock()
 	opener := registry[u.Scheme]
 	registryMu.RUnlock()
 	if opener == nil {
-		return nil, fmt.Errorf("%w: no driver registered for scheme %q (registered: %v; import the driver package, e.g. _ \"github.com/atomix/go-client/drivers/etcd\")", ErrInvalid, u.Scheme, Schemes())
+		return nil, Errorf(ErrInvalid, "no driver registered for scheme %q (registered: %v; import the driver package, e.g. _ \"github.com/atomix/go-client/drivers/etcd\")", u.Scheme, Schemes())
 	}
 	return opener(ctx, u)
+}
+
+// parseProblem says what is wrong with a URL that url.Parse refused,
+// without any part of it: url.Parse's own messages quote the URL, and a
+// password containing a '/' ends up quoted as a port.
+func parseProblem(err error) string {
+	var escape url.EscapeError
+	var host url.InvalidHostError
+	switch {
+	case errors.As(err, &escape):
+		return "malformed %-escape"
+	case errors.As(err, &host):
+		return "invalid character in the host"
+	case strings.Contains(err.Error(), "invalid port"):
+		return "invalid port after the host"
+	case strings.Contains(err.Error(), "control character"):
+		return "control character"
+	case strings.Contains(err.Error(), "missing protocol scheme"):
+		return "missing scheme"
+	default:
+		return "malformed"
+	}
 }
 
 // Schemes returns the registered schemes, sorted.

@@ -1,7 +1,7 @@
 package consul
 
 import (
-	"fmt"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"os"
@@ -11,13 +11,16 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/urlparam"
 )
 
 // DefaultAddress is the agent address used when Config.Address is empty.
 const DefaultAddress = "127.0.0.1:8500"
 
-// Config says how to reach a Consul agent. The zero value talks plain HTTP
-// to 127.0.0.1:8500 without an ACL token.
+// Config says how to reach a Consul agent: New dials it, ParseURL makes one
+// from a consul:// URL, and NewWithClient is the way to a client configured
+// otherwise. The zero value talks plain HTTP to 127.0.0.1:8500 without an
+// ACL token.
 //
 // Only what is written here is used: the CONSUL_* environment variables
 // that Consul's own tools read (CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN,
@@ -58,23 +61,13 @@ type Config struct {
 	Options
 }
 
-// TLSConfig is the TLS setup for HTTPS.
-type TLSConfig struct {
-	// CAFile and CAPath name a PEM bundle and a directory of PEM files that
-	// verify the agent's certificate. Empty means the system's roots.
-	CAFile string
-	CAPath string
-	// CertFile and KeyFile name the client certificate and key, for agents
-	// that verify clients.
-	CertFile string
-	KeyFile  string
-	// ServerName is the name expected in the agent's certificate; empty
-	// means the host of Address.
-	ServerName string
-	// InsecureSkipVerify disables verification of the agent's certificate.
-	// Use it only in tests.
-	InsecureSkipVerify bool
-}
+// TLSConfig is the TLS setup for HTTPS, as files: the CAs that verify the
+// agent's certificate (empty CAFile: the system's roots), the client
+// certificate and key for agents that verify clients, the name expected in
+// the agent's certificate (empty: the host of Address), and
+// InsecureSkipVerify, for tests only. It is the type every driver uses for
+// the TLS keys of its URL.
+type TLSConfig = urlparam.TLSFiles
 
 // Options tune the driver, whatever client it uses.
 type Options struct {
@@ -85,9 +78,6 @@ type Options struct {
 	// (their session_ttl_min, default 10s). Shorter TTLs asked of
 	// NewSession are rounded up to it.
 	MinSessionTTL time.Duration
-	// DefaultSessionTTL is the TTL of a session opened without one
-	// (default 15s).
-	DefaultSessionTTL time.Duration
 	// WaitTime is the longest a blocking query (watches, lock waiters)
 	// waits before asking again (default 5m; Consul caps it at 10m).
 	WaitTime time.Duration
@@ -103,8 +93,8 @@ type Options struct {
 const (
 	defaultPrefix            = "atomix"
 	defaultMinSessionTTL     = 10 * time.Second
-	defaultSessionTTL        = 15 * time.Second
-	maxSessionTTL            = 24 * time.Hour // Consul's limit
+	defaultSessionTTL        = 15 * time.Second // when SessionOptions.TTL is zero
+	maxSessionTTL            = 24 * time.Hour   // Consul's limit
 	defaultWaitTime          = 5 * time.Minute
 	defaultTxnMaxRequestSize = 512 << 10
 
@@ -124,17 +114,14 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	for _, part := range strings.Split(o.Prefix, "/") {
 		if part == "" || part == "." || part == ".." {
-			return o, fmt.Errorf("%w: consul: prefix %q has an empty, \".\" or \"..\" element", driver.ErrInvalid, o.Prefix)
+			return o, driver.Errorf(driver.ErrInvalid, "prefix %q has an empty, \".\" or \"..\" element", o.Prefix)
 		}
 	}
-	if o.MinSessionTTL < 0 || o.DefaultSessionTTL < 0 || o.WaitTime < 0 || o.TxnMaxRequestSize < 0 {
-		return o, fmt.Errorf("%w: consul: negative option", driver.ErrInvalid)
+	if o.MinSessionTTL < 0 || o.WaitTime < 0 || o.TxnMaxRequestSize < 0 {
+		return o, driver.Errorf(driver.ErrInvalid, "negative MinSessionTTL, WaitTime or TxnMaxRequestSize")
 	}
 	if o.MinSessionTTL == 0 {
 		o.MinSessionTTL = defaultMinSessionTTL
-	}
-	if o.DefaultSessionTTL == 0 {
-		o.DefaultSessionTTL = defaultSessionTTL
 	}
 	if o.WaitTime == 0 {
 		o.WaitTime = defaultWaitTime
@@ -143,7 +130,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.TxnMaxRequestSize = defaultTxnMaxRequestSize
 	}
 	if o.TxnMaxRequestSize < 2*txnOverhead {
-		return o, fmt.Errorf("%w: consul: TxnMaxRequestSize %d is below %d", driver.ErrInvalid, o.TxnMaxRequestSize, 2*txnOverhead)
+		return o, driver.Errorf(driver.ErrInvalid, "TxnMaxRequestSize %d is below %d", o.TxnMaxRequestSize, 2*txnOverhead)
 	}
 	return o, nil
 }
@@ -170,7 +157,7 @@ func New(cfg Config) (*Driver, error) {
 // owner. Closing the driver does not close the client's connections.
 func NewWithClient(client *api.Client, opts Options) (*Driver, error) {
 	if client == nil {
-		return nil, fmt.Errorf("%w: consul: nil client", driver.ErrInvalid)
+		return nil, driver.Errorf(driver.ErrInvalid, "nil client")
 	}
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -187,10 +174,10 @@ func (cfg Config) client() (*api.Client, *http.Transport, error) {
 	}
 	if cfg.Address != "" {
 		if strings.Contains(cfg.Address, "://") {
-			return nil, nil, fmt.Errorf("%w: consul: address %q: give host:port and set Scheme", driver.ErrInvalid, cfg.Address)
+			return nil, nil, driver.Errorf(driver.ErrInvalid, "address %q: give host:port and set Scheme", cfg.Address)
 		}
 		if _, _, err := net.SplitHostPort(cfg.Address); err != nil {
-			return nil, nil, fmt.Errorf("%w: consul: address %q: %v", driver.ErrInvalid, cfg.Address, err)
+			return nil, nil, driver.Wrap(driver.ErrInvalid, err, "address %q", cfg.Address)
 		}
 		ac.Address = cfg.Address
 	}
@@ -206,7 +193,7 @@ func (cfg Config) client() (*api.Client, *http.Transport, error) {
 		ac.Scheme = "http"
 	}
 	if ac.Scheme != "http" && ac.Scheme != "https" {
-		return nil, nil, fmt.Errorf("%w: consul: scheme %q is neither http nor https", driver.ErrInvalid, ac.Scheme)
+		return nil, nil, driver.Errorf(driver.ErrInvalid, "scheme %q is neither http nor https", ac.Scheme)
 	}
 	if cfg.Datacenter != "" {
 		ac.Datacenter = cfg.Datacenter
@@ -217,7 +204,7 @@ func (cfg Config) client() (*api.Client, *http.Transport, error) {
 	if cfg.TokenFile != "" {
 		data, err := os.ReadFile(cfg.TokenFile)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: consul: token file: %v", driver.ErrInvalid, err)
+			return nil, nil, driver.Wrap(driver.ErrInvalid, err, "token file")
 		}
 		ac.Token = strings.TrimSpace(string(data))
 		ac.TokenFile = ""
@@ -236,20 +223,19 @@ func (cfg Config) client() (*api.Client, *http.Transport, error) {
 	if cfg.HTTPClient != nil {
 		ac.HttpClient = cfg.HTTPClient
 	} else {
-		tc := ac.TLSConfig
+		var tlsConfig *tls.Config
+		var err error
 		if cfg.TLS != nil {
-			tc = api.TLSConfig{
-				Address:            cfg.TLS.ServerName,
-				CAFile:             cfg.TLS.CAFile,
-				CAPath:             cfg.TLS.CAPath,
-				CertFile:           cfg.TLS.CertFile,
-				KeyFile:            cfg.TLS.KeyFile,
-				InsecureSkipVerify: cfg.TLS.InsecureSkipVerify,
+			tlsConfig, err = cfg.TLS.Config()
+		} else {
+			// The environment's TLS settings (CONSUL_CACERT, …) with
+			// UseEnvironment, else none.
+			if tlsConfig, err = api.SetupTLSConfig(&ac.TLSConfig); err != nil {
+				err = driver.Wrap(driver.ErrInvalid, err, "TLS settings of the environment")
 			}
 		}
-		tlsConfig, err := api.SetupTLSConfig(&tc)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: consul: TLS: %v", driver.ErrInvalid, err)
+			return nil, nil, err
 		}
 		transport = newTransport()
 		transport.TLSClientConfig = tlsConfig
@@ -263,7 +249,7 @@ func (cfg Config) client() (*api.Client, *http.Transport, error) {
 	}
 	client, err := api.NewClient(&ac)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: consul: %v", driver.ErrInvalid, err)
+		return nil, nil, driver.Wrap(driver.ErrInvalid, err, "")
 	}
 	return client, transport, nil
 }

@@ -15,40 +15,6 @@ import (
 	"github.com/atomix/go-client/driver"
 )
 
-func TestParseURL(t *testing.T) {
-	u, _ := url.Parse("consul://alice:pw@agent.example:8501?token=T&dc=dc2&ca-file=/ca.pem&prefix=app/locks&session-ttl=30s&wait=1m&txn-max-req-len=1048576")
-	cfg, err := ParseURL(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Address != "agent.example:8501" || cfg.Token != "T" || cfg.Datacenter != "dc2" ||
-		cfg.Username != "alice" || cfg.Password != "pw" || cfg.TLS == nil || cfg.TLS.CAFile != "/ca.pem" ||
-		cfg.Prefix != "app/locks" || cfg.DefaultSessionTTL != 30*time.Second || cfg.WaitTime != time.Minute ||
-		cfg.TxnMaxRequestSize != 1<<20 {
-		t.Fatalf("ParseURL = %+v", cfg)
-	}
-	u, _ = url.Parse("consul://host")
-	if cfg, err := ParseURL(u); err != nil || cfg.Address != "host:8500" || cfg.TLS != nil {
-		t.Fatalf("ParseURL without a port = %+v, %v", cfg, err)
-	}
-	for _, bad := range []string{
-		"consul://host?bogus=1",
-		"consul://host?token=a&token=b",
-		"consul://host/path",
-		"consul://host?tls=maybe",
-		"consul://host?wait=-1s",
-		"consul://host?session-ttl=10",
-	} {
-		u, _ := url.Parse(bad)
-		if _, err := ParseURL(u); !errors.Is(err, driver.ErrInvalid) {
-			t.Errorf("ParseURL(%q): %v, want ErrInvalid", bad, err)
-		}
-	}
-	if _, err := driver.Open(context.Background(), "consul://host?bogus=1"); !errors.Is(err, driver.ErrInvalid) {
-		t.Errorf("driver.Open with an unknown parameter: %v", err)
-	}
-}
-
 func TestNewRejectsBadConfig(t *testing.T) {
 	for _, cfg := range []Config{
 		{Address: "http://host:8500"},
@@ -57,6 +23,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{Options: Options{Prefix: "a//b"}},
 		{TokenFile: "/does/not/exist"},
 		{Options: Options{TxnMaxRequestSize: 1000}},
+		{TLS: &TLSConfig{CAFile: "/does/not/exist"}},
+		{TLS: &TLSConfig{CertFile: "/c.pem"}},
 	} {
 		if _, err := New(cfg); !errors.Is(err, driver.ErrInvalid) {
 			t.Errorf("New(%+v): %v, want ErrInvalid", cfg, err)

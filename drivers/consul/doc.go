@@ -10,10 +10,15 @@
 //
 //	client, err := atomix.Open(ctx, "consul://127.0.0.1:8500?token=secret&dc=dc1")
 //
-// [ParseURL] lists the URL's parameters; [Config] and [Options] document
-// every setting. The configuration is explicit: the CONSUL_* environment
-// variables are not read unless Config.UseEnvironment (env=true) asks for
-// them.
+// [ParseURL] lists the URL's parameters: token, token-file, dc,
+// consul-namespace, partition, env, prefix, session-ttl-min, wait,
+// txn-max-req-len, and the TLS keys every driver shares (tls, ca-file,
+// cert-file, key-file, server-name, insecure-skip-verify); atomix.Open also
+// reads namespace (the atomix namespace) and session-ttl. An unknown,
+// repeated or malformed parameter is an error wrapping ErrInvalid. [Config]
+// and [Options] document every setting. The configuration is explicit: the
+// CONSUL_* environment variables are not read unless Config.UseEnvironment
+// (env=true) asks for them.
 //
 // # Layout
 //

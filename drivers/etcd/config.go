@@ -2,12 +2,10 @@ package etcd
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/urlparam"
 )
 
 // Defaults used when a Config field is zero.
@@ -24,12 +22,14 @@ const (
 	// the connection is considered dead.
 	DefaultKeepAliveTimeout = 10 * time.Second
 	// DefaultSessionTTL is the TTL of a session whose SessionOptions.TTL is
-	// zero.
+	// zero. (atomix always gives one: its WithSessionTTL.)
 	DefaultSessionTTL = 10 * time.Second
 )
 
-// Config configures a connection to an etcd cluster. The zero value of every
-// field but Endpoints is usable.
+// Config configures a connection to an etcd cluster: New dials it,
+// ParseURL makes one from an etcd:// URL, and NewFromClient is the way to a
+// client configured otherwise. The zero value of every field but Endpoints
+// is usable.
 type Config struct {
 	// Endpoints are the cluster's client URLs, as "host:port",
 	// "http://host:port" or "https://host:port". At least one is required.
@@ -72,10 +72,6 @@ type Config struct {
 	// when empty). Drivers with different prefixes share nothing; end it
 	// with "/" to keep etcdctl listings readable.
 	Prefix string
-
-	// SessionTTL is the TTL of sessions opened with a zero
-	// SessionOptions.TTL (DefaultSessionTTL when zero).
-	SessionTTL time.Duration
 }
 
 // withDefaults returns c with its zero fields set to their defaults.
@@ -92,35 +88,27 @@ func (c Config) withDefaults() Config {
 	if c.KeepAliveTimeout == 0 {
 		c.KeepAliveTimeout = DefaultKeepAliveTimeout
 	}
-	if c.SessionTTL == 0 {
-		c.SessionTTL = DefaultSessionTTL
-	}
 	return c
 }
 
 // validate reports a malformed configuration as ErrInvalid.
 func (c Config) validate() error {
 	if len(c.Endpoints) == 0 {
-		return fmt.Errorf("etcd: config: %w: no endpoints", driver.ErrInvalid)
+		return driver.Errorf(driver.ErrInvalid, "no endpoints")
 	}
 	for _, e := range c.Endpoints {
 		if e == "" {
-			return fmt.Errorf("etcd: config: %w: empty endpoint", driver.ErrInvalid)
+			return driver.Errorf(driver.ErrInvalid, "empty endpoint")
 		}
 	}
 	if (c.Username == "") != (c.Password == "") {
-		return fmt.Errorf("etcd: config: %w: username and password must be set together", driver.ErrInvalid)
+		return driver.Errorf(driver.ErrInvalid, "username and password must be set together")
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
-		return fmt.Errorf("etcd: config: %w: cert and key files must be set together", driver.ErrInvalid)
+		return driver.Errorf(driver.ErrInvalid, "cert and key files must be set together")
 	}
-	for name, d := range map[string]time.Duration{
-		"dial timeout": c.DialTimeout, "keepalive time": c.KeepAliveTime,
-		"keepalive timeout": c.KeepAliveTimeout, "session TTL": c.SessionTTL,
-	} {
-		if d < 0 {
-			return fmt.Errorf("etcd: config: %w: negative %s %v", driver.ErrInvalid, name, d)
-		}
+	if c.DialTimeout < 0 || c.KeepAliveTime < 0 || c.KeepAliveTimeout < 0 {
+		return driver.Errorf(driver.ErrInvalid, "negative dial timeout, keepalive time or keepalive timeout")
 	}
 	return nil
 }
@@ -134,28 +122,11 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	if c.CAFile == "" && c.CertFile == "" && !c.InsecureSkipVerify && c.ServerName == "" {
 		return nil, nil
 	}
-	cfg := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
+	return urlparam.TLSFiles{
+		CAFile:             c.CAFile,
+		CertFile:           c.CertFile,
+		KeyFile:            c.KeyFile,
 		ServerName:         c.ServerName,
-		InsecureSkipVerify: c.InsecureSkipVerify, //nolint:gosec // opt-in, documented as tests only
-	}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("etcd: config: %w: CA file: %v", driver.ErrInvalid, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("etcd: config: %w: CA file %s holds no PEM certificate", driver.ErrInvalid, c.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("etcd: config: %w: client certificate: %v", driver.ErrInvalid, err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
+		InsecureSkipVerify: c.InsecureSkipVerify,
+	}.Config()
 }

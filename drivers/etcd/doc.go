@@ -8,7 +8,11 @@
 //	import _ "github.com/atomix/go-client/drivers/etcd"
 //	client, err := atomix.Open(ctx, "etcd://127.0.0.1:2379")
 //
-// [ParseURL] documents the URL's parameters.
+// The URL's parameters, documented by [ParseURL], are tls, ca-file,
+// cert-file, key-file, server-name and insecure-skip-verify (the TLS keys
+// every driver shares), dial-timeout, keepalive-time, keepalive-timeout and
+// prefix; atomix.Open also reads namespace and session-ttl. An unknown,
+// repeated or malformed parameter is an error wrapping ErrInvalid.
 //
 // # Keys
 //

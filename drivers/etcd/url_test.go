@@ -13,15 +13,18 @@ import (
 	"github.com/atomix/go-client/driver"
 )
 
-func TestParseURL(t *testing.T) {
-	parse := func(raw string) (Config, error) {
-		u, err := url.Parse(raw)
-		if err != nil {
-			t.Fatalf("url.Parse(%q): %v", raw, err)
-		}
-		return ParseURL(u)
+// parseRaw parses raw as a URL and then as an etcd URL.
+func parseRaw(t *testing.T, raw string) (Config, error) {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("url.Parse(%q): %v", raw, err)
 	}
-	cfg, err := parse("etcd://alice:s3cret@etcd-0:2379,etcd-1,etcd-2:2379?dial-timeout=2s&prefix=app/&session-ttl=15s&keepalive-time=30s&keepalive-timeout=7s")
+	return ParseURL(u)
+}
+
+func TestParseURL(t *testing.T) {
+	cfg, err := parseRaw(t, "etcd://alice:s3cret@etcd-0:2379,etcd-1,etcd-2:2379?dial-timeout=2s&prefix=app/&keepalive-time=30s&keepalive-timeout=7s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,39 +36,68 @@ func TestParseURL(t *testing.T) {
 		KeepAliveTime:    30 * time.Second,
 		KeepAliveTimeout: 7 * time.Second,
 		Prefix:           "app/",
-		SessionTTL:       15 * time.Second,
 	}
 	if !slices.Equal(cfg.Endpoints, want.Endpoints) || cfg.Username != want.Username || cfg.Password != want.Password ||
 		cfg.DialTimeout != want.DialTimeout || cfg.KeepAliveTime != want.KeepAliveTime ||
-		cfg.KeepAliveTimeout != want.KeepAliveTimeout || cfg.Prefix != want.Prefix || cfg.SessionTTL != want.SessionTTL {
+		cfg.KeepAliveTimeout != want.KeepAliveTimeout || cfg.Prefix != want.Prefix || cfg.TLS != nil {
 		t.Errorf("ParseURL = %+v, want %+v", cfg, want)
 	}
 
-	cfg, err = parse("etcd://h:2379?tls=true")
-	if err != nil || !slices.Equal(cfg.Endpoints, []string{"https://h:2379"}) {
+	cfg, err = parseRaw(t, "etcd://h:2379?tls=true")
+	if err != nil || !slices.Equal(cfg.Endpoints, []string{"https://h:2379"}) || cfg.TLS == nil {
 		t.Errorf("tls=true: %+v, %v; want an https endpoint", cfg, err)
 	}
-	cfg, err = parse("etcd://h:2379?ca=/x/ca.pem&cert=/x/c.pem&key=/x/k.pem&server-name=etcd")
-	if err != nil || cfg.CAFile != "/x/ca.pem" || cfg.CertFile != "/x/c.pem" || cfg.KeyFile != "/x/k.pem" ||
-		cfg.ServerName != "etcd" || !strings.HasPrefix(cfg.Endpoints[0], "https://") {
-		t.Errorf("TLS files: %+v, %v", cfg, err)
+	cfg, err = parseRaw(t, "etcd://h:2379?server-name=etcd&insecure-skip-verify=true")
+	if err != nil || cfg.TLS == nil || cfg.TLS.ServerName != "etcd" || !cfg.TLS.InsecureSkipVerify ||
+		!strings.HasPrefix(cfg.Endpoints[0], "https://") {
+		t.Errorf("TLS parameters: %+v, %v", cfg, err)
 	}
 
 	for _, bad := range []string{
 		"etcd://h:2379?bogus=1",
+		"etcd://h:2379?session-ttl=3s", // atomix.Open reads it; the driver has none
 		"etcd://h:2379?prefix=a&prefix=b",
+		"etcd://h:2379?prefix=a%zz",
+		"etcd://h:2379?prefix=a%",
 		"etcd://h:2379?dial-timeout=soon",
-		"etcd://h:2379?session-ttl=-1s",
+		"etcd://h:2379?dial-timeout=-1s",
+		"etcd://h:2379?dial-timeout=25h",
+		"etcd://h:2379?dial-timeout=NaN",
+		"etcd://h:2379?keepalive-time=99999999999999999999h",
 		"etcd://h:2379?tls=maybe",
-		"etcd://h:2379?cert=/x/c.pem",
+		"etcd://h:2379?tls=false&server-name=x",
+		"etcd://h:2379?server-name=x&tls=false",
+		"etcd://h:2379?cert-file=/x/c.pem",
+		"etcd://h:2379?ca-file=/does/not/exist",
 		"etcd://alice@h:2379",
 		"etcd://h:2379/path",
 		"etcd://h:2379,,h2:2379",
 		"etcd:opaque",
 		"redis://h:2379",
 	} {
-		if _, err := parse(bad); !errors.Is(err, driver.ErrInvalid) {
+		if _, err := parseRaw(t, bad); !errors.Is(err, driver.ErrInvalid) {
 			t.Errorf("ParseURL(%q): %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+// TestParseURLHidesSecrets checks that no error shows the password.
+func TestParseURLHidesSecrets(t *testing.T) {
+	const secret = "pw-0f5e1c"
+	for _, raw := range []string{
+		"etcd://alice:" + secret + "@h?bogus=" + secret,
+		"etcd://alice:" + secret + "@h?prefix=" + secret + "&prefix=" + secret,
+		"etcd://alice:" + secret + "@h?prefix=" + secret + "%zz",
+		"etcd://alice:" + secret + "@h?dial-timeout=" + secret,
+		"etcd://alice:" + secret + "@h?tls=" + secret,
+		"etcd://alice:" + secret + "@h/" + secret,
+		"etcd://alice:" + secret + "@h,,h",
+	} {
+		_, err := parseRaw(t, raw)
+		if !errors.Is(err, driver.ErrInvalid) {
+			t.Errorf("ParseURL(%q): %v, want ErrInvalid", raw, err)
+		} else if strings.Contains(err.Error(), secret) {
+			t.Errorf("ParseURL(%q): error %q shows the password", raw, err)
 		}
 	}
 }

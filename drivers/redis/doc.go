@@ -9,8 +9,15 @@
 //
 //	client, err := atomix.Open(ctx, "redis://user:pass@localhost:6379/0")
 //
-// The schemes are redis:// and rediss:// (TLS); [Open] documents every URL
-// parameter. Redis 6.2 or later is needed.
+// The schemes are redis:// and rediss:// (TLS); [ParseURL] documents every
+// URL parameter: addr, cluster, sentinel-master, sentinel-username,
+// sentinel-password, client-name, protocol, dial-timeout, read-timeout,
+// write-timeout, pool-size, min-idle-conns, max-retries, key-prefix,
+// max-key-size, max-value-size, and the TLS keys every driver shares (tls,
+// ca-file, cert-file, key-file, server-name, insecure-skip-verify);
+// atomix.Open also reads namespace and session-ttl. An unknown, repeated or
+// malformed parameter is an error wrapping ErrInvalid. Redis 6.2 or later
+// is needed.
 //
 // # Keys
 //

@@ -1,9 +1,10 @@
 package redis
 
 import (
-	"context"
+	"errors"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,54 +12,108 @@ import (
 	"github.com/atomix/go-client/driver"
 )
 
-func TestParseURL(t *testing.T) {
-	parse := func(raw string) (*url.URL, error) { return url.Parse(raw) }
-	u, err := parse("redis://user:secret@h1:7000/3?addr=h2&addr=h3:7002&client_name=me&protocol=2&dial_timeout=2&read_timeout=500ms&pool_size=4&max_retries=-1&key_prefix=app&session_ttl=5s&max_key_size=100&max_value_size=1000&sentinel_master=mymaster")
+// parseRaw parses raw as a URL and then as a Redis URL.
+func parseRaw(t *testing.T, raw string) (*url.URL, error) {
+	t.Helper()
+	u, err := url.Parse(raw)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("url.Parse(%q): %v", raw, err)
 	}
-	c, o, err := parseURL(u)
+	_, _, err = ParseURL(u)
+	return u, err
+}
+
+func TestParseURL(t *testing.T) {
+	u, _ := url.Parse("redis://user:secret@h1:7000/3?addr=h2&addr=h3:7002&client-name=me&protocol=2&dial-timeout=2s&read-timeout=500ms&write-timeout=1s&pool-size=4&min-idle-conns=1&max-retries=-1&key-prefix=app&max-key-size=100&max-value-size=1000&sentinel-master=mymaster&sentinel-username=su&sentinel-password=sp&cluster=false")
+	c, o, err := ParseURL(u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(c.Addrs, []string{"h1:7000", "h2:6379", "h3:7002"}) || c.Username != "user" || c.Password != "secret" ||
 		c.DB != 3 || c.ClientName != "me" || c.Protocol != 2 || c.DialTimeout != 2*time.Second ||
-		c.ReadTimeout != 500*time.Millisecond || c.PoolSize != 4 || c.MaxRetries != -1 || c.MasterName != "mymaster" ||
-		!c.ContextTimeoutEnabled || c.TLSConfig != nil {
+		c.ReadTimeout != 500*time.Millisecond || c.WriteTimeout != time.Second || c.PoolSize != 4 || c.MinIdleConns != 1 ||
+		c.MaxRetries != -1 || c.MasterName != "mymaster" || c.SentinelUsername != "su" || c.SentinelPassword != "sp" ||
+		c.IsClusterMode || !c.ContextTimeoutEnabled || c.TLSConfig != nil {
 		t.Fatalf("client options %+v", c)
 	}
-	if o.KeyPrefix != "app" || o.SessionTTL != 5*time.Second || o.MaxKeySize != 100 || o.MaxValueSize != 1000 {
+	if o.KeyPrefix != "app" || o.MaxKeySize != 100 || o.MaxValueSize != 1000 {
 		t.Fatalf("options %+v", o)
 	}
 
-	u, _ = parse("rediss://localhost?tls_server_name=redis.example&tls_insecure_skip_verify=true")
-	c, _, err = parseURL(u)
-	if err != nil {
-		t.Fatal(err)
+	for _, raw := range []string{
+		"rediss://localhost?server-name=redis.example&insecure-skip-verify=true",
+		"redis://localhost?tls=true&server-name=redis.example&insecure-skip-verify=true",
+		"redis://localhost?server-name=redis.example&insecure-skip-verify=true",
+	} {
+		u, _ = url.Parse(raw)
+		c, _, err = ParseURL(u)
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if c.TLSConfig == nil || c.TLSConfig.ServerName != "redis.example" || !c.TLSConfig.InsecureSkipVerify || c.Addrs[0] != "localhost:6379" {
+			t.Fatalf("%s: TLS options %+v %+v", raw, c, c.TLSConfig)
+		}
 	}
-	if c.TLSConfig == nil || c.TLSConfig.ServerName != "redis.example" || !c.TLSConfig.InsecureSkipVerify || c.Addrs[0] != "localhost:6379" {
-		t.Fatalf("TLS options %+v %+v", c, c.TLSConfig)
+	u, _ = url.Parse("rediss://db.example:7000")
+	if c, _, err = ParseURL(u); err != nil || c.TLSConfig == nil || c.TLSConfig.ServerName != "db.example" {
+		t.Fatalf("rediss without server-name: %+v, %v; want the host's name", c, err)
 	}
 
 	for _, bad := range []string{
 		"redis://h?unknown=1",
-		"redis://h?tls_server_name=x", // TLS parameter without rediss
+		"redis://h?session-ttl=2s", // atomix.Open reads it; the driver has none
+		"redis://h?key_prefix=x",   // the old spelling
+		"redis://h?key-prefix=a&key-prefix=b",
+		"redis://h?key-prefix=%zz",
+		"redis://h?key-prefix=a%",
 		"redis://h/notanumber",
-		"redis://h1?addr=h2&db=2",
 		"redis://h1/2?addr=h2", // a cluster has no database 2
+		"redis://h?addr=",
 		"redis://h?protocol=4",
-		"redis://h?session_ttl=-1s",
-		"redis://h?key_prefix=%7Bx",
-		"rediss://h?tls_cert=/nonexistent",
-		"rediss://h?tls_ca=/nonexistent",
+		"redis://h?protocol=NaN",
+		"redis://h?pool-size=-1",
+		"redis://h?pool-size=Inf",
+		"redis://h?max-retries=-2",
+		"redis://h?max-value-size=99999999999999999999",
+		"redis://h?max-key-size=1e3",
+		"redis://h?dial-timeout=2", // a duration has a unit
+		"redis://h?read-timeout=-1s",
+		"redis://h?write-timeout=25h",
+		"redis://h?cluster=maybe",
+		"redis://h?key-prefix=%7Bx", // a brace, refused by New
+		"rediss://h?tls=false",
+		"redis://h?tls=false&ca-file=/x",
+		"rediss://h?cert-file=/nonexistent",
+		"rediss://h?ca-file=/nonexistent",
+		"http://h",
 	} {
-		u, err := parse(bad)
+		u, err := url.Parse(bad)
 		if err != nil {
 			t.Fatalf("%s: %v", bad, err)
 		}
-		_, err = Open(context.Background(), u)
-		if !isKind(err, driver.ErrInvalid) {
+		if _, err = Open(t.Context(), u); !isKind(err, driver.ErrInvalid) {
 			t.Errorf("Open(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+// TestParseURLHidesSecrets checks that no error shows a password.
+func TestParseURLHidesSecrets(t *testing.T) {
+	const secret = "pw-0f5e1c"
+	for _, raw := range []string{
+		"redis://u:" + secret + "@h?bogus=" + secret,
+		"redis://u:" + secret + "@h?sentinel-password=" + secret + "&sentinel-password=" + secret,
+		"redis://u:" + secret + "@h?sentinel-password=" + secret + "%zz",
+		"redis://u:" + secret + "@h?sentinel-password=" + secret + "&protocol=" + secret,
+		"redis://u:" + secret + "@h?pool-size=" + secret,
+		"redis://u:" + secret + "@h/" + secret,
+		"redis://u:" + secret + "@h?addr=" + secret + ":1:2",
+	} {
+		_, err := parseRaw(t, raw)
+		if !errors.Is(err, driver.ErrInvalid) {
+			t.Errorf("ParseURL(%q): %v, want ErrInvalid", raw, err)
+		} else if strings.Contains(err.Error(), secret) {
+			t.Errorf("ParseURL(%q): error %q shows the password", raw, err)
 		}
 	}
 }
@@ -66,7 +121,7 @@ func TestParseURL(t *testing.T) {
 // TestOpenURL opens the test server through the registered scheme.
 func TestOpenURL(t *testing.T) {
 	ctx := testContext(t)
-	d, err := driver.Open(ctx, "redis://"+testbackend.Redis(t)+"/0?session_ttl=2s")
+	d, err := driver.Open(ctx, "redis://"+testbackend.Redis(t)+"/0?key-prefix=urltest")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,12 +132,5 @@ func TestOpenURL(t *testing.T) {
 	}
 	if v, err := c.Add(ctx, 5); err != nil || v != 5 {
 		t.Fatalf("Add = %d, %v", v, err)
-	}
-	s, err := d.NewSession(ctx, driver.SessionOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ttl := s.(*session).ttl; ttl != 2*time.Second {
-		t.Fatalf("default session TTL %v, want the URL's 2s", ttl)
 	}
 }
