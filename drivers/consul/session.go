@@ -53,14 +53,14 @@ type sessionCreate struct {
 	LockDelay string
 }
 
-// NewSession creates a session with opts.TTL (Options.DefaultSessionTTL if
-// zero, rounded up to Options.MinSessionTTL; more than 24h is ErrInvalid)
+// NewSession creates a session with opts.TTL (15 s if zero, rounded up to
+// Options.MinSessionTTL; more than 24h is ErrInvalid)
 // and starts renewing it.
 func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (driver.Session, error) {
 	if err := d.check(); err != nil {
 		return nil, err
 	}
-	ttl := max(cmp.Or(opts.TTL, d.opts.DefaultSessionTTL), d.opts.MinSessionTTL)
+	ttl := max(cmp.Or(opts.TTL, defaultSessionTTL), d.opts.MinSessionTTL)
 	if ttl > maxSessionTTL {
 		return nil, driver.Errorf(driver.ErrInvalid, "session TTL %v is above Consul's limit of %v", opts.TTL, maxSessionTTL)
 	}
