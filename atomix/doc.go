@@ -15,6 +15,9 @@
 //	consul://host:8500                  drivers/consul
 //
 // Query parameters carry driver settings; each driver documents its own.
+// Two are read by [Open] for every scheme: namespace= and session-ttl= (as
+// [WithNamespace] and [WithSessionTTL]). The backend's own client is reached
+// with [Client.As]; [Client.Ping] makes one round trip.
 //
 // Primitives are opened by name. Two primitives of the same kind with the
 // same name in the same namespace ([WithNamespace]) on the same backend share
