@@ -70,24 +70,24 @@ func TestLockExpiresWithCrashedHolder(t *testing.T) {
 	counter := &scriptCounter{}
 	b.client.AddHook(counter)
 	id := testID(t, "l")
-	va, _, err := openTestLock(t, a, id).Acquire(ctx, newSessionT(t, a))
+	ha, err := openTestLock(t, a, id).Acquire(ctx, newSessionT(t, a), "a")
 	if err != nil {
 		t.Fatal(err)
 	}
 	lb := openTestLock(t, b, id)
 	sb := newSessionT(t, b)
-	if _, _, ok, err := lb.TryAcquire(ctx, sb); err != nil || ok {
+	if _, ok, err := lb.TryAcquire(ctx, sb, "b"); err != nil || ok {
 		t.Fatalf("TryAcquire of a held lock = %v, %v", ok, err)
 	}
 	crashed := time.Now()
 	a.Crash()
-	vb, lost, err := lb.Acquire(ctx, sb)
+	hb, err := lb.Acquire(ctx, sb, "b")
 	if err != nil {
 		t.Fatal(err)
 	}
 	waited := time.Since(crashed)
-	if vb <= va {
-		t.Fatalf("version after expiry %d <= %d", vb, va)
+	if hb.Version <= ha.Version {
+		t.Fatalf("version after expiry %d <= %d", hb.Version, ha.Version)
 	}
 	if waited > testTTL+time.Second {
 		t.Fatalf("the lock was free after %v, want about the TTL %v", waited, testTTL)
@@ -97,8 +97,8 @@ func TestLockExpiresWithCrashedHolder(t *testing.T) {
 	if n := counter.n.Load(); n > 5 {
 		t.Fatalf("%d scripts while waiting about a TTL: polling", n)
 	}
-	if closedWithin(lost, 0) {
-		t.Fatal("lost closed while holding")
+	if closedWithin(hb.Gone, 0) {
+		t.Fatal("Gone closed while holding")
 	}
 }
 
@@ -110,27 +110,27 @@ func TestLockHandoffIsPrompt(t *testing.T) {
 	id := testID(t, "l")
 	la, lb := openTestLock(t, a, id), openTestLock(t, b, id)
 	sa, sb := newSessionT(t, a), newSessionT(t, b)
-	va, _, err := la.Acquire(ctx, sa)
+	ha, err := la.Acquire(ctx, sa, "a")
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan uint64, 1)
 	go func() {
-		v, _, err := lb.Acquire(ctx, sb)
+		h, err := lb.Acquire(ctx, sb, "b")
 		if err != nil {
 			t.Error(err)
 		}
-		got <- v
+		got <- h.Version
 	}()
 	time.Sleep(200 * time.Millisecond) // b is waiting
 	released := time.Now()
-	if ok, err := la.Release(ctx); err != nil || !ok {
+	if ok, err := la.Release(ctx, "a", ha.Version); err != nil || !ok {
 		t.Fatalf("Release = %v, %v", ok, err)
 	}
 	select {
 	case vb := <-got:
-		if vb <= va {
-			t.Fatalf("version %d after %d", vb, va)
+		if vb <= ha.Version {
+			t.Fatalf("version %d after %d", vb, ha.Version)
 		}
 		if d := time.Since(released); d > testTTL/2 {
 			t.Fatalf("handoff took %v: the waiter was not woken", d)
@@ -147,20 +147,23 @@ func TestLockLostByReleaseVersion(t *testing.T) {
 	a, b := newTestDriver(t), newTestDriver(t)
 	id := testID(t, "l")
 	la, lb := openTestLock(t, a, id), openTestLock(t, b, id)
-	v, lost, err := la.Acquire(ctx, newSessionT(t, a))
+	h, err := la.Acquire(ctx, newSessionT(t, a), "a")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := lb.ReleaseVersion(ctx, v+1); err != nil || ok {
+	if ok, err := lb.ReleaseVersion(ctx, h.Version+1); err != nil || ok {
 		t.Fatalf("ReleaseVersion of another version = %v, %v", ok, err)
 	}
-	if ok, err := lb.ReleaseVersion(ctx, v); err != nil || !ok {
+	if closedWithin(h.Gone, 100*time.Millisecond) {
+		t.Fatal("Gone closed while holding")
+	}
+	if ok, err := lb.ReleaseVersion(ctx, h.Version); err != nil || !ok {
 		t.Fatalf("ReleaseVersion = %v, %v", ok, err)
 	}
-	if !closedWithin(lost, 2*time.Second) {
-		t.Fatal("lost not closed after another owner released the hold")
+	if !closedWithin(h.Gone, 2*time.Second) {
+		t.Fatal("Gone not closed after another owner released the hold")
 	}
-	if ok, err := la.Release(ctx); err != nil || ok {
+	if ok, err := la.Release(ctx, "a", h.Version); err != nil || ok {
 		t.Fatalf("Release after losing the hold = %v, %v", ok, err)
 	}
 }
@@ -172,7 +175,7 @@ func TestLockLostWhenSessionKeyVanishes(t *testing.T) {
 	d := newTestDriver(t)
 	l := openTestLock(t, d, testID(t, "l"))
 	s := newSessionT(t, d)
-	_, lost, err := l.Acquire(ctx, s)
+	h, err := l.Acquire(ctx, s, "a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,8 +185,8 @@ func TestLockLostWhenSessionKeyVanishes(t *testing.T) {
 	if !closedWithin(s.Done(), testTTL) {
 		t.Fatal("session not done after its key vanished")
 	}
-	if !closedWithin(lost, time.Second) {
-		t.Fatal("lost not closed after the session ended")
+	if !closedWithin(h.Gone, time.Second) {
+		t.Fatal("Gone not closed after the session ended")
 	}
 }
 
@@ -199,17 +202,17 @@ func TestLockLostWhenRenewalFails(t *testing.T) {
 	defer d.Close(ctx)
 	l := openTestLock(t, d, testID(t, "l"))
 	s := newSessionT(t, d)
-	_, lost, err := l.Acquire(ctx, s)
+	h, err := l.Acquire(ctx, s, "a")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.mute.Store(true)
 	cut := time.Now()
-	if !closedWithin(lost, 2*testTTL) {
-		t.Fatal("lost not closed while renewals failed")
+	if !closedWithin(h.Gone, 2*testTTL) {
+		t.Fatal("Gone not closed while renewals failed")
 	}
 	if d := time.Since(cut); d > testTTL {
-		t.Fatalf("lost closed %v after the cut, later than the TTL %v", d, testTTL)
+		t.Fatalf("Gone closed %v after the cut, later than the TTL %v", d, testTTL)
 	}
 	p.mute.Store(false)
 }
@@ -222,19 +225,20 @@ func TestAcquireCancelledLeavesNothing(t *testing.T) {
 	id := testID(t, "l")
 	la, lb := openTestLock(t, a, id), openTestLock(t, b, id)
 	sa, sb := newSessionT(t, a), newSessionT(t, b)
-	if _, _, err := la.Acquire(ctx, sa); err != nil {
+	ha, err := la.Acquire(ctx, sa, "a")
+	if err != nil {
 		t.Fatal(err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	if _, _, err := lb.Acquire(wctx, sb); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := lb.Acquire(wctx, sb, "b"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Acquire with an ending context: %v", err)
 	}
-	if _, err := la.Release(ctx); err != nil {
+	if _, err := la.Release(ctx, "a", ha.Version); err != nil {
 		t.Fatal(err)
 	}
 	lc := openTestLock(t, a, id)
-	if _, _, ok, err := lc.TryAcquire(ctx, sa); err != nil || !ok {
+	if _, ok, err := lc.TryAcquire(ctx, sa, "c"); err != nil || !ok {
 		t.Fatalf("TryAcquire after the waiter gave up = %v, %v", ok, err)
 	}
 	if v, held, err := lb.Holder(ctx); err != nil || !held || v == 0 {
