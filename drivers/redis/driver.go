@@ -152,14 +152,12 @@ func (o Options) resolve() (Options, error) {
 	return o, nil
 }
 
-// Client returns the go-redis client the driver uses.
-func (d *Driver) Client() goredis.UniversalClient { return d.client }
-
 // Name returns "redis".
 func (d *Driver) Name() string { return "redis" }
 
-// As sets target to the driver's client if target is a
-// *goredis.UniversalClient, and reports whether it did.
+// As sets target to the go-redis client the driver uses if target is a
+// *goredis.UniversalClient, and reports whether it did. A driver made
+// with NewFromClient gives back that client.
 func (d *Driver) As(target any) bool {
 	p, ok := target.(*goredis.UniversalClient)
 	if !ok || p == nil {

@@ -270,7 +270,7 @@ func TestNameAsPing(t *testing.T) {
 		t.Fatalf("Name = %q", d.Name())
 	}
 	var c goredis.UniversalClient
-	if !d.As(&c) || c != d.Client() {
+	if !d.As(&c) || c != d.client {
 		t.Fatal("As(*UniversalClient) did not set the driver's client")
 	}
 	var other *goredis.Client

@@ -51,9 +51,14 @@ func (w *holdWatch) resubscribed() {
 	poke(w.recheck)
 }
 
-// forget drops what was heard before the next attempt: a removal published
-// before an attempt is not of the hold the attempt may take.
+// forget drops what was heard before the next attempt, which follows
+// anyway: a removal published before an attempt is not of the hold the
+// attempt may take.
 func (w *holdWatch) forget() {
+	select {
+	case <-w.wake:
+	default:
+	}
 	w.mu.Lock()
 	w.heard = w.heard[:0]
 	w.mu.Unlock()

@@ -138,18 +138,21 @@ func (l *lock) attempt(ctx context.Context, ss *session, owner string) (uint64, 
 // abandon handles a failed attempt, whose outcome may be unknown: it
 // releases a hold the attempt may have taken, so that nothing is left
 // behind, and reports err (ctx.Err() if ctx ended). If that cannot be done
-// either, the attempt is ambiguous; such a hold expires with its session.
+// either, the attempt is ambiguous; such a hold ends with its session.
 func (l *lock) abandon(ctx context.Context, owner string, err error) error {
-	if cerr := l.closedError(); cerr != nil {
-		return cerr
+	if derr := l.d.check(); derr != nil {
+		return derr // the client is gone; so are its sessions
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, rerr := lockRelease.run(cctx, l.client(), l.releaseKeys(), l.ks.channel(), "o", owner); rerr != nil {
+	_, rerr := lockRelease.run(cctx, l.client(), l.releaseKeys(), l.ks.channel(), "o", owner)
+	switch {
+	case l.closed.Load():
+		return errInstanceClosed
+	case rerr != nil:
 		return wrapError(ctx, err, true)
-	}
-	if cerr := ctx.Err(); cerr != nil {
-		return cerr
+	case ctx.Err() != nil:
+		return ctx.Err()
 	}
 	return wrapError(ctx, err, false)
 }

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -140,34 +139,6 @@ func TestLockHandoffIsPrompt(t *testing.T) {
 	}
 }
 
-// TestHoldGoneOnReleaseVersion checks that a holder learns at once that
-// another owner released its hold.
-func TestHoldGoneOnReleaseVersion(t *testing.T) {
-	ctx := testContext(t)
-	a, b := newTestDriver(t), newTestDriver(t)
-	id := testID(t, "l")
-	la, lb := openTestLock(t, a, id), openTestLock(t, b, id)
-	h, err := la.Acquire(ctx, newSessionT(t, a), "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := lb.ReleaseVersion(ctx, h.Version+1); err != nil || ok {
-		t.Fatalf("ReleaseVersion of another version = %v, %v", ok, err)
-	}
-	if closedWithin(h.Gone, 100*time.Millisecond) {
-		t.Fatal("Gone closed while holding")
-	}
-	if ok, err := lb.ReleaseVersion(ctx, h.Version); err != nil || !ok {
-		t.Fatalf("ReleaseVersion = %v, %v", ok, err)
-	}
-	if !closedWithin(h.Gone, 2*time.Second) {
-		t.Fatal("Gone not closed after another owner released the hold")
-	}
-	if ok, err := la.Release(ctx, "a", h.Version); err != nil || ok {
-		t.Fatalf("Release after losing the hold = %v, %v", ok, err)
-	}
-}
-
 // TestHoldGoneWhenSessionKeyVanishes checks that a holder whose session key
 // is gone (as after a long pause) learns it within a renewal period.
 func TestHoldGoneWhenSessionKeyVanishes(t *testing.T) {
@@ -218,35 +189,6 @@ func TestHoldGoneWhenRenewalFails(t *testing.T) {
 	// the keeper's timer and a renewal in flight returning under -race.
 	if d := time.Since(cut); d > testTTL+50*time.Millisecond {
 		t.Fatalf("Gone closed %v after the cut, later than the TTL %v", d, testTTL)
-	}
-}
-
-// TestAcquireCancelledLeavesNothing checks that a waiter whose context
-// ends returns its error and leaves nothing behind.
-func TestAcquireCancelledLeavesNothing(t *testing.T) {
-	ctx := testContext(t)
-	a, b := newTestDriver(t), newTestDriver(t)
-	id := testID(t, "l")
-	la, lb := openTestLock(t, a, id), openTestLock(t, b, id)
-	sa, sb := newSessionT(t, a), newSessionT(t, b)
-	ha, err := la.Acquire(ctx, sa, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	defer cancel()
-	if _, err := lb.Acquire(wctx, sb, "b"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Acquire with an ending context: %v", err)
-	}
-	if _, err := la.Release(ctx, "a", ha.Version); err != nil {
-		t.Fatal(err)
-	}
-	lc := openTestLock(t, a, id)
-	if _, ok, err := lc.TryAcquire(ctx, sa, "c"); err != nil || !ok {
-		t.Fatalf("TryAcquire after the waiter gave up = %v, %v", ok, err)
-	}
-	if v, held, err := lb.Holder(ctx); err != nil || !held || v == 0 {
-		t.Fatalf("Holder = %d, %v, %v", v, held, err)
 	}
 }
 
