@@ -19,10 +19,7 @@ import (
 // ErrUnavailable or ErrTimeout.
 func classify(err error, write bool) (kind error, fromContext bool) {
 	var rerr goredis.Error
-	var bad errBadReply
 	switch {
-	case errors.As(err, &bad):
-		return driver.ErrInvalid, false
 	case errors.Is(err, goredis.ErrClosed):
 		return driver.ErrClosed, false
 	case errors.As(err, &rerr):

@@ -59,9 +59,6 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if opts.TTL < 0 {
-		return nil, driver.Errorf(driver.ErrInvalid, "negative session TTL")
-	}
 	ttl := opts.TTL
 	if ttl == 0 {
 		ttl = d.opts.SessionTTL
