@@ -14,7 +14,7 @@ var (
 	electionSource string
 
 	// electionIdempotent runs the operations that have the effect of one
-	// run when run twice (term, enter, leave, resign, anoint); electionOnce
+	// run when run twice (term, enter, leave, drop, anoint); electionOnce
 	// the others (promote, evict), which go-redis must not retry.
 	electionIdempotent = newScript("election", electionSource, true)
 	electionOnce       = newScript("election", electionSource, false)
