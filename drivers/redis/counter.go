@@ -28,8 +28,7 @@ func newCounter(h *handle) *counter {
 }
 
 func (c *counter) Get(ctx context.Context) (int64, error) {
-	const op = "get"
-	if err := c.begin(ctx, op); err != nil {
+	if err := c.begin(ctx); err != nil {
 		return 0, err
 	}
 	s, err := c.client().Get(ctx, c.key).Result()
@@ -37,23 +36,22 @@ func (c *counter) Get(ctx context.Context) (int64, error) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, c.fail(ctx, op, err, false)
+		return 0, c.fail(ctx, err, false)
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, c.failf(op, driver.ErrInvalid, "the counter's key holds %q, not an integer", s)
+		return 0, driver.Errorf(driver.ErrInvalid, "the counter's key holds %q, not an integer", s)
 	}
 	return v, nil
 }
 
 func (c *counter) Set(ctx context.Context, value int64) error {
-	const op = "set"
-	if err := c.begin(ctx, op); err != nil {
+	if err := c.begin(ctx); err != nil {
 		return err
 	}
 	// SET is idempotent: go-redis may retry it.
 	if err := c.client().Set(ctx, c.key, strconv.FormatInt(value, 10), 0).Err(); err != nil {
-		return c.fail(ctx, op, err, false)
+		return c.fail(ctx, err, false)
 	}
 	return nil
 }
@@ -62,20 +60,19 @@ func (c *counter) Set(ctx context.Context, value int64) error {
 // Add then computes the wrapped value itself and stores it with
 // CompareAndSet, as Go arithmetic would.
 func (c *counter) Add(ctx context.Context, delta int64) (int64, error) {
-	const op = "add"
-	if err := c.begin(ctx, op); err != nil {
+	if err := c.begin(ctx); err != nil {
 		return 0, err
 	}
 	v, err := do(ctx, c.client(), true, "incrby", c.key, delta)
 	if err == nil {
 		n, err := replyInt(v)
 		if err != nil {
-			return 0, c.fail(ctx, op, err, true)
+			return 0, c.fail(ctx, err, true)
 		}
 		return n, nil
 	}
 	if !goredis.HasErrorPrefix(err, "increment or decrement would overflow") {
-		return 0, c.fail(ctx, op, err, true)
+		return 0, c.fail(ctx, err, true)
 	}
 	for {
 		cur, err := c.Get(ctx)
@@ -94,17 +91,16 @@ func (c *counter) Add(ctx context.Context, delta int64) (int64, error) {
 }
 
 func (c *counter) CompareAndSet(ctx context.Context, expect, update int64) (bool, error) {
-	const op = "compare-and-set"
-	if err := c.begin(ctx, op); err != nil {
+	if err := c.begin(ctx); err != nil {
 		return false, err
 	}
 	v, err := counterCAS.run(ctx, c.client(), []string{c.key}, strconv.FormatInt(expect, 10), strconv.FormatInt(update, 10))
 	if err != nil {
-		return false, c.fail(ctx, op, err, true)
+		return false, c.fail(ctx, err, true)
 	}
 	n, err := replyInt(v)
 	if err != nil {
-		return false, c.fail(ctx, op, err, true)
+		return false, c.fail(ctx, err, true)
 	}
 	return n == 1, nil
 }

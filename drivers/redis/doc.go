@@ -85,30 +85,32 @@
 // # Sessions
 //
 // A session is a key with a TTL ([Options].SessionTTL, default 10s, at
-// least 100ms), renewed every third of the TTL with PEXPIRE. A lock hold is
-// a key written with the session's TTL and renewed with it (only while it
-// still holds the holder's value), so the hold of a client that vanished
-// expires one TTL after its last renewal. An election candidacy refers to
-// a lease key of its session in the election's slot, renewed likewise; a
-// candidacy whose lease is gone has ended. The driver ends a session (Done)
-// when its key is found gone, or when no renewal has succeeded for a TTL
-// counted from before the last successful one was sent, so the client gives
-// up no later than the server expires its keys.
+// least 100ms), kept alive by driver/lease (PEXPIRE every third of the
+// TTL). A lock hold or an election candidacy refers to a lease key of its
+// session in the primitive's own slot, which the script that binds it sets
+// with the session's TTL and the session renews with its key; a hold or
+// candidacy whose lease is gone has ended, so what a client that vanished
+// had ends one TTL after its last renewal. The driver ends a session (Done)
+// when one of its keys is found gone, or by the lease deadline rule. Close
+// runs, in every primitive the session was bound in, the script that
+// removes its holds or candidacies there and publishes the change.
 //
 // # Locks
 //
-// The fencing version comes from INCR in the script that takes the hold.
-// Waiters are woken by the release message on the lock's channel, and
-// otherwise try again when the hold would expire (the attempt returns its
+// The driver keeps no owner state: a hold is a hash of its version, its
+// session and its owner. The fencing version comes from INCR in the script
+// that takes the hold. Every removal of a hold publishes its version on
+// the lock's channel. Waiters are woken by that message, and otherwise try
+// again when the holder's lease would expire (the attempt returns its
 // TTL): no polling. Waiters are not queued on the server, so a waiter whose
 // context ends leaves nothing behind, and there is no fairness among
-// waiters. A holder learns that it lost the lock from its session's end,
-// from the release message when another owner releases its version, and
-// from the renewal that finds its hold gone.
+// waiters. A hold's Gone closes when the removal of its version is heard
+// (or, after a lost subscription, a read finds it gone) or its session
+// ends.
 //
 // What Redis can promise: on one primary the lock is safe while that
 // primary stays up (it serializes the scripts, and the hold expires only
-// after its holder has stopped renewing it). Replication is asynchronous:
+// after its holder's session has stopped renewing its lease). Replication is asynchronous:
 // if the primary fails and a replica takes over, recent writes can be lost,
 // so two clients can hold the lock at once and the version counter can go
 // back, and the fencing version is then no longer a safe token. Use etcd

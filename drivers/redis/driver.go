@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,11 +87,11 @@ var _ driver.Driver = (*Driver)(nil)
 // does not contact the server; the first operation does.
 func New(clientOpts *goredis.UniversalOptions, opts Options) (*Driver, error) {
 	if clientOpts == nil {
-		return nil, fmt.Errorf("redis: new: %w: nil client options", driver.ErrInvalid)
+		return nil, driver.Errorf(driver.ErrInvalid, "nil client options")
 	}
 	if clientOpts.ReadOnly || clientOpts.RouteByLatency || clientOpts.RouteRandomly {
 		// Reads from replicas would not be linearizable.
-		return nil, fmt.Errorf("redis: new: %w: ReadOnly, RouteByLatency and RouteRandomly would read from replicas", driver.ErrInvalid)
+		return nil, driver.Errorf(driver.ErrInvalid, "ReadOnly, RouteByLatency and RouteRandomly would read from replicas")
 	}
 	opts, err := opts.resolve()
 	if err != nil {
@@ -106,7 +105,7 @@ func New(clientOpts *goredis.UniversalOptions, opts Options) (*Driver, error) {
 // ContextTimeoutEnabled so that context deadlines bound the commands.
 func NewFromClient(client goredis.UniversalClient, opts Options) (*Driver, error) {
 	if client == nil {
-		return nil, fmt.Errorf("redis: new: %w: nil client", driver.ErrInvalid)
+		return nil, driver.Errorf(driver.ErrInvalid, "nil client")
 	}
 	opts, err := opts.resolve()
 	if err != nil {
@@ -132,10 +131,10 @@ func (o Options) resolve() (Options, error) {
 		o.KeyPrefix = DefaultKeyPrefix
 	}
 	if strings.ContainsAny(o.KeyPrefix, "{}") {
-		return o, fmt.Errorf("redis: %w: key prefix %q contains a brace", driver.ErrInvalid, o.KeyPrefix)
+		return o, driver.Errorf(driver.ErrInvalid, "key prefix %q contains a brace", o.KeyPrefix)
 	}
 	if o.SessionTTL < 0 || o.MaxKeySize < 0 || o.MaxValueSize < 0 {
-		return o, fmt.Errorf("redis: %w: negative session TTL or size limit", driver.ErrInvalid)
+		return o, driver.Errorf(driver.ErrInvalid, "negative session TTL or size limit")
 	}
 	if o.SessionTTL == 0 {
 		o.SessionTTL = DefaultSessionTTL
@@ -148,43 +147,72 @@ func (o Options) resolve() (Options, error) {
 		o.MaxValueSize = DefaultMaxValueSize
 	}
 	if o.MaxKeySize > maxRedisSize || o.MaxValueSize > maxRedisSize {
-		return o, fmt.Errorf("redis: %w: size limits above Redis's 512 MB", driver.ErrInvalid)
+		return o, driver.Errorf(driver.ErrInvalid, "size limits above Redis's 512 MB")
 	}
 	return o, nil
 }
 
-// Client returns the go-redis client the driver uses.
-func (d *Driver) Client() goredis.UniversalClient { return d.client }
+// Name returns "redis".
+func (d *Driver) Name() string { return "redis" }
+
+// As sets target to the go-redis client the driver uses if target is a
+// *goredis.UniversalClient, and reports whether it did. A driver made
+// with NewFromClient gives back that client.
+func (d *Driver) As(target any) bool {
+	p, ok := target.(*goredis.UniversalClient)
+	if !ok || p == nil {
+		return false
+	}
+	*p = d.client
+	return true
+}
+
+// Ping sends one PING to the server (in a cluster, to the node go-redis
+// picks) and reports whether it answered.
+func (d *Driver) Ping(ctx context.Context) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	if err := d.client.Ping(ctx).Err(); err != nil {
+		return wrapError(ctx, err, false)
+	}
+	return nil
+}
 
 // Limits reports the limits of the driver's Options.
 func (d *Driver) Limits() driver.Limits {
 	return driver.Limits{MaxKeySize: d.opts.MaxKeySize, MaxValueSize: d.opts.MaxValueSize}
 }
 
+var (
+	errDriverClosed  = driver.Errorf(driver.ErrClosed, "the driver was closed")
+	errDriverCrashed = driver.Errorf(driver.ErrClosed, "the driver crashed")
+)
+
 // check returns ErrClosed once the driver is closed or crashed.
-func (d *Driver) check(what string) error {
+func (d *Driver) check() error {
 	switch d.state.Load() {
 	case stateClosed:
-		return fmt.Errorf("redis: %s: %w: the driver was closed", what, driver.ErrClosed)
+		return errDriverClosed
 	case stateCrashed:
-		return fmt.Errorf("redis: %s: %w: the driver crashed", what, driver.ErrClosed)
+		return errDriverCrashed
 	}
 	return nil
 }
 
 // Close closes every primitive opened through the driver (ending their
-// watches; a Lock gives up its hold or its wait) and every session started
+// watches) and every session started
 // through it (releasing its locks and candidacies), then the client if the
-// driver owns it. Later calls return errors wrapping driver.ErrClosed, as
-// does a second Close.
+// driver owns it. Later calls return errors wrapping driver.ErrClosed; a
+// second Close returns nil.
 func (d *Driver) Close(ctx context.Context) error {
-	handles, sessions, err := d.stop(stateClosed)
-	if err != nil {
-		return err
+	handles, sessions, ok := d.stop(stateClosed)
+	if !ok {
+		return nil
 	}
 	var errs []error
 	for h := range handles {
-		h.shutdown(ctx, true)
+		h.shutdown()
 	}
 	for s := range sessions {
 		if err := s.end(ctx, true); err != nil {
@@ -194,7 +222,7 @@ func (d *Driver) Close(ctx context.Context) error {
 	d.hub.close()
 	if d.owned {
 		if err := d.client.Close(); err != nil && !errors.Is(err, goredis.ErrClosed) {
-			errs = append(errs, fmt.Errorf("redis: close: %w: %v", driver.ErrUnavailable, err))
+			errs = append(errs, driver.Wrap(driver.ErrUnavailable, err, ""))
 		}
 	}
 	return errors.Join(errs...)
@@ -211,15 +239,15 @@ func (d *Driver) Close(ctx context.Context) error {
 // the same, and its watches end. Crash on a closed or crashed driver does
 // nothing.
 func (d *Driver) Crash() {
-	handles, sessions, err := d.stop(stateCrashed)
-	if err != nil {
+	handles, sessions, ok := d.stop(stateCrashed)
+	if !ok {
 		return
 	}
 	for s := range sessions {
 		_ = s.end(context.Background(), false)
 	}
 	for h := range handles {
-		h.shutdown(context.Background(), false)
+		h.shutdown()
 	}
 	d.hub.close()
 	if d.owned {
@@ -227,120 +255,15 @@ func (d *Driver) Crash() {
 	}
 }
 
-// stop moves the driver to state and returns what it had open.
-func (d *Driver) stop(state int32) (map[*handle]struct{}, map[*session]struct{}, error) {
-	if err := d.check("close"); err != nil {
-		return nil, nil, err
-	}
+// stop moves the driver to state and returns what it had open; ok is
+// false if the driver was already closed or crashed.
+func (d *Driver) stop(state int32) (handles map[*handle]struct{}, sessions map[*session]struct{}, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.state.CompareAndSwap(stateOpen, state) {
-		return nil, nil, d.check("close")
+		return nil, nil, false
 	}
-	handles, sessions := d.handles, d.sessions
+	handles, sessions = d.handles, d.sessions
 	d.handles, d.sessions = map[*handle]struct{}{}, map[*session]struct{}{}
-	return handles, sessions, nil
-}
-
-// open registers a new handle for a primitive of kind with id.
-func (d *Driver) open(ctx context.Context, kind string, id driver.ID) (*handle, error) {
-	h := &handle{
-		d:        d,
-		kind:     kind,
-		what:     describe(kind, id),
-		ks:       newKeyspace(d.opts.KeyPrefix, kind, id),
-		closedCh: make(chan struct{}),
-	}
-	if id.Name == "" {
-		return nil, h.failf("open", driver.ErrInvalid, "empty name")
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.check(h.what + ": open"); err != nil {
-		return nil, err
-	}
-	d.handles[h] = struct{}{}
-	return h, nil
-}
-
-// forget unregisters a closed handle.
-func (d *Driver) forget(h *handle) {
-	d.mu.Lock()
-	delete(d.handles, h)
-	d.mu.Unlock()
-}
-
-// OpenCounter opens a counter. It does not contact the server.
-func (d *Driver) OpenCounter(ctx context.Context, id driver.ID) (driver.Counter, error) {
-	h, err := d.open(ctx, "counter", id)
-	if err != nil {
-		return nil, err
-	}
-	return newCounter(h), nil
-}
-
-// OpenLock opens a lock. It does not contact the server.
-func (d *Driver) OpenLock(ctx context.Context, id driver.ID) (driver.Lock, error) {
-	h, err := d.open(ctx, "lock", id)
-	if err != nil {
-		return nil, err
-	}
-	return newLock(h), nil
-}
-
-// OpenElection opens an election. It does not contact the server.
-func (d *Driver) OpenElection(ctx context.Context, id driver.ID) (driver.Election, error) {
-	h, err := d.open(ctx, "election", id)
-	if err != nil {
-		return nil, err
-	}
-	return newElection(h), nil
-}
-
-// OpenMap opens a map. It does not contact the server.
-func (d *Driver) OpenMap(ctx context.Context, id driver.ID) (driver.Map, error) {
-	h, err := d.open(ctx, "map", id)
-	if err != nil {
-		return nil, err
-	}
-	return newMap(h), nil
-}
-
-// OpenSet opens a set. It does not contact the server.
-func (d *Driver) OpenSet(ctx context.Context, id driver.ID) (driver.Set, error) {
-	h, err := d.open(ctx, "set", id)
-	if err != nil {
-		return nil, err
-	}
-	return newSet(h), nil
-}
-
-// OpenValue opens a value. It does not contact the server.
-func (d *Driver) OpenValue(ctx context.Context, id driver.ID) (driver.Value, error) {
-	h, err := d.open(ctx, "value", id)
-	if err != nil {
-		return nil, err
-	}
-	return newValue(h), nil
-}
-
-// OpenList opens a list. It does not contact the server.
-func (d *Driver) OpenList(ctx context.Context, id driver.ID) (driver.List, error) {
-	h, err := d.open(ctx, "list", id)
-	if err != nil {
-		return nil, err
-	}
-	return newList(h), nil
-}
-
-// OpenIndexedMap opens an indexed map. It does not contact the server.
-func (d *Driver) OpenIndexedMap(ctx context.Context, id driver.ID) (driver.IndexedMap, error) {
-	h, err := d.open(ctx, "indexedmap", id)
-	if err != nil {
-		return nil, err
-	}
-	return newIndexedMap(h), nil
+	return handles, sessions, true
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/atomix/go-client/driver"
@@ -15,21 +14,22 @@ var (
 	electionSource string
 
 	// electionIdempotent runs the operations that have the effect of one
-	// run when run twice (term, enter, leave, resign, anoint); electionOnce
+	// run when run twice (term, enter, leave, drop, anoint); electionOnce
 	// the others (promote, evict), which go-redis must not retry.
 	electionIdempotent = newScript("election", electionSource, true)
 	electionOnce       = newScript("election", electionSource, false)
 )
 
-// election implements driver.Election.
+// election implements driver.Election. It keeps no state per candidate.
 //
 // The candidates are a Redis list in priority order, with a hash from each
 // candidate to its session; the term is a hash with the term number and its
-// leader. Every operation, reading the term included, is one script that
-// first drops the candidates whose session lease has expired and bumps the
-// term if the leader is then not the term's leader, so the term changes
-// exactly when the leader does, and every read sees expired candidates
-// gone.
+// leader. A candidacy is live while the lease of its session in the
+// election's slot exists (see session). Every operation, reading the term
+// included, is one script that first drops the candidates whose lease has
+// expired and bumps the term if the leader is then not the term's leader,
+// so the term changes exactly when the leader does, and every read sees
+// expired candidates gone.
 //
 // A candidate's lease can expire without any script running. Watchers
 // therefore also run the term script when the shortest lease among the
@@ -40,14 +40,6 @@ var (
 type election struct {
 	*handle
 	keys []string // candidates, their sessions, the term, the event counter, the lease prefix
-
-	mu   sync.Mutex
-	pins map[string]electionPin // candidates entered through this instance
-}
-
-type electionPin struct {
-	session *session
-	pin     *pin
 }
 
 func newElection(h *handle) *election {
@@ -56,7 +48,6 @@ func newElection(h *handle) *election {
 		keys: []string{
 			h.ks.key("cands"), h.ks.key("sessions"), h.ks.key("term"), h.ks.key("seq"), h.ks.leasePrefix(),
 		},
-		pins: map[string]electionPin{},
 	}
 }
 
@@ -101,70 +92,55 @@ func (e *election) run(ctx context.Context, op, candidate, sessionID, ttl string
 
 // do runs op and returns the term it produced.
 func (e *election) do(ctx context.Context, op, candidate, sessionID, ttl string) (driver.Term, error) {
-	name := op
-	if candidate != "" {
-		name = keyOp(op, candidate)
-	}
-	if err := e.begin(ctx, name); err != nil {
+	if err := e.begin(ctx); err != nil {
 		return driver.Term{}, err
 	}
 	st, err := e.run(ctx, op, candidate, sessionID, ttl)
 	if err != nil {
-		return driver.Term{}, e.fail(ctx, name, err, op != "term")
+		return driver.Term{}, e.fail(ctx, err, op != "term")
 	}
 	if !st.found {
-		return driver.Term{}, e.failf(name, driver.ErrNotFound, "not a candidate")
+		return driver.Term{}, errNotCandidate
 	}
 	return st.term, nil
 }
+
+var errNotCandidate = driver.Errorf(driver.ErrNotFound, "not a candidate")
 
 func (e *election) Term(ctx context.Context) (driver.Term, error) {
 	return e.do(ctx, "term", "", "", "")
 }
 
+// Enter runs the enter script, which creates the session's lease in the
+// election's slot if absent, then has the session renew that lease.
 func (e *election) Enter(ctx context.Context, s driver.Session, candidate string) (driver.Term, error) {
-	op := keyOp("enter", candidate)
-	if err := e.begin(ctx, op); err != nil {
+	if err := e.begin(ctx); err != nil {
 		return driver.Term{}, err
 	}
-	if candidate == "" {
-		return driver.Term{}, e.failf(op, driver.ErrInvalid, "empty candidate ID")
-	}
-	if err := e.checkKey("enter", candidate); err != nil {
-		return driver.Term{}, err
-	}
-	ss, err := e.sessionOf(op, s)
+	ss, err := e.sessionOf(s)
 	if err != nil {
 		return driver.Term{}, err
-	}
-	p := &pin{lease: e.keys[4] + ss.id, release: func(ctx context.Context) error {
-		_, err := e.run(ctx, "resign", candidate, ss.id, "")
-		return err
-	}}
-	if !ss.pinLease(p) {
-		return driver.Term{}, e.failf(op, driver.ErrClosed, "session %s has ended", ss.id)
 	}
 	t, err := e.do(ctx, "enter", candidate, ss.id, ss.ttlMS)
 	if err != nil {
-		ss.unpin(p) // an entry that did happen expires with the lease
-		return driver.Term{}, err
+		return driver.Term{}, err // an entry that did happen expires with the lease
 	}
-	e.mu.Lock()
-	old, had := e.pins[candidate]
-	e.pins[candidate] = electionPin{session: ss, pin: p}
-	e.mu.Unlock()
-	if had {
-		old.session.unpin(old.pin)
+	if !ss.bind(e.keys[4]+ss.id, e.drop, false) {
+		_ = e.drop(context.WithoutCancel(ctx), ss.id)
+		return driver.Term{}, errSessionEnded
 	}
 	return t, nil
 }
 
+// drop withdraws the candidacies of session id and deletes its lease: what
+// the session's Close runs.
+func (e *election) drop(ctx context.Context, id string) error {
+	_, err := e.run(ctx, "drop", "", id, "")
+	return err
+}
+
 func (e *election) Leave(ctx context.Context, candidate string) (driver.Term, error) {
-	t, err := e.do(ctx, "leave", candidate, "", "")
-	if err == nil {
-		e.unpin(candidate)
-	}
-	return t, err
+	return e.do(ctx, "leave", candidate, "", "")
 }
 
 func (e *election) Anoint(ctx context.Context, candidate string) (driver.Term, error) {
@@ -176,22 +152,7 @@ func (e *election) Promote(ctx context.Context, candidate string) (driver.Term, 
 }
 
 func (e *election) Evict(ctx context.Context, candidate string) (driver.Term, error) {
-	t, err := e.do(ctx, "evict", candidate, "", "")
-	if err == nil {
-		e.unpin(candidate)
-	}
-	return t, err
-}
-
-// unpin stops renewing the lease for a candidate that left.
-func (e *election) unpin(candidate string) {
-	e.mu.Lock()
-	p, ok := e.pins[candidate]
-	delete(e.pins, candidate)
-	e.mu.Unlock()
-	if ok {
-		p.session.unpin(p.pin)
-	}
+	return e.do(ctx, "evict", candidate, "", "")
 }
 
 func (e *election) Watch(ctx context.Context, ch chan<- driver.Term) error {

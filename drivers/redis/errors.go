@@ -3,9 +3,7 @@ package redis
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -15,16 +13,13 @@ import (
 )
 
 // classify returns the error kind of err, an error from go-redis, and
-// whether err is the caller's context ending (then the kind is nil and err
-// is returned as it is). write says whether the command may have changed
-// state: a write whose reply was lost is ErrAmbiguous, where a read that
-// failed the same way is ErrUnavailable or ErrTimeout.
+// whether err is the caller's context ending (then the kind is nil). write
+// says whether the command may have changed state: a write whose reply was
+// lost is ErrAmbiguous, where a read that failed the same way is
+// ErrUnavailable or ErrTimeout.
 func classify(err error, write bool) (kind error, fromContext bool) {
 	var rerr goredis.Error
-	var bad errBadReply
 	switch {
-	case errors.As(err, &bad):
-		return driver.ErrInvalid, false
 	case errors.Is(err, goredis.ErrClosed):
 		return driver.ErrClosed, false
 	case errors.As(err, &rerr):
@@ -68,14 +63,17 @@ func isDialError(err error) bool {
 
 // serverErrorKind classifies an error reply of the server. Replies that
 // mean the command was refused before it ran (the server is loading, is a
-// replica, the cluster is down, memory is full, a script is busy, the
-// client is not allowed) are ErrUnavailable: nothing was applied, and a
-// script that fails on its first write changes nothing either.
+// replica, the cluster is down, memory is full, a script is busy) are
+// ErrUnavailable: nothing was applied, and a script that fails on its first
+// write changes nothing either. Refused credentials or permissions are
+// ErrPermission.
 func serverErrorKind(msg string) error {
 	prefix, _, _ := strings.Cut(msg, " ")
 	switch prefix {
+	case "NOAUTH", "WRONGPASS", "NOPERM":
+		return driver.ErrPermission
 	case "LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "BUSY",
-		"OOM", "NOREPLICAS", "MISCONF", "NOAUTH", "WRONGPASS", "NOPERM":
+		"OOM", "NOREPLICAS", "MISCONF":
 		return driver.ErrUnavailable
 	case "ERR":
 		if strings.Contains(msg, "max number of clients") {
@@ -87,38 +85,25 @@ func serverErrorKind(msg string) error {
 	return driver.ErrInvalid
 }
 
-// describe names a primitive in messages: its kind and quoted ID.
-func describe(kind string, id driver.ID) string {
-	if id.Namespace == "" {
-		return kind + " " + strconv.Quote(id.Name)
-	}
-	return kind + " " + strconv.Quote(id.Namespace) + "/" + strconv.Quote(id.Name)
-}
-
-// keyOp names an operation on key in an error message.
-func keyOp(op, key string) string {
-	const maxShown = 64
-	if len(key) > maxShown {
-		return op + " " + strconv.Quote(key[:maxShown]) + "…"
-	}
-	return op + " " + strconv.Quote(key)
-}
-
-// wrapError turns err from go-redis into the driver's error for op on what.
+// wrapError turns err from go-redis into the driver's error: a
+// driver.Error of its kind with err as the cause. write says whether the
+// command may have changed state.
 //
 // When ctx has ended, a read reports ctx.Err() and a write that may have
-// been applied reports ErrAmbiguous wrapping ctx.Err() as well, so that
-// errors.Is finds both.
-func wrapError(ctx context.Context, what, op string, err error, write bool) error {
+// been applied reports driver.Interrupted (ErrAmbiguous and ctx.Err()).
+func wrapError(ctx context.Context, err error, write bool) error {
+	if driver.IsClassified(err) {
+		return err
+	}
 	kind, fromContext := classify(err, write)
 	if fromContext {
-		return fmt.Errorf("redis: %s: %s: %w", what, op, err)
+		return err
 	}
-	if cerr := ctx.Err(); cerr != nil && (kind == driver.ErrTimeout || kind == driver.ErrUnavailable || kind == driver.ErrAmbiguous) {
-		if kind == driver.ErrAmbiguous {
-			return fmt.Errorf("redis: %s: %s: %w: %w: %v", what, op, kind, cerr, err)
+	switch kind {
+	case driver.ErrTimeout, driver.ErrUnavailable, driver.ErrAmbiguous:
+		if ierr := driver.Interrupted(ctx, kind == driver.ErrAmbiguous); ierr != nil {
+			return ierr
 		}
-		return fmt.Errorf("redis: %s: %s: %w: %v", what, op, cerr, err)
 	}
-	return fmt.Errorf("redis: %s: %s: %w: %v", what, op, kind, err)
+	return driver.Wrap(kind, err, "")
 }

@@ -3,6 +3,8 @@ package redis
 import (
 	"context"
 	"errors"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,7 +202,8 @@ func TestServerErrorKinds(t *testing.T) {
 		"READONLY You can't write":        driver.ErrUnavailable,
 		"CLUSTERDOWN The cluster is down": driver.ErrUnavailable,
 		"OOM command not allowed":         driver.ErrUnavailable,
-		"NOPERM no permission":            driver.ErrUnavailable,
+		"NOPERM no permission":            driver.ErrPermission,
+		"WRONGPASS invalid username":      driver.ErrPermission,
 		"WRONGTYPE Operation against a key holding the wrong kind of value": driver.ErrInvalid,
 		"ERR max number of clients reached":                                 driver.ErrUnavailable,
 		"ERR user_script:1: bad":                                            driver.ErrInvalid,
@@ -208,5 +211,82 @@ func TestServerErrorKinds(t *testing.T) {
 		if got := serverErrorKind(msg); got != want {
 			t.Errorf("serverErrorKind(%q) = %v, want %v", msg, got, want)
 		}
+	}
+}
+
+// TestErrorsCarryCauseNotContext checks that an error names neither the
+// primitive nor the key (the portable layer adds them) and that errors.As
+// reaches the go-redis error behind it.
+func TestErrorsCarryCauseNotContext(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t)
+	id := testID(t, "wrongtype-map")
+	m, _ := d.OpenMap(ctx, id)
+	if err := d.client.Set(ctx, m.(*redisMap).keys[0], "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.Get(ctx, "the-key")
+	var rerr goredis.Error
+	if !errors.Is(err, driver.ErrInvalid) || !errors.As(err, &rerr) {
+		t.Fatalf("Get on a key of the wrong type: %v; want ErrInvalid caused by a goredis.Error", err)
+	}
+	if _, err := m.Insert(ctx, "k", []byte("v")); err == nil {
+		t.Fatal("Insert into a key of the wrong type succeeded")
+	}
+	m2, _ := d.OpenMap(ctx, testID(t, "m"))
+	if _, err := m2.Insert(ctx, "the-key", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = m2.Insert(ctx, "the-key", []byte("v"))
+	if !errors.Is(err, driver.ErrAlreadyExists) {
+		t.Fatalf("second Insert: %v", err)
+	}
+	for _, e := range []error{err, errOf(m.Get(ctx, "the-key"))} {
+		msg := e.Error()
+		for _, ctxWord := range []string{"the-key", id.Name, "redis:", "map", "insert", "get"} {
+			if strings.Contains(msg, ctxWord) {
+				t.Errorf("error %q names %q: the portable layer adds that", msg, ctxWord)
+			}
+		}
+	}
+
+	addr := "127.0.0.1:" + itoa(testbackend.FreePort(t))
+	u, err := New(&goredis.UniversalOptions{Addrs: []string{addr}, MaxRetries: -1}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close(ctx)
+	var operr *net.OpError
+	if err := u.Ping(ctx); !errors.Is(err, driver.ErrUnavailable) || !errors.As(err, &operr) {
+		t.Fatalf("Ping of a closed port: %v; want ErrUnavailable caused by a *net.OpError", err)
+	}
+}
+
+// TestNameAsPing checks the driver's identity methods.
+func TestNameAsPing(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t)
+	if d.Name() != "redis" {
+		t.Fatalf("Name = %q", d.Name())
+	}
+	var c goredis.UniversalClient
+	if !d.As(&c) || c != d.client {
+		t.Fatal("As(*UniversalClient) did not set the driver's client")
+	}
+	var other *goredis.Client
+	if d.As(&other) || d.As(nil) {
+		t.Fatal("As of another type reported true")
+	}
+	if err := d.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(ctx); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := d.Ping(ctx); !errors.Is(err, driver.ErrClosed) {
+		t.Fatalf("Ping after Close: %v", err)
 	}
 }

@@ -81,7 +81,7 @@ func newHub(c goredis.UniversalClient) *hub {
 	}
 }
 
-var errHubClosed = driver.ErrClosed
+var errHubClosed = driver.Errorf(driver.ErrClosed, "the driver was closed")
 
 // subscribe adds l to channel and returns once the server has confirmed
 // the subscription: every message published after subscribe returns

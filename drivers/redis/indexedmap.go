@@ -42,136 +42,134 @@ func newIndexedMap(h *handle) *indexedMap {
 }
 
 func (m *indexedMap) Append(ctx context.Context, key string, value []byte) (driver.Entry, error) {
-	return m.write(ctx, "append", "a", key, value, 0)
+	return m.write(ctx, "a", key, value, 0)
 }
 
 func (m *indexedMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	return m.write(ctx, "update", "u", key, value, ifVersion)
+	return m.write(ctx, "u", key, value, ifVersion)
 }
 
-func (m *indexedMap) write(ctx context.Context, op, mode, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	a, err := m.writeEntry(ctx, imapWrite, m.keys, op, mode, key, value, ifVersion, 2)
+func (m *indexedMap) write(ctx context.Context, mode, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
+	a, err := m.writeEntry(ctx, imapWrite, m.keys, mode, key, value, ifVersion, 2)
 	if err != nil {
 		return driver.Entry{}, err
 	}
 	ver, err1 := replyUint(a[0])
 	index, err2 := replyUint(a[1])
 	if err1 != nil || err2 != nil {
-		return driver.Entry{}, m.fail(ctx, keyOp(op, key), badReply("bad version or index"), true)
+		return driver.Entry{}, m.fail(ctx, badReply("bad version or index"), true)
 	}
 	return driver.Entry{Key: key, Value: cloneBytes(value), Version: ver, Index: index}, nil
 }
 
 func (m *indexedMap) Get(ctx context.Context, key string) (driver.Entry, error) {
-	const op = "get"
-	if err := m.begin(ctx, op); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
 	s, err := m.client().HGet(ctx, m.keys[0], key).Result()
 	if err == goredis.Nil {
-		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrNotFound, "no such key")
+		return driver.Entry{}, errNoKey
 	}
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, false)
+		return driver.Entry{}, m.fail(ctx, err, false)
 	}
 	e, err := entryOf(key, s, 2)
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, false)
+		return driver.Entry{}, m.fail(ctx, err, false)
 	}
 	return e, nil
 }
 
 func (m *indexedMap) GetIndex(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.find(ctx, "get index "+formatIndex(index), "i", index)
+	return m.find(ctx, "i", index)
 }
 
 func (m *indexedMap) First(ctx context.Context) (driver.Entry, error) {
-	return m.find(ctx, "first", "f", 0)
+	return m.find(ctx, "f", 0)
 }
 
 func (m *indexedMap) Last(ctx context.Context) (driver.Entry, error) {
-	return m.find(ctx, "last", "l", 0)
+	return m.find(ctx, "l", 0)
 }
 
 func (m *indexedMap) Prev(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.find(ctx, "prev "+formatIndex(index), "p", index)
+	return m.find(ctx, "p", index)
 }
 
 func (m *indexedMap) Next(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.find(ctx, "next "+formatIndex(index), "n", index)
+	return m.find(ctx, "n", index)
 }
 
-func (m *indexedMap) find(ctx context.Context, op, mode string, index uint64) (driver.Entry, error) {
-	if err := m.begin(ctx, op); err != nil {
+func (m *indexedMap) find(ctx context.Context, mode string, index uint64) (driver.Entry, error) {
+	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
 	r, err := imapFind.run(ctx, m.client(), m.keys[:2], mode, formatIndex(index))
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, op, err, false)
+		return driver.Entry{}, m.fail(ctx, err, false)
 	}
 	if r == nil {
-		return driver.Entry{}, m.failf(op, driver.ErrNotFound, "no such entry")
+		return driver.Entry{}, errNoKey
 	}
 	a, err := replyArray(r, 2)
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, op, err, false)
+		return driver.Entry{}, m.fail(ctx, err, false)
 	}
 	key, _ := replyString(a[0])
 	stored, _ := replyString(a[1])
 	e, err := entryOf(key, stored, 2)
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, op, err, false)
+		return driver.Entry{}, m.fail(ctx, err, false)
 	}
 	return e, nil
 }
 
 func (m *indexedMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
-	return m.remove(ctx, keyOp("remove", key), "k", key, ifVersion)
+	return m.remove(ctx, "k", key, ifVersion)
 }
 
 func (m *indexedMap) RemoveIndex(ctx context.Context, index uint64, ifVersion uint64) (driver.Entry, error) {
-	return m.remove(ctx, "remove index "+formatIndex(index), "i", formatIndex(index), ifVersion)
+	return m.remove(ctx, "i", formatIndex(index), ifVersion)
 }
 
-func (m *indexedMap) remove(ctx context.Context, op, mode, target string, ifVersion uint64) (driver.Entry, error) {
-	if err := m.begin(ctx, op); err != nil {
+func (m *indexedMap) remove(ctx context.Context, mode, target string, ifVersion uint64) (driver.Entry, error) {
+	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
 	r, err := imapRemove.run(ctx, m.client(), m.keys[:3], m.ks.channel(), mode, target, versionBytes(ifVersion))
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, op, err, true)
+		return driver.Entry{}, m.fail(ctx, err, true)
 	}
 	a, err := replyArray(r, 1)
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, op, err, true)
+		return driver.Entry{}, m.fail(ctx, err, true)
 	}
 	switch status, _ := replyInt(a[0]); status {
 	case 1:
 	case 0:
-		return driver.Entry{}, m.failf(op, driver.ErrNotFound, "no such entry")
+		return driver.Entry{}, errNoKey
 	default:
-		return driver.Entry{}, m.failf(op, driver.ErrConflict, "the entry's version is not %d", ifVersion)
+		return driver.Entry{}, versionConflict(ifVersion)
 	}
 	if len(a) < 3 {
-		return driver.Entry{}, m.fail(ctx, op, badReply("no removed entry"), true)
+		return driver.Entry{}, m.fail(ctx, badReply("no removed entry"), true)
 	}
 	key, _ := replyString(a[1])
 	stored, _ := replyString(a[2])
 	e, err := entryOf(key, stored, 2)
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, op, err, true)
+		return driver.Entry{}, m.fail(ctx, err, true)
 	}
 	return e, nil
 }
 
 func (m *indexedMap) Len(ctx context.Context) (int, error) {
-	const op = "len"
-	if err := m.begin(ctx, op); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return 0, err
 	}
 	n, err := m.client().HLen(ctx, m.keys[0]).Result()
 	if err != nil {
-		return 0, m.fail(ctx, op, err, false)
+		return 0, m.fail(ctx, err, false)
 	}
 	return int(n), nil
 }
@@ -185,21 +183,20 @@ func (m *indexedMap) Clear(ctx context.Context) error {
 // exactly once.
 func (m *indexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 	return func(yield func(driver.Entry, error) bool) {
-		const op = "entries"
 		var after uint64
 		for {
-			if err := m.begin(ctx, op); err != nil {
+			if err := m.begin(ctx); err != nil {
 				yield(driver.Entry{}, err)
 				return
 			}
 			r, err := imapPage.run(ctx, m.client(), m.keys[:2], formatIndex(after), scanCount)
 			if err != nil {
-				yield(driver.Entry{}, m.fail(ctx, op, err, false))
+				yield(driver.Entry{}, m.fail(ctx, err, false))
 				return
 			}
 			kvs, ok := r.([]any)
 			if !ok && r != nil {
-				yield(driver.Entry{}, m.fail(ctx, op, badReply("want a page of entries, got %T", r), false))
+				yield(driver.Entry{}, m.fail(ctx, badReply("want a page of entries, got %T", r), false))
 				return
 			}
 			n := 0
@@ -211,7 +208,7 @@ func (m *indexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error]
 				}
 				e, err := entryOf(key, stored, 2)
 				if err != nil {
-					yield(driver.Entry{}, m.fail(ctx, op, err, false))
+					yield(driver.Entry{}, m.fail(ctx, err, false))
 					return
 				}
 				after = e.Index

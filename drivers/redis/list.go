@@ -6,12 +6,14 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"iter"
+	"slices"
 	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/resync"
 )
 
 var (
@@ -43,81 +45,70 @@ func newList(h *handle) *list {
 
 // write runs the list script; it returns the index written and the item
 // replaced or removed.
-func (l *list) write(ctx context.Context, op, mode string, index int, value []byte) (int, []byte, error) {
-	if err := l.begin(ctx, op); err != nil {
-		return 0, nil, err
-	}
-	if index < 0 {
-		return 0, nil, l.failf(op, driver.ErrInvalid, "negative index %d", index)
-	}
-	if err := l.checkValue(op, value); err != nil {
+func (l *list) write(ctx context.Context, mode string, index int, value []byte) (int, []byte, error) {
+	if err := l.begin(ctx); err != nil {
 		return 0, nil, err
 	}
 	r, err := listWrite.run(ctx, l.client(), l.keys, l.ks.channel(), mode, index, value)
 	if err != nil {
-		return 0, nil, l.fail(ctx, op, err, true)
+		return 0, nil, l.fail(ctx, err, true)
 	}
 	a, err := replyArray(r, 1)
 	if err != nil {
-		return 0, nil, l.fail(ctx, op, err, true)
+		return 0, nil, l.fail(ctx, err, true)
 	}
 	if status, _ := replyInt(a[0]); status != 1 || len(a) < 3 {
-		return 0, nil, l.failf(op, driver.ErrNotFound, "index %d is out of range", index)
+		return 0, nil, errNoKey
 	}
 	i, err := replyInt(a[1])
 	if err != nil {
-		return 0, nil, l.fail(ctx, op, err, true)
+		return 0, nil, l.fail(ctx, err, true)
 	}
 	old, _ := replyString(a[2])
 	return int(i), bytesOf(old), nil
 }
 
 func (l *list) Append(ctx context.Context, value []byte) (int, error) {
-	i, _, err := l.write(ctx, "append", "a", 0, value)
+	i, _, err := l.write(ctx, "a", 0, value)
 	return i, err
 }
 
 func (l *list) Insert(ctx context.Context, index int, value []byte) error {
-	_, _, err := l.write(ctx, "insert", "i", index, value)
+	_, _, err := l.write(ctx, "i", index, value)
 	return err
 }
 
 func (l *list) Set(ctx context.Context, index int, value []byte) ([]byte, error) {
-	_, old, err := l.write(ctx, "set", "s", index, value)
+	_, old, err := l.write(ctx, "s", index, value)
 	return old, err
 }
 
 func (l *list) Remove(ctx context.Context, index int) ([]byte, error) {
-	_, old, err := l.write(ctx, "remove", "r", index, nil)
+	_, old, err := l.write(ctx, "r", index, nil)
 	return old, err
 }
 
 func (l *list) Get(ctx context.Context, index int) ([]byte, error) {
-	const op = "get"
-	if err := l.begin(ctx, op); err != nil {
+	if err := l.begin(ctx); err != nil {
 		return nil, err
-	}
-	if index < 0 {
-		return nil, l.failf(op, driver.ErrInvalid, "negative index %d", index)
 	}
 	s, err := l.client().LIndex(ctx, l.keys[0], int64(index)).Result()
 	if err == goredis.Nil {
-		return nil, l.failf(op, driver.ErrNotFound, "index %d is out of range", index)
+		return nil, errNoKey
 	}
 	if err != nil {
-		return nil, l.fail(ctx, op, err, false)
+		return nil, l.fail(ctx, err, false)
 	}
 	return bytesOf(s), nil
 }
 
 func (l *list) Len(ctx context.Context) (int, error) {
-	const op = "len"
-	if err := l.begin(ctx, op); err != nil {
+	if err := l.begin(ctx); err != nil {
 		return 0, err
 	}
 	n, err := l.client().LLen(ctx, l.keys[0]).Result()
 	if err != nil {
-		return 0, l.fail(ctx, op, err, false)
+		return 0, l.fail(ctx, err, false)
 	}
 	return int(n), nil
 }
@@ -133,8 +124,7 @@ func (l *list) Clear(ctx context.Context) error {
 // consistent state without holding the list in memory.
 func (l *list) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		const op = "items"
-		if err := l.begin(ctx, op); err != nil {
+		if err := l.begin(ctx); err != nil {
 			yield(nil, err)
 			return
 		}
@@ -142,12 +132,12 @@ func (l *list) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 		keys := []string{l.keys[0], l.keys[1], snap}
 		r, err := listRead.run(ctx, l.client(), keys, scanCount, snapshotTTL.Milliseconds())
 		if err != nil {
-			yield(nil, l.fail(ctx, op, err, false))
+			yield(nil, l.fail(ctx, err, false))
 			return
 		}
 		_, n, items, err := listPage(r)
 		if err != nil {
-			yield(nil, l.fail(ctx, op, err, false))
+			yield(nil, l.fail(ctx, err, false))
 			return
 		}
 		if len(items) < n {
@@ -168,7 +158,7 @@ func (l *list) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 			if read >= n || len(items) == 0 {
 				return
 			}
-			if err := l.begin(ctx, op); err != nil {
+			if err := l.begin(ctx); err != nil {
 				yield(nil, err)
 				return
 			}
@@ -176,12 +166,12 @@ func (l *list) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 			page := pipe.LRange(ctx, snap, int64(read), int64(read+scanCount-1))
 			pipe.PExpire(ctx, snap, snapshotTTL)
 			if _, err := pipe.Exec(ctx); err != nil {
-				yield(nil, l.fail(ctx, op, err, false))
+				yield(nil, l.fail(ctx, err, false))
 				return
 			}
 			items = page.Val()
 			if len(items) == 0 {
-				yield(nil, l.failf(op, driver.ErrTimeout, "the iteration's snapshot expired"))
+				yield(nil, driver.Errorf(driver.ErrTimeout, "the iteration's snapshot expired"))
 				return
 			}
 		}
@@ -219,7 +209,7 @@ func (l *list) Watch(ctx context.Context, ch chan<- driver.ListEvent) error {
 // listReplica is a watcher's copy of a list.
 type listReplica struct {
 	l     *list
-	items []string
+	items [][]byte
 }
 
 func (r *listReplica) load(ctx context.Context, first bool) (uint64, []driver.ListEvent, error) {
@@ -232,41 +222,19 @@ func (r *listReplica) load(ctx context.Context, first bool) (uint64, []driver.Li
 	if err != nil {
 		return 0, nil, err
 	}
+	next := make([][]byte, len(items))
+	for i, it := range items {
+		next[i] = bytesOf(it)
+	}
 	var events []driver.ListEvent
 	if !first {
-		events = diffList(r.items, items)
-	}
-	r.items = items
-	return seq, events, nil
-}
-
-// diffList returns events that turn old into next: past their common
-// prefix and suffix, the differing items of old are replaced in place, and
-// the surplus removed or the shortfall inserted.
-func diffList(old, next []string) []driver.ListEvent {
-	p := 0
-	for p < len(old) && p < len(next) && old[p] == next[p] {
-		p++
-	}
-	s := 0
-	for s < len(old)-p && s < len(next)-p && old[len(old)-1-s] == next[len(next)-1-s] {
-		s++
-	}
-	om, nm := old[p:len(old)-s], next[p:len(next)-s]
-	var events []driver.ListEvent
-	common := min(len(om), len(nm))
-	for i := 0; i < common; i++ {
-		if om[i] != nm[i] {
-			events = append(events, driver.ListEvent{Type: driver.EventUpdated, Index: p + i, Value: bytesOf(nm[i])})
+		events = resync.List(r.items, next)
+		for i := range events {
+			events[i].Value = cloneBytes(events[i].Value)
 		}
 	}
-	for i := common; i < len(om); i++ {
-		events = append(events, driver.ListEvent{Type: driver.EventRemoved, Index: p + common, Value: bytesOf(om[i])})
-	}
-	for i := common; i < len(nm); i++ {
-		events = append(events, driver.ListEvent{Type: driver.EventInserted, Index: p + i, Value: bytesOf(nm[i])})
-	}
-	return events
+	r.items = next
+	return seq, events, nil
 }
 
 func (r *listReplica) apply(p *payload) ([]driver.ListEvent, error) {
@@ -274,7 +242,7 @@ func (r *listReplica) apply(p *payload) ([]driver.ListEvent, error) {
 	if op == 'C' {
 		events := make([]driver.ListEvent, len(r.items))
 		for k, it := range r.items {
-			events[k] = driver.ListEvent{Type: driver.EventRemoved, Index: 0, Value: bytesOf(it)}
+			events[k] = driver.ListEvent{Type: driver.EventRemoved, Index: 0, Value: it}
 		}
 		r.items = nil
 		return events, nil
@@ -290,23 +258,21 @@ func (r *listReplica) apply(p *payload) ([]driver.ListEvent, error) {
 		if i > len(r.items) {
 			return nil, badReply("insertion at %d into a copy of %d items", i, len(r.items))
 		}
-		r.items = append(r.items, "")
-		copy(r.items[i+1:], r.items[i:])
-		r.items[i] = v
+		r.items = slices.Insert(r.items, i, bytesOf(v))
 		return []driver.ListEvent{{Type: driver.EventInserted, Index: i, Value: bytesOf(v)}}, nil
 	case 'U':
 		if i >= len(r.items) {
 			return nil, badReply("update of %d in a copy of %d items", i, len(r.items))
 		}
-		r.items[i] = v
+		r.items[i] = bytesOf(v)
 		return []driver.ListEvent{{Type: driver.EventUpdated, Index: i, Value: bytesOf(v)}}, nil
 	case 'R':
 		if i >= len(r.items) {
 			return nil, badReply("removal of %d from a copy of %d items", i, len(r.items))
 		}
 		old := r.items[i]
-		r.items = append(r.items[:i], r.items[i+1:]...)
-		return []driver.ListEvent{{Type: driver.EventRemoved, Index: i, Value: bytesOf(old)}}, nil
+		r.items = slices.Delete(r.items, i, i+1)
+		return []driver.ListEvent{{Type: driver.EventRemoved, Index: i, Value: old}}, nil
 	}
 	return nil, badReply("unknown list change %q", op)
 }

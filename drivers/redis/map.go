@@ -10,6 +10,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/resync"
 )
 
 var (
@@ -47,40 +48,39 @@ func newMap(h *handle) *redisMap {
 }
 
 func (m *redisMap) Put(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	return m.write(ctx, "put", "p", key, value, ifVersion)
+	return m.write(ctx, "p", key, value, ifVersion)
 }
 
 func (m *redisMap) Insert(ctx context.Context, key string, value []byte) (driver.Entry, error) {
-	return m.write(ctx, "insert", "i", key, value, 0)
+	return m.write(ctx, "i", key, value, 0)
 }
 
 func (m *redisMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	return m.write(ctx, "update", "u", key, value, ifVersion)
+	return m.write(ctx, "u", key, value, ifVersion)
 }
 
-func (m *redisMap) write(ctx context.Context, op, mode, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	a, err := m.writeEntry(ctx, mapWrite, m.keys, op, mode, key, value, ifVersion, 1)
+func (m *redisMap) write(ctx context.Context, mode, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
+	a, err := m.writeEntry(ctx, mapWrite, m.keys, mode, key, value, ifVersion, 1)
 	if err != nil {
 		return driver.Entry{}, err
 	}
 	ver, err := replyUint(a[0])
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
+		return driver.Entry{}, m.fail(ctx, err, true)
 	}
 	return driver.Entry{Key: key, Value: cloneBytes(value), Version: ver}, nil
 }
 
 func (m *redisMap) Get(ctx context.Context, key string) (driver.Entry, error) {
-	const op = "get"
-	if err := m.begin(ctx, op); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
 	s, err := m.client().HGet(ctx, m.keys[0], key).Result()
 	if err == goredis.Nil {
-		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrNotFound, "no such key")
+		return driver.Entry{}, errNoKey
 	}
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, false)
+		return driver.Entry{}, m.fail(ctx, err, false)
 	}
 	return entryOf(key, s, 1)
 }
@@ -96,44 +96,42 @@ func entryOf(key, stored string, n int) (driver.Entry, error) {
 }
 
 func (m *redisMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
-	const op = "remove"
-	if err := m.begin(ctx, op); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
 	r, err := mapRemove.run(ctx, m.client(), m.keys, m.ks.channel(), key, versionBytes(ifVersion))
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
+		return driver.Entry{}, m.fail(ctx, err, true)
 	}
 	a, err := replyArray(r, 1)
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
+		return driver.Entry{}, m.fail(ctx, err, true)
 	}
 	switch status, _ := replyInt(a[0]); status {
 	case 1:
 	case 0:
-		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrNotFound, "no such key")
+		return driver.Entry{}, errNoKey
 	default:
-		return driver.Entry{}, m.failf(keyOp(op, key), driver.ErrConflict, "the entry's version is not %d", ifVersion)
+		return driver.Entry{}, versionConflict(ifVersion)
 	}
 	if len(a) < 2 {
-		return driver.Entry{}, m.fail(ctx, keyOp(op, key), badReply("no removed entry"), true)
+		return driver.Entry{}, m.fail(ctx, badReply("no removed entry"), true)
 	}
 	stored, _ := replyString(a[1])
 	e, err := entryOf(key, stored, 1)
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, keyOp(op, key), err, true)
+		return driver.Entry{}, m.fail(ctx, err, true)
 	}
 	return e, nil
 }
 
 func (m *redisMap) Len(ctx context.Context) (int, error) {
-	const op = "len"
-	if err := m.begin(ctx, op); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return 0, err
 	}
 	n, err := m.client().HLen(ctx, m.keys[0]).Result()
 	if err != nil {
-		return 0, m.fail(ctx, op, err, false)
+		return 0, m.fail(ctx, err, false)
 	}
 	return int(n), nil
 }
@@ -144,13 +142,12 @@ func (m *redisMap) Clear(ctx context.Context) error {
 
 // clearKeys runs the clear script on the data keys of h.
 func clearKeys(ctx context.Context, h *handle, version string, data ...string) error {
-	const op = "clear"
-	if err := h.begin(ctx, op); err != nil {
+	if err := h.begin(ctx); err != nil {
 		return err
 	}
 	keys := append([]string{version}, data...)
 	if _, err := clearAll.run(ctx, h.client(), keys, h.ks.channel()); err != nil {
-		return h.fail(ctx, op, err, true)
+		return h.fail(ctx, err, true)
 	}
 	return nil
 }
@@ -160,8 +157,7 @@ func clearKeys(ctx context.Context, h *handle, version string, data ...string) e
 // and skips repeats.
 func (m *redisMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 	return func(yield func(driver.Entry, error) bool) {
-		const op = "entries"
-		if err := m.begin(ctx, op); err != nil {
+		if err := m.begin(ctx); err != nil {
 			yield(driver.Entry{}, err)
 			return
 		}
@@ -170,7 +166,7 @@ func (m *redisMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 		for {
 			kvs, next, err := m.client().HScan(ctx, m.keys[0], cursor, "", scanCount).Result()
 			if err != nil {
-				yield(driver.Entry{}, m.fail(ctx, op, err, false))
+				yield(driver.Entry{}, m.fail(ctx, err, false))
 				return
 			}
 			for i := 0; i+1 < len(kvs); i += 2 {
@@ -181,7 +177,7 @@ func (m *redisMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 				seen[key] = struct{}{}
 				e, err := entryOf(key, kvs[i+1], 1)
 				if err != nil {
-					yield(driver.Entry{}, m.fail(ctx, op, err, false))
+					yield(driver.Entry{}, m.fail(ctx, err, false))
 					return
 				}
 				if !yield(e, nil) {
@@ -192,7 +188,7 @@ func (m *redisMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 				return
 			}
 			cursor = next
-			if err := m.begin(ctx, op); err != nil {
+			if err := m.begin(ctx); err != nil {
 				yield(driver.Entry{}, err)
 				return
 			}
@@ -241,38 +237,13 @@ func (r *hashReplica) load(ctx context.Context, first bool) (uint64, []driver.En
 	}
 	var events []driver.EntryEvent
 	if !first {
-		events = diffEntries(r.entries, next)
+		events = resync.Entries(r.entries, next)
+		for i := range events {
+			events[i].Entry = cloneEntry(events[i].Entry)
+		}
 	}
 	r.entries = next
 	return seq, events, nil
-}
-
-// diffEntries returns the events that turn old into next: the removals
-// first (by index, then key), then the insertions and updates in version
-// order, the order in which they were committed. An entry whose index
-// changed was removed and appended again.
-func diffEntries(old, next map[string]driver.Entry) []driver.EntryEvent {
-	var removed, written []driver.EntryEvent
-	for k, o := range old {
-		n, ok := next[k]
-		if !ok || n.Index != o.Index {
-			removed = append(removed, driver.EntryEvent{Type: driver.EventRemoved, Entry: o})
-		}
-	}
-	for k, n := range next {
-		o, ok := old[k]
-		switch {
-		case !ok || o.Index != n.Index:
-			written = append(written, driver.EntryEvent{Type: driver.EventInserted, Entry: cloneEntry(n)})
-		case o.Version != n.Version:
-			written = append(written, driver.EntryEvent{Type: driver.EventUpdated, Entry: cloneEntry(n)})
-		}
-	}
-	slices.SortFunc(removed, func(a, b driver.EntryEvent) int {
-		return cmp.Or(cmp.Compare(a.Entry.Index, b.Entry.Index), cmp.Compare(a.Entry.Key, b.Entry.Key))
-	})
-	slices.SortFunc(written, func(a, b driver.EntryEvent) int { return cmp.Compare(a.Entry.Version, b.Entry.Version) })
-	return append(removed, written...)
 }
 
 func cloneEntry(e driver.Entry) driver.Entry {

@@ -105,9 +105,6 @@ func TestListInsertAndRemoveEverywhere(t *testing.T) {
 	if err := l.Insert(ctx, len(want)+1, []byte("x")); !isKind(err, driver.ErrNotFound) {
 		t.Fatalf("Insert past the end: %v", err)
 	}
-	if _, err := l.Get(ctx, -1); !isKind(err, driver.ErrInvalid) {
-		t.Fatalf("Get(-1): %v", err)
-	}
 	if _, err := l.Set(ctx, len(want), []byte("x")); !isKind(err, driver.ErrNotFound) {
 		t.Fatalf("Set past the end: %v", err)
 	}

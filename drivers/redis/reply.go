@@ -2,21 +2,18 @@ package redis
 
 import (
 	"encoding/binary"
-	"fmt"
 	"strconv"
+
+	"github.com/atomix/go-client/driver"
 )
 
 // Helpers that read the replies of scripts. A reply that does not have the
 // shape a script returns means the keys were written by something else; it
-// is reported as errBadReply.
+// is reported as ErrInvalid.
 
-// errBadReply reports a reply the driver did not expect.
-type errBadReply struct{ what string }
-
-func (e errBadReply) Error() string { return "unexpected reply from Redis: " + e.what }
-
+// badReply reports a reply the driver did not expect.
 func badReply(format string, args ...any) error {
-	return errBadReply{what: fmt.Sprintf(format, args...)}
+	return driver.Errorf(driver.ErrInvalid, "unexpected reply from Redis: "+format, args...)
 }
 
 // replyArray returns v as an array of at least n elements.

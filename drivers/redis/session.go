@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -11,54 +10,42 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/lease"
 )
 
 // session implements driver.Session.
 //
-// A session is a key, "<prefix>:session:{<id>}", with a TTL, renewed by the
-// driver every third of the TTL with PEXPIRE. Locks and elections live in
-// their own hash slots, where a script cannot read the session key (a
-// script touches one slot), so what is bound to the session carries the
-// TTL in its own slot: a lock hold is itself a key with the session's TTL,
-// and a candidacy refers to a lease key, "<election base>:s:<id>", that
-// scripts treat as the session (a candidacy whose lease is gone has
-// ended). The session renews its key, its holds (only while they are
-// still its own) and its leases in one pipeline, while something is bound
-// to them (a pin); a lease nothing is bound to any more simply expires.
-//
-// The session ends (Done is closed) when it is closed, when renewing finds
-// the session key gone, or when no renewal has succeeded for a whole TTL:
-// counted from before the last successful renewal was sent, so the client
-// gives up no later than the server can expire the keys.
+// A session is a key, "<prefix>:session:{<id>}", with a TTL, kept alive by
+// a lease.Keeper. Locks and elections live in their own hash slots, where
+// a script cannot read the session key (a script touches one slot), so a
+// hold or a candidacy refers to a lease key of its session in the
+// primitive's slot, "<primitive base>:s:<id>", that scripts treat as the
+// session: a hold or candidacy whose lease is gone has ended. A script that
+// binds something to the session creates the lease (if absent) with the
+// session's TTL; the session then renews every lease it was bound to, with
+// its own key, in one pipeline. Close deletes the leases and runs, per
+// primitive, the script that removes what the session held there, so that
+// the others hear of it at once.
 type session struct {
-	d     *Driver
-	id    string
-	key   string
-	ttl   time.Duration
-	ttlMS string // the TTL in milliseconds, for scripts
-	done  chan struct{}
+	d      *Driver
+	id     string
+	key    string
+	ttl    time.Duration
+	ttlMS  string // the TTL in milliseconds, for scripts
+	keeper *lease.Keeper
 
-	mu        sync.Mutex
-	pins      map[*pin]struct{}
-	ended     bool // done is closed
-	closed    bool // end was called
-	lastRenew time.Time
-	expiry    *time.Timer
-	stop      chan struct{}
-	loopDone  chan struct{}
+	mu     sync.Mutex
+	leases map[string]dropFunc // lease key -> what removes the session's traces there
+	closed bool
+
+	// watchers counts the goroutines that close the Gone channels of the
+	// holds taken with the session; they end when the session does.
+	watchers sync.WaitGroup
 }
 
-// pin binds something to the session: while pinned, it is renewed with
-// the session, and closing the session runs release.
-type pin struct {
-	// lease is a lease key renewed with PEXPIRE (elections), or "".
-	lease string
-	// hold is a lock hold renewed only while it holds value; when it no
-	// longer does, or the session ends, lost is called.
-	hold, value string
-	lost        func()
-	release     func(ctx context.Context) error
-}
+// dropFunc removes what session id holds in one primitive, and its lease
+// there.
+type dropFunc func(ctx context.Context, id string) error
 
 var _ driver.Session = (*session)(nil)
 
@@ -66,15 +53,11 @@ var _ driver.Session = (*session)(nil)
 // starts renewing it. A zero TTL means the driver's SessionTTL; a TTL
 // below MinSessionTTL is rounded up to it.
 func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (driver.Session, error) {
-	const what = "session: start"
-	if err := d.check(what); err != nil {
+	if err := d.check(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
-	}
-	if opts.TTL < 0 {
-		return nil, fmt.Errorf("redis: %s: %w: negative TTL", what, driver.ErrInvalid)
 	}
 	ttl := opts.TTL
 	if ttl == 0 {
@@ -83,28 +66,21 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 	ttl = max(ttl, MinSessionTTL)
 	id := randomID()
 	s := &session{
-		d:        d,
-		id:       id,
-		key:      sessionKey(d.opts.KeyPrefix, id),
-		ttl:      ttl,
-		ttlMS:    strconv.FormatInt(ttl.Milliseconds(), 10),
-		done:     make(chan struct{}),
-		pins:     map[*pin]struct{}{},
-		stop:     make(chan struct{}),
-		loopDone: make(chan struct{}),
+		d:      d,
+		id:     id,
+		key:    sessionKey(d.opts.KeyPrefix, id),
+		ttl:    ttl,
+		ttlMS:  strconv.FormatInt(ttl.Milliseconds(), 10),
+		leases: map[string]dropFunc{},
 	}
 	sent := time.Now()
 	// SET is idempotent: go-redis may retry it.
 	if err := d.client.Set(ctx, s.key, "1", ttl).Err(); err != nil {
-		return nil, wrapError(ctx, "session", "start", err, true)
+		return nil, wrapError(ctx, err, true)
 	}
-	s.mu.Lock()
-	s.lastRenew = sent
-	s.expiry = time.AfterFunc(time.Until(sent.Add(ttl)), s.expireIfStale)
-	s.mu.Unlock()
-	go s.keepAlive()
+	s.keeper = lease.Start(sent, ttl, s.renew)
 	d.mu.Lock()
-	if err := d.check(what); err != nil {
+	if err := d.check(); err != nil {
 		d.mu.Unlock()
 		_ = s.end(ctx, true)
 		return nil, err
@@ -118,11 +94,11 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 func (s *session) ID() string { return s.id }
 
 // Done is closed when the session has ended.
-func (s *session) Done() <-chan struct{} { return s.done }
+func (s *session) Done() <-chan struct{} { return s.keeper.Done() }
 
 // Close ends the session: it releases every lock held and withdraws every
 // candidacy entered with it, and deletes its keys. A second Close returns
-// an error wrapping ErrClosed.
+// nil.
 func (s *session) Close(ctx context.Context) error {
 	s.d.mu.Lock()
 	delete(s.d.sessions, s)
@@ -130,204 +106,100 @@ func (s *session) Close(ctx context.Context) error {
 	return s.end(ctx, true)
 }
 
-// end stops the session. With release it releases what is bound to it and
+// end stops the session. With release it removes what is bound to it and
 // deletes its keys; without (a crash) it leaves them to expire.
 func (s *session) end(ctx context.Context, release bool) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return fmt.Errorf("redis: session %s: close: %w: already closed", s.id, driver.ErrClosed)
+		return nil
 	}
 	s.closed = true
-	pins := make([]*pin, 0, len(s.pins))
-	for p := range s.pins {
-		pins = append(pins, p)
-	}
-	s.expiry.Stop()
-	close(s.stop)
+	leases := s.leases
+	s.leases = nil
 	s.mu.Unlock()
-	<-s.loopDone
-
+	s.keeper.Stop()
+	s.watchers.Wait()
+	if !release {
+		return nil
+	}
 	var errs []error
-	if release {
-		leases := map[string]struct{}{}
-		for _, p := range pins {
-			if p.release != nil {
-				if err := p.release(ctx); err != nil {
-					errs = append(errs, err)
-				}
-			}
-			if p.lease != "" {
-				leases[p.lease] = struct{}{}
-			}
-		}
-		keys := []string{s.key}
-		for l := range leases {
-			keys = append(keys, l)
-		}
-		// One DEL per key: in a cluster the keys live in different slots.
-		pipe := s.d.client.Pipeline()
-		for _, k := range keys {
-			pipe.Del(ctx, k)
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			errs = append(errs, wrapError(ctx, "session "+s.id, "close", err, true))
+	for _, drop := range leases {
+		if err := drop(ctx, s.id); err != nil {
+			errs = append(errs, wrapError(ctx, err, true))
 		}
 	}
-	s.markEnded()
+	if err := s.d.client.Del(ctx, s.key).Err(); err != nil {
+		errs = append(errs, wrapError(ctx, err, true))
+	}
 	return errors.Join(errs...)
 }
 
-// markEnded closes Done once, and tells the holds bound to the session
-// that they are lost.
-func (s *session) markEnded() {
-	s.mu.Lock()
-	if s.ended {
-		s.mu.Unlock()
-		return
-	}
-	s.endLocked()
-}
-
-// endLocked closes Done and calls lost of every pinned hold. s.mu must be
-// held; endLocked unlocks it.
-func (s *session) endLocked() {
-	s.ended = true
-	close(s.done)
-	var lost []func()
-	for p := range s.pins {
-		if p.lost != nil {
-			lost = append(lost, p.lost)
-		}
-	}
-	s.mu.Unlock()
-	for _, f := range lost {
-		f()
-	}
-}
-
-// expireIfStale ends the session if no renewal succeeded for a TTL.
-func (s *session) expireIfStale() {
-	s.mu.Lock()
-	if s.closed || s.ended {
-		s.mu.Unlock()
-		return
-	}
-	if left := time.Until(s.lastRenew.Add(s.ttl)); left > 0 {
-		s.expiry.Reset(left) // renewed meanwhile
-		s.mu.Unlock()
-		return
-	}
-	s.endLocked()
-}
-
-// keepAlive renews the session every third of its TTL until it ends.
-func (s *session) keepAlive() {
-	defer close(s.loopDone)
-	interval := s.ttl / 3
-	t := time.NewTimer(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-s.done:
-			return
-		case <-t.C:
-		}
-		next, alive := s.renew(interval)
-		if !alive {
-			s.markEnded()
-			return
-		}
-		t.Reset(next)
-	}
-}
-
-// renew renews the session key, every pinned lease and every pinned hold
-// in one pipeline (every command in it is idempotent). It returns when to
-// renew next, and false if the session key is gone.
-func (s *session) renew(interval time.Duration) (time.Duration, bool) {
-	s.mu.Lock()
-	leases := make(map[string]struct{}, len(s.pins))
-	var holds []*pin
-	for p := range s.pins {
-		if p.hold != "" {
-			holds = append(holds, p)
-		} else {
-			leases[p.lease] = struct{}{}
-		}
-	}
-	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), interval)
-	defer cancel()
-	sent := time.Now()
-	pipe := s.d.client.Pipeline()
-	key := pipe.PExpire(ctx, s.key, s.ttl)
-	for l := range leases {
-		pipe.PExpire(ctx, l, s.ttl)
-	}
-	renewed := make([]*goredis.Cmd, len(holds))
-	for i, p := range holds {
-		// EVAL, not EVALSHA: a pipeline cannot fall back on NOSCRIPT,
-		// and the server caches the script anyway.
-		renewed[i] = pipe.Eval(ctx, lockRenew.src, []string{p.hold}, p.value, s.ttlMS)
-	}
-	_, _ = pipe.Exec(ctx)
-	if err := key.Err(); err != nil {
-		// Try again soon; expireIfStale ends the session if this goes on
-		// for a TTL.
-		return max(interval/4, 10*time.Millisecond), true
-	}
-	if !key.Val() {
-		return 0, false
-	}
-	for i, cmd := range renewed {
-		if n, err := cmd.Int(); err == nil && n == 0 {
-			// The hold is gone: released by another owner, or expired.
-			s.unpin(holds[i])
-			holds[i].lost()
-		}
-	}
-	s.mu.Lock()
-	if sent.After(s.lastRenew) {
-		s.lastRenew = sent
-	}
-	s.mu.Unlock()
-	return interval, true
-}
-
-// pinLease binds p to the session. It fails if the session has ended.
-func (s *session) pinLease(p *pin) bool {
+// bind makes the session renew lease, the session's lease key in one
+// primitive's slot, and run drop there when it is closed. With watcher set
+// it also counts a goroutine that ends with the session (it must call
+// s.watchers.Done). It reports false if the session has ended.
+func (s *session) bind(lease string, drop dropFunc, watcher bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ended || s.closed {
+	if s.closed || isDone(s.keeper.Done()) {
 		return false
 	}
-	s.pins[p] = struct{}{}
+	s.leases[lease] = drop
+	if watcher {
+		s.watchers.Add(1)
+	}
 	return true
 }
 
-// unpin unbinds p.
-func (s *session) unpin(p *pin) {
-	if p == nil {
-		return
-	}
+// renew renews the session key and every lease in one pipeline (PEXPIRE is
+// idempotent). A key that is gone means the session is: lease.ErrGone.
+func (s *session) renew(ctx context.Context) (time.Duration, error) {
 	s.mu.Lock()
-	delete(s.pins, p)
+	keys := make([]string, 0, 1+len(s.leases))
+	keys = append(keys, s.key)
+	for l := range s.leases {
+		keys = append(keys, l)
+	}
 	s.mu.Unlock()
+	pipe := s.d.client.Pipeline()
+	cmds := make([]*goredis.BoolCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.PExpire(ctx, k, s.ttl)
+	}
+	_, _ = pipe.Exec(ctx)
+	for _, c := range cmds {
+		if err := c.Err(); err != nil {
+			return 0, err
+		}
+	}
+	for _, c := range cmds {
+		if !c.Val() {
+			return 0, lease.ErrGone
+		}
+	}
+	return s.ttl, nil
 }
 
-// sessionOf returns s as a session of h's driver.
-func (h *handle) sessionOf(op string, s driver.Session) (*session, error) {
+// sessionOf returns s as a live session of h's driver.
+func (h *handle) sessionOf(s driver.Session) (*session, error) {
 	ss, ok := s.(*session)
 	if !ok || ss == nil || ss.d != h.d {
-		return nil, h.failf(op, driver.ErrInvalid, "the session was not started by this driver")
+		return nil, driver.Errorf(driver.ErrInvalid, "the session was not started by this driver")
 	}
-	select {
-	case <-ss.done:
-		return nil, h.failf(op, driver.ErrClosed, "session %s has ended", ss.id)
-	default:
+	if isDone(ss.Done()) {
+		return nil, errSessionEnded
 	}
 	return ss, nil
+}
+
+var errSessionEnded = driver.Errorf(driver.ErrClosed, "the session has ended")
+
+func isDone(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/resync"
 )
 
 var (
@@ -31,51 +32,46 @@ func newSet(h *handle) *set {
 }
 
 func (s *set) Add(ctx context.Context, element string) (bool, error) {
-	return s.change(ctx, "add", "I", element)
+	return s.change(ctx, "I", element)
 }
 
 func (s *set) Remove(ctx context.Context, element string) (bool, error) {
-	return s.change(ctx, "remove", "R", element)
+	return s.change(ctx, "R", element)
 }
 
-func (s *set) change(ctx context.Context, op, mode, element string) (bool, error) {
-	if err := s.begin(ctx, op); err != nil {
-		return false, err
-	}
-	if err := s.checkKey(op, element); err != nil {
+func (s *set) change(ctx context.Context, mode, element string) (bool, error) {
+	if err := s.begin(ctx); err != nil {
 		return false, err
 	}
 	r, err := setChange.run(ctx, s.client(), s.keys, s.ks.channel(), element, mode)
 	if err != nil {
-		return false, s.fail(ctx, keyOp(op, element), err, true)
+		return false, s.fail(ctx, err, true)
 	}
 	n, err := replyInt(r)
 	if err != nil {
-		return false, s.fail(ctx, keyOp(op, element), err, true)
+		return false, s.fail(ctx, err, true)
 	}
 	return n == 1, nil
 }
 
 func (s *set) Contains(ctx context.Context, element string) (bool, error) {
-	const op = "contains"
-	if err := s.begin(ctx, op); err != nil {
+	if err := s.begin(ctx); err != nil {
 		return false, err
 	}
 	ok, err := s.client().SIsMember(ctx, s.keys[0], element).Result()
 	if err != nil {
-		return false, s.fail(ctx, keyOp(op, element), err, false)
+		return false, s.fail(ctx, err, false)
 	}
 	return ok, nil
 }
 
 func (s *set) Len(ctx context.Context) (int, error) {
-	const op = "len"
-	if err := s.begin(ctx, op); err != nil {
+	if err := s.begin(ctx); err != nil {
 		return 0, err
 	}
 	n, err := s.client().SCard(ctx, s.keys[0]).Result()
 	if err != nil {
-		return 0, s.fail(ctx, op, err, false)
+		return 0, s.fail(ctx, err, false)
 	}
 	return int(n), nil
 }
@@ -87,8 +83,7 @@ func (s *set) Clear(ctx context.Context) error {
 // Elements iterates with SSCAN, skipping the repeats SSCAN may return.
 func (s *set) Elements(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		const op = "elements"
-		if err := s.begin(ctx, op); err != nil {
+		if err := s.begin(ctx); err != nil {
 			yield("", err)
 			return
 		}
@@ -97,7 +92,7 @@ func (s *set) Elements(ctx context.Context) iter.Seq2[string, error] {
 		for {
 			elems, next, err := s.client().SScan(ctx, s.keys[0], cursor, "", scanCount).Result()
 			if err != nil {
-				yield("", s.fail(ctx, op, err, false))
+				yield("", s.fail(ctx, err, false))
 				return
 			}
 			for _, e := range elems {
@@ -113,7 +108,7 @@ func (s *set) Elements(ctx context.Context) iter.Seq2[string, error] {
 				return
 			}
 			cursor = next
-			if err := s.begin(ctx, op); err != nil {
+			if err := s.begin(ctx); err != nil {
 				yield("", err)
 				return
 			}
@@ -128,7 +123,7 @@ func (s *set) Watch(ctx context.Context, ch chan<- driver.ElementEvent) error {
 // setReplica is a watcher's copy of a set.
 type setReplica struct {
 	s        *set
-	elements map[string]struct{}
+	elements map[string]uint64 // the elements; the set keeps no versions
 }
 
 func (r *setReplica) load(ctx context.Context, first bool) (uint64, []driver.ElementEvent, error) {
@@ -148,32 +143,14 @@ func (r *setReplica) load(ctx context.Context, first bool) (uint64, []driver.Ele
 	if !ok {
 		return 0, nil, badReply("want the elements, got %T", a[1])
 	}
-	next := make(map[string]struct{}, len(members))
+	next := make(map[string]uint64, len(members))
 	for _, m := range members {
 		e, _ := replyString(m)
-		next[e] = struct{}{}
+		next[e] = 0
 	}
 	var events []driver.ElementEvent
 	if !first {
-		var removed, added []string
-		for e := range r.elements {
-			if _, ok := next[e]; !ok {
-				removed = append(removed, e)
-			}
-		}
-		for e := range next {
-			if _, ok := r.elements[e]; !ok {
-				added = append(added, e)
-			}
-		}
-		slices.Sort(removed)
-		slices.Sort(added)
-		for _, e := range removed {
-			events = append(events, driver.ElementEvent{Type: driver.EventRemoved, Element: e})
-		}
-		for _, e := range added {
-			events = append(events, driver.ElementEvent{Type: driver.EventInserted, Element: e})
-		}
+		events = resync.Elements(r.elements, next)
 	}
 	r.elements = next
 	return seq, events, nil
@@ -183,7 +160,7 @@ func (r *setReplica) apply(p *payload) ([]driver.ElementEvent, error) {
 	switch op := p.byte(); op {
 	case 'I':
 		e := p.rest()
-		r.elements[e] = struct{}{}
+		r.elements[e] = 0
 		return []driver.ElementEvent{{Type: driver.EventInserted, Element: e}}, nil
 	case 'R':
 		e := p.rest()
@@ -199,7 +176,7 @@ func (r *setReplica) apply(p *payload) ([]driver.ElementEvent, error) {
 		for i, e := range removed {
 			events[i] = driver.ElementEvent{Type: driver.EventRemoved, Element: e}
 		}
-		r.elements = map[string]struct{}{}
+		r.elements = map[string]uint64{}
 		return events, nil
 	}
 	return nil, badReply("unknown set change %q", p.s)

@@ -7,6 +7,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/resync"
 )
 
 var (
@@ -35,66 +36,60 @@ func newValue(h *handle) *value {
 }
 
 func (v *value) Set(ctx context.Context, b []byte, ifVersion uint64) (uint64, error) {
-	const op = "set"
-	if err := v.begin(ctx, op); err != nil {
-		return 0, err
-	}
-	if err := v.checkValue(op, b); err != nil {
+	if err := v.begin(ctx); err != nil {
 		return 0, err
 	}
 	r, err := valueSet.run(ctx, v.client(), v.keys, v.ks.channel(), b, versionBytes(ifVersion))
 	if err != nil {
-		return 0, v.fail(ctx, op, err, true)
+		return 0, v.fail(ctx, err, true)
 	}
 	a, err := replyArray(r, 2)
 	if err != nil {
-		return 0, v.fail(ctx, op, err, true)
+		return 0, v.fail(ctx, err, true)
 	}
 	if status, _ := replyInt(a[0]); status != 1 {
-		return 0, v.failf(op, driver.ErrConflict, "the value's version is not %d", ifVersion)
+		return 0, versionConflict(ifVersion)
 	}
 	ver, err := replyUint(a[1])
 	if err != nil {
-		return 0, v.fail(ctx, op, err, true)
+		return 0, v.fail(ctx, err, true)
 	}
 	return ver, nil
 }
 
 func (v *value) Get(ctx context.Context) ([]byte, uint64, error) {
-	const op = "get"
-	if err := v.begin(ctx, op); err != nil {
+	if err := v.begin(ctx); err != nil {
 		return nil, 0, err
 	}
 	s, err := v.client().Get(ctx, v.keys[0]).Result()
 	if err == goredis.Nil {
-		return nil, 0, v.failf(op, driver.ErrNotFound, "the value is not set")
+		return nil, 0, errNoKey
 	}
 	if err != nil {
-		return nil, 0, v.fail(ctx, op, err, false)
+		return nil, 0, v.fail(ctx, err, false)
 	}
 	rec, err := parseRecord(s, 1)
 	if err != nil {
-		return nil, 0, v.fail(ctx, op, err, false)
+		return nil, 0, v.fail(ctx, err, false)
 	}
 	return bytesOf(rec.value), rec.fields[0], nil
 }
 
 func (v *value) Delete(ctx context.Context, ifVersion uint64) error {
-	const op = "delete"
-	if err := v.begin(ctx, op); err != nil {
+	if err := v.begin(ctx); err != nil {
 		return err
 	}
 	r, err := valueDelete.run(ctx, v.client(), v.keys, v.ks.channel(), versionBytes(ifVersion))
 	if err != nil {
-		return v.fail(ctx, op, err, true)
+		return v.fail(ctx, err, true)
 	}
 	switch status, _ := replyInt(r); status {
 	case 1:
 		return nil
 	case 0:
-		return v.failf(op, driver.ErrNotFound, "the value is not set")
+		return errNoKey
 	default:
-		return v.failf(op, driver.ErrConflict, "the value's version is not %d", ifVersion)
+		return versionConflict(ifVersion)
 	}
 }
 
@@ -102,12 +97,11 @@ func (v *value) Watch(ctx context.Context, ch chan<- driver.ValueEvent) error {
 	return startWatch(ctx, v.handle, &valueReplica{v: v}, ch)
 }
 
-// valueReplica is a watcher's copy of a value.
+// valueReplica is a watcher's copy of a value; a zero Version means
+// absent.
 type valueReplica struct {
-	v       *value
-	present bool
-	value   []byte
-	version uint64
+	v   *value
+	cur driver.ValueEvent
 }
 
 func (r *valueReplica) load(ctx context.Context, first bool) (uint64, []driver.ValueEvent, error) {
@@ -127,26 +121,22 @@ func (r *valueReplica) load(ctx context.Context, first bool) (uint64, []driver.V
 	if err != nil {
 		return 0, nil, err
 	}
+	var next driver.ValueEvent
+	if stored != "" {
+		rec, err := parseRecord(stored, 1)
+		if err != nil {
+			return 0, nil, err
+		}
+		next = driver.ValueEvent{Value: bytesOf(rec.value), Version: rec.fields[0]}
+	}
 	var events []driver.ValueEvent
-	if stored == "" {
-		if r.present && !first {
-			events = append(events, driver.ValueEvent{Type: driver.EventRemoved, Value: r.value, Version: r.version})
+	if !first {
+		events = resync.Value(r.cur, next)
+		for i := range events {
+			events[i].Value = cloneBytes(events[i].Value)
 		}
-		r.present, r.value, r.version = false, nil, 0
-		return seq, events, nil
 	}
-	rec, err := parseRecord(stored, 1)
-	if err != nil {
-		return 0, nil, err
-	}
-	if !first && (!r.present || r.version != rec.fields[0]) {
-		t := driver.EventUpdated
-		if !r.present {
-			t = driver.EventInserted
-		}
-		events = append(events, driver.ValueEvent{Type: t, Value: bytesOf(rec.value), Version: rec.fields[0]})
-	}
-	r.present, r.value, r.version = true, bytesOf(rec.value), rec.fields[0]
+	r.cur = next
 	return seq, events, nil
 }
 
@@ -155,15 +145,15 @@ func (r *valueReplica) apply(p *payload) ([]driver.ValueEvent, error) {
 	switch op := p.byte(); op {
 	case 'I', 'U':
 		b := p.rest()
-		r.present, r.value, r.version = true, bytesOf(b), seq
+		r.cur = driver.ValueEvent{Value: bytesOf(b), Version: seq}
 		t := driver.EventInserted
 		if op == 'U' {
 			t = driver.EventUpdated
 		}
 		return []driver.ValueEvent{{Type: t, Value: bytesOf(b), Version: seq}}, nil
 	case 'R':
-		ev := driver.ValueEvent{Type: driver.EventRemoved, Value: r.value, Version: r.version}
-		r.present, r.value, r.version = false, nil, 0
+		ev := driver.ValueEvent{Type: driver.EventRemoved, Value: r.cur.Value, Version: r.cur.Version}
+		r.cur = driver.ValueEvent{}
 		return []driver.ValueEvent{ev}, nil
 	}
 	return nil, badReply("unknown value change %q", p.s)

@@ -53,24 +53,23 @@ type watcher[E any] struct {
 // that sends the events. Every change committed after it returns is
 // delivered.
 func startWatch[E any](ctx context.Context, h *handle, r replica[E], ch chan<- E) error {
-	const op = "watch"
-	if err := h.begin(ctx, op); err != nil {
+	if err := h.begin(ctx); err != nil {
 		return err
 	}
 	w := &watcher[E]{h: h, replica: r, ch: ch, ctx: ctx, signal: make(chan struct{}, 1)}
 	channel := h.ks.channel()
 	if err := h.d.hub.subscribe(ctx, channel, w); err != nil {
-		return h.fail(ctx, op, err, false)
+		return h.fail(ctx, err, false)
 	}
 	seq, _, err := r.load(ctx, true)
 	if err != nil {
 		h.d.hub.unsubscribe(channel, w)
-		return h.fail(ctx, op, err, false)
+		return h.fail(ctx, err, false)
 	}
 	w.last = seq
 	if !h.startWatch() {
 		h.d.hub.unsubscribe(channel, w)
-		return h.closedError(op)
+		return errInstanceClosed
 	}
 	go w.run()
 	return nil

@@ -181,39 +181,6 @@ func TestWatchClearSendsEachRemoval(t *testing.T) {
 	requireQuiet(t, ch, 100*time.Millisecond)
 }
 
-// TestWatchList checks the index-based diff of a list after a gap.
-func TestDiffList(t *testing.T) {
-	cases := [][2][]string{
-		{{"a", "b", "c"}, {"a", "x", "c"}},
-		{{"a", "b", "c"}, {"a", "c"}},
-		{{"a", "c"}, {"a", "b", "b", "c"}},
-		{{}, {"a", "b"}},
-		{{"a", "b"}, {}},
-		{{"a", "b", "c", "d"}, {"d", "c", "b", "a"}},
-		{{"x"}, {"y", "z"}},
-	}
-	for _, c := range cases {
-		old, next := c[0], c[1]
-		cur := slices.Clone(old)
-		for _, e := range diffList(old, next) {
-			switch e.Type {
-			case driver.EventInserted:
-				cur = slices.Insert(cur, e.Index, string(e.Value))
-			case driver.EventUpdated:
-				cur[e.Index] = string(e.Value)
-			case driver.EventRemoved:
-				if cur[e.Index] != string(e.Value) {
-					t.Fatalf("%q -> %q: removal of %q at %d where %q is", old, next, e.Value, e.Index, cur[e.Index])
-				}
-				cur = slices.Delete(cur, e.Index, e.Index+1)
-			}
-		}
-		if !slices.Equal(cur, next) {
-			t.Errorf("%q -> %q: the events give %q", old, next, cur)
-		}
-	}
-}
-
 // TestWatchEndsWithContext checks that ch is closed when ctx ends and that
 // the hub lets go of the channel.
 func TestWatchEndsWithContext(t *testing.T) {

@@ -6,9 +6,10 @@
 -- KEYS[5] the prefix of session leases: KEYS[5] .. sessionID is the
 -- lease of a session in this election's hash slot
 -- ARGV[1] the channel, ARGV[2] the operation: 'term', 'enter', 'leave',
--- 'anoint', 'promote', 'evict' or 'resign' (leave, if bound to the
--- session), ARGV[3] the candidate, ARGV[4] the session ID (enter, resign),
--- ARGV[5] the session TTL in ms (enter)
+-- 'anoint', 'promote', 'evict' or 'drop' (the session ended: its lease is
+-- deleted, so its candidates are dropped), ARGV[3] the candidate,
+-- ARGV[4] the session ID (enter, drop), ARGV[5] the session TTL in ms
+-- (enter: the lease is set with it)
 --
 -- Every run first removes the candidates whose session lease has expired,
 -- then applies the operation. If the first candidate is then not the
@@ -23,6 +24,10 @@
 -- Publishes seq(8) term(8) minttl+1(8) count(4) {len(4) candidate}...
 local queue, sessions, state, events, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local op, who = ARGV[2], ARGV[3]
+
+if op == 'drop' then
+  redis.call('DEL', leases .. ARGV[4])
+end
 
 local alive = {}
 local changed = false
@@ -64,13 +69,11 @@ if op == 'enter' then
       minttl = ttl
     end
   end
-elseif op == 'leave' or op == 'evict' or op == 'resign' then
+elseif op == 'leave' or op == 'evict' then
   if pos == 0 then
     if op == 'evict' then
       status = 0
     end
-  elseif op == 'resign' and redis.call('HGET', sessions, who) ~= ARGV[4] then
-    -- Bound to another session: not this session's to withdraw.
   else
     table.remove(alive, pos)
     redis.call('HDEL', sessions, who)

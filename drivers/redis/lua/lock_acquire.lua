@@ -1,23 +1,32 @@
 -- Lock.Acquire and Lock.TryAcquire: one attempt.
--- KEYS[1] the hold: the version as 8 big-endian bytes, the holder's
--- session ID, '/', the owner ID; with the session's TTL, renewed by the
--- holder's session while it holds the lock, so the hold of a vanished
--- client expires by itself
+-- KEYS[1] the hold: a hash with the 'version', the holder's 'session' ID
+-- and its 'owner'
 -- KEYS[2] the version counter (never deleted)
--- ARGV[1] the session ID, ARGV[2] the owner ID, ARGV[3] the TTL in ms
--- Returns {1, hold} when the owner holds the lock (also when it already
+-- KEYS[3] the prefix of session leases: KEYS[3] .. sessionID is the lease
+-- of a session in this lock's hash slot; a hold whose lease is gone has
+-- ended
+-- ARGV[1] the channel, ARGV[2] the session ID, ARGV[3] the owner,
+-- ARGV[4] the session TTL in ms
+-- Returns {version, 0} when the owner holds the lock (also when it already
 -- did: an attempt retried after a lost reply gets the same hold), or
--- {0, ms} when another owner holds it, ms being how long the hold has left
--- unless renewed.
--- An attempt that finds the lock held uses up a version: versions are
--- unique and increasing, not consecutive.
-local me = ARGV[1] .. '/' .. ARGV[2]
-local hold = struct.pack('>I8', redis.call('INCR', KEYS[2])) .. me
-if redis.call('SET', KEYS[1], hold, 'NX', 'PX', ARGV[3]) then
-  return {1, hold}
+-- {0, ms} when another owner holds it, ms being how long its lease has
+-- left unless renewed (-1: no expiry).
+-- A hold whose lease is gone is removed, and its version published as if
+-- released.
+local hold, counter, leases = KEYS[1], KEYS[2], KEYS[3]
+local cur = redis.call('HMGET', hold, 'version', 'session', 'owner')
+if cur[1] then
+  if cur[2] == ARGV[2] and cur[3] == ARGV[3] then
+    return {tonumber(cur[1]), 0}
+  end
+  local ttl = redis.call('PTTL', leases .. cur[2])
+  if ttl ~= -2 then
+    return {0, ttl}
+  end
+  redis.call('DEL', hold)
+  redis.call('PUBLISH', ARGV[1], cur[1])
 end
-local cur = redis.call('GET', KEYS[1])
-if cur and string.sub(cur, 9) == me then
-  return {1, cur}
-end
-return {0, redis.call('PTTL', KEYS[1])}
+local v = redis.call('INCR', counter)
+redis.call('HSET', hold, 'version', v, 'session', ARGV[2], 'owner', ARGV[3])
+redis.call('SET', leases .. ARGV[2], '1', 'PX', ARGV[4])
+return {v, 0}

@@ -1,27 +1,38 @@
--- Lock.Release and Lock.ReleaseVersion.
--- KEYS[1] the hold
--- ARGV[1] the channel, ARGV[2] what must match: 'h' the whole hold,
--- 'o' the owner ID, 'v' the version; ARGV[3] the hold, the owner ID or the
--- version as 8 bytes
--- Returns 1 if the matching hold was released, 0 if there was none.
--- Publishes the released version (8 bytes): it wakes the waiters and tells
+-- Lock.Release, Lock.ReleaseVersion, and what a session's end removes.
+-- KEYS[1] the hold (see lock_acquire.lua), KEYS[2] the lease prefix
+-- ARGV[1] the channel, ARGV[2] what must match: 'h' the owner ARGV[3] and
+-- the version ARGV[4]; 'o' the owner ARGV[3] (an attempt given up); 'v'
+-- the version ARGV[3]; 's' the session ARGV[3], whose lease is deleted too
+-- Returns 1 if a live matching hold was released, else 0. A hold whose
+-- lease is gone had already ended: it is removed and 0 returned.
+-- Publishes the version of the hold removed: it wakes the waiters and tells
 -- the holder.
-local cur = redis.call('GET', KEYS[1])
-if not cur then
+local hold, leases = KEYS[1], KEYS[2]
+local m, a = ARGV[2], ARGV[3]
+if m == 's' then
+  redis.call('DEL', leases .. a)
+end
+local cur = redis.call('HMGET', hold, 'version', 'session', 'owner')
+if not cur[1] then
   return 0
 end
-local m = ARGV[2]
+local live = redis.call('EXISTS', leases .. cur[2]) == 1
 local match
 if m == 'h' then
-  match = cur == ARGV[3]
+  match = cur[3] == a and cur[1] == ARGV[4]
 elseif m == 'o' then
-  match = string.sub(cur, -#ARGV[3] - 1) == '/' .. ARGV[3]
+  match = cur[3] == a
+elseif m == 'v' then
+  match = cur[1] == a
 else
-  match = string.sub(cur, 1, 8) == ARGV[3]
+  match = cur[2] == a
 end
-if not match then
+if not match and live then
   return 0
 end
-redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[1], string.sub(cur, 1, 8))
-return 1
+redis.call('DEL', hold)
+redis.call('PUBLISH', ARGV[1], cur[1])
+if match and live then
+  return 1
+end
+return 0

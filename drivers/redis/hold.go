@@ -1,0 +1,130 @@
+package redis
+
+import (
+	"context"
+	"strconv"
+	"sync"
+)
+
+// holdWatch is one acquisition's listener on its lock's channel, on which
+// every removal of a hold publishes the hold's version. While the
+// acquisition waits, what it hears wakes it; once it holds the lock, the
+// removal of its version closes gone.
+type holdWatch struct {
+	wake    chan struct{} // a removal was heard, or the channel was resubscribed
+	recheck chan struct{} // the channel was resubscribed: removals may have been missed
+	gone    chan struct{}
+
+	mu      sync.Mutex
+	version uint64   // the version held, 0 while waiting
+	heard   []uint64 // versions removed since the current attempt was sent
+	ended   bool
+}
+
+func newHoldWatch() *holdWatch {
+	return &holdWatch{
+		wake:    make(chan struct{}, 1),
+		recheck: make(chan struct{}, 1),
+		gone:    make(chan struct{}),
+	}
+}
+
+// message hears the removal of a hold.
+func (w *holdWatch) message(payload string) {
+	v, err := strconv.ParseUint(payload, 10, 64)
+	if err != nil {
+		return
+	}
+	w.mu.Lock()
+	switch {
+	case w.version == 0:
+		w.heard = append(w.heard, v)
+	case w.version == v:
+		w.endLocked()
+	}
+	w.mu.Unlock()
+	poke(w.wake)
+}
+
+func (w *holdWatch) resubscribed() {
+	poke(w.wake)
+	poke(w.recheck)
+}
+
+// forget drops what was heard before the next attempt, which follows
+// anyway: a removal published before an attempt is not of the hold the
+// attempt may take.
+func (w *holdWatch) forget() {
+	select {
+	case <-w.wake:
+	default:
+	}
+	w.mu.Lock()
+	w.heard = w.heard[:0]
+	w.mu.Unlock()
+}
+
+// hold records the version taken; gone is closed at once if its removal
+// was already heard.
+func (w *holdWatch) hold(version uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.version = version
+	for _, v := range w.heard {
+		if v == version {
+			w.endLocked()
+		}
+	}
+	w.heard = nil
+}
+
+func (w *holdWatch) end() {
+	w.mu.Lock()
+	w.endLocked()
+	w.mu.Unlock()
+}
+
+func (w *holdWatch) endLocked() {
+	if !w.ended {
+		w.ended = true
+		close(w.gone)
+	}
+}
+
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// watchHold starts the goroutine that closes the Gone channel of the hold
+// of version taken by an acquisition listening with w: when the hold's
+// removal is heard, when a check after a lost subscription finds it gone,
+// or when its session ends (which is also when the driver is closed). The
+// goroutine then leaves the lock's channel. The session counts it (see
+// session.bind): it has returned when the session's end returns.
+func (l *lock) watchHold(w *holdWatch, ss *session, version uint64) <-chan struct{} {
+	w.hold(version)
+	go func() {
+		defer ss.watchers.Done()
+		defer l.d.hub.unsubscribe(l.ks.channel(), w)
+		defer w.end()
+		for {
+			select {
+			case <-w.gone:
+				return
+			case <-ss.Done():
+				return
+			case <-w.recheck:
+				ctx, cancel := context.WithTimeout(context.Background(), ss.ttl)
+				cur, err := l.holder(ctx)
+				cancel()
+				if err == nil && cur != version {
+					return
+				}
+			}
+		}
+	}()
+	return w.gone
+}
