@@ -84,7 +84,7 @@
 //
 // # Sessions
 //
-// A session is a key with a TTL ([Options].SessionTTL, default 10s, at
+// A session is a key with the TTL the client asks for (10s when zero, at
 // least 100ms), kept alive by driver/lease (PEXPIRE every third of the
 // TTL). A lock hold or an election candidacy refers to a lease key of its
 // session in the primitive's own slot, which the script that binds it sets

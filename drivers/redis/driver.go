@@ -41,9 +41,6 @@ type Options struct {
 	// (default "atomix"). Drivers with different prefixes share nothing.
 	// It must not contain '{' or '}'.
 	KeyPrefix string
-	// SessionTTL is the TTL of sessions started without one (default
-	// DefaultSessionTTL).
-	SessionTTL time.Duration
 	// MaxKeySize and MaxValueSize are the limits reported by
 	// [Driver.Limits] (defaults DefaultMaxKeySize and DefaultMaxValueSize,
 	// at most 512 MB).
@@ -133,13 +130,9 @@ func (o Options) resolve() (Options, error) {
 	if strings.ContainsAny(o.KeyPrefix, "{}") {
 		return o, driver.Errorf(driver.ErrInvalid, "key prefix %q contains a brace", o.KeyPrefix)
 	}
-	if o.SessionTTL < 0 || o.MaxKeySize < 0 || o.MaxValueSize < 0 {
-		return o, driver.Errorf(driver.ErrInvalid, "negative session TTL or size limit")
+	if o.MaxKeySize < 0 || o.MaxValueSize < 0 {
+		return o, driver.Errorf(driver.ErrInvalid, "negative size limit")
 	}
-	if o.SessionTTL == 0 {
-		o.SessionTTL = DefaultSessionTTL
-	}
-	o.SessionTTL = max(o.SessionTTL, MinSessionTTL)
 	if o.MaxKeySize == 0 {
 		o.MaxKeySize = DefaultMaxKeySize
 	}

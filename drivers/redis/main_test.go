@@ -38,7 +38,7 @@ const testTTL = time.Second
 func newTestDriver(t testing.TB) *Driver {
 	t.Helper()
 	addr := testbackend.Redis(t)
-	d, err := New(&goredis.UniversalOptions{Addrs: []string{addr}, ContextTimeoutEnabled: true}, Options{SessionTTL: testTTL})
+	d, err := New(&goredis.UniversalOptions{Addrs: []string{addr}, ContextTimeoutEnabled: true}, Options{})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -28,14 +28,14 @@ func TestConformance(t *testing.T) {
 			return redis.New(&goredis.UniversalOptions{
 				Addrs:                 []string{addr},
 				ContextTimeoutEnabled: true,
-			}, redis.Options{SessionTTL: conformanceTTL})
+			}, redis.Options{})
 		},
 		Backend: addr,
 		NewDriverAt: func(_ context.Context, _ testing.TB, at string) (driver.Driver, error) {
 			return redis.New(&goredis.UniversalOptions{
 				Addrs:                 []string{at},
 				ContextTimeoutEnabled: true,
-			}, redis.Options{SessionTTL: conformanceTTL})
+			}, redis.Options{})
 		},
 		Crash:      func(d driver.Driver) { d.(*redis.Driver).Crash() },
 		SessionTTL: conformanceTTL,
@@ -57,7 +57,7 @@ func TestConformanceCluster(t *testing.T) {
 				Addrs:                 strings.Split(addrs, ","),
 				IsClusterMode:         true,
 				ContextTimeoutEnabled: true,
-			}, redis.Options{SessionTTL: conformanceTTL})
+			}, redis.Options{})
 		},
 		Crash:      func(d driver.Driver) { d.(*redis.Driver).Crash() },
 		SessionTTL: conformanceTTL,

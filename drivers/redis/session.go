@@ -50,8 +50,8 @@ type dropFunc func(ctx context.Context, id string) error
 var _ driver.Session = (*session)(nil)
 
 // NewSession starts a session: it writes the session key with the TTL and
-// starts renewing it. A zero TTL means the driver's SessionTTL; a TTL
-// below MinSessionTTL is rounded up to it.
+// starts renewing it. A zero TTL means DefaultSessionTTL; a TTL below
+// MinSessionTTL is rounded up to it.
 func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (driver.Session, error) {
 	if err := d.check(); err != nil {
 		return nil, err
@@ -61,7 +61,7 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 	}
 	ttl := opts.TTL
 	if ttl == 0 {
-		ttl = d.opts.SessionTTL
+		ttl = DefaultSessionTTL
 	}
 	ttl = max(ttl, MinSessionTTL)
 	id := randomID()
