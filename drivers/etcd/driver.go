@@ -3,7 +3,6 @@ package etcd
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,7 +72,7 @@ func New(cfg Config) (*Driver, error) {
 		Logger: zap.NewNop(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("etcd: connect to %v: %w: %v", cfg.Endpoints, driver.ErrUnavailable, err)
+		return nil, driver.Wrap(driver.ErrUnavailable, err, "connect to %v", cfg.Endpoints)
 	}
 	d := newDriver(client, cfg.Prefix, cfg.SessionTTL)
 	d.ownsClient = true
@@ -105,18 +104,32 @@ func newDriver(client *clientv3.Client, prefix string, sessionTTL time.Duration)
 // Client returns the etcd client the driver uses.
 func (d *Driver) Client() *clientv3.Client { return d.client }
 
+// Name returns "etcd".
+func (d *Driver) Name() string { return "etcd" }
+
+// As sets *target to the driver's etcd client when target is a
+// **clientv3.Client, and reports whether it did.
+func (d *Driver) As(target any) bool {
+	p, ok := target.(**clientv3.Client)
+	if ok {
+		*p = d.client
+	}
+	return ok
+}
+
+// Ping makes one linearizable read (a count of the keys under the driver's
+// prefix, at most one), which needs the cluster to have a leader.
+func (d *Driver) Ping(ctx context.Context) error {
+	if d.closed.Load() {
+		return errDriverClosed
+	}
+	_, err := d.client.Get(ctx, d.prefix, clientv3.WithRange(rangeEnd(d.prefix)), clientv3.WithCountOnly(), clientv3.WithLimit(1))
+	return d.classify(ctx, read, err)
+}
+
 // Limits reports MaxKeySize and MaxValueSize.
 func (d *Driver) Limits() driver.Limits {
 	return driver.Limits{MaxKeySize: MaxKeySize, MaxValueSize: MaxValueSize}
-}
-
-func (d *Driver) isClosed() bool { return d.closed.Load() }
-
-func (d *Driver) checkOpen(op string) error {
-	if d.closed.Load() {
-		return errorf(op, driver.ErrClosed, "driver closed")
-	}
-	return nil
 }
 
 // spawn runs f in a goroutine that Close waits for, unless the driver is
@@ -137,64 +150,64 @@ func (d *Driver) spawn(f func()) bool {
 
 // OpenCounter opens the counter id.
 func (d *Driver) OpenCounter(_ context.Context, id driver.ID) (driver.Counter, error) {
-	if err := d.checkOpen("open counter"); err != nil {
-		return nil, err
+	if d.closed.Load() {
+		return nil, errDriverClosed
 	}
 	return newCounter(d, id), nil
 }
 
 // OpenLock opens the lock id.
 func (d *Driver) OpenLock(_ context.Context, id driver.ID) (driver.Lock, error) {
-	if err := d.checkOpen("open lock"); err != nil {
-		return nil, err
+	if d.closed.Load() {
+		return nil, errDriverClosed
 	}
 	return newLock(d, id), nil
 }
 
 // OpenElection opens the election id.
 func (d *Driver) OpenElection(_ context.Context, id driver.ID) (driver.Election, error) {
-	if err := d.checkOpen("open election"); err != nil {
-		return nil, err
+	if d.closed.Load() {
+		return nil, errDriverClosed
 	}
 	return newElection(d, id), nil
 }
 
 // OpenMap opens the map id.
 func (d *Driver) OpenMap(_ context.Context, id driver.ID) (driver.Map, error) {
-	if err := d.checkOpen("open map"); err != nil {
-		return nil, err
+	if d.closed.Load() {
+		return nil, errDriverClosed
 	}
 	return newMap(d, id), nil
 }
 
 // OpenSet opens the set id.
 func (d *Driver) OpenSet(_ context.Context, id driver.ID) (driver.Set, error) {
-	if err := d.checkOpen("open set"); err != nil {
-		return nil, err
+	if d.closed.Load() {
+		return nil, errDriverClosed
 	}
 	return newSet(d, id), nil
 }
 
 // OpenValue opens the value id.
 func (d *Driver) OpenValue(_ context.Context, id driver.ID) (driver.Value, error) {
-	if err := d.checkOpen("open value"); err != nil {
-		return nil, err
+	if d.closed.Load() {
+		return nil, errDriverClosed
 	}
 	return newValue(d, id), nil
 }
 
 // OpenList opens the list id.
 func (d *Driver) OpenList(_ context.Context, id driver.ID) (driver.List, error) {
-	if err := d.checkOpen("open list"); err != nil {
-		return nil, err
+	if d.closed.Load() {
+		return nil, errDriverClosed
 	}
 	return newList(d, id), nil
 }
 
 // OpenIndexedMap opens the indexed map id.
 func (d *Driver) OpenIndexedMap(_ context.Context, id driver.ID) (driver.IndexedMap, error) {
-	if err := d.checkOpen("open indexed map"); err != nil {
-		return nil, err
+	if d.closed.Load() {
+		return nil, errDriverClosed
 	}
 	return newIndexedMap(d, id), nil
 }
@@ -225,7 +238,7 @@ func (d *Driver) Close(ctx context.Context) error {
 	d.wg.Wait()
 	if d.ownsClient {
 		if err := d.client.Close(); err != nil && !errors.Is(err, context.Canceled) {
-			errs = append(errs, fmt.Errorf("etcd: close client: %w: %v", driver.ErrUnavailable, err))
+			errs = append(errs, driver.Wrap(driver.ErrUnavailable, err, "close the client"))
 		}
 	}
 	return errors.Join(errs...)
@@ -237,7 +250,14 @@ func (d *Driver) Close(ctx context.Context) error {
 func (d *Driver) crash() {
 	d.mu.Lock()
 	d.closed.Store(true)
+	sessions := make([]*session, 0, len(d.sessions))
+	for s := range d.sessions {
+		sessions = append(sessions, s)
+	}
 	d.mu.Unlock()
+	for _, s := range sessions {
+		_ = s.end(context.Background(), false)
+	}
 	d.cancel()
 	d.client.Close()
 	d.wg.Wait()
