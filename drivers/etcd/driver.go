@@ -101,9 +101,6 @@ func newDriver(client *clientv3.Client, prefix string, sessionTTL time.Duration)
 	}
 }
 
-// Client returns the etcd client the driver uses.
-func (d *Driver) Client() *clientv3.Client { return d.client }
-
 // Name returns "etcd".
 func (d *Driver) Name() string { return "etcd" }
 

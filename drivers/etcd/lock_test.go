@@ -359,27 +359,6 @@ func TestLockWaiterSessionEnds(t *testing.T) {
 	waitQueue(t, a.l, 1)
 }
 
-// TestLockGoneOnCrash: a holder whose driver crashes learns at once that
-// its hold is over, and the next owner gets the lock once the lease
-// expires.
-func TestLockGoneOnCrash(t *testing.T) {
-	ctx := testContext(t)
-	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
-	a, b := newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
-	ha, err := a.acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotB := b.acquireAsync(ctx)
-	waitQueue(t, b.l, 2)
-	a.d.crash()
-	receive(t, ha.Gone, "Gone after the holder's driver crashed")
-	r := receive(t, gotB, "B's Acquire after the holder's lease expired")
-	if r.err != nil || r.Version <= ha.Version {
-		t.Errorf("B's Acquire = %d, %v; want a version above %d", r.Version, r.err, ha.Version)
-	}
-}
-
 // TestLockKeyReuse: an owner reuses its key name across holds. A stale
 // release of an earlier hold must not release a later one, and a key the
 // owner left behind (a hold whose release never reached the server) is
