@@ -147,93 +147,60 @@ func (d *Driver) spawn(f func()) bool {
 
 // OpenCounter opens the counter id.
 func (d *Driver) OpenCounter(_ context.Context, id driver.ID) (driver.Counter, error) {
-	if d.closed.Load() {
-		return nil, errDriverClosed
-	}
-	return newCounter(d, id), nil
+	return open[driver.Counter](d, newCounter(d, id))
 }
 
 // OpenLock opens the lock id.
 func (d *Driver) OpenLock(_ context.Context, id driver.ID) (driver.Lock, error) {
-	if d.closed.Load() {
-		return nil, errDriverClosed
-	}
-	return newLock(d, id), nil
+	return open[driver.Lock](d, newLock(d, id))
 }
 
 // OpenElection opens the election id.
 func (d *Driver) OpenElection(_ context.Context, id driver.ID) (driver.Election, error) {
-	if d.closed.Load() {
-		return nil, errDriverClosed
-	}
-	return newElection(d, id), nil
+	return open[driver.Election](d, newElection(d, id))
 }
 
 // OpenMap opens the map id.
 func (d *Driver) OpenMap(_ context.Context, id driver.ID) (driver.Map, error) {
-	if d.closed.Load() {
-		return nil, errDriverClosed
-	}
-	return newMap(d, id), nil
+	return open[driver.Map](d, newMap(d, id))
 }
 
 // OpenSet opens the set id.
 func (d *Driver) OpenSet(_ context.Context, id driver.ID) (driver.Set, error) {
-	if d.closed.Load() {
-		return nil, errDriverClosed
-	}
-	return newSet(d, id), nil
+	return open[driver.Set](d, newSet(d, id))
 }
 
 // OpenValue opens the value id.
 func (d *Driver) OpenValue(_ context.Context, id driver.ID) (driver.Value, error) {
-	if d.closed.Load() {
-		return nil, errDriverClosed
-	}
-	return newValue(d, id), nil
+	return open[driver.Value](d, newValue(d, id))
 }
 
 // OpenList opens the list id.
 func (d *Driver) OpenList(_ context.Context, id driver.ID) (driver.List, error) {
-	if d.closed.Load() {
-		return nil, errDriverClosed
-	}
-	return newList(d, id), nil
+	return open[driver.List](d, newList(d, id))
 }
 
 // OpenIndexedMap opens the indexed map id.
 func (d *Driver) OpenIndexedMap(_ context.Context, id driver.ID) (driver.IndexedMap, error) {
+	return open[driver.IndexedMap](d, newIndexedMap(d, id))
+}
+
+// open returns p, or ErrClosed once the driver is closed (p's context,
+// derived from the driver's, has then ended already).
+func open[T any](d *Driver, p T) (T, error) {
 	if d.closed.Load() {
-		return nil, errDriverClosed
+		var zero T
+		return zero, errDriverClosed
 	}
-	return newIndexedMap(d, id), nil
+	return p, nil
 }
 
 // Close revokes the driver's sessions (releasing their locks and
 // candidacies), ends every watch, and closes the client if the driver
 // created it. Closing a closed driver does nothing.
 func (d *Driver) Close(ctx context.Context) error {
-	d.mu.Lock()
-	if d.closed.Load() {
-		d.mu.Unlock()
-		return nil
-	}
-	d.closed.Store(true)
-	sessions := make([]*session, 0, len(d.sessions))
-	for s := range d.sessions {
-		sessions = append(sessions, s)
-	}
-	d.mu.Unlock()
-
-	var errs []error
-	for _, s := range sessions {
-		if err := s.end(ctx, true); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	d.cancel()
-	d.wg.Wait()
-	if d.ownsClient {
+	errs, ok := d.shut(ctx, true)
+	if ok && d.ownsClient {
 		if err := d.client.Close(); err != nil && !errors.Is(err, context.Canceled) {
 			errs = append(errs, driver.Wrap(driver.ErrUnavailable, err, "close the client"))
 		}
@@ -245,17 +212,33 @@ func (d *Driver) Close(ctx context.Context) error {
 // and the connection closes, but no lease is revoked, so the cluster expires
 // the sessions after their TTL. The conformance harness uses it.
 func (d *Driver) crash() {
+	if _, ok := d.shut(context.Background(), false); ok {
+		d.client.Close()
+	}
+}
+
+// shut marks the driver closed, ends its sessions (revoking their leases if
+// revoke is set) and its background work, and waits for that work. It
+// reports false if the driver was closed already.
+func (d *Driver) shut(ctx context.Context, revoke bool) ([]error, bool) {
 	d.mu.Lock()
+	if d.closed.Load() {
+		d.mu.Unlock()
+		return nil, false
+	}
 	d.closed.Store(true)
 	sessions := make([]*session, 0, len(d.sessions))
 	for s := range d.sessions {
 		sessions = append(sessions, s)
 	}
 	d.mu.Unlock()
+	var errs []error
 	for _, s := range sessions {
-		_ = s.end(context.Background(), false)
+		if err := s.end(ctx, revoke); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	d.cancel()
-	d.client.Close()
 	d.wg.Wait()
+	return errs, true
 }
