@@ -39,9 +39,6 @@ func newCounter(d *Driver, id driver.ID) *counter {
 
 // Get returns the current value.
 func (c *counter) Get(ctx context.Context) (int64, error) {
-	if err := c.check(); err != nil {
-		return 0, err
-	}
 	resp, err := c.get(ctx, c.key)
 	if err != nil {
 		return 0, err
@@ -56,9 +53,6 @@ func (c *counter) Get(ctx context.Context) (int64, error) {
 
 // Set stores value unconditionally.
 func (c *counter) Set(ctx context.Context, value int64) error {
-	if err := c.check(); err != nil {
-		return err
-	}
 	resp, err := c.put(ctx, c.key, strconv.AppendInt(nil, value, 10))
 	if err != nil {
 		return err
@@ -70,9 +64,6 @@ func (c *counter) Set(ctx context.Context, value int64) error {
 // Add adds delta with a compare-and-put from the last known revision,
 // retrying with the value the failed attempt returned.
 func (c *counter) Add(ctx context.Context, delta int64) (int64, error) {
-	if err := c.check(); err != nil {
-		return 0, err
-	}
 	c.mu.Lock()
 	value, modRev := c.value, c.modRev
 	c.mu.Unlock()
@@ -102,9 +93,6 @@ func (c *counter) Add(ctx context.Context, delta int64) (int64, error) {
 // comparing the stored decimal text. A counter never written reads 0, so
 // for expect == 0 the transaction also accepts an absent key.
 func (c *counter) CompareAndSet(ctx context.Context, expect, update int64) (bool, error) {
-	if err := c.check(); err != nil {
-		return false, err
-	}
 	put := clientv3.OpPut(c.key, strconv.FormatInt(update, 10))
 	isExpected := clientv3.Compare(clientv3.Value(c.key), "=", strconv.FormatInt(expect, 10))
 	var resp *clientv3.TxnResponse

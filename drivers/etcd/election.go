@@ -162,9 +162,6 @@ func (e *etcdElection) remember(st *electionState) {
 
 // Term reads the record and the candidate keys in one transaction.
 func (e *etcdElection) Term(ctx context.Context) (driver.Term, error) {
-	if err := e.check(); err != nil {
-		return driver.Term{}, err
-	}
 	st, err := e.load(ctx)
 	if err != nil {
 		return driver.Term{}, err
@@ -189,9 +186,6 @@ type plan struct {
 // Both branches of the transaction end with the reads that load the state,
 // so the term returned is exactly the state the transaction left (or found).
 func (e *etcdElection) change(ctx context.Context, decide func(st *electionState, cur driver.Term) plan) (driver.Term, error) {
-	if err := e.check(); err != nil {
-		return driver.Term{}, err
-	}
 	e.mu.Lock()
 	st := e.cache
 	e.mu.Unlock()

@@ -112,9 +112,6 @@ func (m *etcdIndexedMap) entryFromIndex(kv *mvccKV) (driver.Entry, error) {
 
 // Append assigns the next index and writes both copies of the entry.
 func (m *etcdIndexedMap) Append(ctx context.Context, key string, value []byte) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	m.mu.Lock()
 	last, lastRev := m.last, m.lastRev
 	m.mu.Unlock()
@@ -158,9 +155,6 @@ func (m *etcdIndexedMap) Append(ctx context.Context, key string, value []byte) (
 
 // Update rewrites both copies of an existing entry, keeping its index.
 func (m *etcdIndexedMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	k := m.byKey(key)
 	resp, err := m.get(ctx, k)
 	if err != nil {
@@ -207,9 +201,6 @@ func (m *etcdIndexedMap) current(kvs []*mvccKV, ifVersion uint64) (driver.Entry,
 
 // Get reads the entry by key.
 func (m *etcdIndexedMap) Get(ctx context.Context, key string) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	resp, err := m.get(ctx, m.byKey(key))
 	if err != nil {
 		return driver.Entry{}, err
@@ -219,43 +210,28 @@ func (m *etcdIndexedMap) Get(ctx context.Context, key string) (driver.Entry, err
 
 // GetIndex reads the entry by index.
 func (m *etcdIndexedMap) GetIndex(ctx context.Context, index uint64) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	return m.one(ctx, m.byIndex(index))
 }
 
 // First reads the entry with the lowest index.
 func (m *etcdIndexedMap) First(ctx context.Context) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	return m.one(ctx, m.idxPrefix, clientv3.WithRange(m.idxEnd), clientv3.WithLimit(1))
 }
 
 // Last reads the entry with the highest index.
 func (m *etcdIndexedMap) Last(ctx context.Context) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	return m.one(ctx, m.idxPrefix, clientv3.WithRange(m.idxEnd), clientv3.WithLimit(1),
 		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
 }
 
 // Prev reads the entry with the highest index below index.
 func (m *etcdIndexedMap) Prev(ctx context.Context, index uint64) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	return m.one(ctx, m.idxPrefix, clientv3.WithRange(m.byIndex(index)), clientv3.WithLimit(1),
 		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
 }
 
 // Next reads the entry with the lowest index above index.
 func (m *etcdIndexedMap) Next(ctx context.Context, index uint64) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	if index == math.MaxUint64 {
 		return driver.Entry{}, errNotFound
 	}
@@ -276,9 +252,6 @@ func (m *etcdIndexedMap) one(ctx context.Context, key string, opts ...clientv3.O
 
 // Remove deletes both copies of the entry of key.
 func (m *etcdIndexedMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	k := m.byKey(key)
 	resp, err := m.get(ctx, k)
 	if err != nil {
@@ -306,9 +279,6 @@ func (m *etcdIndexedMap) Remove(ctx context.Context, key string, ifVersion uint6
 
 // RemoveIndex deletes both copies of the entry at index.
 func (m *etcdIndexedMap) RemoveIndex(ctx context.Context, index uint64, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	k := m.byIndex(index)
 	resp, err := m.get(ctx, k)
 	if err != nil {
@@ -342,9 +312,6 @@ func (m *etcdIndexedMap) RemoveIndex(ctx context.Context, index uint64, ifVersio
 
 // Len counts the entries.
 func (m *etcdIndexedMap) Len(ctx context.Context) (int, error) {
-	if err := m.check(); err != nil {
-		return 0, err
-	}
 	resp, err := m.get(ctx, m.keyPrefix, clientv3.WithRange(m.keyEnd), clientv3.WithCountOnly())
 	if err != nil {
 		return 0, err
@@ -355,9 +322,6 @@ func (m *etcdIndexedMap) Len(ctx context.Context) (int, error) {
 // Clear deletes both copies of every entry in one transaction, keeping the
 // index counter.
 func (m *etcdIndexedMap) Clear(ctx context.Context) error {
-	if err := m.check(); err != nil {
-		return err
-	}
 	_, err := m.txn(ctx, write, nil, []clientv3.Op{
 		clientv3.OpDelete(m.keyPrefix, clientv3.WithRange(m.keyEnd)),
 		clientv3.OpDelete(m.idxPrefix, clientv3.WithRange(m.idxEnd)),
@@ -368,10 +332,6 @@ func (m *etcdIndexedMap) Clear(ctx context.Context) error {
 // Entries iterates in index order, like Map.Entries.
 func (m *etcdIndexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 	return func(yield func(driver.Entry, error) bool) {
-		if err := m.check(); err != nil {
-			yield(driver.Entry{}, err)
-			return
-		}
 		stopped := false
 		var decodeErr error
 		_, err := m.scan(ctx, m.idxPrefix, m.idxEnd, false, false, func(kv *mvccKV) bool {

@@ -54,9 +54,6 @@ func (l *etcdList) remember(n int64) {
 
 // Append puts key n if the list has length n, from the cached length.
 func (l *etcdList) Append(ctx context.Context, value []byte) (int, error) {
-	if err := l.check(); err != nil {
-		return 0, err
-	}
 	l.mu.Lock()
 	n := l.length
 	l.mu.Unlock()
@@ -82,9 +79,6 @@ func (l *etcdList) Append(ctx context.Context, value []byte) (int, error) {
 
 // Get reads item index.
 func (l *etcdList) Get(ctx context.Context, index int) ([]byte, error) {
-	if err := l.check(); err != nil {
-		return nil, err
-	}
 	resp, err := l.get(ctx, l.itemKey(int64(index)))
 	if err != nil {
 		return nil, err
@@ -98,9 +92,6 @@ func (l *etcdList) Get(ctx context.Context, index int) ([]byte, error) {
 // Set replaces item index in one transaction that returns the previous
 // value.
 func (l *etcdList) Set(ctx context.Context, index int, value []byte) ([]byte, error) {
-	if err := l.check(); err != nil {
-		return nil, err
-	}
 	k := l.itemKey(int64(index))
 	resp, err := l.txn(ctx, write,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), ">", 0)},
@@ -145,9 +136,6 @@ func (l *etcdList) shiftGuard(from int64, items []*mvccKV, length, rev int64) []
 
 // Insert puts value at index and moves the items from index on up by one.
 func (l *etcdList) Insert(ctx context.Context, index int, value []byte) error {
-	if err := l.check(); err != nil {
-		return err
-	}
 	i := int64(index)
 	from := max(i-1, 0) // read one item before, so that the guard covers the end when appending
 	for {
@@ -176,9 +164,6 @@ func (l *etcdList) Insert(ctx context.Context, index int, value []byte) error {
 
 // Remove deletes item index and moves the items after it down by one.
 func (l *etcdList) Remove(ctx context.Context, index int) ([]byte, error) {
-	if err := l.check(); err != nil {
-		return nil, err
-	}
 	i := int64(index)
 	for {
 		items, length, rev, err := l.tail(ctx, i)
@@ -220,9 +205,6 @@ func (l *etcdList) indexOf(kv *mvccKV) int64 {
 
 // Len counts the items.
 func (l *etcdList) Len(ctx context.Context) (int, error) {
-	if err := l.check(); err != nil {
-		return 0, err
-	}
 	resp, err := l.get(ctx, l.prefix, clientv3.WithRange(l.end), clientv3.WithCountOnly())
 	if err != nil {
 		return 0, err
@@ -233,9 +215,6 @@ func (l *etcdList) Len(ctx context.Context) (int, error) {
 
 // Clear deletes every item in one range delete.
 func (l *etcdList) Clear(ctx context.Context) error {
-	if err := l.check(); err != nil {
-		return err
-	}
 	if _, err := l.del(ctx, l.prefix, clientv3.WithRange(l.end)); err != nil {
 		return err
 	}
@@ -249,10 +228,6 @@ func (l *etcdList) Clear(ctx context.Context) error {
 // ErrUnavailable.
 func (l *etcdList) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		if err := l.check(); err != nil {
-			yield(nil, err)
-			return
-		}
 		stopped := false
 		_, err := l.scan(ctx, l.prefix, l.end, false, true, func(kv *mvccKV) bool {
 			if !yield(kv.Value, nil) {

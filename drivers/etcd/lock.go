@@ -111,9 +111,6 @@ func (l *etcdLock) TryAcquire(ctx context.Context, s driver.Session, owner strin
 
 // Release deletes the owner's key if it is the one created at version.
 func (l *etcdLock) Release(ctx context.Context, owner string, version uint64) (bool, error) {
-	if err := l.check(); err != nil {
-		return false, err
-	}
 	return l.deleteIf(ctx, l.prefix+owner, int64(version))
 }
 
@@ -121,9 +118,6 @@ func (l *etcdLock) Release(ctx context.Context, owner string, version uint64) (b
 // revision is version: two requests (a key's name cannot be derived from
 // its create revision).
 func (l *etcdLock) ReleaseVersion(ctx context.Context, version uint64) (bool, error) {
-	if err := l.check(); err != nil {
-		return false, err
-	}
 	head, err := l.head(ctx)
 	if err != nil || head == nil || uint64(head.CreateRevision) != version {
 		return false, err
@@ -133,9 +127,6 @@ func (l *etcdLock) ReleaseVersion(ctx context.Context, version uint64) (bool, er
 
 // Holder reads the head of the queue.
 func (l *etcdLock) Holder(ctx context.Context) (uint64, bool, error) {
-	if err := l.check(); err != nil {
-		return 0, false, err
-	}
 	head, err := l.head(ctx)
 	if err != nil || head == nil {
 		return 0, false, err

@@ -38,9 +38,6 @@ func (m *etcdMap) entry(kv *mvccKV) driver.Entry {
 // Put stores value, in one put, or with ifVersion in one transaction
 // comparing the key's mod revision.
 func (m *etcdMap) Put(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	k := m.entryKey(key)
 	if ifVersion == 0 {
 		resp, err := m.put(ctx, k, value)
@@ -64,9 +61,6 @@ func (m *etcdMap) Put(ctx context.Context, key string, value []byte, ifVersion u
 // Insert stores value if key is absent: one transaction comparing the key's
 // create revision with 0.
 func (m *etcdMap) Insert(ctx context.Context, key string, value []byte) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	k := m.entryKey(key)
 	resp, err := m.txn(ctx, write,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), "=", 0)},
@@ -83,9 +77,6 @@ func (m *etcdMap) Insert(ctx context.Context, key string, value []byte) (driver.
 // Update replaces an existing key's value in one transaction; its else
 // branch counts the key to tell ErrNotFound from ErrConflict.
 func (m *etcdMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	k := m.entryKey(key)
 	resp, err := m.txn(ctx, write,
 		[]clientv3.Cmp{versionCmp(k, ifVersion)},
@@ -102,9 +93,6 @@ func (m *etcdMap) Update(ctx context.Context, key string, value []byte, ifVersio
 
 // Get returns the entry of key.
 func (m *etcdMap) Get(ctx context.Context, key string) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	resp, err := m.get(ctx, m.entryKey(key))
 	if err != nil {
 		return driver.Entry{}, err
@@ -118,9 +106,6 @@ func (m *etcdMap) Get(ctx context.Context, key string) (driver.Entry, error) {
 // Remove deletes key and returns its entry (the delete's previous value), in
 // one delete, or with ifVersion in one transaction.
 func (m *etcdMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
 	k := m.entryKey(key)
 	if ifVersion == 0 {
 		resp, err := m.del(ctx, k, clientv3.WithPrevKV())
@@ -147,9 +132,6 @@ func (m *etcdMap) Remove(ctx context.Context, key string, ifVersion uint64) (dri
 
 // Len counts the keys.
 func (m *etcdMap) Len(ctx context.Context) (int, error) {
-	if err := m.check(); err != nil {
-		return 0, err
-	}
 	resp, err := m.get(ctx, m.prefix, clientv3.WithRange(m.end), clientv3.WithCountOnly())
 	if err != nil {
 		return 0, err
@@ -160,9 +142,6 @@ func (m *etcdMap) Len(ctx context.Context) (int, error) {
 // Clear deletes every key in one range delete; watchers see one removal per
 // key.
 func (m *etcdMap) Clear(ctx context.Context) error {
-	if err := m.check(); err != nil {
-		return err
-	}
 	_, err := m.del(ctx, m.prefix, clientv3.WithRange(m.end))
 	return err
 }
@@ -173,10 +152,6 @@ func (m *etcdMap) Clear(ctx context.Context) error {
 // exactly once).
 func (m *etcdMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 	return func(yield func(driver.Entry, error) bool) {
-		if err := m.check(); err != nil {
-			yield(driver.Entry{}, err)
-			return
-		}
 		stopped := false
 		_, err := m.scan(ctx, m.prefix, m.end, false, false, func(kv *mvccKV) bool {
 			if !yield(m.entry(kv), nil) {

@@ -40,6 +40,15 @@ func (p *primitive) check() error {
 	return nil
 }
 
+// ready is check for a write, which must not be sent once ctx has ended
+// (it would then be reported as ambiguous although nothing was sent).
+func (p *primitive) ready(ctx context.Context) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
 // spawn runs f in a goroutine that both the primitive's and the driver's
 // Close wait for; it reports false, without running f, once either is
 // closed.
@@ -73,9 +82,13 @@ func (p *primitive) close() error {
 // Later calls return ErrClosed; a second Close returns nil.
 func (p *primitive) Close(context.Context) error { return p.close() }
 
-// txn runs one transaction and classifies its error.
+// The request helpers below are the only way a primitive reaches etcd:
+// each returns ErrClosed once the primitive or its driver is closed, and
+// classifies the error of its request.
+
+// txn runs one transaction.
 func (p *primitive) txn(ctx context.Context, kind opKind, cmps []clientv3.Cmp, then, els []clientv3.Op) (*clientv3.TxnResponse, error) {
-	if err := ctx.Err(); err != nil {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	resp, err := p.d.client.Txn(ctx).If(cmps...).Then(then...).Else(els...).Commit()
@@ -85,8 +98,11 @@ func (p *primitive) txn(ctx context.Context, kind opKind, cmps []clientv3.Cmp, t
 	return resp, nil
 }
 
-// get runs one linearizable range read and classifies its error.
+// get runs one linearizable range read.
 func (p *primitive) get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
 	resp, err := p.d.client.Get(ctx, key, opts...)
 	if err != nil {
 		return nil, p.d.classify(ctx, read, err)
@@ -94,9 +110,9 @@ func (p *primitive) get(ctx context.Context, key string, opts ...clientv3.OpOpti
 	return resp, nil
 }
 
-// put runs one unconditional put and classifies its error.
+// put runs one unconditional put.
 func (p *primitive) put(ctx context.Context, key string, value []byte, opts ...clientv3.OpOption) (*clientv3.PutResponse, error) {
-	if err := ctx.Err(); err != nil {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	resp, err := p.d.client.Put(ctx, key, string(value), opts...)
@@ -106,9 +122,9 @@ func (p *primitive) put(ctx context.Context, key string, value []byte, opts ...c
 	return resp, nil
 }
 
-// del runs one delete and classifies its error.
+// del runs one delete.
 func (p *primitive) del(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.DeleteResponse, error) {
-	if err := ctx.Err(); err != nil {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	resp, err := p.d.client.Delete(ctx, key, opts...)

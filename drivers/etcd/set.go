@@ -31,9 +31,6 @@ func (s *etcdSet) element(kv *mvccKV) string { return string(kv.Key[len(s.prefix
 
 // Add creates the element's key if absent, in one transaction.
 func (s *etcdSet) Add(ctx context.Context, element string) (bool, error) {
-	if err := s.check(); err != nil {
-		return false, err
-	}
 	k := s.prefix + element
 	resp, err := s.txn(ctx, write,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), "=", 0)},
@@ -46,9 +43,6 @@ func (s *etcdSet) Add(ctx context.Context, element string) (bool, error) {
 
 // Remove deletes the element's key.
 func (s *etcdSet) Remove(ctx context.Context, element string) (bool, error) {
-	if err := s.check(); err != nil {
-		return false, err
-	}
 	resp, err := s.del(ctx, s.prefix+element)
 	if err != nil {
 		return false, err
@@ -58,9 +52,6 @@ func (s *etcdSet) Remove(ctx context.Context, element string) (bool, error) {
 
 // Contains counts the element's key.
 func (s *etcdSet) Contains(ctx context.Context, element string) (bool, error) {
-	if err := s.check(); err != nil {
-		return false, err
-	}
 	resp, err := s.get(ctx, s.prefix+element, clientv3.WithCountOnly())
 	if err != nil {
 		return false, err
@@ -70,9 +61,6 @@ func (s *etcdSet) Contains(ctx context.Context, element string) (bool, error) {
 
 // Len counts the elements.
 func (s *etcdSet) Len(ctx context.Context) (int, error) {
-	if err := s.check(); err != nil {
-		return 0, err
-	}
 	resp, err := s.get(ctx, s.prefix, clientv3.WithRange(s.end), clientv3.WithCountOnly())
 	if err != nil {
 		return 0, err
@@ -82,9 +70,6 @@ func (s *etcdSet) Len(ctx context.Context) (int, error) {
 
 // Clear deletes every element in one range delete.
 func (s *etcdSet) Clear(ctx context.Context) error {
-	if err := s.check(); err != nil {
-		return err
-	}
 	_, err := s.del(ctx, s.prefix, clientv3.WithRange(s.end))
 	return err
 }
@@ -92,10 +77,6 @@ func (s *etcdSet) Clear(ctx context.Context) error {
 // Elements iterates in byte order, like Map.Entries.
 func (s *etcdSet) Elements(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		if err := s.check(); err != nil {
-			yield("", err)
-			return
-		}
 		stopped := false
 		_, err := s.scan(ctx, s.prefix, s.end, true, false, func(kv *mvccKV) bool {
 			if !yield(s.element(kv), nil) {

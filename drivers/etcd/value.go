@@ -27,9 +27,6 @@ func newValue(d *Driver, id driver.ID) *etcdValue {
 // Set stores value in one put, or with ifVersion in one transaction
 // comparing the mod revision (which fails when the value is absent).
 func (v *etcdValue) Set(ctx context.Context, value []byte, ifVersion uint64) (uint64, error) {
-	if err := v.check(); err != nil {
-		return 0, err
-	}
 	if ifVersion == 0 {
 		resp, err := v.put(ctx, v.key, value)
 		if err != nil {
@@ -51,9 +48,6 @@ func (v *etcdValue) Set(ctx context.Context, value []byte, ifVersion uint64) (ui
 
 // Get returns the value and its version.
 func (v *etcdValue) Get(ctx context.Context) ([]byte, uint64, error) {
-	if err := v.check(); err != nil {
-		return nil, 0, err
-	}
 	resp, err := v.get(ctx, v.key)
 	if err != nil {
 		return nil, 0, err
@@ -67,9 +61,6 @@ func (v *etcdValue) Get(ctx context.Context) ([]byte, uint64, error) {
 // Delete removes the value in one delete, or with ifVersion in one
 // transaction whose else branch tells ErrNotFound from ErrConflict.
 func (v *etcdValue) Delete(ctx context.Context, ifVersion uint64) error {
-	if err := v.check(); err != nil {
-		return err
-	}
 	if ifVersion == 0 {
 		resp, err := v.del(ctx, v.key)
 		if err != nil {

@@ -86,6 +86,9 @@ var errRestart = errors.New("snapshot revision compacted")
 // revision (keys already yielded are not yielded again, because the scan
 // resumes after the last key). It returns the revision of the first page.
 func (p *primitive) scan(ctx context.Context, key, end string, keysOnly, strict bool, yield func(*mvccKV) bool) (int64, error) {
+	if err := p.check(); err != nil {
+		return 0, err
+	}
 	opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(snapshotPage)}
 	if keysOnly {
 		opts = append(opts, clientv3.WithKeysOnly())
@@ -128,9 +131,6 @@ func (p *primitive) scan(ctx context.Context, key, end string, keysOnly, strict 
 // ends or the primitive closes; then it calls w.finish. It returns once the
 // watch is established.
 func (p *primitive) startWatch(ctx context.Context, key, end string, w rangeWatch) error {
-	if err := p.check(); err != nil {
-		return err
-	}
 	state, rev, err := p.snapshot(ctx, key, end)
 	if err != nil {
 		return err
