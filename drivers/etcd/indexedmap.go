@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"encoding/binary"
 	"iter"
 	"math"
 	"strconv"
@@ -67,47 +66,6 @@ func (m *etcdIndexedMap) remember(last uint64, rev, observed int64) {
 		m.last, m.lastRev, m.observed = last, rev, observed
 	}
 	m.mu.Unlock()
-}
-
-func encodeKeyRecord(index uint64, value []byte) string {
-	b := make([]byte, 8, 8+len(value))
-	binary.BigEndian.PutUint64(b, index)
-	return string(append(b, value...))
-}
-
-func encodeIndexRecord(key string, value []byte) string {
-	b := make([]byte, 0, binary.MaxVarintLen64+len(key)+len(value))
-	b = binary.AppendUvarint(b, uint64(len(key)))
-	b = append(b, key...)
-	return string(append(b, value...))
-}
-
-// entryFromKey decodes a "k/" key-value pair.
-func (m *etcdIndexedMap) entryFromKey(kv *mvccKV) (driver.Entry, error) {
-	if len(kv.Value) < 8 {
-		return driver.Entry{}, errMalformedEntry
-	}
-	return driver.Entry{
-		Key:     string(kv.Key[len(m.keyPrefix):]),
-		Value:   kv.Value[8:],
-		Version: uint64(kv.ModRevision),
-		Index:   binary.BigEndian.Uint64(kv.Value),
-	}, nil
-}
-
-// entryFromIndex decodes an "i/" key-value pair.
-func (m *etcdIndexedMap) entryFromIndex(kv *mvccKV) (driver.Entry, error) {
-	index, ok := parseIndexKey(m.idxPrefix, string(kv.Key))
-	n, w := binary.Uvarint(kv.Value)
-	if !ok || w <= 0 || uint64(len(kv.Value)-w) < n {
-		return driver.Entry{}, errMalformedEntry
-	}
-	return driver.Entry{
-		Key:     string(kv.Value[w : w+int(n)]),
-		Value:   kv.Value[w+int(n):],
-		Version: uint64(kv.ModRevision),
-		Index:   index,
-	}, nil
 }
 
 // Append assigns the next index and writes both copies of the entry.
@@ -197,57 +155,6 @@ func (m *etcdIndexedMap) current(kvs []*mvccKV, ifVersion uint64) (driver.Entry,
 		return driver.Entry{}, notAtVersion(ifVersion)
 	}
 	return e, nil
-}
-
-// Get reads the entry by key.
-func (m *etcdIndexedMap) Get(ctx context.Context, key string) (driver.Entry, error) {
-	resp, err := m.get(ctx, m.byKey(key))
-	if err != nil {
-		return driver.Entry{}, err
-	}
-	return m.current(resp.Kvs, 0)
-}
-
-// GetIndex reads the entry by index.
-func (m *etcdIndexedMap) GetIndex(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.one(ctx, m.byIndex(index))
-}
-
-// First reads the entry with the lowest index.
-func (m *etcdIndexedMap) First(ctx context.Context) (driver.Entry, error) {
-	return m.one(ctx, m.idxPrefix, clientv3.WithRange(m.idxEnd), clientv3.WithLimit(1))
-}
-
-// Last reads the entry with the highest index.
-func (m *etcdIndexedMap) Last(ctx context.Context) (driver.Entry, error) {
-	return m.one(ctx, m.idxPrefix, clientv3.WithRange(m.idxEnd), clientv3.WithLimit(1),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
-}
-
-// Prev reads the entry with the highest index below index.
-func (m *etcdIndexedMap) Prev(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.one(ctx, m.idxPrefix, clientv3.WithRange(m.byIndex(index)), clientv3.WithLimit(1),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
-}
-
-// Next reads the entry with the lowest index above index.
-func (m *etcdIndexedMap) Next(ctx context.Context, index uint64) (driver.Entry, error) {
-	if index == math.MaxUint64 {
-		return driver.Entry{}, errNotFound
-	}
-	return m.one(ctx, m.byIndex(index+1), clientv3.WithRange(m.idxEnd), clientv3.WithLimit(1))
-}
-
-// one reads at most one "i/" key and decodes it, or fails with ErrNotFound.
-func (m *etcdIndexedMap) one(ctx context.Context, key string, opts ...clientv3.OpOption) (driver.Entry, error) {
-	resp, err := m.get(ctx, key, opts...)
-	if err != nil {
-		return driver.Entry{}, err
-	}
-	if len(resp.Kvs) == 0 {
-		return driver.Entry{}, errNotFound
-	}
-	return m.entryFromIndex(resp.Kvs[0])
 }
 
 // Remove deletes both copies of the entry of key.
