@@ -39,14 +39,11 @@ func newCounter(d *Driver, id driver.ID) *counter {
 
 // Get returns the current value.
 func (c *counter) Get(ctx context.Context) (int64, error) {
-	if err := c.check("get"); err != nil {
-		return 0, err
-	}
-	resp, err := c.get(ctx, "get", c.key)
+	resp, err := c.get(ctx, c.key)
 	if err != nil {
 		return 0, err
 	}
-	v, rev, err := c.parse("get", resp.Kvs)
+	v, rev, err := c.parse(resp.Kvs)
 	if err != nil {
 		return 0, err
 	}
@@ -56,10 +53,7 @@ func (c *counter) Get(ctx context.Context) (int64, error) {
 
 // Set stores value unconditionally.
 func (c *counter) Set(ctx context.Context, value int64) error {
-	if err := c.check("set"); err != nil {
-		return err
-	}
-	resp, err := c.put(ctx, "set", c.key, strconv.AppendInt(nil, value, 10))
+	resp, err := c.put(ctx, c.key, strconv.AppendInt(nil, value, 10))
 	if err != nil {
 		return err
 	}
@@ -70,16 +64,13 @@ func (c *counter) Set(ctx context.Context, value int64) error {
 // Add adds delta with a compare-and-put from the last known revision,
 // retrying with the value the failed attempt returned.
 func (c *counter) Add(ctx context.Context, delta int64) (int64, error) {
-	if err := c.check("add"); err != nil {
-		return 0, err
-	}
 	c.mu.Lock()
 	value, modRev := c.value, c.modRev
 	c.mu.Unlock()
 	var buf [20]byte
 	for {
 		next := value + delta // wraps around on overflow, as in Go
-		resp, err := c.txn(ctx, "add", write,
+		resp, err := c.txn(ctx, write,
 			[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(c.key), "=", modRev)},
 			[]clientv3.Op{clientv3.OpPut(c.key, string(strconv.AppendInt(buf[:0], next, 10)))},
 			[]clientv3.Op{clientv3.OpGet(c.key)})
@@ -90,7 +81,7 @@ func (c *counter) Add(ctx context.Context, delta int64) (int64, error) {
 			c.remember(next, resp.Header.Revision, resp.Header.Revision)
 			return next, nil
 		}
-		value, modRev, err = c.parse("add", rangeResp(resp, 0))
+		value, modRev, err = c.parse(rangeResp(resp, 0))
 		if err != nil {
 			return 0, err
 		}
@@ -102,20 +93,17 @@ func (c *counter) Add(ctx context.Context, delta int64) (int64, error) {
 // comparing the stored decimal text. A counter never written reads 0, so
 // for expect == 0 the transaction also accepts an absent key.
 func (c *counter) CompareAndSet(ctx context.Context, expect, update int64) (bool, error) {
-	if err := c.check("compare and set"); err != nil {
-		return false, err
-	}
 	put := clientv3.OpPut(c.key, strconv.FormatInt(update, 10))
 	isExpected := clientv3.Compare(clientv3.Value(c.key), "=", strconv.FormatInt(expect, 10))
 	var resp *clientv3.TxnResponse
 	var err error
 	if expect == 0 {
-		resp, err = c.txn(ctx, "compare and set", write,
+		resp, err = c.txn(ctx, write,
 			[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(c.key), "=", 0)},
 			[]clientv3.Op{put},
 			[]clientv3.Op{clientv3.OpTxn([]clientv3.Cmp{isExpected}, []clientv3.Op{put}, nil)})
 	} else {
-		resp, err = c.txn(ctx, "compare and set", write, []clientv3.Cmp{isExpected}, []clientv3.Op{put}, nil)
+		resp, err = c.txn(ctx, write, []clientv3.Cmp{isExpected}, []clientv3.Op{put}, nil)
 	}
 	if err != nil {
 		return false, err
@@ -131,13 +119,13 @@ func (c *counter) CompareAndSet(ctx context.Context, expect, update int64) (bool
 }
 
 // parse decodes the counter's key from a range result (absent = 0).
-func (c *counter) parse(op string, kvs []*mvccKV) (value, modRev int64, err error) {
+func (c *counter) parse(kvs []*mvccKV) (value, modRev int64, err error) {
 	if len(kvs) == 0 {
 		return 0, 0, nil
 	}
 	v, err := strconv.ParseInt(string(kvs[0].Value), 10, 64)
 	if err != nil {
-		return 0, 0, c.fail(op, driver.ErrInvalid, "key %q holds %q, not a decimal integer", c.key, kvs[0].Value)
+		return 0, 0, driver.Errorf(driver.ErrInvalid, "the stored value %q is not a decimal integer", kvs[0].Value)
 	}
 	return v, kvs[0].ModRevision, nil
 }

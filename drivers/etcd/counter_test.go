@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"math"
-	"sync"
 	"testing"
 
 	"github.com/atomix/go-client/driver"
@@ -46,32 +45,6 @@ func TestCounterAddRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	step("Add after another client's Set", add(c1, 1), 101, 2)
-}
-
-func TestCounterConcurrentAddsLoseNothing(t *testing.T) {
-	ctx := testContext(t)
-	prefix := testPrefix(t)
-	id := driver.ID{Name: "c"}
-	const clients, adds = 4, 25
-	var wg sync.WaitGroup
-	for i := 0; i < clients; i++ {
-		c, _ := newTestDriver(t, prefix).OpenCounter(ctx, id)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := 0; j < adds; j++ {
-				if _, err := c.Add(ctx, 1); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	c, _ := newTestDriver(t, prefix).OpenCounter(ctx, id)
-	if got, err := c.Get(ctx); err != nil || got != clients*adds {
-		t.Errorf("Get = %d, %v; want %d", got, err, clients*adds)
-	}
 }
 
 func TestCounterCompareAndSet(t *testing.T) {

@@ -54,17 +54,20 @@
 //
 // # Sessions
 //
-// A session is one lease, granted by NewSession and renewed by the driver
-// every third of its TTL. etcd counts TTLs in whole seconds and raises
-// them to its minimum (1.5 election timeouts, 2 s with default settings).
-// The session's Done channel closes when the session is closed, when the
-// lease is found gone, or when the time since the last successful renewal
-// was sent exceeds the TTL: never later than the cluster expires the lease.
+// A session is one lease, granted by NewSession and renewed every third of
+// its TTL by a driver/lease Keeper, one KeepAliveOnce per renewal. etcd
+// counts TTLs in whole seconds and raises them to its minimum (1.5 election
+// timeouts, 2 s with default settings). The session's Done channel closes
+// when the session is closed, when the lease is found gone, or when the
+// time since the last successful renewal was sent exceeds the TTL: never
+// later than the cluster expires the lease.
 //
 // # Locks and elections
 //
-// A lock is a queue of lease-bound waiter keys ordered by create revision;
-// the fencing version is the holder's create revision. An election is a
+// A lock is a queue of lease-bound waiter keys, one name per owner, ordered
+// by create revision; the fencing version is the holder's create revision,
+// and a hold's Gone channel closes when a watch sees its key deleted. The
+// driver keeps no state per owner or candidate. An election is a
 // queue of lease-bound candidate keys plus a record of the term and order;
 // its term changes exactly when its leader does, including when a leader's
 // lease expires with no transaction. See the types' documentation.
@@ -79,13 +82,18 @@
 //
 // # Errors
 //
-// Errors wrap the driver package's kinds. A write that may have reached the
-// server but whose reply was lost (the connection broke, the server timed
-// out the proposal, the caller's context ended while it was in flight) is
-// ErrAmbiguous; clientv3 does not retry such writes and neither does the
-// driver. Requests the server refused for their size or shape (over
-// --max-request-bytes, over --max-txn-ops) and authentication failures are
-// ErrInvalid; a cluster without a leader or out of space is ErrUnavailable.
+// Errors are *driver.Error values: a kind, a detail that never repeats the
+// primitive, its name, the operation or the key (the portable layer adds
+// them once), and the clientv3 error as the Cause, which errors.As reaches
+// (an rpctypes.EtcdError, a gRPC status error). A write that may have
+// reached the server but whose reply was lost (the connection broke, the
+// server timed out the proposal) is ErrAmbiguous, and one whose context
+// ended while it was in flight matches both the context's error and
+// ErrAmbiguous (driver.Interrupted); clientv3 does not retry such writes
+// and neither does the driver. Requests the server refused for their size
+// or shape (over --max-request-bytes, over --max-txn-ops) are ErrInvalid;
+// refused credentials or permissions are ErrPermission; a cluster without
+// a leader or out of space is ErrUnavailable.
 //
 // # Limits
 //

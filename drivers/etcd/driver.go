@@ -3,7 +3,6 @@ package etcd
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,7 +72,7 @@ func New(cfg Config) (*Driver, error) {
 		Logger: zap.NewNop(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("etcd: connect to %v: %w: %v", cfg.Endpoints, driver.ErrUnavailable, err)
+		return nil, driver.Wrap(driver.ErrUnavailable, err, "connect to %v", cfg.Endpoints)
 	}
 	d := newDriver(client, cfg.Prefix, cfg.SessionTTL)
 	d.ownsClient = true
@@ -102,21 +101,32 @@ func newDriver(client *clientv3.Client, prefix string, sessionTTL time.Duration)
 	}
 }
 
-// Client returns the etcd client the driver uses.
-func (d *Driver) Client() *clientv3.Client { return d.client }
+// Name returns "etcd".
+func (d *Driver) Name() string { return "etcd" }
+
+// As sets *target to the driver's etcd client when target is a
+// **clientv3.Client, and reports whether it did.
+func (d *Driver) As(target any) bool {
+	p, ok := target.(**clientv3.Client)
+	if ok {
+		*p = d.client
+	}
+	return ok
+}
+
+// Ping makes one linearizable read (a count of the keys under the driver's
+// prefix, at most one), which needs the cluster to have a leader.
+func (d *Driver) Ping(ctx context.Context) error {
+	if d.closed.Load() {
+		return errDriverClosed
+	}
+	_, err := d.client.Get(ctx, d.prefix, clientv3.WithRange(rangeEnd(d.prefix)), clientv3.WithCountOnly(), clientv3.WithLimit(1))
+	return d.classify(ctx, read, err)
+}
 
 // Limits reports MaxKeySize and MaxValueSize.
 func (d *Driver) Limits() driver.Limits {
 	return driver.Limits{MaxKeySize: MaxKeySize, MaxValueSize: MaxValueSize}
-}
-
-func (d *Driver) isClosed() bool { return d.closed.Load() }
-
-func (d *Driver) checkOpen(op string) error {
-	if d.closed.Load() {
-		return errorf(op, driver.ErrClosed, "driver closed")
-	}
-	return nil
 }
 
 // spawn runs f in a goroutine that Close waits for, unless the driver is
@@ -137,95 +147,62 @@ func (d *Driver) spawn(f func()) bool {
 
 // OpenCounter opens the counter id.
 func (d *Driver) OpenCounter(_ context.Context, id driver.ID) (driver.Counter, error) {
-	if err := d.checkOpen("open counter"); err != nil {
-		return nil, err
-	}
-	return newCounter(d, id), nil
+	return open[driver.Counter](d, newCounter(d, id))
 }
 
 // OpenLock opens the lock id.
 func (d *Driver) OpenLock(_ context.Context, id driver.ID) (driver.Lock, error) {
-	if err := d.checkOpen("open lock"); err != nil {
-		return nil, err
-	}
-	return newLock(d, id), nil
+	return open[driver.Lock](d, newLock(d, id))
 }
 
 // OpenElection opens the election id.
 func (d *Driver) OpenElection(_ context.Context, id driver.ID) (driver.Election, error) {
-	if err := d.checkOpen("open election"); err != nil {
-		return nil, err
-	}
-	return newElection(d, id), nil
+	return open[driver.Election](d, newElection(d, id))
 }
 
 // OpenMap opens the map id.
 func (d *Driver) OpenMap(_ context.Context, id driver.ID) (driver.Map, error) {
-	if err := d.checkOpen("open map"); err != nil {
-		return nil, err
-	}
-	return newMap(d, id), nil
+	return open[driver.Map](d, newMap(d, id))
 }
 
 // OpenSet opens the set id.
 func (d *Driver) OpenSet(_ context.Context, id driver.ID) (driver.Set, error) {
-	if err := d.checkOpen("open set"); err != nil {
-		return nil, err
-	}
-	return newSet(d, id), nil
+	return open[driver.Set](d, newSet(d, id))
 }
 
 // OpenValue opens the value id.
 func (d *Driver) OpenValue(_ context.Context, id driver.ID) (driver.Value, error) {
-	if err := d.checkOpen("open value"); err != nil {
-		return nil, err
-	}
-	return newValue(d, id), nil
+	return open[driver.Value](d, newValue(d, id))
 }
 
 // OpenList opens the list id.
 func (d *Driver) OpenList(_ context.Context, id driver.ID) (driver.List, error) {
-	if err := d.checkOpen("open list"); err != nil {
-		return nil, err
-	}
-	return newList(d, id), nil
+	return open[driver.List](d, newList(d, id))
 }
 
 // OpenIndexedMap opens the indexed map id.
 func (d *Driver) OpenIndexedMap(_ context.Context, id driver.ID) (driver.IndexedMap, error) {
-	if err := d.checkOpen("open indexed map"); err != nil {
-		return nil, err
+	return open[driver.IndexedMap](d, newIndexedMap(d, id))
+}
+
+// open returns p, or ErrClosed once the driver is closed (p's context,
+// derived from the driver's, has then ended already).
+func open[T any](d *Driver, p T) (T, error) {
+	if d.closed.Load() {
+		var zero T
+		return zero, errDriverClosed
 	}
-	return newIndexedMap(d, id), nil
+	return p, nil
 }
 
 // Close revokes the driver's sessions (releasing their locks and
 // candidacies), ends every watch, and closes the client if the driver
 // created it. Closing a closed driver does nothing.
 func (d *Driver) Close(ctx context.Context) error {
-	d.mu.Lock()
-	if d.closed.Load() {
-		d.mu.Unlock()
-		return nil
-	}
-	d.closed.Store(true)
-	sessions := make([]*session, 0, len(d.sessions))
-	for s := range d.sessions {
-		sessions = append(sessions, s)
-	}
-	d.mu.Unlock()
-
-	var errs []error
-	for _, s := range sessions {
-		if err := s.end(ctx, true); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	d.cancel()
-	d.wg.Wait()
-	if d.ownsClient {
+	errs, ok := d.shut(ctx, true)
+	if ok && d.ownsClient {
 		if err := d.client.Close(); err != nil && !errors.Is(err, context.Canceled) {
-			errs = append(errs, fmt.Errorf("etcd: close client: %w: %v", driver.ErrUnavailable, err))
+			errs = append(errs, driver.Wrap(driver.ErrUnavailable, err, "close the client"))
 		}
 	}
 	return errors.Join(errs...)
@@ -235,10 +212,33 @@ func (d *Driver) Close(ctx context.Context) error {
 // and the connection closes, but no lease is revoked, so the cluster expires
 // the sessions after their TTL. The conformance harness uses it.
 func (d *Driver) crash() {
+	if _, ok := d.shut(context.Background(), false); ok {
+		d.client.Close()
+	}
+}
+
+// shut marks the driver closed, ends its sessions (revoking their leases if
+// revoke is set) and its background work, and waits for that work. It
+// reports false if the driver was closed already.
+func (d *Driver) shut(ctx context.Context, revoke bool) ([]error, bool) {
 	d.mu.Lock()
+	if d.closed.Load() {
+		d.mu.Unlock()
+		return nil, false
+	}
 	d.closed.Store(true)
+	sessions := make([]*session, 0, len(d.sessions))
+	for s := range d.sessions {
+		sessions = append(sessions, s)
+	}
 	d.mu.Unlock()
+	var errs []error
+	for _, s := range sessions {
+		if err := s.end(ctx, revoke); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	d.cancel()
-	d.client.Close()
 	d.wg.Wait()
+	return errs, true
 }

@@ -111,14 +111,14 @@ func (e *etcdElection) readOps() []clientv3.Op {
 }
 
 // parseState builds the state from the results of readOps.
-func (e *etcdElection) parseState(op string, resp *clientv3.TxnResponse) (*electionState, error) {
+func (e *etcdElection) parseState(resp *clientv3.TxnResponse) (*electionState, error) {
 	var record *mvccKV
 	if kvs := rangeResp(resp, 0); len(kvs) > 0 {
 		record = kvs[0]
 	}
 	st, err := e.newState(record, rangeResp(resp, 1))
 	if err != nil {
-		return nil, e.fail(op, driver.ErrInvalid, "%v", err)
+		return nil, driver.Errorf(driver.ErrInvalid, "%v", err)
 	}
 	return st, nil
 }
@@ -139,12 +139,12 @@ func (e *etcdElection) newState(record *mvccKV, candidates []*mvccKV) (*election
 }
 
 // load reads the state in one transaction of two reads.
-func (e *etcdElection) load(ctx context.Context, op string) (*electionState, error) {
-	resp, err := e.txn(ctx, op, read, nil, e.readOps(), nil)
+func (e *etcdElection) load(ctx context.Context) (*electionState, error) {
+	resp, err := e.txn(ctx, read, nil, e.readOps(), nil)
 	if err != nil {
 		return nil, err
 	}
-	st, err := e.parseState(op, resp)
+	st, err := e.parseState(resp)
 	if err != nil {
 		return nil, err
 	}
@@ -162,10 +162,7 @@ func (e *etcdElection) remember(st *electionState) {
 
 // Term reads the record and the candidate keys in one transaction.
 func (e *etcdElection) Term(ctx context.Context) (driver.Term, error) {
-	if err := e.check("term"); err != nil {
-		return driver.Term{}, err
-	}
-	st, err := e.load(ctx, "term")
+	st, err := e.load(ctx)
 	if err != nil {
 		return driver.Term{}, err
 	}
@@ -188,16 +185,13 @@ type plan struct {
 // committed in one transaction guarded by the state it was computed from.
 // Both branches of the transaction end with the reads that load the state,
 // so the term returned is exactly the state the transaction left (or found).
-func (e *etcdElection) change(ctx context.Context, op string, decide func(st *electionState, cur driver.Term) plan) (driver.Term, error) {
-	if err := e.check(op); err != nil {
-		return driver.Term{}, err
-	}
+func (e *etcdElection) change(ctx context.Context, decide func(st *electionState, cur driver.Term) plan) (driver.Term, error) {
 	e.mu.Lock()
 	st := e.cache
 	e.mu.Unlock()
 	if st == nil {
 		var err error
-		if st, err = e.load(ctx, op); err != nil {
+		if st, err = e.load(ctx); err != nil {
 			return driver.Term{}, err
 		}
 	}
@@ -236,20 +230,23 @@ func (e *etcdElection) change(ctx context.Context, op string, decide func(st *el
 		}
 		writes := len(then)
 		then = append(then, e.readOps()...)
-		resp, err := e.txn(ctx, op, write, cmps, then, e.readOps())
+		// A no-op only confirms the state: it cannot have written anything.
+		kind := read
+		if p.write {
+			kind = write
+		}
+		resp, err := e.txn(ctx, kind, cmps, then, e.readOps())
 		if err != nil {
-			if !p.write {
-				// A no-op that failed to confirm changed nothing.
-				return driver.Term{}, downgradeAmbiguous(err)
+			if p.write {
+				e.forget()
 			}
-			e.forget()
 			return driver.Term{}, err
 		}
 		reads := resp
 		if resp.Succeeded && writes > 0 {
 			reads = &clientv3.TxnResponse{Header: resp.Header, Succeeded: true, Responses: resp.Responses[writes:]}
 		}
-		fresh, err := e.parseState(op, reads)
+		fresh, err := e.parseState(reads)
 		if err != nil {
 			return driver.Term{}, err
 		}
@@ -272,95 +269,23 @@ func (e *etcdElection) forget() {
 	e.mu.Unlock()
 }
 
-// Enter appends candidate, bound to s, unless it is already a candidate.
-func (e *etcdElection) Enter(ctx context.Context, s driver.Session, candidate string) (driver.Term, error) {
-	es, err := e.d.sessionOf(e.kind+" enter", s)
-	if err != nil {
-		return driver.Term{}, err
-	}
-	return e.change(ctx, "enter", func(st *electionState, cur driver.Term) plan {
-		if slices.Contains(cur.Candidates, candidate) {
-			return plan{target: candidate}
-		}
-		return plan{write: true, queue: append(slices.Clip(cur.Candidates), candidate), target: candidate, enter: es}
-	})
-}
-
-// Leave removes candidate if it is one.
-func (e *etcdElection) Leave(ctx context.Context, candidate string) (driver.Term, error) {
-	return e.change(ctx, "leave", func(st *electionState, cur driver.Term) plan {
-		i := slices.Index(cur.Candidates, candidate)
-		if i < 0 {
-			return plan{}
-		}
-		return plan{write: true, queue: slices.Delete(slices.Clone(cur.Candidates), i, i+1), target: candidate, remove: true}
-	})
-}
-
-// Evict removes candidate, or fails with ErrNotFound.
-func (e *etcdElection) Evict(ctx context.Context, candidate string) (driver.Term, error) {
-	return e.change(ctx, "evict", func(st *electionState, cur driver.Term) plan {
-		i := slices.Index(cur.Candidates, candidate)
-		if i < 0 {
-			return plan{failure: e.notCandidate("evict", candidate)}
-		}
-		return plan{write: true, queue: slices.Delete(slices.Clone(cur.Candidates), i, i+1), target: candidate, remove: true}
-	})
-}
-
-// Anoint moves candidate to the head, or fails with ErrNotFound.
-func (e *etcdElection) Anoint(ctx context.Context, candidate string) (driver.Term, error) {
-	return e.change(ctx, "anoint", func(st *electionState, cur driver.Term) plan {
-		i := slices.Index(cur.Candidates, candidate)
-		switch {
-		case i < 0:
-			return plan{failure: e.notCandidate("anoint", candidate)}
-		case i == 0:
-			return plan{target: candidate}
-		}
-		q := make([]string, 0, len(cur.Candidates))
-		q = append(q, candidate)
-		q = append(q, cur.Candidates[:i]...)
-		q = append(q, cur.Candidates[i+1:]...)
-		return plan{write: true, queue: q, target: candidate}
-	})
-}
-
-// Promote swaps candidate with the one ahead of it, or fails with
-// ErrNotFound.
-func (e *etcdElection) Promote(ctx context.Context, candidate string) (driver.Term, error) {
-	return e.change(ctx, "promote", func(st *electionState, cur driver.Term) plan {
-		i := slices.Index(cur.Candidates, candidate)
-		switch {
-		case i < 0:
-			return plan{failure: e.notCandidate("promote", candidate)}
-		case i == 0:
-			return plan{target: candidate}
-		}
-		q := slices.Clone(cur.Candidates)
-		q[i-1], q[i] = q[i], q[i-1]
-		return plan{write: true, queue: q, target: candidate}
-	})
-}
-
-func (e *etcdElection) notCandidate(op, candidate string) error {
-	return e.fail(op, driver.ErrNotFound, "%q is not a candidate", candidate)
-}
-
 // Watch sends the term after every transaction or expiry that changes it.
 func (e *etcdElection) Watch(ctx context.Context, ch chan<- driver.Term) error {
 	var last driver.Term
-	return e.startWatch(ctx, e.prefix, e.end,
-		func(m mirror) { last = e.termOf(m) },
-		func(ctx context.Context, _ []change, m mirror) bool {
-			t := e.termOf(m)
-			if termsEqual(t, last) {
-				return true
-			}
-			last = t
-			return send(ctx, ch, t)
-		},
-		func() { close(ch) })
+	changed := func(ctx context.Context, m mirror) bool {
+		t := e.termOf(m)
+		if termsEqual(t, last) {
+			return true
+		}
+		last = t
+		return send(ctx, ch, t)
+	}
+	return e.startWatch(ctx, e.prefix, e.end, rangeWatch{
+		init:     func(m mirror) { last = e.termOf(m) },
+		changed:  func(ctx context.Context, _ []change, m mirror) bool { return changed(ctx, m) },
+		resynced: func(ctx context.Context, _, fresh mirror) bool { return changed(ctx, fresh) },
+		finish:   func() { close(ch) },
+	})
 }
 
 // termOf computes the term from a watch's mirror. An undecodable record
@@ -381,16 +306,4 @@ func (e *etcdElection) termOf(m mirror) driver.Term {
 
 func termsEqual(a, b driver.Term) bool {
 	return a.Term == b.Term && a.Leader == b.Leader && slices.Equal(a.Candidates, b.Candidates)
-}
-
-// downgradeAmbiguous turns ErrAmbiguous into ErrUnavailable for requests
-// that would not have written anything.
-func downgradeAmbiguous(err error) error {
-	if ce, ok := err.(*classifiedError); ok && ce.kind == driver.ErrAmbiguous {
-		return &classifiedError{op: ce.op, kind: driver.ErrUnavailable, err: ce.err}
-	}
-	if ae, ok := err.(*ambiguousContextError); ok {
-		return ae.ctx
-	}
-	return err
 }

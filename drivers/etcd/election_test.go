@@ -1,10 +1,8 @@
 package etcd
 
 import (
-	"errors"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/atomix/go-client/driver"
 )
@@ -53,81 +51,6 @@ func checkTerm(t *testing.T, what string, got driver.Term, err error, leader str
 		t.Fatalf("%s = leader %q candidates %q; want %q %q", what, got.Leader, got.Candidates, leader, candidates)
 	}
 	return got
-}
-
-// TestElectionTermRules walks through every change and checks that the
-// term changes exactly when the leader does, that GetTerm and the watch
-// agree, and that the watch reports every change.
-func TestElectionTermRules(t *testing.T) {
-	ctx := testContext(t)
-	prefix, id := testPrefix(t), driver.ID{Name: "election"}
-	c := newElectionClient(t, prefix, id)
-	w := watchTerms(t, newElectionClient(t, prefix, id).e)
-
-	term, err := c.e.Term(ctx)
-	checkTerm(t, "initial term", term, err, "")
-	last := term.Term
-	steps := []struct {
-		name       string
-		do         func() (driver.Term, error)
-		newLeader  bool
-		leader     string
-		candidates []string
-	}{
-		{"Enter a", func() (driver.Term, error) { return c.e.Enter(ctx, c.s, "a") }, true, "a", []string{"a"}},
-		{"Enter b", func() (driver.Term, error) { return c.e.Enter(ctx, c.s, "b") }, false, "a", []string{"a", "b"}},
-		{"Enter c", func() (driver.Term, error) { return c.e.Enter(ctx, c.s, "c") }, false, "a", []string{"a", "b", "c"}},
-		{"Promote c", func() (driver.Term, error) { return c.e.Promote(ctx, "c") }, false, "a", []string{"a", "c", "b"}},
-		{"Promote c again", func() (driver.Term, error) { return c.e.Promote(ctx, "c") }, true, "c", []string{"c", "a", "b"}},
-		{"Anoint b", func() (driver.Term, error) { return c.e.Anoint(ctx, "b") }, true, "b", []string{"b", "c", "a"}},
-		{"Evict a", func() (driver.Term, error) { return c.e.Evict(ctx, "a") }, false, "b", []string{"b", "c"}},
-		{"Evict b", func() (driver.Term, error) { return c.e.Evict(ctx, "b") }, true, "c", []string{"c"}},
-		{"Leave c", func() (driver.Term, error) { return c.e.Leave(ctx, "c") }, true, "", nil},
-		{"Enter a again", func() (driver.Term, error) { return c.e.Enter(ctx, c.s, "a") }, true, "a", []string{"a"}},
-	}
-	for _, s := range steps {
-		got, err := s.do()
-		got = checkTerm(t, s.name, got, err, s.leader, s.candidates...)
-		switch {
-		case s.newLeader && got.Term <= last:
-			t.Errorf("%s: term %d, want above %d (new leader)", s.name, got.Term, last)
-		case !s.newLeader && got.Term != last:
-			t.Errorf("%s: term %d, want %d (same leader)", s.name, got.Term, last)
-		}
-		last = got.Term
-		if read, err := c.e.Term(ctx); err != nil || !termsEqual(read, got) {
-			t.Errorf("%s: Term() = %+v, %v; want %+v", s.name, read, err, got)
-		}
-		if watched := w.next(t); !termsEqual(watched, got) {
-			t.Errorf("%s: watch sent %+v, want %+v", s.name, watched, got)
-		}
-	}
-
-	// No-ops change nothing and write nothing.
-	for name, do := range map[string]func() (driver.Term, error){
-		"Enter a candidate":     func() (driver.Term, error) { return c.e.Enter(ctx, c.s, "a") },
-		"Anoint the leader":     func() (driver.Term, error) { return c.e.Anoint(ctx, "a") },
-		"Promote the leader":    func() (driver.Term, error) { return c.e.Promote(ctx, "a") },
-		"Leave a non-candidate": func() (driver.Term, error) { return c.e.Leave(ctx, "z") },
-	} {
-		if got, err := do(); err != nil || got.Term != last || got.Leader != "a" {
-			t.Errorf("%s = %+v, %v; want the term unchanged", name, got, err)
-		}
-	}
-	for name, do := range map[string]func() (driver.Term, error){
-		"Anoint":  func() (driver.Term, error) { return c.e.Anoint(ctx, "z") },
-		"Promote": func() (driver.Term, error) { return c.e.Promote(ctx, "z") },
-		"Evict":   func() (driver.Term, error) { return c.e.Evict(ctx, "z") },
-	} {
-		if _, err := do(); !errors.Is(err, driver.ErrNotFound) {
-			t.Errorf("%s of a non-candidate: %v, want ErrNotFound", name, err)
-		}
-	}
-	select {
-	case extra := <-w.ch:
-		t.Errorf("the watch sent %+v after no-ops", extra)
-	case <-time.After(200 * time.Millisecond):
-	}
 }
 
 // TestElectionTermOnExpiry: leases that expire with no transaction change

@@ -3,7 +3,6 @@ package etcd
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -22,81 +21,49 @@ const (
 	write opKind = true
 )
 
-// errorf returns an error wrapping the sentinel kind, with the operation
-// named: "etcd: map put: conflict".
-func errorf(op string, kind error, format string, args ...any) error {
-	if format == "" {
-		return fmt.Errorf("etcd: %s: %w", op, kind)
-	}
-	return fmt.Errorf("etcd: %s: %w: %s", op, kind, fmt.Sprintf(format, args...))
+// Errors the driver returns without a backend cause.
+var (
+	errClosed       = &driver.Error{Kind: driver.ErrClosed}
+	errDriverClosed = &driver.Error{Kind: driver.ErrClosed, Detail: "the driver is closed"}
+)
+
+// The answers of failed preconditions.
+var (
+	errNotFound       = &driver.Error{Kind: driver.ErrNotFound}
+	errAlreadyExists  = &driver.Error{Kind: driver.ErrAlreadyExists}
+	errMalformedEntry = &driver.Error{Kind: driver.ErrInvalid, Detail: "malformed entry record"}
+)
+
+// notAtVersion is the ErrConflict of a failed version precondition.
+func notAtVersion(v uint64) error {
+	return driver.Errorf(driver.ErrConflict, "not at version %d", v)
 }
 
-// ambiguousContextError is returned when the caller's context ended while a
-// write was in flight: the error is the context's (errors.Is matches
-// context.Canceled or context.DeadlineExceeded) and also ErrAmbiguous,
-// because the server may have applied the write.
-type ambiguousContextError struct {
-	op  string
-	ctx error
-}
-
-func (e *ambiguousContextError) Error() string {
-	return fmt.Sprintf("etcd: %s: %v: %v", e.op, e.ctx, driver.ErrAmbiguous)
-}
-
-func (e *ambiguousContextError) Unwrap() []error { return []error{e.ctx, driver.ErrAmbiguous} }
-
-// classify turns an error from clientv3 into one wrapping exactly one of the
-// driver's error kinds (or the caller's context error).
+// classify turns an error from clientv3 into a *driver.Error that wraps it
+// (or into driver.Interrupted's error when the caller's context ended).
 //
 // Writes: clientv3 never retries a mutation once it may have reached the
 // server, and waits for a ready connection before sending (gRPC
 // WaitForReady), so a transport failure on a write means the request may
 // have been applied: ErrAmbiguous. Server answers that say the request was
 // not applied (no leader, too many requests, no space) are ErrUnavailable.
-func (d *Driver) classify(ctx context.Context, op string, kind opKind, err error) error {
+func (d *Driver) classify(ctx context.Context, kind opKind, err error) error {
 	if err == nil {
 		return nil
 	}
-	var de driverError
-	if errors.As(err, &de) {
-		return err // already classified
+	if driver.IsClassified(err) && !isContextError(err) {
+		return err
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil && isContextError(err) {
-		if kind == write {
-			return &ambiguousContextError{op: op, ctx: ctxErr}
+	if isContextError(err) {
+		if ierr := driver.Interrupted(ctx, bool(kind)); ierr != nil {
+			return ierr
 		}
-		return fmt.Errorf("etcd: %s: %w", op, ctxErr)
 	}
-	if d.isClosed() {
-		return errorf(op, driver.ErrClosed, "driver closed")
+	if d.closed.Load() {
+		return errDriverClosed
 	}
-	sentinel := d.kindOf(err, kind)
-	return &classifiedError{op: op, kind: sentinel, err: err}
+	return driver.Wrap(kindOf(err, kind), err, "")
 }
-
-// driverError marks errors that already carry a driver kind.
-type driverError interface {
-	error
-	driverKind() error
-}
-
-// classifiedError wraps a backend error with the driver kind it maps to.
-type classifiedError struct {
-	op   string
-	kind error
-	err  error
-}
-
-func (e *classifiedError) Error() string {
-	return fmt.Sprintf("etcd: %s: %v: %v", e.op, e.kind, e.err)
-}
-
-func (e *classifiedError) Unwrap() []error { return []error{e.kind, e.err} }
-
-func (e *classifiedError) driverKind() error { return e.kind }
-
-func (e *ambiguousContextError) driverKind() error { return driver.ErrAmbiguous }
 
 func isContextError(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -109,7 +76,7 @@ func isContextError(err error) bool {
 }
 
 // kindOf maps a backend error to a driver error kind.
-func (d *Driver) kindOf(err error, kind opKind) error {
+func kindOf(err error, kind opKind) error {
 	ambiguousIfWrite := func(otherwise error) error {
 		if kind == write {
 			return driver.ErrAmbiguous
@@ -129,12 +96,16 @@ func (d *Driver) kindOf(err error, kind opKind) error {
 			return ambiguousIfWrite(driver.ErrTimeout) // proposed; may still commit
 		case rpctypes.ErrLeaderChanged, rpctypes.ErrStopped:
 			return ambiguousIfWrite(driver.ErrUnavailable)
+		case rpctypes.ErrAuthFailed, rpctypes.ErrPermissionDenied, rpctypes.ErrInvalidAuthToken:
+			return driver.ErrPermission
 		}
 		switch etcdErr.Code() {
-		case codes.InvalidArgument, codes.OutOfRange, codes.FailedPrecondition,
-			codes.PermissionDenied, codes.Unauthenticated:
-			// request too large, too many operations in a txn, bad
-			// credentials, permission denied: retrying cannot help.
+		case codes.PermissionDenied, codes.Unauthenticated:
+			// bad credentials, an expired token, a missing role.
+			return driver.ErrPermission
+		case codes.InvalidArgument, codes.OutOfRange, codes.FailedPrecondition:
+			// request too large, too many operations in a txn: retrying
+			// cannot help.
 			return driver.ErrInvalid
 		case codes.Unavailable:
 			return ambiguousIfWrite(driver.ErrUnavailable)
@@ -151,8 +122,10 @@ func (d *Driver) kindOf(err error, kind opKind) error {
 		case codes.ResourceExhausted:
 			// gRPC refused to send a message over its size limit.
 			return driver.ErrInvalid
-		case codes.InvalidArgument, codes.OutOfRange, codes.PermissionDenied, codes.Unauthenticated:
+		case codes.InvalidArgument, codes.OutOfRange:
 			return driver.ErrInvalid
+		case codes.PermissionDenied, codes.Unauthenticated:
+			return driver.ErrPermission
 		case codes.Canceled:
 			// The client connection is closing.
 			return driver.ErrClosed

@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"encoding/binary"
 	"iter"
 	"math"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/resync"
 )
 
 // etcdIndexedMap is a driver.IndexedMap. Each entry is stored twice, so
@@ -68,59 +68,15 @@ func (m *etcdIndexedMap) remember(last uint64, rev, observed int64) {
 	m.mu.Unlock()
 }
 
-func encodeKeyRecord(index uint64, value []byte) string {
-	b := make([]byte, 8, 8+len(value))
-	binary.BigEndian.PutUint64(b, index)
-	return string(append(b, value...))
-}
-
-func encodeIndexRecord(key string, value []byte) string {
-	b := make([]byte, 0, binary.MaxVarintLen64+len(key)+len(value))
-	b = binary.AppendUvarint(b, uint64(len(key)))
-	b = append(b, key...)
-	return string(append(b, value...))
-}
-
-// entryFromKey decodes a "k/" key-value pair.
-func (m *etcdIndexedMap) entryFromKey(op string, kv *mvccKV) (driver.Entry, error) {
-	if len(kv.Value) < 8 {
-		return driver.Entry{}, m.fail(op, driver.ErrInvalid, "malformed entry %q", kv.Key)
-	}
-	return driver.Entry{
-		Key:     string(kv.Key[len(m.keyPrefix):]),
-		Value:   kv.Value[8:],
-		Version: uint64(kv.ModRevision),
-		Index:   binary.BigEndian.Uint64(kv.Value),
-	}, nil
-}
-
-// entryFromIndex decodes an "i/" key-value pair.
-func (m *etcdIndexedMap) entryFromIndex(op string, kv *mvccKV) (driver.Entry, error) {
-	index, ok := parseIndexKey(m.idxPrefix, string(kv.Key))
-	n, w := binary.Uvarint(kv.Value)
-	if !ok || w <= 0 || uint64(len(kv.Value)-w) < n {
-		return driver.Entry{}, m.fail(op, driver.ErrInvalid, "malformed entry %q", kv.Key)
-	}
-	return driver.Entry{
-		Key:     string(kv.Value[w : w+int(n)]),
-		Value:   kv.Value[w+int(n):],
-		Version: uint64(kv.ModRevision),
-		Index:   index,
-	}, nil
-}
-
 // Append assigns the next index and writes both copies of the entry.
 func (m *etcdIndexedMap) Append(ctx context.Context, key string, value []byte) (driver.Entry, error) {
-	if err := m.check("append"); err != nil {
-		return driver.Entry{}, err
-	}
 	m.mu.Lock()
 	last, lastRev := m.last, m.lastRev
 	m.mu.Unlock()
 	k := m.byKey(key)
 	for {
 		index := last + 1
-		resp, err := m.txn(ctx, "append", write,
+		resp, err := m.txn(ctx, write,
 			[]clientv3.Cmp{
 				clientv3.Compare(clientv3.ModRevision(m.counterKey), "=", lastRev),
 				clientv3.Compare(clientv3.CreateRevision(k), "=", 0),
@@ -139,17 +95,17 @@ func (m *etcdIndexedMap) Append(ctx context.Context, key string, value []byte) (
 			return driver.Entry{Key: key, Value: value, Version: uint64(resp.Header.Revision), Index: index}, nil
 		}
 		if resp.Responses[1].GetResponseRange().Count > 0 {
-			return driver.Entry{}, m.fail("append", driver.ErrAlreadyExists, "key %q", key)
+			return driver.Entry{}, errAlreadyExists
 		}
 		last, lastRev = 0, 0
 		if kvs := rangeResp(resp, 0); len(kvs) > 0 {
 			if last, err = strconv.ParseUint(string(kvs[0].Value), 10, 64); err != nil {
-				return driver.Entry{}, m.fail("append", driver.ErrInvalid, "index counter holds %q", kvs[0].Value)
+				return driver.Entry{}, driver.Errorf(driver.ErrInvalid, "the index counter holds %q", kvs[0].Value)
 			}
 			lastRev = kvs[0].ModRevision
 		}
 		if last == math.MaxUint64 {
-			return driver.Entry{}, m.fail("append", driver.ErrInvalid, "indexes exhausted")
+			return driver.Entry{}, driver.Errorf(driver.ErrInvalid, "indexes exhausted")
 		}
 		m.remember(last, lastRev, resp.Header.Revision)
 	}
@@ -157,21 +113,18 @@ func (m *etcdIndexedMap) Append(ctx context.Context, key string, value []byte) (
 
 // Update rewrites both copies of an existing entry, keeping its index.
 func (m *etcdIndexedMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check("update"); err != nil {
-		return driver.Entry{}, err
-	}
 	k := m.byKey(key)
-	resp, err := m.get(ctx, "update", k)
+	resp, err := m.get(ctx, k)
 	if err != nil {
 		return driver.Entry{}, err
 	}
 	kvs := resp.Kvs
 	for {
-		cur, err := m.current("update", key, kvs, ifVersion)
+		cur, err := m.current(kvs, ifVersion)
 		if err != nil {
 			return driver.Entry{}, err
 		}
-		resp, err := m.txn(ctx, "update", write,
+		resp, err := m.txn(ctx, write,
 			[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", int64(cur.Version))},
 			[]clientv3.Op{
 				clientv3.OpPut(k, encodeKeyRecord(cur.Index, value)),
@@ -190,107 +143,34 @@ func (m *etcdIndexedMap) Update(ctx context.Context, key string, value []byte, i
 
 // current decodes the entry of key from a read, checking that it exists and
 // has version ifVersion (when not 0).
-func (m *etcdIndexedMap) current(op, key string, kvs []*mvccKV, ifVersion uint64) (driver.Entry, error) {
+func (m *etcdIndexedMap) current(kvs []*mvccKV, ifVersion uint64) (driver.Entry, error) {
 	if len(kvs) == 0 {
-		return driver.Entry{}, m.fail(op, driver.ErrNotFound, "key %q", key)
+		return driver.Entry{}, errNotFound
 	}
-	e, err := m.entryFromKey(op, kvs[0])
+	e, err := m.entryFromKey(kvs[0])
 	if err != nil {
 		return driver.Entry{}, err
 	}
 	if ifVersion != 0 && e.Version != ifVersion {
-		return driver.Entry{}, m.fail(op, driver.ErrConflict, "key %q is not at version %d", key, ifVersion)
+		return driver.Entry{}, notAtVersion(ifVersion)
 	}
 	return e, nil
 }
 
-// Get reads the entry by key.
-func (m *etcdIndexedMap) Get(ctx context.Context, key string) (driver.Entry, error) {
-	if err := m.check("get"); err != nil {
-		return driver.Entry{}, err
-	}
-	resp, err := m.get(ctx, "get", m.byKey(key))
-	if err != nil {
-		return driver.Entry{}, err
-	}
-	return m.current("get", key, resp.Kvs, 0)
-}
-
-// GetIndex reads the entry by index.
-func (m *etcdIndexedMap) GetIndex(ctx context.Context, index uint64) (driver.Entry, error) {
-	if err := m.check("get index"); err != nil {
-		return driver.Entry{}, err
-	}
-	return m.one(ctx, "get index", m.byIndex(index), []clientv3.OpOption{}, "index %d", index)
-}
-
-// First reads the entry with the lowest index.
-func (m *etcdIndexedMap) First(ctx context.Context) (driver.Entry, error) {
-	if err := m.check("first"); err != nil {
-		return driver.Entry{}, err
-	}
-	return m.one(ctx, "first", m.idxPrefix, []clientv3.OpOption{clientv3.WithRange(m.idxEnd), clientv3.WithLimit(1)}, "empty")
-}
-
-// Last reads the entry with the highest index.
-func (m *etcdIndexedMap) Last(ctx context.Context) (driver.Entry, error) {
-	if err := m.check("last"); err != nil {
-		return driver.Entry{}, err
-	}
-	return m.one(ctx, "last", m.idxPrefix, []clientv3.OpOption{clientv3.WithRange(m.idxEnd), clientv3.WithLimit(1),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend)}, "empty")
-}
-
-// Prev reads the entry with the highest index below index.
-func (m *etcdIndexedMap) Prev(ctx context.Context, index uint64) (driver.Entry, error) {
-	if err := m.check("prev"); err != nil {
-		return driver.Entry{}, err
-	}
-	return m.one(ctx, "prev", m.idxPrefix, []clientv3.OpOption{clientv3.WithRange(m.byIndex(index)), clientv3.WithLimit(1),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend)}, "no entry before index %d", index)
-}
-
-// Next reads the entry with the lowest index above index.
-func (m *etcdIndexedMap) Next(ctx context.Context, index uint64) (driver.Entry, error) {
-	if err := m.check("next"); err != nil {
-		return driver.Entry{}, err
-	}
-	if index == math.MaxUint64 {
-		return driver.Entry{}, m.fail("next", driver.ErrNotFound, "no entry after index %d", index)
-	}
-	return m.one(ctx, "next", m.byIndex(index+1), []clientv3.OpOption{clientv3.WithRange(m.idxEnd), clientv3.WithLimit(1)},
-		"no entry after index %d", index)
-}
-
-// one reads at most one "i/" key and decodes it, or fails with ErrNotFound.
-func (m *etcdIndexedMap) one(ctx context.Context, op, key string, opts []clientv3.OpOption, notFound string, args ...any) (driver.Entry, error) {
-	resp, err := m.get(ctx, op, key, opts...)
-	if err != nil {
-		return driver.Entry{}, err
-	}
-	if len(resp.Kvs) == 0 {
-		return driver.Entry{}, m.fail(op, driver.ErrNotFound, notFound, args...)
-	}
-	return m.entryFromIndex(op, resp.Kvs[0])
-}
-
 // Remove deletes both copies of the entry of key.
 func (m *etcdIndexedMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check("remove"); err != nil {
-		return driver.Entry{}, err
-	}
 	k := m.byKey(key)
-	resp, err := m.get(ctx, "remove", k)
+	resp, err := m.get(ctx, k)
 	if err != nil {
 		return driver.Entry{}, err
 	}
 	kvs := resp.Kvs
 	for {
-		cur, err := m.current("remove", key, kvs, ifVersion)
+		cur, err := m.current(kvs, ifVersion)
 		if err != nil {
 			return driver.Entry{}, err
 		}
-		resp, err := m.txn(ctx, "remove", write,
+		resp, err := m.txn(ctx, write,
 			[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", int64(cur.Version))},
 			[]clientv3.Op{clientv3.OpDelete(k), clientv3.OpDelete(m.byIndex(cur.Index))},
 			[]clientv3.Op{clientv3.OpGet(k)})
@@ -306,27 +186,24 @@ func (m *etcdIndexedMap) Remove(ctx context.Context, key string, ifVersion uint6
 
 // RemoveIndex deletes both copies of the entry at index.
 func (m *etcdIndexedMap) RemoveIndex(ctx context.Context, index uint64, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check("remove index"); err != nil {
-		return driver.Entry{}, err
-	}
 	k := m.byIndex(index)
-	resp, err := m.get(ctx, "remove index", k)
+	resp, err := m.get(ctx, k)
 	if err != nil {
 		return driver.Entry{}, err
 	}
 	kvs := resp.Kvs
 	for {
 		if len(kvs) == 0 {
-			return driver.Entry{}, m.fail("remove index", driver.ErrNotFound, "index %d", index)
+			return driver.Entry{}, errNotFound
 		}
-		cur, err := m.entryFromIndex("remove index", kvs[0])
+		cur, err := m.entryFromIndex(kvs[0])
 		if err != nil {
 			return driver.Entry{}, err
 		}
 		if ifVersion != 0 && cur.Version != ifVersion {
-			return driver.Entry{}, m.fail("remove index", driver.ErrConflict, "index %d is not at version %d", index, ifVersion)
+			return driver.Entry{}, notAtVersion(ifVersion)
 		}
-		resp, err := m.txn(ctx, "remove index", write,
+		resp, err := m.txn(ctx, write,
 			[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", int64(cur.Version))},
 			[]clientv3.Op{clientv3.OpDelete(k), clientv3.OpDelete(m.byKey(cur.Key))},
 			[]clientv3.Op{clientv3.OpGet(k)})
@@ -342,10 +219,7 @@ func (m *etcdIndexedMap) RemoveIndex(ctx context.Context, index uint64, ifVersio
 
 // Len counts the entries.
 func (m *etcdIndexedMap) Len(ctx context.Context) (int, error) {
-	if err := m.check("len"); err != nil {
-		return 0, err
-	}
-	resp, err := m.get(ctx, "len", m.keyPrefix, clientv3.WithRange(m.keyEnd), clientv3.WithCountOnly())
+	resp, err := m.get(ctx, m.keyPrefix, clientv3.WithRange(m.keyEnd), clientv3.WithCountOnly())
 	if err != nil {
 		return 0, err
 	}
@@ -355,10 +229,7 @@ func (m *etcdIndexedMap) Len(ctx context.Context) (int, error) {
 // Clear deletes both copies of every entry in one transaction, keeping the
 // index counter.
 func (m *etcdIndexedMap) Clear(ctx context.Context) error {
-	if err := m.check("clear"); err != nil {
-		return err
-	}
-	_, err := m.txn(ctx, "clear", write, nil, []clientv3.Op{
+	_, err := m.txn(ctx, write, nil, []clientv3.Op{
 		clientv3.OpDelete(m.keyPrefix, clientv3.WithRange(m.keyEnd)),
 		clientv3.OpDelete(m.idxPrefix, clientv3.WithRange(m.idxEnd)),
 	}, nil)
@@ -368,14 +239,10 @@ func (m *etcdIndexedMap) Clear(ctx context.Context) error {
 // Entries iterates in index order, like Map.Entries.
 func (m *etcdIndexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 	return func(yield func(driver.Entry, error) bool) {
-		if err := m.check("entries"); err != nil {
-			yield(driver.Entry{}, err)
-			return
-		}
 		stopped := false
 		var decodeErr error
-		_, err := m.scan(ctx, "entries", m.idxPrefix, m.idxEnd, false, false, func(kv *mvccKV) bool {
-			e, err := m.entryFromIndex("entries", kv)
+		_, err := m.scan(ctx, m.idxPrefix, m.idxEnd, false, false, func(kv *mvccKV) bool {
+			e, err := m.entryFromIndex(kv)
 			if err != nil {
 				decodeErr = err
 				return false
@@ -397,28 +264,46 @@ func (m *etcdIndexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, er
 
 // Watch sends one event per entry changed, from the "i/" copies.
 func (m *etcdIndexedMap) Watch(ctx context.Context, ch chan<- driver.EntryEvent) error {
-	return m.startWatch(ctx, m.idxPrefix, m.idxEnd, nil, func(ctx context.Context, changes []change, _ mirror) bool {
-		for _, c := range changes {
-			var ev driver.EntryEvent
-			var err error
-			switch {
-			case c.next == nil:
-				ev.Type = driver.EventRemoved
-				ev.Entry, err = m.entryFromIndex("watch", c.prev)
-			case c.prev == nil:
-				ev.Type = driver.EventInserted
-				ev.Entry, err = m.entryFromIndex("watch", c.next)
-			default:
-				ev.Type = driver.EventUpdated
-				ev.Entry, err = m.entryFromIndex("watch", c.next)
+	return m.startWatch(ctx, m.idxPrefix, m.idxEnd, rangeWatch{
+		changed: func(ctx context.Context, changes []change, _ mirror) bool {
+			for _, c := range changes {
+				var ev driver.EntryEvent
+				var err error
+				switch {
+				case c.next == nil:
+					ev.Type = driver.EventRemoved
+					ev.Entry, err = m.entryFromIndex(c.prev)
+				case c.prev == nil:
+					ev.Type = driver.EventInserted
+					ev.Entry, err = m.entryFromIndex(c.next)
+				default:
+					ev.Type = driver.EventUpdated
+					ev.Entry, err = m.entryFromIndex(c.next)
+				}
+				if err != nil {
+					continue // not written by this driver
+				}
+				if !send(ctx, ch, ev) {
+					return false
+				}
 			}
-			if err != nil {
-				continue // not written by this driver
-			}
-			if !send(ctx, ch, ev) {
-				return false
-			}
+			return true
+		},
+		resynced: func(ctx context.Context, old, fresh mirror) bool {
+			return sendAll(ctx, ch, resync.Entries(m.entries(old), m.entries(fresh)))
+		},
+		finish: func() { close(ch) },
+	})
+}
+
+// entries returns the entries a mirror of the "i/" keys holds, by key;
+// keys this driver did not write are left out.
+func (m *etcdIndexedMap) entries(state mirror) map[string]driver.Entry {
+	entries := make(map[string]driver.Entry, len(state))
+	for _, kv := range state {
+		if e, err := m.entryFromIndex(kv); err == nil {
+			entries[e.Key] = e
 		}
-		return true
-	}, func() { close(ch) })
+	}
+	return entries
 }

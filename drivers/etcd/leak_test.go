@@ -29,7 +29,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	s := newTestSession(t, d, 0)
 	id := driver.ID{Name: "x"}
 	l, _ := d.OpenLock(ctx, id)
-	if _, _, err := l.Acquire(ctx, s); err != nil {
+	if _, err := l.Acquire(ctx, s, "owner"); err != nil {
 		t.Fatal(err)
 	}
 	e, _ := d.OpenElection(ctx, id)

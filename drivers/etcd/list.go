@@ -1,16 +1,15 @@
 package etcd
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"iter"
-	"slices"
 	"sync"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/resync"
 )
 
 // etcdList is a driver.List kept dense: item i is the key
@@ -55,9 +54,6 @@ func (l *etcdList) remember(n int64) {
 
 // Append puts key n if the list has length n, from the cached length.
 func (l *etcdList) Append(ctx context.Context, value []byte) (int, error) {
-	if err := l.check("append"); err != nil {
-		return 0, err
-	}
 	l.mu.Lock()
 	n := l.length
 	l.mu.Unlock()
@@ -66,7 +62,7 @@ func (l *etcdList) Append(ctx context.Context, value []byte) (int, error) {
 		if n > 0 {
 			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(l.itemKey(n-1)), ">", 0))
 		}
-		resp, err := l.txn(ctx, "append", write, cmps,
+		resp, err := l.txn(ctx, write, cmps,
 			[]clientv3.Op{clientv3.OpPut(l.itemKey(n), string(value))},
 			[]clientv3.Op{clientv3.OpGet(l.prefix, clientv3.WithRange(l.end), clientv3.WithCountOnly())})
 		if err != nil {
@@ -83,15 +79,12 @@ func (l *etcdList) Append(ctx context.Context, value []byte) (int, error) {
 
 // Get reads item index.
 func (l *etcdList) Get(ctx context.Context, index int) ([]byte, error) {
-	if err := l.check("get"); err != nil {
-		return nil, err
-	}
-	resp, err := l.get(ctx, "get", l.itemKey(int64(index)))
+	resp, err := l.get(ctx, l.itemKey(int64(index)))
 	if err != nil {
 		return nil, err
 	}
 	if len(resp.Kvs) == 0 {
-		return nil, l.fail("get", driver.ErrNotFound, "index %d", index)
+		return nil, errNotFound
 	}
 	return resp.Kvs[0].Value, nil
 }
@@ -99,25 +92,22 @@ func (l *etcdList) Get(ctx context.Context, index int) ([]byte, error) {
 // Set replaces item index in one transaction that returns the previous
 // value.
 func (l *etcdList) Set(ctx context.Context, index int, value []byte) ([]byte, error) {
-	if err := l.check("set"); err != nil {
-		return nil, err
-	}
 	k := l.itemKey(int64(index))
-	resp, err := l.txn(ctx, "set", write,
+	resp, err := l.txn(ctx, write,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), ">", 0)},
 		[]clientv3.Op{clientv3.OpPut(k, string(value), clientv3.WithPrevKV())}, nil)
 	if err != nil {
 		return nil, err
 	}
 	if !resp.Succeeded {
-		return nil, l.fail("set", driver.ErrNotFound, "index %d", index)
+		return nil, errNotFound
 	}
 	return resp.Responses[0].GetResponsePut().PrevKv.Value, nil
 }
 
 // tail reads the items from index from (and the length) at one revision.
-func (l *etcdList) tail(ctx context.Context, op string, from int64) (items []*mvccKV, length, rev int64, err error) {
-	resp, err := l.txn(ctx, op, read, nil, []clientv3.Op{
+func (l *etcdList) tail(ctx context.Context, from int64) (items []*mvccKV, length, rev int64, err error) {
+	resp, err := l.txn(ctx, read, nil, []clientv3.Op{
 		clientv3.OpGet(l.itemKey(from), clientv3.WithRange(l.end)),
 		clientv3.OpGet(l.prefix, clientv3.WithRange(l.end), clientv3.WithCountOnly()),
 	}, nil)
@@ -146,27 +136,24 @@ func (l *etcdList) shiftGuard(from int64, items []*mvccKV, length, rev int64) []
 
 // Insert puts value at index and moves the items from index on up by one.
 func (l *etcdList) Insert(ctx context.Context, index int, value []byte) error {
-	if err := l.check("insert"); err != nil {
-		return err
-	}
 	i := int64(index)
 	from := max(i-1, 0) // read one item before, so that the guard covers the end when appending
 	for {
-		items, length, rev, err := l.tail(ctx, "insert", from)
+		items, length, rev, err := l.tail(ctx, from)
 		if err != nil {
 			return err
 		}
 		if i > length {
-			return l.fail("insert", driver.ErrNotFound, "index %d of a list of %d", index, length)
+			return driver.Errorf(driver.ErrNotFound, "the list has %d items", length)
 		}
 		then := make([]clientv3.Op, 0, length-i+1)
 		then = append(then, clientv3.OpPut(l.itemKey(i), string(value)))
 		for _, kv := range items[i-from:] {
 			then = append(then, clientv3.OpPut(l.itemKey(l.indexOf(kv)+1), string(kv.Value)))
 		}
-		resp, err := l.txn(ctx, "insert", write, l.shiftGuard(from, items, length, rev), then, nil)
+		resp, err := l.txn(ctx, write, l.shiftGuard(from, items, length, rev), then, nil)
 		if err != nil {
-			return l.shiftError("insert", index, length-i, err)
+			return shiftError(length-i, err)
 		}
 		if resp.Succeeded {
 			l.remember(length + 1)
@@ -177,26 +164,23 @@ func (l *etcdList) Insert(ctx context.Context, index int, value []byte) error {
 
 // Remove deletes item index and moves the items after it down by one.
 func (l *etcdList) Remove(ctx context.Context, index int) ([]byte, error) {
-	if err := l.check("remove"); err != nil {
-		return nil, err
-	}
 	i := int64(index)
 	for {
-		items, length, rev, err := l.tail(ctx, "remove", i)
+		items, length, rev, err := l.tail(ctx, i)
 		if err != nil {
 			return nil, err
 		}
 		if i >= length || len(items) == 0 {
-			return nil, l.fail("remove", driver.ErrNotFound, "index %d of a list of %d", index, length)
+			return nil, driver.Errorf(driver.ErrNotFound, "the list has %d items", length)
 		}
 		then := make([]clientv3.Op, 0, len(items))
 		for j := 1; j < len(items); j++ {
 			then = append(then, clientv3.OpPut(l.itemKey(i+int64(j)-1), string(items[j].Value)))
 		}
 		then = append(then, clientv3.OpDelete(string(items[len(items)-1].Key)))
-		resp, err := l.txn(ctx, "remove", write, l.shiftGuard(i, items, length, rev), then, nil)
+		resp, err := l.txn(ctx, write, l.shiftGuard(i, items, length, rev), then, nil)
 		if err != nil {
-			return nil, l.shiftError("remove", index, length-i-1, err)
+			return nil, shiftError(length-i-1, err)
 		}
 		if resp.Succeeded {
 			l.remember(length - 1)
@@ -206,9 +190,10 @@ func (l *etcdList) Remove(ctx context.Context, index int) ([]byte, error) {
 }
 
 // shiftError explains a transaction refused for its size.
-func (l *etcdList) shiftError(op string, index int, moved int64, err error) error {
-	if errors.Is(err, driver.ErrInvalid) {
-		return l.fail(op, driver.ErrInvalid, "at index %d it moves %d items in one transaction, more than the etcd server accepts (--max-txn-ops, --max-request-bytes): %v", index, moved, err)
+func shiftError(moved int64, err error) error {
+	var de *driver.Error
+	if errors.As(err, &de) && de.Kind == driver.ErrInvalid {
+		return driver.Wrap(driver.ErrInvalid, de.Cause, "it moves %d items in one transaction, more than the etcd server accepts (--max-txn-ops, --max-request-bytes)", moved)
 	}
 	return err
 }
@@ -220,10 +205,7 @@ func (l *etcdList) indexOf(kv *mvccKV) int64 {
 
 // Len counts the items.
 func (l *etcdList) Len(ctx context.Context) (int, error) {
-	if err := l.check("len"); err != nil {
-		return 0, err
-	}
-	resp, err := l.get(ctx, "len", l.prefix, clientv3.WithRange(l.end), clientv3.WithCountOnly())
+	resp, err := l.get(ctx, l.prefix, clientv3.WithRange(l.end), clientv3.WithCountOnly())
 	if err != nil {
 		return 0, err
 	}
@@ -233,10 +215,7 @@ func (l *etcdList) Len(ctx context.Context) (int, error) {
 
 // Clear deletes every item in one range delete.
 func (l *etcdList) Clear(ctx context.Context) error {
-	if err := l.check("clear"); err != nil {
-		return err
-	}
-	if _, err := l.del(ctx, "clear", l.prefix, clientv3.WithRange(l.end)); err != nil {
+	if _, err := l.del(ctx, l.prefix, clientv3.WithRange(l.end)); err != nil {
 		return err
 	}
 	l.remember(0)
@@ -249,12 +228,8 @@ func (l *etcdList) Clear(ctx context.Context) error {
 // ErrUnavailable.
 func (l *etcdList) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		if err := l.check("items"); err != nil {
-			yield(nil, err)
-			return
-		}
 		stopped := false
-		_, err := l.scan(ctx, "items", l.prefix, l.end, false, true, func(kv *mvccKV) bool {
+		_, err := l.scan(ctx, l.prefix, l.end, false, true, func(kv *mvccKV) bool {
 			if !yield(kv.Value, nil) {
 				stopped = true
 				return false
@@ -262,7 +237,7 @@ func (l *etcdList) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 			return true
 		})
 		if errors.Is(err, errRestart) {
-			err = l.fail("items", driver.ErrUnavailable, "the snapshot was compacted during the iteration; iterate again")
+			err = driver.Errorf(driver.ErrUnavailable, "the snapshot was compacted during the iteration; iterate again")
 		}
 		if err != nil && !stopped {
 			yield(nil, err)
@@ -270,110 +245,41 @@ func (l *etcdList) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 	}
 }
 
-// Watch sends the changes of each transaction as list events: an insert or
-// a removal that shifted items is one event, not one per moved item.
+// Watch sends the changes of each transaction as list events: the
+// difference (package resync) between the items before and after it, so an
+// insert or a removal that shifted items is one event, not one per moved
+// item.
 func (l *etcdList) Watch(ctx context.Context, ch chan<- driver.ListEvent) error {
-	var items []*mvccKV
-	return l.startWatch(ctx, l.prefix, l.end,
-		func(m mirror) { items = l.itemsOf(m) },
-		func(ctx context.Context, changes []change, _ mirror) bool {
-			var events []driver.ListEvent
-			items, events = l.applyChanges(items, changes)
-			for _, ev := range events {
-				if !send(ctx, ch, ev) {
-					return false
-				}
-			}
-			return true
-		},
-		func() { close(ch) })
+	var items [][]byte
+	update := func(ctx context.Context, m mirror) bool {
+		next := l.itemsOf(m)
+		events := resync.List(items, next)
+		items = next
+		return sendAll(ctx, ch, events)
+	}
+	return l.startWatch(ctx, l.prefix, l.end, rangeWatch{
+		init:     func(m mirror) { items = l.itemsOf(m) },
+		changed:  func(ctx context.Context, _ []change, m mirror) bool { return update(ctx, m) },
+		resynced: func(ctx context.Context, _, fresh mirror) bool { return update(ctx, fresh) },
+		finish:   func() { close(ch) },
+	})
 }
 
-// itemsOf returns the items a mirror holds, in index order.
-func (l *etcdList) itemsOf(m mirror) []*mvccKV {
-	items := make([]*mvccKV, len(m))
+// itemsOf returns the values of the items a mirror holds, in index order.
+func (l *etcdList) itemsOf(m mirror) [][]byte {
+	items := make([][]byte, len(m))
+	present := make([]bool, len(m))
 	for k, kv := range m {
 		if i, ok := parseIndexKey(l.prefix, k); ok && i < uint64(len(items)) {
-			items[i] = kv
+			items[i], present[i] = kv.Value, true
 		}
 	}
-	return slices.DeleteFunc(items, func(kv *mvccKV) bool { return kv == nil })
-}
-
-// applyChanges applies one transaction's changes to items and returns the
-// events that reproduce them: one insert or removal when the changes are
-// an Insert's or a Remove's shift (or an Append), else updates of the
-// changed indexes followed by inserts at the end or removals from the end.
-func (l *etcdList) applyChanges(items []*mvccKV, changes []change) ([]*mvccKV, []driver.ListEvent) {
-	n := len(items)
-	old := make(map[int]*mvccKV, len(changes)) // touched index -> previous item
-	lo, hi := -1, -1
-	for _, c := range changes {
-		u, ok := parseIndexKey(l.prefix, c.key)
-		if !ok {
-			continue
-		}
-		i := int(u)
-		old[i] = c.prev
-		if lo < 0 || i < lo {
-			lo = i
-		}
-		hi = max(hi, i)
-		if c.next == nil {
-			if i < len(items) {
-				items[i] = nil
-			}
-			continue
-		}
-		for len(items) <= i {
-			items = append(items, nil)
-		}
-		items[i] = c.next
-	}
-	// A dense list only loses keys at its end; drop any hole all the same.
-	items = slices.DeleteFunc(items, func(kv *mvccKV) bool { return kv == nil })
-	if lo < 0 {
-		return items, nil
-	}
-	m := len(items)
-	oldAt := func(i int) *mvccKV {
-		if kv, touched := old[i]; touched {
-			return kv
-		}
-		return items[i] // untouched: the same before and after
-	}
-	same := func(a, b *mvccKV) bool { return a != nil && b != nil && bytes.Equal(a.Value, b.Value) }
-	if m == n+1 && hi == n && all(lo, n, func(j int) bool { return same(items[j+1], oldAt(j)) }) {
-		return items, []driver.ListEvent{{Type: driver.EventInserted, Index: lo, Value: items[lo].Value}}
-	}
-	if m == n-1 && hi == n-1 && lo <= m && all(lo, m, func(j int) bool { return same(items[j], oldAt(j+1)) }) {
-		return items, []driver.ListEvent{{Type: driver.EventRemoved, Index: lo, Value: oldAt(lo).Value}}
-	}
-	var events []driver.ListEvent
-	for i := lo; i < min(n, m); i++ {
-		if _, touched := old[i]; touched {
-			events = append(events, driver.ListEvent{Type: driver.EventUpdated, Index: i, Value: items[i].Value})
+	n := 0
+	for i, ok := range present {
+		if ok {
+			items[n] = items[i]
+			n++
 		}
 	}
-	for i := n; i < m; i++ {
-		events = append(events, driver.ListEvent{Type: driver.EventInserted, Index: i, Value: items[i].Value})
-	}
-	for i := n - 1; i >= m; i-- {
-		var v []byte
-		if kv := oldAt(i); kv != nil {
-			v = kv.Value
-		}
-		events = append(events, driver.ListEvent{Type: driver.EventRemoved, Index: i, Value: v})
-	}
-	return items, events
-}
-
-// all reports whether f holds for every j in [from, to).
-func all(from, to int, f func(int) bool) bool {
-	for j := from; j < to; j++ {
-		if !f(j) {
-			return false
-		}
-	}
-	return true
+	return items[:n]
 }

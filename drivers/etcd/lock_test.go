@@ -17,6 +17,7 @@ type lockOwner struct {
 	d       *Driver
 	s       *session
 	l       *etcdLock
+	owner   string
 	watched *watchRecorder
 }
 
@@ -27,7 +28,15 @@ func newLockOwner(t *testing.T, prefix string, id driver.ID) *lockOwner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &lockOwner{d: d, s: newTestSession(t, d, 0), l: l.(*etcdLock), watched: w}
+	return &lockOwner{d: d, s: newTestSession(t, d, 0), l: l.(*etcdLock), owner: testPrefix(t), watched: w}
+}
+
+func (o *lockOwner) acquire(ctx context.Context) (driver.Hold, error) {
+	return o.l.Acquire(ctx, o.s, o.owner)
+}
+
+func (o *lockOwner) release(ctx context.Context, h driver.Hold) (bool, error) {
+	return o.l.Release(ctx, o.owner, h.Version)
 }
 
 // watchRecorder records the keys a driver watches.
@@ -58,16 +67,15 @@ func recordWatches(d *Driver) *watchRecorder {
 
 // acquireResult is what an Acquire running in the background returned.
 type acquireResult struct {
-	version uint64
-	lost    <-chan struct{}
-	err     error
+	driver.Hold
+	err error
 }
 
 func (o *lockOwner) acquireAsync(ctx context.Context) <-chan acquireResult {
 	ch := make(chan acquireResult, 1)
 	go func() {
-		v, lost, err := o.l.Acquire(ctx, o.s)
-		ch <- acquireResult{v, lost, err}
+		h, err := o.acquire(ctx)
+		ch <- acquireResult{h, err}
 	}()
 	return ch
 }
@@ -136,7 +144,7 @@ func TestLockQueueFencingAndHandoff(t *testing.T) {
 	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
 	a, b, c := newLockOwner(t, prefix, id), newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
 
-	va, lostA, err := a.l.Acquire(ctx, a.s)
+	ha, err := a.acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,8 +152,8 @@ func TestLockQueueFencingAndHandoff(t *testing.T) {
 	waitQueue(t, a.l, 2)
 	gotC := c.acquireAsync(ctx)
 	q := waitQueue(t, a.l, 3)
-	if uint64(q[0].CreateRevision) != va {
-		t.Errorf("holder's version %d is not its key's create revision %d", va, q[0].CreateRevision)
+	if uint64(q[0].CreateRevision) != ha.Version {
+		t.Errorf("holder's version %d is not its key's create revision %d", ha.Version, q[0].CreateRevision)
 	}
 	notYet(t, gotB, "B's Acquire while A holds")
 
@@ -159,44 +167,42 @@ func TestLockQueueFencingAndHandoff(t *testing.T) {
 	}
 	requestsB := countRequests(b.d)
 
-	if ok, err := a.l.Release(ctx); err != nil || !ok {
+	if ok, err := a.release(ctx, ha); err != nil || !ok {
 		t.Fatalf("A Release = %v, %v", ok, err)
 	}
-	if !closed(lostA) {
-		t.Error("A's lost channel is open after Release")
-	}
+	receive(t, ha.Gone, "A's Gone after Release")
 	rb := receive(t, gotB, "B's Acquire")
 	if rb.err != nil {
 		t.Fatal(rb.err)
 	}
-	if rb.version <= va {
-		t.Errorf("B's version %d is not above A's %d", rb.version, va)
+	if rb.Version <= ha.Version {
+		t.Errorf("B's version %d is not above A's %d", rb.Version, ha.Version)
 	}
 	if n := requestsB.requests(); n != 0 {
 		t.Errorf("B sent %d requests to take over from the holder, want 0", n)
 	}
 	notYet(t, gotC, "C's Acquire while B holds")
-	if v, held, err := a.l.Holder(ctx); err != nil || !held || v != rb.version {
-		t.Errorf("Holder = %d, %v, %v; want %d, true", v, held, err, rb.version)
+	if v, held, err := a.l.Holder(ctx); err != nil || !held || v != rb.Version {
+		t.Errorf("Holder = %d, %v, %v; want %d, true", v, held, err, rb.Version)
 	}
 
-	if ok, err := b.l.Release(ctx); err != nil || !ok {
+	if ok, err := b.release(ctx, rb.Hold); err != nil || !ok {
 		t.Fatalf("B Release = %v, %v", ok, err)
 	}
 	rc := receive(t, gotC, "C's Acquire")
 	if rc.err != nil {
 		t.Fatal(rc.err)
 	}
-	if rc.version <= rb.version {
-		t.Errorf("C's version %d is not above B's %d", rc.version, rb.version)
+	if rc.Version <= rb.Version {
+		t.Errorf("C's version %d is not above B's %d", rc.Version, rb.Version)
 	}
 	// A takes it again later: still increasing.
-	if ok, err := c.l.Release(ctx); err != nil || !ok {
+	if ok, err := c.release(ctx, rc.Hold); err != nil || !ok {
 		t.Fatalf("C Release = %v, %v", ok, err)
 	}
-	va2, _, err := a.l.Acquire(ctx, a.s)
-	if err != nil || va2 <= rc.version {
-		t.Errorf("A's second version = %d, %v; want above %d", va2, err, rc.version)
+	ha2, err := a.acquire(ctx)
+	if err != nil || ha2.Version <= rc.Version {
+		t.Errorf("A's second version = %d, %v; want above %d", ha2.Version, err, rc.Version)
 	}
 }
 
@@ -206,7 +212,7 @@ func TestLockWaiterWhosePredecessorLeaves(t *testing.T) {
 	ctx := testContext(t)
 	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
 	a, b, c := newLockOwner(t, prefix, id), newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
-	va, _, err := a.l.Acquire(ctx, a.s)
+	ha, err := a.acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,12 +229,12 @@ func TestLockWaiterWhosePredecessorLeaves(t *testing.T) {
 	}
 	waitQueue(t, a.l, 2) // B's key is gone
 	notYet(t, gotC, "C's Acquire while A holds")
-	if _, err := a.l.Release(ctx); err != nil {
+	if _, err := a.release(ctx, ha); err != nil {
 		t.Fatal(err)
 	}
 	rc := receive(t, gotC, "C's Acquire")
-	if rc.err != nil || rc.version <= va || rc.version != uint64(q[2].CreateRevision) {
-		t.Errorf("C's Acquire = %d, %v; want its key's create revision %d", rc.version, rc.err, q[2].CreateRevision)
+	if rc.err != nil || rc.Version <= ha.Version || rc.Version != uint64(q[2].CreateRevision) {
+		t.Errorf("C's Acquire = %d, %v; want its key's create revision %d", rc.Version, rc.err, q[2].CreateRevision)
 	}
 	// C watched B, then A, then (holding) its own key.
 	for deadline := time.Now().Add(5 * time.Second); len(c.watched.seen()) < 3 && time.Now().Before(deadline); {
@@ -239,53 +245,32 @@ func TestLockWaiterWhosePredecessorLeaves(t *testing.T) {
 	}
 }
 
-func TestLockAbandonedWaitLeavesNothing(t *testing.T) {
+// TestLockAbandonedAttemptsLeaveNothing: an Acquire whose context ends, one
+// whose lock is closed, and a TryAcquire that fails leave no key behind.
+func TestLockAbandonedAttemptsLeaveNothing(t *testing.T) {
 	ctx := testContext(t)
 	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
 	a, b := newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
-	if _, _, err := a.l.Acquire(ctx, a.s); err != nil {
+	ha, err := a.acquire(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	if _, _, err := b.l.Acquire(short, b.s); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := b.acquire(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Acquire with a short deadline: %v, want context.DeadlineExceeded", err)
 	}
 	if q := queue(t, a.l); len(q) != 1 {
 		t.Errorf("queue has %d keys after the waiter gave up, want 1", len(q))
 	}
-	// TryAcquire leaves nothing behind either.
-	if _, _, ok, err := b.l.TryAcquire(ctx, b.s); err != nil || ok {
+	if _, ok, err := b.l.TryAcquire(ctx, b.s, b.owner); err != nil || ok {
 		t.Errorf("TryAcquire while held = %v, %v; want false", ok, err)
 	}
 	if q := queue(t, a.l); len(q) != 1 {
 		t.Errorf("queue has %d keys after a failed TryAcquire, want 1", len(q))
 	}
-	// The owner is idle again and can wait once more.
-	gotB := b.acquireAsync(ctx)
-	if _, err := a.l.Release(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if r := receive(t, gotB, "B's second Acquire"); r.err != nil {
-		t.Fatal(r.err)
-	}
-}
-
-func TestLockConflictAndClose(t *testing.T) {
-	ctx := testContext(t)
-	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
-	a, b := newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
-	if _, _, err := a.l.Acquire(ctx, a.s); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := a.l.Acquire(ctx, a.s); !errors.Is(err, driver.ErrConflict) {
-		t.Errorf("second Acquire by the holder: %v, want ErrConflict", err)
-	}
 	gotB := b.acquireAsync(ctx)
 	waitQueue(t, a.l, 2)
-	if _, _, _, err := b.l.TryAcquire(ctx, b.s); !errors.Is(err, driver.ErrConflict) {
-		t.Errorf("TryAcquire while acquiring: %v, want ErrConflict", err)
-	}
 	if err := b.l.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -293,58 +278,52 @@ func TestLockConflictAndClose(t *testing.T) {
 		t.Errorf("Acquire abandoned by Close: %v, want ErrClosed", r.err)
 	}
 	waitQueue(t, a.l, 1)
-	// Closing the holder releases the lock.
+	// Closing the holder's lock changes nothing on the backend.
 	if err := a.l.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitQueue(t, b.l, 0)
+	receive(t, ha.Gone, "Gone after the holder's lock closed")
+	if q := queue(t, b.l); len(q) != 1 || uint64(q[0].CreateRevision) != ha.Version {
+		t.Errorf("queue after the holder's lock closed = %d keys, want the hold's", len(q))
+	}
+	if err := a.l.Close(ctx); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
 }
 
-// TestLockLost checks every way a hold can end without its owner's
-// Release: another owner's ReleaseVersion, the session's close, and the
-// lease's expiry (here, revocation behind the driver's back).
-func TestLockLost(t *testing.T) {
+// TestLockGone: a hold's Gone closes when its key goes, whoever removes it
+// (ReleaseVersion is covered by the conformance suite): here the lease's
+// expiry, forced by revoking it behind the driver's back, and the
+// session's close.
+func TestLockGone(t *testing.T) {
 	ctx := testContext(t)
 	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
 	a, b := newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
 
-	v, lost, err := a.l.Acquire(ctx, a.s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := b.l.ReleaseVersion(ctx, v+1); err != nil || ok {
-		t.Errorf("ReleaseVersion of another version = %v, %v; want false", ok, err)
-	}
-	if ok, err := b.l.ReleaseVersion(ctx, v); err != nil || !ok {
-		t.Fatalf("ReleaseVersion = %v, %v; want true", ok, err)
-	}
-	receive(t, lost, "lost after ReleaseVersion")
-	if ok, err := a.l.Release(ctx); err != nil || ok {
-		t.Errorf("Release after losing the lock = %v, %v; want false", ok, err)
-	}
-
-	_, lost, err = a.l.Acquire(ctx, a.s)
+	h, err := a.acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := rawClient(t).Revoke(ctx, a.s.lease); err != nil {
 		t.Fatal(err)
 	}
-	receive(t, lost, "lost after the lease was revoked")
+	receive(t, h.Gone, "Gone after the lease was revoked")
+	if ok, err := a.release(ctx, h); err != nil || ok {
+		t.Errorf("Release of a hold that is gone = %v, %v; want false", ok, err)
+	}
 	receive(t, a.s.Done(), "session Done after the lease was revoked")
-	if _, _, err := a.l.Acquire(ctx, a.s); !errors.Is(err, driver.ErrClosed) {
+	if _, err := a.acquire(ctx); !errors.Is(err, driver.ErrClosed) {
 		t.Errorf("Acquire with an ended session: %v, want ErrClosed", err)
 	}
 
 	s2 := newTestSession(t, a.d, 0)
-	_, lost, err = a.l.Acquire(ctx, s2)
-	if err != nil {
+	if h, err = a.l.Acquire(ctx, s2, a.owner); err != nil {
 		t.Fatal(err)
 	}
 	if err := s2.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	receive(t, lost, "lost after the session was closed")
+	receive(t, h.Gone, "Gone after the session was closed")
 	if _, held, err := b.l.Holder(ctx); err != nil || held {
 		t.Errorf("Holder after the session closed = %v, %v; want not held", held, err)
 	}
@@ -355,7 +334,7 @@ func TestLockWaiterSessionEnds(t *testing.T) {
 	ctx := testContext(t)
 	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
 	a, b := newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
-	if _, _, err := a.l.Acquire(ctx, a.s); err != nil {
+	if _, err := a.acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
 	gotB := b.acquireAsync(ctx)
@@ -369,83 +348,62 @@ func TestLockWaiterSessionEnds(t *testing.T) {
 	waitQueue(t, a.l, 1)
 }
 
-// TestLockOneLossWatchPerOwner: an owner that locks and unlocks again and
-// again keeps one watch for the loss of its holds, and still learns of each
-// loss.
-func TestLockOneLossWatchPerOwner(t *testing.T) {
-	ctx := testContext(t)
-	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
-	a, b := newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
-	for i := 0; i < 5; i++ {
-		if _, _, err := a.l.Acquire(ctx, a.s); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.l.Release(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	v, lost, err := a.l.Acquire(ctx, a.s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := b.l.ReleaseVersion(ctx, v); err != nil || !ok {
-		t.Fatalf("ReleaseVersion = %v, %v", ok, err)
-	}
-	receive(t, lost, "lost after the sixth hold was released by another owner")
-	if w := a.watched.seen(); len(w) != 1 {
-		t.Errorf("the owner made %d watches over six holds, want 1: %q", len(w), w)
-	}
-}
-
-// TestLockLostOnCrash: a holder whose driver crashes learns at once that
-// its hold is over, and the next owner gets the lock once the lease
-// expires.
-func TestLockLostOnCrash(t *testing.T) {
-	ctx := testContext(t)
-	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
-	a, b := newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
-	va, lost, err := a.l.Acquire(ctx, a.s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotB := b.acquireAsync(ctx)
-	waitQueue(t, b.l, 2)
-	a.d.crash()
-	receive(t, lost, "lost after the holder's driver crashed")
-	r := receive(t, gotB, "B's Acquire after the holder's lease expired")
-	if r.err != nil || r.version <= va {
-		t.Errorf("B's Acquire = %d, %v; want a version above %d", r.version, r.err, va)
-	}
-}
-
-// TestLockKeyReuse: an owner reuses its key name across holds, so a stale
-// ReleaseVersion of an earlier hold must not release a later one, and the
-// queue's key range does not grow with every acquisition.
+// TestLockKeyReuse: an owner reuses its key name across holds. A stale
+// release of an earlier hold must not release a later one, and a key the
+// owner left behind (a hold whose release never reached the server) is
+// replaced by the next Acquire, with a new version.
 func TestLockKeyReuse(t *testing.T) {
 	ctx := testContext(t)
 	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
 	a, b := newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
-	v1, _, err := a.l.Acquire(ctx, a.s)
+	h1, err := a.acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.l.Release(ctx); err != nil {
-		t.Fatal(err)
+	// No Release: the next Acquire finds the key still there.
+	h2, err := a.acquire(ctx)
+	if err != nil || h2.Version <= h1.Version {
+		t.Fatalf("second Acquire = %d, %v; want above %d", h2.Version, err, h1.Version)
 	}
-	v2, lost, err := a.l.Acquire(ctx, a.s)
-	if err != nil || v2 <= v1 {
-		t.Fatalf("second Acquire = %d, %v; want above %d", v2, err, v1)
-	}
-	if ok, err := b.l.ReleaseVersion(ctx, v1); err != nil || ok {
+	receive(t, h1.Gone, "the first hold's Gone once its key was replaced")
+	if ok, err := b.l.ReleaseVersion(ctx, h1.Version); err != nil || ok {
 		t.Errorf("ReleaseVersion of the earlier hold = %v, %v; want false", ok, err)
 	}
-	if closed(lost) {
-		t.Error("a stale ReleaseVersion ended the current hold")
+	if ok, err := a.release(ctx, h1); err != nil || ok {
+		t.Errorf("Release of the earlier hold = %v, %v; want false", ok, err)
 	}
-	if v, held, err := b.l.Holder(ctx); err != nil || !held || v != v2 {
-		t.Errorf("Holder = %d, %v, %v; want %d", v, held, err, v2)
+	if closed(h2.Gone) {
+		t.Error("a stale release ended the current hold")
 	}
-	if ok, err := a.l.Release(ctx); err != nil || !ok {
+	if v, held, err := b.l.Holder(ctx); err != nil || !held || v != h2.Version {
+		t.Errorf("Holder = %d, %v, %v; want %d", v, held, err, h2.Version)
+	}
+	if q := queue(t, a.l); len(q) != 1 {
+		t.Errorf("queue has %d keys, want 1", len(q))
+	}
+	if ok, err := a.release(ctx, h2); err != nil || !ok {
 		t.Errorf("Release = %v, %v", ok, err)
 	}
+}
+
+// TestLockStaleCleanupSparesLaterAttempt: removing an abandoned attempt's
+// key deletes only the key that attempt wrote, not a later attempt's.
+func TestLockStaleCleanupSparesLaterAttempt(t *testing.T) {
+	ctx := testContext(t)
+	o := newLockOwner(t, testPrefix(t), driver.ID{Name: "lock"})
+	stale, err := o.l.begin(o.s, o.owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := o.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !stale.tryRemove() {
+		t.Fatal("tryRemove failed to reach the server")
+	}
+	if q := queue(t, o.l); len(q) != 1 || uint64(q[0].CreateRevision) != h.Version {
+		t.Errorf("an earlier attempt's cleanup removed the current hold's key")
+	}
+	notYet(t, h.Gone, "Gone after a stale cleanup")
 }

@@ -7,6 +7,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/resync"
 )
 
 // etcdMap is a driver.Map: each entry is the key rootKey + "/" + key, and
@@ -37,25 +38,22 @@ func (m *etcdMap) entry(kv *mvccKV) driver.Entry {
 // Put stores value, in one put, or with ifVersion in one transaction
 // comparing the key's mod revision.
 func (m *etcdMap) Put(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check("put"); err != nil {
-		return driver.Entry{}, err
-	}
 	k := m.entryKey(key)
 	if ifVersion == 0 {
-		resp, err := m.put(ctx, "put", k, value)
+		resp, err := m.put(ctx, k, value)
 		if err != nil {
 			return driver.Entry{}, err
 		}
 		return driver.Entry{Key: key, Value: value, Version: uint64(resp.Header.Revision)}, nil
 	}
-	resp, err := m.txn(ctx, "put", write,
+	resp, err := m.txn(ctx, write,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", int64(ifVersion))},
 		[]clientv3.Op{clientv3.OpPut(k, string(value))}, nil)
 	if err != nil {
 		return driver.Entry{}, err
 	}
 	if !resp.Succeeded {
-		return driver.Entry{}, m.fail("put", driver.ErrConflict, "key %q is not at version %d", key, ifVersion)
+		return driver.Entry{}, notAtVersion(ifVersion)
 	}
 	return driver.Entry{Key: key, Value: value, Version: uint64(resp.Header.Revision)}, nil
 }
@@ -63,18 +61,15 @@ func (m *etcdMap) Put(ctx context.Context, key string, value []byte, ifVersion u
 // Insert stores value if key is absent: one transaction comparing the key's
 // create revision with 0.
 func (m *etcdMap) Insert(ctx context.Context, key string, value []byte) (driver.Entry, error) {
-	if err := m.check("insert"); err != nil {
-		return driver.Entry{}, err
-	}
 	k := m.entryKey(key)
-	resp, err := m.txn(ctx, "insert", write,
+	resp, err := m.txn(ctx, write,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), "=", 0)},
 		[]clientv3.Op{clientv3.OpPut(k, string(value))}, nil)
 	if err != nil {
 		return driver.Entry{}, err
 	}
 	if !resp.Succeeded {
-		return driver.Entry{}, m.fail("insert", driver.ErrAlreadyExists, "key %q", key)
+		return driver.Entry{}, errAlreadyExists
 	}
 	return driver.Entry{Key: key, Value: value, Version: uint64(resp.Header.Revision)}, nil
 }
@@ -82,11 +77,8 @@ func (m *etcdMap) Insert(ctx context.Context, key string, value []byte) (driver.
 // Update replaces an existing key's value in one transaction; its else
 // branch counts the key to tell ErrNotFound from ErrConflict.
 func (m *etcdMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check("update"); err != nil {
-		return driver.Entry{}, err
-	}
 	k := m.entryKey(key)
-	resp, err := m.txn(ctx, "update", write,
+	resp, err := m.txn(ctx, write,
 		[]clientv3.Cmp{versionCmp(k, ifVersion)},
 		[]clientv3.Op{clientv3.OpPut(k, string(value))},
 		[]clientv3.Op{clientv3.OpGet(k, clientv3.WithCountOnly())})
@@ -94,22 +86,19 @@ func (m *etcdMap) Update(ctx context.Context, key string, value []byte, ifVersio
 		return driver.Entry{}, err
 	}
 	if !resp.Succeeded {
-		return driver.Entry{}, m.missingOrConflict("update", key, ifVersion, resp)
+		return driver.Entry{}, missingOrConflict(ifVersion, resp)
 	}
 	return driver.Entry{Key: key, Value: value, Version: uint64(resp.Header.Revision)}, nil
 }
 
 // Get returns the entry of key.
 func (m *etcdMap) Get(ctx context.Context, key string) (driver.Entry, error) {
-	if err := m.check("get"); err != nil {
-		return driver.Entry{}, err
-	}
-	resp, err := m.get(ctx, "get", m.entryKey(key))
+	resp, err := m.get(ctx, m.entryKey(key))
 	if err != nil {
 		return driver.Entry{}, err
 	}
 	if len(resp.Kvs) == 0 {
-		return driver.Entry{}, m.fail("get", driver.ErrNotFound, "key %q", key)
+		return driver.Entry{}, errNotFound
 	}
 	return m.entry(resp.Kvs[0]), nil
 }
@@ -117,21 +106,18 @@ func (m *etcdMap) Get(ctx context.Context, key string) (driver.Entry, error) {
 // Remove deletes key and returns its entry (the delete's previous value), in
 // one delete, or with ifVersion in one transaction.
 func (m *etcdMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check("remove"); err != nil {
-		return driver.Entry{}, err
-	}
 	k := m.entryKey(key)
 	if ifVersion == 0 {
-		resp, err := m.del(ctx, "remove", k, clientv3.WithPrevKV())
+		resp, err := m.del(ctx, k, clientv3.WithPrevKV())
 		if err != nil {
 			return driver.Entry{}, err
 		}
 		if len(resp.PrevKvs) == 0 {
-			return driver.Entry{}, m.fail("remove", driver.ErrNotFound, "key %q", key)
+			return driver.Entry{}, errNotFound
 		}
 		return m.entry(resp.PrevKvs[0]), nil
 	}
-	resp, err := m.txn(ctx, "remove", write,
+	resp, err := m.txn(ctx, write,
 		[]clientv3.Cmp{versionCmp(k, ifVersion)},
 		[]clientv3.Op{clientv3.OpDelete(k, clientv3.WithPrevKV())},
 		[]clientv3.Op{clientv3.OpGet(k, clientv3.WithCountOnly())})
@@ -139,17 +125,14 @@ func (m *etcdMap) Remove(ctx context.Context, key string, ifVersion uint64) (dri
 		return driver.Entry{}, err
 	}
 	if !resp.Succeeded {
-		return driver.Entry{}, m.missingOrConflict("remove", key, ifVersion, resp)
+		return driver.Entry{}, missingOrConflict(ifVersion, resp)
 	}
 	return m.entry(resp.Responses[0].GetResponseDeleteRange().PrevKvs[0]), nil
 }
 
 // Len counts the keys.
 func (m *etcdMap) Len(ctx context.Context) (int, error) {
-	if err := m.check("len"); err != nil {
-		return 0, err
-	}
-	resp, err := m.get(ctx, "len", m.prefix, clientv3.WithRange(m.end), clientv3.WithCountOnly())
+	resp, err := m.get(ctx, m.prefix, clientv3.WithRange(m.end), clientv3.WithCountOnly())
 	if err != nil {
 		return 0, err
 	}
@@ -159,10 +142,7 @@ func (m *etcdMap) Len(ctx context.Context) (int, error) {
 // Clear deletes every key in one range delete; watchers see one removal per
 // key.
 func (m *etcdMap) Clear(ctx context.Context) error {
-	if err := m.check("clear"); err != nil {
-		return err
-	}
-	_, err := m.del(ctx, "clear", m.prefix, clientv3.WithRange(m.end))
+	_, err := m.del(ctx, m.prefix, clientv3.WithRange(m.end))
 	return err
 }
 
@@ -172,12 +152,8 @@ func (m *etcdMap) Clear(ctx context.Context) error {
 // exactly once).
 func (m *etcdMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 	return func(yield func(driver.Entry, error) bool) {
-		if err := m.check("entries"); err != nil {
-			yield(driver.Entry{}, err)
-			return
-		}
 		stopped := false
-		_, err := m.scan(ctx, "entries", m.prefix, m.end, false, false, func(kv *mvccKV) bool {
+		_, err := m.scan(ctx, m.prefix, m.end, false, false, func(kv *mvccKV) bool {
 			if !yield(m.entry(kv), nil) {
 				stopped = true
 				return false
@@ -192,23 +168,44 @@ func (m *etcdMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 
 // Watch sends a change event per key changed.
 func (m *etcdMap) Watch(ctx context.Context, ch chan<- driver.EntryEvent) error {
-	return m.startWatch(ctx, m.prefix, m.end, nil, func(ctx context.Context, changes []change, _ mirror) bool {
-		for _, c := range changes {
-			var ev driver.EntryEvent
-			switch {
-			case c.next == nil:
-				ev = driver.EntryEvent{Type: driver.EventRemoved, Entry: m.entry(c.prev)}
-			case c.prev == nil:
-				ev = driver.EntryEvent{Type: driver.EventInserted, Entry: m.entry(c.next)}
-			default:
-				ev = driver.EntryEvent{Type: driver.EventUpdated, Entry: m.entry(c.next)}
+	return m.startWatch(ctx, m.prefix, m.end, m.watcher(ch))
+}
+
+// watcher turns the changes of the map's range into events on ch.
+func (m *etcdMap) watcher(ch chan<- driver.EntryEvent) rangeWatch {
+	return rangeWatch{
+		changed: func(ctx context.Context, changes []change, _ mirror) bool {
+			for _, c := range changes {
+				var ev driver.EntryEvent
+				switch {
+				case c.next == nil:
+					ev = driver.EntryEvent{Type: driver.EventRemoved, Entry: m.entry(c.prev)}
+				case c.prev == nil:
+					ev = driver.EntryEvent{Type: driver.EventInserted, Entry: m.entry(c.next)}
+				default:
+					ev = driver.EntryEvent{Type: driver.EventUpdated, Entry: m.entry(c.next)}
+				}
+				if !send(ctx, ch, ev) {
+					return false
+				}
 			}
-			if !send(ctx, ch, ev) {
-				return false
-			}
-		}
-		return true
-	}, func() { close(ch) })
+			return true
+		},
+		resynced: func(ctx context.Context, old, fresh mirror) bool {
+			return sendAll(ctx, ch, resync.Entries(m.entries(old), m.entries(fresh)))
+		},
+		finish: func() { close(ch) },
+	}
+}
+
+// entries returns the map entries a mirror holds, by key.
+func (m *etcdMap) entries(state mirror) map[string]driver.Entry {
+	entries := make(map[string]driver.Entry, len(state))
+	for _, kv := range state {
+		e := m.entry(kv)
+		entries[e.Key] = e
+	}
+	return entries
 }
 
 // versionCmp is "key exists", or "key is at version v" when v != 0.
@@ -221,9 +218,9 @@ func versionCmp(key string, v uint64) clientv3.Cmp {
 
 // missingOrConflict reads the count that a failed transaction's else branch
 // returned as its first operation.
-func (p *primitive) missingOrConflict(op, key string, ifVersion uint64, resp *clientv3.TxnResponse) error {
+func missingOrConflict(ifVersion uint64, resp *clientv3.TxnResponse) error {
 	if resp.Responses[0].GetResponseRange().Count == 0 {
-		return p.fail(op, driver.ErrNotFound, "key %q", key)
+		return errNotFound
 	}
-	return p.fail(op, driver.ErrConflict, "key %q is not at version %d", key, ifVersion)
+	return notAtVersion(ifVersion)
 }

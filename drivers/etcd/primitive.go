@@ -15,7 +15,6 @@ import (
 // the lifecycle of its background work.
 type primitive struct {
 	d    *Driver
-	kind string
 	root string
 
 	// ctx ends when the primitive or its driver is closed.
@@ -27,18 +26,27 @@ type primitive struct {
 
 func newPrimitive(d *Driver, kind string, id driver.ID) primitive {
 	ctx, cancel := context.WithCancel(d.ctx)
-	return primitive{d: d, kind: kind, root: rootKey(d.prefix, kind, id), ctx: ctx, cancel: cancel}
+	return primitive{d: d, root: rootKey(d.prefix, kind, id), ctx: ctx, cancel: cancel}
 }
 
 // check returns ErrClosed once the primitive or its driver is closed.
-func (p *primitive) check(op string) error {
+func (p *primitive) check() error {
 	if p.closed.Load() {
-		return errorf(p.kind+" "+op, driver.ErrClosed, "")
+		return errClosed
 	}
 	if p.d.closed.Load() {
-		return errorf(p.kind+" "+op, driver.ErrClosed, "driver closed")
+		return errDriverClosed
 	}
 	return nil
+}
+
+// ready is check for a write, which must not be sent once ctx has ended
+// (it would then be reported as ambiguous although nothing was sent).
+func (p *primitive) ready(ctx context.Context) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // spawn runs f in a goroutine that both the primitive's and the driver's
@@ -70,57 +78,60 @@ func (p *primitive) close() error {
 	return nil
 }
 
-// Close ends the primitive's watches. Later calls return ErrClosed.
+// Close ends the primitive's watches; it changes nothing on the backend.
+// Later calls return ErrClosed; a second Close returns nil.
 func (p *primitive) Close(context.Context) error { return p.close() }
 
-// txn runs one transaction and classifies its error.
-func (p *primitive) txn(ctx context.Context, op string, kind opKind, cmps []clientv3.Cmp, then, els []clientv3.Op) (*clientv3.TxnResponse, error) {
-	if err := ctx.Err(); err != nil {
+// The request helpers below are the only way a primitive reaches etcd:
+// each returns ErrClosed once the primitive or its driver is closed, and
+// classifies the error of its request.
+
+// txn runs one transaction.
+func (p *primitive) txn(ctx context.Context, kind opKind, cmps []clientv3.Cmp, then, els []clientv3.Op) (*clientv3.TxnResponse, error) {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	resp, err := p.d.client.Txn(ctx).If(cmps...).Then(then...).Else(els...).Commit()
 	if err != nil {
-		return nil, p.d.classify(ctx, p.kind+" "+op, kind, err)
+		return nil, p.d.classify(ctx, kind, err)
 	}
 	return resp, nil
 }
 
-// get runs one linearizable range read and classifies its error.
-func (p *primitive) get(ctx context.Context, op, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+// get runs one linearizable range read.
+func (p *primitive) get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
 	resp, err := p.d.client.Get(ctx, key, opts...)
 	if err != nil {
-		return nil, p.d.classify(ctx, p.kind+" "+op, read, err)
+		return nil, p.d.classify(ctx, read, err)
 	}
 	return resp, nil
 }
 
-// put runs one unconditional put and classifies its error.
-func (p *primitive) put(ctx context.Context, op, key string, value []byte, opts ...clientv3.OpOption) (*clientv3.PutResponse, error) {
-	if err := ctx.Err(); err != nil {
+// put runs one unconditional put.
+func (p *primitive) put(ctx context.Context, key string, value []byte, opts ...clientv3.OpOption) (*clientv3.PutResponse, error) {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	resp, err := p.d.client.Put(ctx, key, string(value), opts...)
 	if err != nil {
-		return nil, p.d.classify(ctx, p.kind+" "+op, write, err)
+		return nil, p.d.classify(ctx, write, err)
 	}
 	return resp, nil
 }
 
-// del runs one delete and classifies its error.
-func (p *primitive) del(ctx context.Context, op, key string, opts ...clientv3.OpOption) (*clientv3.DeleteResponse, error) {
-	if err := ctx.Err(); err != nil {
+// del runs one delete.
+func (p *primitive) del(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.DeleteResponse, error) {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	resp, err := p.d.client.Delete(ctx, key, opts...)
 	if err != nil {
-		return nil, p.d.classify(ctx, p.kind+" "+op, write, err)
+		return nil, p.d.classify(ctx, write, err)
 	}
 	return resp, nil
-}
-
-// fail returns an error of the given kind for op on this primitive.
-func (p *primitive) fail(op string, kind error, format string, args ...any) error {
-	return errorf(p.kind+" "+op, kind, format, args...)
 }
 
 // mvccKV is a key-value pair as etcd returns it, with its revisions.

@@ -7,6 +7,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/resync"
 )
 
 // etcdSet is a driver.Set: each element is the empty-valued key
@@ -30,11 +31,8 @@ func (s *etcdSet) element(kv *mvccKV) string { return string(kv.Key[len(s.prefix
 
 // Add creates the element's key if absent, in one transaction.
 func (s *etcdSet) Add(ctx context.Context, element string) (bool, error) {
-	if err := s.check("add"); err != nil {
-		return false, err
-	}
 	k := s.prefix + element
-	resp, err := s.txn(ctx, "add", write,
+	resp, err := s.txn(ctx, write,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), "=", 0)},
 		[]clientv3.Op{clientv3.OpPut(k, "")}, nil)
 	if err != nil {
@@ -45,10 +43,7 @@ func (s *etcdSet) Add(ctx context.Context, element string) (bool, error) {
 
 // Remove deletes the element's key.
 func (s *etcdSet) Remove(ctx context.Context, element string) (bool, error) {
-	if err := s.check("remove"); err != nil {
-		return false, err
-	}
-	resp, err := s.del(ctx, "remove", s.prefix+element)
+	resp, err := s.del(ctx, s.prefix+element)
 	if err != nil {
 		return false, err
 	}
@@ -57,10 +52,7 @@ func (s *etcdSet) Remove(ctx context.Context, element string) (bool, error) {
 
 // Contains counts the element's key.
 func (s *etcdSet) Contains(ctx context.Context, element string) (bool, error) {
-	if err := s.check("contains"); err != nil {
-		return false, err
-	}
-	resp, err := s.get(ctx, "contains", s.prefix+element, clientv3.WithCountOnly())
+	resp, err := s.get(ctx, s.prefix+element, clientv3.WithCountOnly())
 	if err != nil {
 		return false, err
 	}
@@ -69,10 +61,7 @@ func (s *etcdSet) Contains(ctx context.Context, element string) (bool, error) {
 
 // Len counts the elements.
 func (s *etcdSet) Len(ctx context.Context) (int, error) {
-	if err := s.check("len"); err != nil {
-		return 0, err
-	}
-	resp, err := s.get(ctx, "len", s.prefix, clientv3.WithRange(s.end), clientv3.WithCountOnly())
+	resp, err := s.get(ctx, s.prefix, clientv3.WithRange(s.end), clientv3.WithCountOnly())
 	if err != nil {
 		return 0, err
 	}
@@ -81,22 +70,15 @@ func (s *etcdSet) Len(ctx context.Context) (int, error) {
 
 // Clear deletes every element in one range delete.
 func (s *etcdSet) Clear(ctx context.Context) error {
-	if err := s.check("clear"); err != nil {
-		return err
-	}
-	_, err := s.del(ctx, "clear", s.prefix, clientv3.WithRange(s.end))
+	_, err := s.del(ctx, s.prefix, clientv3.WithRange(s.end))
 	return err
 }
 
 // Elements iterates in byte order, like Map.Entries.
 func (s *etcdSet) Elements(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		if err := s.check("elements"); err != nil {
-			yield("", err)
-			return
-		}
 		stopped := false
-		_, err := s.scan(ctx, "elements", s.prefix, s.end, true, false, func(kv *mvccKV) bool {
+		_, err := s.scan(ctx, s.prefix, s.end, true, false, func(kv *mvccKV) bool {
 			if !yield(s.element(kv), nil) {
 				stopped = true
 				return false
@@ -111,21 +93,37 @@ func (s *etcdSet) Elements(ctx context.Context) iter.Seq2[string, error] {
 
 // Watch sends EventInserted and EventRemoved per element.
 func (s *etcdSet) Watch(ctx context.Context, ch chan<- driver.ElementEvent) error {
-	return s.startWatch(ctx, s.prefix, s.end, nil, func(ctx context.Context, changes []change, _ mirror) bool {
-		for _, c := range changes {
-			var ev driver.ElementEvent
-			switch {
-			case c.next == nil:
-				ev = driver.ElementEvent{Type: driver.EventRemoved, Element: s.element(c.prev)}
-			case c.prev == nil:
-				ev = driver.ElementEvent{Type: driver.EventInserted, Element: s.element(c.next)}
-			default:
-				continue // rewritten while present: no change to the set
+	return s.startWatch(ctx, s.prefix, s.end, rangeWatch{
+		changed: func(ctx context.Context, changes []change, _ mirror) bool {
+			for _, c := range changes {
+				var ev driver.ElementEvent
+				switch {
+				case c.next == nil:
+					ev = driver.ElementEvent{Type: driver.EventRemoved, Element: s.element(c.prev)}
+				case c.prev == nil:
+					ev = driver.ElementEvent{Type: driver.EventInserted, Element: s.element(c.next)}
+				default:
+					continue // rewritten while present: no change to the set
+				}
+				if !send(ctx, ch, ev) {
+					return false
+				}
 			}
-			if !send(ctx, ch, ev) {
-				return false
-			}
-		}
-		return true
-	}, func() { close(ch) })
+			return true
+		},
+		resynced: func(ctx context.Context, old, fresh mirror) bool {
+			return sendAll(ctx, ch, resync.Elements(s.elements(old), s.elements(fresh)))
+		},
+		finish: func() { close(ch) },
+	})
+}
+
+// elements returns the elements a mirror holds, each with the revision
+// that created its key.
+func (s *etcdSet) elements(state mirror) map[string]uint64 {
+	elements := make(map[string]uint64, len(state))
+	for _, kv := range state {
+		elements[s.element(kv)] = uint64(kv.CreateRevision)
+	}
+	return elements
 }

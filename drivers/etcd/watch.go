@@ -3,7 +3,6 @@ package etcd
 import (
 	"context"
 	"errors"
-	"sort"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -25,10 +24,11 @@ import (
 //     what tells an insert from an update.
 //   - When the watch breaks for good (its start revision was compacted, or
 //     the member lost its leader, or the stream failed), the range is read
-//     again at a new revision and the difference from the mirror is handed
-//     on as one batch, so the watcher converges to the true state without
-//     losing a change silently. Transient disconnections are resumed by
-//     clientv3 itself from the last revision delivered.
+//     again at a new revision and the primitive turns the old and the new
+//     mirror into events with package resync, so the watcher converges to
+//     the true state without losing a change silently. Transient
+//     disconnections are resumed by clientv3 itself from the last revision
+//     delivered.
 //
 // The cost is memory: a watching instance holds a copy of the range.
 
@@ -43,19 +43,29 @@ type change struct {
 // mirror is the state of a watched range, by key.
 type mirror map[string]*mvccKV
 
-// batchFunc receives the changes of one revision and the mirror after them.
-// It returns false when the watch must stop (its context ended while it was
-// sending).
-type batchFunc func(ctx context.Context, changes []change, state mirror) bool
+// rangeWatch is what a primitive does with the changes of the range it
+// watches. Its funcs return false when the watch must stop (its context
+// ended while they were sending).
+type rangeWatch struct {
+	// init, if set, receives the first snapshot.
+	init func(state mirror)
+	// changed receives the changes of one revision and the mirror after
+	// them.
+	changed func(ctx context.Context, changes []change, state mirror) bool
+	// resynced receives the mirror before and after a re-read.
+	resynced func(ctx context.Context, old, fresh mirror) bool
+	// finish is called once when the watch ends; it closes the channel.
+	finish func()
+}
 
 // snapshotPage is how many keys one read of a snapshot fetches.
 const snapshotPage = 500
 
 // snapshot reads every key in [key, end) at one revision, page by page.
-func (p *primitive) snapshot(ctx context.Context, op, key, end string) (mirror, int64, error) {
+func (p *primitive) snapshot(ctx context.Context, key, end string) (mirror, int64, error) {
 	for {
 		state := mirror{}
-		rev, err := p.scan(ctx, op, key, end, false, true, func(kv *mvccKV) bool {
+		rev, err := p.scan(ctx, key, end, false, true, func(kv *mvccKV) bool {
 			state[string(kv.Key)] = kv
 			return true
 		})
@@ -75,7 +85,10 @@ var errRestart = errors.New("snapshot revision compacted")
 // scan returns errRestart when strict, else it goes on at the latest
 // revision (keys already yielded are not yielded again, because the scan
 // resumes after the last key). It returns the revision of the first page.
-func (p *primitive) scan(ctx context.Context, op, key, end string, keysOnly, strict bool, yield func(*mvccKV) bool) (int64, error) {
+func (p *primitive) scan(ctx context.Context, key, end string, keysOnly, strict bool, yield func(*mvccKV) bool) (int64, error) {
+	if err := p.check(); err != nil {
+		return 0, err
+	}
 	opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(snapshotPage)}
 	if keysOnly {
 		opts = append(opts, clientv3.WithKeysOnly())
@@ -96,7 +109,7 @@ func (p *primitive) scan(ctx context.Context, op, key, end string, keysOnly, str
 			resp, err = p.d.client.Get(ctx, from, opts...)
 		}
 		if err != nil {
-			return 0, p.d.classify(ctx, p.kind+" "+op, read, err)
+			return 0, p.d.classify(ctx, read, err)
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision
@@ -114,36 +127,33 @@ func (p *primitive) scan(ctx context.Context, op, key, end string, keysOnly, str
 }
 
 // startWatch reads the range [key, end) and then watches it from the
-// revision after the read, handing batches to onBatch in a goroutine until
-// ctx ends or the primitive closes; then it calls finish (which closes the
-// watcher's channel). It returns once the watch is established.
-func (p *primitive) startWatch(ctx context.Context, key, end string, init func(mirror), onBatch batchFunc, finish func()) error {
-	if err := p.check("watch"); err != nil {
-		return err
-	}
-	state, rev, err := p.snapshot(ctx, "watch", key, end)
+// revision after the read, handing changes to w in a goroutine until ctx
+// ends or the primitive closes; then it calls w.finish. It returns once the
+// watch is established.
+func (p *primitive) startWatch(ctx context.Context, key, end string, w rangeWatch) error {
+	state, rev, err := p.snapshot(ctx, key, end)
 	if err != nil {
 		return err
 	}
-	if init != nil {
-		init(state)
+	if w.init != nil {
+		w.init(state)
 	}
 	started := p.spawn(func() {
-		defer finish()
+		defer w.finish()
 		wctx, cancel := context.WithCancel(p.ctx)
 		defer cancel()
 		stop := context.AfterFunc(ctx, cancel)
 		defer stop()
-		p.runWatch(wctx, key, end, state, rev, onBatch)
+		p.runWatch(wctx, key, end, state, rev, w)
 	})
 	if !started {
-		return p.fail("watch", driver.ErrClosed, "")
+		return errClosed
 	}
 	return nil
 }
 
 // runWatch is the loop of startWatch.
-func (p *primitive) runWatch(ctx context.Context, key, end string, state mirror, rev int64, onBatch batchFunc) {
+func (p *primitive) runWatch(ctx context.Context, key, end string, state mirror, rev int64, w rangeWatch) {
 	var changes []change
 	for {
 		wch := p.d.client.Watch(clientv3.WithRequireLeader(ctx), key, clientv3.WithRange(end), clientv3.WithRev(rev+1))
@@ -171,7 +181,7 @@ func (p *primitive) runWatch(ctx context.Context, key, end string, state mirror,
 					changes = append(changes, change{key: k, prev: prev, next: ev.Kv})
 				}
 				rev = batchRev
-				if len(changes) > 0 && !onBatch(ctx, changes, state) {
+				if len(changes) > 0 && !w.changed(ctx, changes, state) {
 					return
 				}
 			}
@@ -184,9 +194,9 @@ func (p *primitive) runWatch(ctx context.Context, key, end string, state mirror,
 		if !ok {
 			return
 		}
-		changes = diff(state, fresh)
+		old := state
 		state, rev = fresh, freshRev
-		if len(changes) > 0 && !onBatch(ctx, changes, state) {
+		if !w.resynced(ctx, old, fresh) {
 			return
 		}
 	}
@@ -197,7 +207,7 @@ func (p *primitive) runWatch(ctx context.Context, key, end string, state mirror,
 func (p *primitive) resnapshot(ctx context.Context, key, end string) (mirror, int64, bool) {
 	delay := 50 * time.Millisecond
 	for {
-		state, rev, err := p.snapshot(ctx, "watch", key, end)
+		state, rev, err := p.snapshot(ctx, key, end)
 		if err == nil {
 			return state, rev, true
 		}
@@ -215,25 +225,14 @@ func (p *primitive) resnapshot(ctx context.Context, key, end string) (mirror, in
 	}
 }
 
-// diff returns the changes that turn old into fresh, in key order.
-func diff(old, fresh mirror) []change {
-	var changes []change
-	for k, prev := range old {
-		next, ok := fresh[k]
-		switch {
-		case !ok:
-			changes = append(changes, change{key: k, prev: prev})
-		case next.ModRevision != prev.ModRevision:
-			changes = append(changes, change{key: k, prev: prev, next: next})
+// sendAll delivers evs on ch in order; it reports false if ctx ended first.
+func sendAll[T any](ctx context.Context, ch chan<- T, evs []T) bool {
+	for _, ev := range evs {
+		if !send(ctx, ch, ev) {
+			return false
 		}
 	}
-	for k, next := range fresh {
-		if _, ok := old[k]; !ok {
-			changes = append(changes, change{key: k, next: next})
-		}
-	}
-	sort.Slice(changes, func(i, j int) bool { return changes[i].key < changes[j].key })
-	return changes
+	return true
 }
 
 // send delivers ev on ch, blocking until the watcher takes it or ctx ends.
