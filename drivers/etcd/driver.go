@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -32,7 +31,6 @@ type Driver struct {
 	client     *clientv3.Client
 	ownsClient bool
 	prefix     string
-	sessionTTL time.Duration
 
 	// ctx ends when the driver is closed; background work (watches,
 	// keep-alives) runs under it.
@@ -74,7 +72,7 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, driver.Wrap(driver.ErrUnavailable, err, "connect to %v", cfg.Endpoints)
 	}
-	d := newDriver(client, cfg.Prefix, cfg.SessionTTL)
+	d := newDriver(client, cfg.Prefix)
 	d.ownsClient = true
 	return d, nil
 }
@@ -86,18 +84,17 @@ func NewFromClient(client *clientv3.Client, prefix string) *Driver {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return newDriver(client, prefix, DefaultSessionTTL)
+	return newDriver(client, prefix)
 }
 
-func newDriver(client *clientv3.Client, prefix string, sessionTTL time.Duration) *Driver {
+func newDriver(client *clientv3.Client, prefix string) *Driver {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Driver{
-		client:     client,
-		prefix:     prefix,
-		sessionTTL: sessionTTL,
-		ctx:        ctx,
-		cancel:     cancel,
-		sessions:   map[*session]struct{}{},
+		client:   client,
+		prefix:   prefix,
+		ctx:      ctx,
+		cancel:   cancel,
+		sessions: map[*session]struct{}{},
 	}
 }
 

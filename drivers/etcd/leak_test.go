@@ -22,7 +22,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	}
 	baseline := goleak.IgnoreCurrent()
 
-	d, err := New(Config{Endpoints: warm.client.Endpoints(), Prefix: prefix, SessionTTL: conformanceTTL})
+	d, err := New(Config{Endpoints: warm.client.Endpoints(), Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 	}
 	ttl := opts.TTL
 	if ttl == 0 {
-		ttl = d.sessionTTL
+		ttl = DefaultSessionTTL
 	}
 	seconds := int64(math.Ceil(ttl.Seconds()))
 	if seconds <= 0 || seconds > clientv3.MaxLeaseTTL {

@@ -15,7 +15,7 @@ func TestSessionTTL(t *testing.T) {
 	for _, c := range []struct {
 		ask, want time.Duration
 	}{
-		{0, conformanceTTL},            // the driver's default
+		{0, DefaultSessionTTL},         // the driver's default
 		{time.Second, 2 * time.Second}, // raised to the server's minimum
 		{2500 * time.Millisecond, 3 * time.Second},
 		{7 * time.Second, 7 * time.Second},

@@ -28,7 +28,7 @@ func testPrefix(t testing.TB) string {
 // when the test ends.
 func newTestDriver(t testing.TB, prefix string) *Driver {
 	t.Helper()
-	d, err := New(Config{Endpoints: testbackend.Etcd(t), Prefix: prefix, SessionTTL: conformanceTTL})
+	d, err := New(Config{Endpoints: testbackend.Etcd(t), Prefix: prefix})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
