@@ -364,7 +364,7 @@ func (e *consulElection) Watch(ctx context.Context, ch chan<- driver.Term) error
 				return true
 			}
 			t := st.term()
-			if sameTerm(t, last) {
+			if t.Equal(last) {
 				return true
 			}
 			if !send(wctx, ch, t) {
@@ -377,6 +377,3 @@ func (e *consulElection) Watch(ctx context.Context, ch chan<- driver.Term) error
 	return nil
 }
 
-func sameTerm(a, b driver.Term) bool {
-	return a.Term == b.Term && a.Leader == b.Leader && slices.Equal(a.Candidates, b.Candidates)
-}

@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"sync"
 
@@ -214,10 +213,9 @@ func (e *etcdElection) change(ctx context.Context, decide func(st *electionState
 			if len(p.queue) > 0 {
 				newLeader = p.queue[0]
 			}
-			term := cur.Term
-			if newLeader != cur.Leader {
+			term := driver.NextTerm(cur.Term, cur.Leader, newLeader)
+			if term != cur.Term {
 				guard(newLeader)
-				term++
 			}
 			then = append(then, clientv3.OpPut(e.recordKey, string(encodeElectionRecord(term, p.queue))))
 			switch {
@@ -274,7 +272,7 @@ func (e *etcdElection) Watch(ctx context.Context, ch chan<- driver.Term) error {
 	var last driver.Term
 	changed := func(ctx context.Context, m mirror) bool {
 		t := e.termOf(m)
-		if termsEqual(t, last) {
+		if t.Equal(last) {
 			return true
 		}
 		last = t
@@ -304,6 +302,3 @@ func (e *etcdElection) termOf(m mirror) driver.Term {
 	return st.current()
 }
 
-func termsEqual(a, b driver.Term) bool {
-	return a.Term == b.Term && a.Leader == b.Leader && slices.Equal(a.Candidates, b.Candidates)
-}

@@ -104,7 +104,7 @@ func TestElectionTermOnExpiry(t *testing.T) {
 			t.Fatalf("term %d after the leader expired, want above %d", got.Term, last)
 		}
 		read, err := observer.e.Term(ctx)
-		if err != nil || !termsEqual(read, got) {
+		if err != nil || !read.Equal(got) {
 			t.Fatalf("Term() = %+v, %v; the watch said %+v", read, err, got)
 		}
 		last = got.Term

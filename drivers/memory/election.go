@@ -52,13 +52,11 @@ func (st *electionState) snapshot() driver.Term {
 // the term moves on if the leader changed, and watchers get the new state.
 // st.mu must be held.
 func (st *electionState) commit(oldLeader string) driver.Term {
-	if st.leader() != oldLeader {
-		st.term++
-	}
+	st.term = driver.NextTerm(st.term, oldLeader, st.leader())
 	t := st.snapshot()
 	if st.feed.watched() {
 		st.feed.publish(t)
-		return cloneTerm(t) // the caller's copy is not the watchers'
+		return t.Clone() // the caller's copy is not the watchers'
 	}
 	return t
 }
@@ -187,10 +185,6 @@ func (e *election) Evict(ctx context.Context, candidate string) (driver.Term, er
 // Watch sends every new state of the election; each state carries its own
 // copy of the candidates.
 func (e *election) Watch(ctx context.Context, ch chan<- driver.Term) error {
-	return watch(ctx, e.handle, &e.state.mu, &e.state.feed, ch, cloneTerm)
+	return watch(ctx, e.handle, &e.state.mu, &e.state.feed, ch, driver.Term.Clone)
 }
 
-func cloneTerm(t driver.Term) driver.Term {
-	t.Candidates = slices.Clone(t.Candidates)
-	return t
-}

@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	_ "embed"
-	"slices"
 	"time"
 
 	"github.com/atomix/go-client/driver"
@@ -173,8 +172,8 @@ func (r *electionReplica) load(ctx context.Context, first bool) (uint64, []drive
 		return 0, nil, err
 	}
 	var events []driver.Term
-	if !first && !sameTerm(r.term, st.term) {
-		events = []driver.Term{cloneTerm(st.term)}
+	if !first && !r.term.Equal(st.term) {
+		events = []driver.Term{st.term.Clone()}
 	}
 	r.term, r.minTTL = st.term, st.minTTL
 	return st.seq, events, nil
@@ -198,7 +197,7 @@ func (r *electionReplica) apply(p *payload) ([]driver.Term, error) {
 		t.Leader = t.Candidates[0]
 	}
 	r.term = t
-	return []driver.Term{cloneTerm(t)}, nil
+	return []driver.Term{t.Clone()}, nil
 }
 
 // recheck is when the shortest candidate lease would expire.
@@ -209,11 +208,4 @@ func (r *electionReplica) recheck() time.Duration {
 	return time.Duration(r.minTTL)*time.Millisecond + 10*time.Millisecond
 }
 
-func sameTerm(a, b driver.Term) bool {
-	return a.Term == b.Term && a.Leader == b.Leader && slices.Equal(a.Candidates, b.Candidates)
-}
 
-func cloneTerm(t driver.Term) driver.Term {
-	t.Candidates = slices.Clone(t.Candidates)
-	return t
-}
