@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The error kinds. Drivers wrap exactly one of them in every error they
@@ -110,10 +111,17 @@ func (e *Error) Unwrap() []error {
 // not ended it returns nil, so that callers can write
 //
 //	if err := driver.Interrupted(ctx, true); err != nil { return err }
+//
+// A context whose deadline has passed counts as ended even if its timer has
+// not fired yet: a socket deadline set from it (go-redis, net/http) can
+// fail the request a moment before ctx.Err() says so.
 func Interrupted(ctx context.Context, write bool) error {
 	err := ctx.Err()
 	if err == nil {
-		return nil
+		if d, ok := ctx.Deadline(); !ok || time.Now().Before(d) {
+			return nil
+		}
+		err = context.DeadlineExceeded
 	}
 	if !write {
 		return err
