@@ -67,10 +67,9 @@
 // applied exactly once, never resent (a counter increment, a conditional
 // write and a map write, each checked against a driver that does not go
 // through the proxy), a read in the same state is retried or ErrUnavailable
-// or ErrTimeout but never ambiguous, and a
-// write whose deadline passes in flight matches both the context's error
-// and ErrAmbiguous. A backend with no network declares the FeatureFaults
-// gap.
+// or ErrTimeout but never ambiguous, and a write whose deadline passes in
+// flight matches both the context's error and ErrAmbiguous. A backend with
+// no network declares the FeatureFaults gap.
 //
 // # How it runs
 //
