@@ -63,11 +63,13 @@
 //
 // With Harness.Backend and Harness.NewDriverAt the suite puts a TCP fault
 // proxy (package faultproxy) between a driver and the backend (Faults): a
-// write whose reply is lost with its connection is ErrAmbiguous, a read in
-// the same state is retried or ErrUnavailable but never ambiguous, and a
-// write whose deadline passes in flight matches both the context's error
-// and ErrAmbiguous. A backend with no network declares the FeatureFaults
-// gap.
+// write whose reply is lost with its connection is ErrAmbiguous and was
+// applied exactly once, never resent (a counter increment, a conditional
+// write and a map write, each checked against a driver that does not go
+// through the proxy), a read in the same state is retried or ErrUnavailable
+// or ErrTimeout but never ambiguous, and a write whose deadline passes in
+// flight matches both the context's error and ErrAmbiguous. A backend with
+// no network declares the FeatureFaults gap.
 //
 // # How it runs
 //

@@ -57,29 +57,76 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 }
 
 // testLostReplyIsAmbiguous: a write that reached the backend, whose reply
-// was lost with its connection, is ErrAmbiguous.
+// was lost with its connection, is ErrAmbiguous, and was applied exactly
+// once: a driver (or its client library) must not resend it blindly. It
+// covers a plain increment, a conditional write and a map write, which
+// drivers send in different ways (commands, scripts, transactions).
 func testLostReplyIsAmbiguous(t *testing.T, e *env) {
 	p, d := e.proxied()
+	c, err := d.OpenCounter(e.ctx, e.id("c"))
+	require.NoError(t, err)
+	defer c.Close(e.ctx)
 	m, err := d.OpenMap(e.ctx, e.id("m"))
 	require.NoError(t, err)
 	defer m.Close(e.ctx)
-	_, err = m.Put(e.ctx, "k", []byte("before"), 0) // the connection is up
+	// Warm up the connection and whatever the driver prepares on first use
+	// (scripts, cached versions), so that each write below is one request.
+	// A connection made while replies are dropped could not finish its
+	// handshake: each lost write is preceded by a read through the proxy.
+	_, err = c.Add(e.ctx, 1)
+	require.NoError(t, err)
+	_, err = c.CompareAndSet(e.ctx, 1, 1)
+	require.NoError(t, err)
+	_, err = m.Put(e.ctx, "k", []byte("before"), 0)
 	require.NoError(t, err)
 
-	direct, err := e.driver().OpenMap(e.ctx, e.id("m"))
+	dc, err := e.driver().OpenCounter(e.ctx, e.id("c"))
 	require.NoError(t, err)
-	defer direct.Close(e.ctx)
+	defer dc.Close(e.ctx)
+	dm, err := e.driver().OpenMap(e.ctx, e.id("m"))
+	require.NoError(t, err)
+	defer dm.Close(e.ctx)
+	counterIs := func(want int64) func() bool {
+		return func() bool {
+			v, err := dc.Get(e.ctx)
+			return err == nil && v == want
+		}
+	}
 
-	p.DropReplies(true)
-	put := async(func() (driver.Entry, error) { return m.Put(e.ctx, "k", []byte("during"), 0) })
-	waitFor(t, e.event, "the write applied on the backend", func() bool {
-		got, err := direct.Get(e.ctx, "k")
+	lostReply(t, e, p, "Counter.Add", func() error { _, err := c.Add(e.ctx, 10); return err }, counterIs(11))
+	v, err := c.Get(e.ctx) // through a new connection
+	require.NoError(t, err, "Get after the lost Add")
+	require.EqualValues(t, 11, v, "the counter after a lost Add of 10 to 1: applied exactly once")
+
+	lostReply(t, e, p, "Counter.CompareAndSet", func() error { _, err := c.CompareAndSet(e.ctx, 11, 20); return err }, counterIs(20))
+	v, err = c.Get(e.ctx)
+	require.NoError(t, err, "Get after the lost CompareAndSet")
+	require.EqualValues(t, 20, v, "the counter after a lost CompareAndSet from 11 to 20")
+
+	lostReply(t, e, p, "Map.Put", func() error { _, err := m.Put(e.ctx, "k", []byte("during"), 0); return err }, func() bool {
+		got, err := dm.Get(e.ctx, "k")
 		return err == nil && string(got.Value) == "during"
 	})
+	_, err = c.Add(e.ctx, 1)
+	require.NoError(t, err, "Add after the lost writes")
+	v, err = dc.Get(e.ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 21, v, "the counter after the lost writes and one more Add: nothing was resent")
+}
+
+// lostReply runs write with the backend's replies dropped, waits until
+// applied reports the write applied on the backend, cuts the connection,
+// and requires write to return ErrAmbiguous. The cut comes before replies
+// flow again, so the reply of the applied write can never arrive.
+func lostReply(t *testing.T, e *env, p *faultproxy.Proxy, what string, write func() error, applied func() bool) {
+	t.Helper()
+	p.DropReplies(true)
+	res := async(func() (struct{}, error) { return struct{}{}, write() })
+	waitFor(t, e.event, what+" applied on the backend", applied)
 	p.Cut()
 	p.DropReplies(false)
-	r := await(t, put, e.event, "a write whose connection was cut")
-	require.ErrorIs(t, r.err, driver.ErrAmbiguous, "a write applied whose reply was lost")
+	r := await(t, res, e.event, what+" whose connection was cut")
+	require.ErrorIs(t, r.err, driver.ErrAmbiguous, "%s applied whose reply was lost", what)
 }
 
 // testLostRead: a read whose reply was lost is retried by the driver or
@@ -99,8 +146,11 @@ func testLostRead(t *testing.T, e *env) {
 		now, _ := p.Forwarded()
 		return now > sent
 	})
-	p.Cut()
+	// Replies flow again before the cut: a read may succeed either way, and
+	// a retry on a new connection made just after the cut must get its
+	// reply (an HTTP client retries an idempotent GET at once).
 	p.DropReplies(false)
+	p.Cut()
 	r := await(t, get, e.event, "a read whose connection was cut")
 	if r.err != nil {
 		require.NotErrorIs(t, r.err, driver.ErrAmbiguous, "a read is never ambiguous")

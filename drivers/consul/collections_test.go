@@ -4,40 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/atomix/go-client/conformance/testbackend"
 	"github.com/atomix/go-client/driver"
 )
-
-func TestCounterConcurrentAdds(t *testing.T) {
-	ctx := testContext(t)
-	addr, prefix := testbackend.Consul(t), testPrefix(t)
-	const clients, adds = 4, 25
-	var wg sync.WaitGroup
-	errs := make(chan error, clients*adds)
-	for range clients {
-		c, _ := testDriverAt(t, addr, prefix).OpenCounter(ctx, testID("c"))
-		wg.Go(func() {
-			for range adds {
-				if _, err := c.Add(ctx, 1); err != nil {
-					errs <- err
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	c, _ := testDriverAt(t, addr, prefix).OpenCounter(ctx, testID("c"))
-	if v, err := c.Get(ctx); err != nil || v != clients*adds {
-		t.Fatalf("Get = %d, %v; want %d", v, err, clients*adds)
-	}
-}
 
 func TestCounterOperations(t *testing.T) {
 	ctx := testContext(t)
@@ -71,133 +43,6 @@ func TestCounterOperations(t *testing.T) {
 	}
 	if v, err := c.Add(ctx, 1<<62); err != nil || v != 8+1<<62 {
 		t.Fatalf("Add = %d, %v", v, err)
-	}
-}
-
-func TestValue(t *testing.T) {
-	ctx := testContext(t)
-	d := testDriver(t)
-	v, _ := d.OpenValue(ctx, testID("v"))
-	if _, _, err := v.Get(ctx); !errors.Is(err, driver.ErrNotFound) {
-		t.Fatalf("Get of an unset value: %v", err)
-	}
-	if _, err := v.Set(ctx, []byte("x"), 1); !errors.Is(err, driver.ErrConflict) {
-		t.Fatalf("Set of an absent value with a version: %v, want ErrConflict", err)
-	}
-	ch := make(chan driver.ValueEvent)
-	if err := v.Watch(ctx, ch); err != nil {
-		t.Fatal(err)
-	}
-	v1, err := v.Set(ctx, []byte("a"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v2, err := v.Set(ctx, []byte("b"), v1)
-	if err != nil || v2 <= v1 {
-		t.Fatalf("Set with the current version = %d, %v", v2, err)
-	}
-	if _, err := v.Set(ctx, []byte("c"), v1); !errors.Is(err, driver.ErrConflict) {
-		t.Fatalf("Set with a stale version: %v", err)
-	}
-	if got, ver, err := v.Get(ctx); err != nil || string(got) != "b" || ver != v2 {
-		t.Fatalf("Get = %q, %d, %v", got, ver, err)
-	}
-	if err := v.Delete(ctx, v1); !errors.Is(err, driver.ErrConflict) {
-		t.Fatalf("Delete with a stale version: %v", err)
-	}
-	if err := v.Delete(ctx, v2); err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Delete(ctx, 0); !errors.Is(err, driver.ErrNotFound) {
-		t.Fatalf("Delete of an absent value: %v", err)
-	}
-	// Consecutive states may merge (the update to "b" may be missed), but
-	// the events start with the insertion, follow commit order and end with
-	// the removal.
-	var events []driver.ValueEvent
-	for {
-		ev := recvWithin(t, ch, 10*time.Second)
-		events = append(events, ev)
-		if ev.Type == driver.EventRemoved {
-			break
-		}
-	}
-	if events[0].Type != driver.EventInserted || events[0].Version != v1 && events[0].Version != v2 {
-		t.Fatalf("first event of %+v, want an insertion", events)
-	}
-	for i := 1; i < len(events); i++ {
-		if events[i].Version < events[i-1].Version {
-			t.Fatalf("events out of order: %+v", events)
-		}
-	}
-	select {
-	case ev := <-ch:
-		t.Fatalf("event %+v after the removal", ev)
-	case <-time.After(200 * time.Millisecond):
-	}
-}
-
-func TestSet(t *testing.T) {
-	ctx := testContext(t)
-	d := testDriver(t)
-	s, _ := d.OpenSet(ctx, testID("s"))
-	ch := make(chan driver.ElementEvent)
-	if err := s.Watch(ctx, ch); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range []string{"a", "a/b", ""} {
-		if ok, err := s.Add(ctx, e); err != nil || !ok {
-			t.Fatalf("Add(%q) = %v, %v", e, ok, err)
-		}
-		if ev := recvWithin(t, ch, 10*time.Second); ev.Type != driver.EventInserted || ev.Element != e {
-			t.Fatalf("event %+v, want insertion of %q", ev, e)
-		}
-	}
-	if ok, err := s.Add(ctx, "a"); err != nil || ok {
-		t.Fatalf("Add of a present element = %v, %v", ok, err)
-	}
-	if ok, err := s.Contains(ctx, "a/b"); err != nil || !ok {
-		t.Fatalf("Contains = %v, %v", ok, err)
-	}
-	if ok, err := s.Contains(ctx, "b"); err != nil || ok {
-		t.Fatalf("Contains of an absent element = %v, %v", ok, err)
-	}
-	var got []string
-	for e, err := range s.Elements(ctx) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, e)
-	}
-	slices.Sort(got)
-	if fmt.Sprintf("%q", got) != `["" "a" "a/b"]` {
-		t.Fatalf("Elements = %q", got)
-	}
-	if ok, err := s.Remove(ctx, "a"); err != nil || !ok {
-		t.Fatalf("Remove = %v, %v", ok, err)
-	}
-	if ev := recvWithin(t, ch, 10*time.Second); ev.Type != driver.EventRemoved || ev.Element != "a" {
-		t.Fatalf("event %+v", ev)
-	}
-	if ok, err := s.Remove(ctx, "a"); err != nil || ok {
-		t.Fatalf("Remove of an absent element = %v, %v", ok, err)
-	}
-	if n, err := s.Len(ctx); err != nil || n != 2 {
-		t.Fatalf("Len = %d, %v", n, err)
-	}
-	if err := s.Clear(ctx); err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for range 2 {
-		ev := recvWithin(t, ch, 10*time.Second)
-		if ev.Type != driver.EventRemoved {
-			t.Fatalf("event %+v after Clear", ev)
-		}
-		seen[ev.Element] = true
-	}
-	if !seen[""] || !seen["a/b"] {
-		t.Fatalf("removals after Clear: %v", seen)
 	}
 }
 

@@ -13,34 +13,6 @@ import (
 	"github.com/atomix/go-client/driver"
 )
 
-func TestNameAsPing(t *testing.T) {
-	ctx := testContext(t)
-	d := testDriver(t)
-	if d.Name() != "consul" {
-		t.Fatalf("Name = %q", d.Name())
-	}
-	var c *api.Client
-	if !d.As(&c) || c != d.client {
-		t.Fatal("As(*api.Client) did not set the driver's client")
-	}
-	var wrong *http.Client
-	if d.As(&wrong) {
-		t.Fatal("As(*http.Client) reported true")
-	}
-	if err := d.Ping(ctx); err != nil {
-		t.Fatalf("Ping: %v", err)
-	}
-	if err := d.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Close(ctx); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
-	if err := d.Ping(ctx); !errors.Is(err, driver.ErrClosed) {
-		t.Fatalf("Ping after Close: %v", err)
-	}
-}
-
 // TestErrorsCarryTheCause checks that an error names neither the driver nor
 // the operation, and that the backend's own error is reachable.
 func TestErrorsCarryTheCause(t *testing.T) {
@@ -64,5 +36,26 @@ func TestErrorsCarryTheCause(t *testing.T) {
 	// operation, URL or key.
 	if want := driver.ErrUnavailable.Error() + ": " + op.Error(); err.Error() != want {
 		t.Errorf("Get error %q, want %q", err, want)
+	}
+}
+
+// TestAs checks that As gives the driver's own Consul client, and that a
+// closed driver's Ping is ErrClosed.
+func TestAs(t *testing.T) {
+	ctx := testContext(t)
+	d := testDriver(t)
+	var c *api.Client
+	if !d.As(&c) || c != d.client {
+		t.Fatal("As(*api.Client) did not set the driver's client")
+	}
+	var wrong *http.Client
+	if d.As(&wrong) {
+		t.Fatal("As(*http.Client) reported true")
+	}
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Ping(ctx); !errors.Is(err, driver.ErrClosed) {
+		t.Fatalf("Ping after Close: %v", err)
 	}
 }

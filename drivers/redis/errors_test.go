@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
-	"strings"
 	"testing"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -14,187 +12,10 @@ import (
 	"github.com/atomix/go-client/driver"
 )
 
-// newProxiedDriver returns a driver whose one connection goes through a
-// faultyProxy, with a short read timeout.
-func newProxiedDriver(t *testing.T) (*Driver, *faultyProxy, *Driver) {
-	t.Helper()
-	direct := newTestDriver(t)
-	p := newFaultyProxy(t, testbackend.Redis(t))
-	d, err := New(&goredis.UniversalOptions{
-		Addrs:       []string{p.addr},
-		PoolSize:    1,
-		ReadTimeout: 300 * time.Millisecond,
-	}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close(context.Background()) })
-	return d, p, direct
-}
-
-// TestLostReplyIsAmbiguous checks that a write whose reply is lost is
-// reported as ErrAmbiguous and was sent exactly once (go-redis would retry
-// it three times by default), while a read that fails the same way is a
-// timeout.
-func TestLostReplyIsAmbiguous(t *testing.T) {
-	ctx := testContext(t)
-	d, p, direct := newProxiedDriver(t)
-	id := testID(t, "c")
-	c, err := d.OpenCounter(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Add(ctx, 1); err != nil { // warm up the connection
-		t.Fatalf("Add: %v", err)
-	}
-	if _, err := c.CompareAndSet(ctx, 100, 100); err != nil { // and the script cache
-		t.Fatalf("CompareAndSet: %v", err)
-	}
-
-	p.mute.Store(true)
-	_, err = c.Add(ctx, 10)
-	if !errors.Is(err, driver.ErrAmbiguous) {
-		t.Fatalf("Add with its reply lost: got %v, want ErrAmbiguous", err)
-	}
-	// The connection that timed out is dropped; warm up a new one.
-	p.mute.Store(false)
-	if v, err := c.Get(ctx); err != nil || v != 11 {
-		t.Fatalf("Get after a lost Add = %d, %v; want 11 (sent exactly once)", v, err)
-	}
-	p.mute.Store(true)
-	_, err = c.CompareAndSet(ctx, 11, 20)
-	if !errors.Is(err, driver.ErrAmbiguous) {
-		t.Fatalf("CompareAndSet with its reply lost: got %v, want ErrAmbiguous", err)
-	}
-	p.mute.Store(false)
-	if _, err := c.Get(ctx); err != nil {
-		t.Fatal(err)
-	}
-	p.mute.Store(true)
-	_, err = c.Get(ctx)
-	if !errors.Is(err, driver.ErrTimeout) {
-		t.Fatalf("Get with its reply lost: got %v, want ErrTimeout", err)
-	}
-	p.mute.Store(false)
-
-	dc, err := direct.OpenCounter(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v, err := dc.Get(ctx); err != nil || v != 20 {
-		t.Fatalf("counter after the lost replies = %d, %v; want 20 (1, +10 once, then set to 20 once)", v, err)
-	}
-}
-
-// TestResetAfterWriteIsAmbiguous checks that a write whose connection is
-// reset after the server applied it is reported as ErrAmbiguous and is not
-// sent again: go-redis retries commands after such errors by default.
-func TestResetAfterWriteIsAmbiguous(t *testing.T) {
-	ctx := testContext(t)
-	d, p, _ := newProxiedDriver(t)
-	c, err := d.OpenCounter(ctx, testID(t, "c"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CompareAndSet(ctx, 100, 100); err != nil { // load the script
-		t.Fatalf("CompareAndSet: %v", err)
-	}
-	p.reset.Store(true)
-	if _, err := c.Add(ctx, 10); !errors.Is(err, driver.ErrAmbiguous) {
-		t.Fatalf("Add reset after it was applied: got %v, want ErrAmbiguous", err)
-	}
-	if _, err := c.Get(ctx); err != nil { // a new connection, the old one was reset
-		t.Fatal(err)
-	}
-	p.reset.Store(true)
-	if _, err := c.CompareAndSet(ctx, 10, 20); !errors.Is(err, driver.ErrAmbiguous) {
-		t.Fatalf("CompareAndSet reset after it was applied: got %v, want ErrAmbiguous", err)
-	}
-	m, err := d.OpenMap(ctx, testID(t, "m"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Put(ctx, "k", []byte("v"), 0); err != nil { // also makes a new connection
-		t.Fatal(err)
-	}
-	p.reset.Store(true)
-	if _, err := m.Put(ctx, "k", []byte("w"), 0); !errors.Is(err, driver.ErrAmbiguous) {
-		t.Fatalf("Put reset after it was applied: got %v, want ErrAmbiguous", err)
-	}
-	if v, err := c.Get(ctx); err != nil || v != 20 { // a new connection
-		t.Fatalf("counter = %d, %v; want 20: Add and CompareAndSet applied exactly once", v, err)
-	}
-	if e, err := m.Get(ctx, "k"); err != nil || string(e.Value) != "w" || e.Version != 2 {
-		t.Fatalf("entry = %q v%d, %v; want \"w\" v2: Put applied exactly once", e.Value, e.Version, err)
-	}
-	// A read is retried by go-redis and succeeds.
-	p.reset.Store(true)
-	if v, err := c.Get(ctx); err != nil || v != 20 {
-		t.Fatalf("Get reset once = %d, %v; want 20 after a retry", v, err)
-	}
-}
-
-// TestLostReplyOfScriptIsAmbiguous does the same for a script (map put).
-func TestLostReplyOfScriptIsAmbiguous(t *testing.T) {
-	ctx := testContext(t)
-	d, p, direct := newProxiedDriver(t)
-	id := testID(t, "m")
-	m, err := d.OpenMap(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e1, err := m.Put(ctx, "k", []byte("v1"), 0)
-	if err != nil {
-		t.Fatalf("Put: %v", err)
-	}
-	p.mute.Store(true)
-	_, err = m.Put(ctx, "k", []byte("v2"), 0)
-	if !errors.Is(err, driver.ErrAmbiguous) {
-		t.Fatalf("Put with its reply lost: got %v, want ErrAmbiguous", err)
-	}
-	p.mute.Store(false)
-	dm, err := direct.OpenMap(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e2, err := dm.Get(ctx, "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(e2.Value) != "v2" || e2.Version != e1.Version+1 {
-		t.Fatalf("entry after a lost Put = %q v%d; want \"v2\" v%d (applied exactly once)", e2.Value, e2.Version, e1.Version+1)
-	}
-}
-
-// TestUnreachable checks that a server that cannot be reached is
-// ErrUnavailable, for reads and writes alike: nothing was sent.
-func TestUnreachable(t *testing.T) {
-	ctx := testContext(t)
-	addr := "127.0.0.1:" + itoa(testbackend.FreePort(t))
-	d, err := New(&goredis.UniversalOptions{Addrs: []string{addr}, MaxRetries: -1}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close(ctx)
-	m, _ := d.OpenMap(ctx, testID(t, "m"))
-	if _, err := m.Put(ctx, "k", []byte("v"), 0); !errors.Is(err, driver.ErrUnavailable) {
-		t.Fatalf("Put to a closed port: got %v, want ErrUnavailable", err)
-	}
-	if _, err := m.Get(ctx, "k"); !errors.Is(err, driver.ErrUnavailable) {
-		t.Fatalf("Get from a closed port: got %v, want ErrUnavailable", err)
-	}
-}
-
-// TestContextErrors checks that an ended context is reported as such.
-func TestContextErrors(t *testing.T) {
-	d := newTestDriver(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	m, _ := d.OpenMap(context.Background(), testID(t, "m"))
-	if _, err := m.Put(ctx, "k", []byte("v"), 0); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Put with a cancelled context: got %v", err)
-	}
-}
+// Lost replies, deadlines and error texts are checked on every driver by
+// the conformance suite (Faults, Errors); these tests check what only this
+// driver can: which Redis replies map to which kind, and that the go-redis
+// or network error behind a kind stays reachable.
 
 func TestServerErrorKinds(t *testing.T) {
 	for msg, want := range map[string]error{
@@ -214,61 +35,48 @@ func TestServerErrorKinds(t *testing.T) {
 	}
 }
 
-// TestErrorsCarryCauseNotContext checks that an error names neither the
-// primitive nor the key (the portable layer adds them) and that errors.As
-// reaches the go-redis error behind it.
-func TestErrorsCarryCauseNotContext(t *testing.T) {
+// TestErrorsKeepTheirCause checks the kind of errors from a key of the
+// wrong type and from a server that cannot be reached (nothing was sent,
+// so a write is not ambiguous), and that errors.As reaches the go-redis or
+// network error behind each.
+func TestErrorsKeepTheirCause(t *testing.T) {
 	ctx := testContext(t)
 	d := newTestDriver(t)
-	id := testID(t, "wrongtype-map")
-	m, _ := d.OpenMap(ctx, id)
-	if err := d.client.Set(ctx, m.(*redisMap).keys[0], "not a hash", 0).Err(); err != nil {
+	wrong, _ := d.OpenMap(ctx, testID(t, "wrongtype-map"))
+	if err := d.client.Set(ctx, wrong.(*redisMap).keys[0], "not a hash", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	_, err := m.Get(ctx, "the-key")
-	var rerr goredis.Error
-	if !errors.Is(err, driver.ErrInvalid) || !errors.As(err, &rerr) {
-		t.Fatalf("Get on a key of the wrong type: %v; want ErrInvalid caused by a goredis.Error", err)
-	}
-	if _, err := m.Insert(ctx, "k", []byte("v")); err == nil {
-		t.Fatal("Insert into a key of the wrong type succeeded")
-	}
-	m2, _ := d.OpenMap(ctx, testID(t, "m"))
-	if _, err := m2.Insert(ctx, "the-key", []byte("v")); err != nil {
-		t.Fatal(err)
-	}
-	_, err = m2.Insert(ctx, "the-key", []byte("v"))
-	if !errors.Is(err, driver.ErrAlreadyExists) {
-		t.Fatalf("second Insert: %v", err)
-	}
-	for _, e := range []error{err, errOf(m.Get(ctx, "the-key"))} {
-		msg := e.Error()
-		for _, ctxWord := range []string{"the-key", id.Name, "redis:", "map", "insert", "get"} {
-			if strings.Contains(msg, ctxWord) {
-				t.Errorf("error %q names %q: the portable layer adds that", msg, ctxWord)
-			}
-		}
-	}
-
-	addr := "127.0.0.1:" + itoa(testbackend.FreePort(t))
-	u, err := New(&goredis.UniversalOptions{Addrs: []string{addr}, MaxRetries: -1}, Options{})
+	u, err := New(&goredis.UniversalOptions{Addrs: []string{"127.0.0.1:" + itoa(testbackend.FreePort(t))}, MaxRetries: -1}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer u.Close(ctx)
+	unreachable, _ := u.OpenMap(ctx, testID(t, "m"))
+
+	var rerr goredis.Error
 	var operr *net.OpError
-	if err := u.Ping(ctx); !errors.Is(err, driver.ErrUnavailable) || !errors.As(err, &operr) {
-		t.Fatalf("Ping of a closed port: %v; want ErrUnavailable caused by a *net.OpError", err)
+	for _, c := range []struct {
+		what   string
+		err    error
+		kind   error
+		target any
+	}{
+		{"Get of a key of the wrong type", errOf(wrong.Get(ctx, "k")), driver.ErrInvalid, &rerr},
+		{"Insert into a key of the wrong type", errOf(wrong.Insert(ctx, "k", []byte("v"))), driver.ErrInvalid, &rerr},
+		{"Put to a closed port", errOf(unreachable.Put(ctx, "k", []byte("v"), 0)), driver.ErrUnavailable, &operr},
+		{"Get from a closed port", errOf(unreachable.Get(ctx, "k")), driver.ErrUnavailable, &operr},
+		{"Ping of a closed port", u.Ping(ctx), driver.ErrUnavailable, &operr},
+	} {
+		if !errors.Is(c.err, c.kind) || !errors.As(c.err, c.target) {
+			t.Errorf("%s: %v; want %v caused by a %T", c.what, c.err, c.kind, c.target)
+		}
 	}
 }
 
-// TestNameAsPing checks the driver's identity methods.
-func TestNameAsPing(t *testing.T) {
-	ctx := testContext(t)
+// TestAs checks that As gives the driver's own go-redis client, and that a
+// closed driver's Ping is ErrClosed.
+func TestAs(t *testing.T) {
 	d := newTestDriver(t)
-	if d.Name() != "redis" {
-		t.Fatalf("Name = %q", d.Name())
-	}
 	var c goredis.UniversalClient
 	if !d.As(&c) || c != d.client {
 		t.Fatal("As(*UniversalClient) did not set the driver's client")
@@ -277,14 +85,9 @@ func TestNameAsPing(t *testing.T) {
 	if d.As(&other) || d.As(nil) {
 		t.Fatal("As of another type reported true")
 	}
-	if err := d.Ping(ctx); err != nil {
-		t.Fatalf("Ping: %v", err)
-	}
+	ctx := context.Background()
 	if err := d.Close(ctx); err != nil {
 		t.Fatal(err)
-	}
-	if err := d.Close(ctx); err != nil {
-		t.Fatalf("second Close: %v", err)
 	}
 	if err := d.Ping(ctx); !errors.Is(err, driver.ErrClosed) {
 		t.Fatalf("Ping after Close: %v", err)

@@ -8,6 +8,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/atomix/go-client/conformance/faultproxy"
 	"github.com/atomix/go-client/conformance/testbackend"
 	"github.com/atomix/go-client/driver"
 )
@@ -165,8 +166,12 @@ func TestHoldGoneWhenSessionKeyVanishes(t *testing.T) {
 // server sees its hold gone no later than the server can expire it.
 func TestHoldGoneWhenRenewalFails(t *testing.T) {
 	ctx := testContext(t)
-	p := newFaultyProxy(t, testbackend.Redis(t))
-	d, err := New(&goredis.UniversalOptions{Addrs: []string{p.addr}, ContextTimeoutEnabled: true, MaxRetries: -1}, Options{})
+	p, err := faultproxy.Start(testbackend.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	d, err := New(&goredis.UniversalOptions{Addrs: []string{p.Addr()}, ContextTimeoutEnabled: true, MaxRetries: -1}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,8 +182,8 @@ func TestHoldGoneWhenRenewalFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.mute.Store(true)
-	defer p.mute.Store(false) // before d.Close
+	p.DropReplies(true)
+	defer p.DropReplies(false) // before d.Close
 	cut := time.Now()
 	if !closedWithin(h.Gone, 2*testTTL) {
 		t.Fatal("Gone not closed while renewals failed")
