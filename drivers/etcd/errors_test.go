@@ -15,15 +15,18 @@ import (
 
 // cuttingProxy forwards TCP connections to an etcd server and can break
 // them the way a network does: after a request went out, before its reply
-// came back.
+// came back. The test decides when to cut from what it can observe (the
+// write applied on the server, a request forwarded), never from time.
 type cuttingProxy struct {
 	l      net.Listener
 	target string
 
-	mu    sync.Mutex
-	armed bool // the next client->server chunk is the last one forwarded
-	stall bool // server->client data is dropped
-	conns []net.Conn
+	mu      sync.Mutex
+	stall   bool          // server->client data is dropped
+	epoch   int           // incremented by cutAll; older connections forward nothing
+	conns   []net.Conn    // of the current epoch
+	sent    int           // client->server chunks forwarded so far
+	changed chan struct{} // closed (and replaced) when sent grows
 }
 
 func newCuttingProxy(t *testing.T, target string) *cuttingProxy {
@@ -31,7 +34,7 @@ func newCuttingProxy(t *testing.T, target string) *cuttingProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cuttingProxy{l: l, target: target}
+	p := &cuttingProxy{l: l, target: target, changed: make(chan struct{})}
 	go p.serve()
 	t.Cleanup(func() {
 		l.Close()
@@ -55,14 +58,17 @@ func (p *cuttingProxy) serve() {
 		}
 		p.mu.Lock()
 		p.conns = append(p.conns, c, s)
+		epoch := p.epoch
 		p.mu.Unlock()
-		go p.pump(s, c, true)
-		go p.pump(c, s, false)
+		go p.pump(c, s, epoch, true)
+		go p.pump(s, c, epoch, false)
 	}
 }
 
-// pump copies src to dst; toClient says which way it goes.
-func (p *cuttingProxy) pump(dst, src net.Conn, toClient bool) {
+// pump copies src to dst; toClient says which way it goes. Data of a
+// connection cut since it was accepted is dropped, so nothing read before
+// the cut reaches the other side after it.
+func (p *cuttingProxy) pump(dst, src net.Conn, epoch int, toClient bool) {
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := src.Read(buf)
@@ -71,32 +77,23 @@ func (p *cuttingProxy) pump(dst, src net.Conn, toClient bool) {
 			return
 		}
 		p.mu.Lock()
-		stall, cut := p.stall && toClient, p.armed && !toClient
-		if cut {
-			p.armed = false
-			p.stall = true
-		}
+		drop := epoch != p.epoch || p.stall && toClient
 		p.mu.Unlock()
-		if stall {
+		if drop {
 			continue
 		}
 		if _, err := dst.Write(buf[:n]); err != nil {
 			src.Close()
 			return
 		}
-		if cut {
-			time.Sleep(200 * time.Millisecond) // let the server apply it
-			p.cutAll()
+		if !toClient {
+			p.mu.Lock()
+			p.sent++
+			close(p.changed)
+			p.changed = make(chan struct{})
+			p.mu.Unlock()
 		}
 	}
-}
-
-// arm makes the proxy forward the next request and then break the
-// connection without forwarding the reply.
-func (p *cuttingProxy) arm() {
-	p.mu.Lock()
-	p.armed = true
-	p.mu.Unlock()
 }
 
 // setStall drops (or stops dropping) replies.
@@ -106,10 +103,39 @@ func (p *cuttingProxy) setStall(on bool) {
 	p.mu.Unlock()
 }
 
+// forwarded returns how many client->server chunks were forwarded so far.
+func (p *cuttingProxy) forwarded() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent
+}
+
+// waitForwarded waits until more than n client->server chunks were
+// forwarded, or d passes, and reports which.
+func (p *cuttingProxy) waitForwarded(n int, d time.Duration) bool {
+	deadline := time.After(d)
+	for {
+		p.mu.Lock()
+		sent, changed := p.sent, p.changed
+		p.mu.Unlock()
+		if sent > n {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// cutAll breaks every connection through the proxy without forwarding
+// anything more on them, and stops stalling: new connections work.
 func (p *cuttingProxy) cutAll() {
 	p.mu.Lock()
 	conns := p.conns
 	p.conns = nil
+	p.epoch++
 	p.stall = false
 	p.mu.Unlock()
 	for _, c := range conns {
@@ -117,42 +143,95 @@ func (p *cuttingProxy) cutAll() {
 	}
 }
 
-func proxiedDriver(t *testing.T) (*Driver, *cuttingProxy) {
+// proxiedDriver returns a driver whose connections go through a
+// cuttingProxy, and a second driver on the same keys that connects to the
+// server directly, to observe what the server applied.
+func proxiedDriver(t *testing.T) (*Driver, *cuttingProxy, *Driver) {
 	endpoint := testbackend.Etcd(t)[0]
 	p := newCuttingProxy(t, strings.TrimPrefix(strings.TrimPrefix(endpoint, "http://"), "https://"))
-	d, err := New(Config{Endpoints: []string{p.addr()}, Prefix: testPrefix(t)})
+	prefix := testPrefix(t)
+	d, err := New(Config{Endpoints: []string{p.addr()}, Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close(context.Background()) })
-	return d, p
+	return d, p, newTestDriver(t, prefix)
 }
 
-// TestLostReplyIsAmbiguous: a write whose connection breaks after it was
-// sent is ErrAmbiguous (and may well have been applied); a read in the
-// same situation is retried by clientv3.
+// TestLostReplyIsAmbiguous: a write whose connection breaks after the
+// server applied it, before its reply came back, is ErrAmbiguous; a read in
+// the same situation is retried by clientv3.
 func TestLostReplyIsAmbiguous(t *testing.T) {
 	ctx := testContext(t)
-	d, p := proxiedDriver(t)
+	d, p, direct := proxiedDriver(t)
 	v, _ := d.OpenValue(ctx, driver.ID{Name: "v"})
 	if _, err := v.Set(ctx, []byte("before"), 0); err != nil {
 		t.Fatal(err)
 	}
-	p.arm()
-	_, err := v.Set(ctx, []byte("during"), 0)
-	if !errors.Is(err, driver.ErrAmbiguous) {
-		t.Fatalf("Set whose reply was lost: %v, want ErrAmbiguous", err)
+	observer, _ := direct.OpenValue(ctx, driver.ID{Name: "v"})
+	events := make(chan driver.ValueEvent, 16)
+	if err := observer.Watch(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+
+	// The write: replies are dropped, so the Set cannot complete; once the
+	// server has applied it (the unproxied watch sees it), cut.
+	p.setStall(true)
+	setErr := make(chan error, 1)
+	go func() {
+		_, err := v.Set(ctx, []byte("during"), 0)
+		setErr <- err
+	}()
+	deadline := time.After(10 * time.Second)
+	for applied := false; !applied; {
+		select {
+		case ev := <-events:
+			applied = string(ev.Value) == "during"
+		case err := <-setErr:
+			t.Fatalf("Set returned %v with every reply dropped", err)
+		case <-deadline:
+			t.Fatal("the server did not apply the Set within 10s")
+		}
+	}
+	p.cutAll()
+	select {
+	case err := <-setErr:
+		if !errors.Is(err, driver.ErrAmbiguous) {
+			t.Fatalf("Set whose reply was lost: %v, want ErrAmbiguous", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Set still in flight 10s after its connection was cut")
 	}
 	got, _, err := v.Get(ctx) // reconnects
-	if err != nil {
-		t.Fatalf("Get after the connection came back: %v", err)
+	if err != nil || string(got) != "during" {
+		t.Fatalf("Get after the connection came back = %q, %v; want the applied write %q", got, err, "during")
 	}
-	if string(got) != "during" {
-		t.Logf("the ambiguous write was not applied (value %q)", got)
+
+	// The read: replies are dropped; once the proxy forwarded what the
+	// client sent after the Get started, cut. clientv3 retries the read on
+	// a new connection.
+	p.setStall(true)
+	sent := p.forwarded()
+	type result struct {
+		value []byte
+		err   error
 	}
-	p.arm()
-	if _, _, err := v.Get(ctx); err != nil {
-		t.Errorf("Get whose reply was lost: %v, want clientv3 to retry it", err)
+	getResult := make(chan result, 1)
+	go func() {
+		value, _, err := v.Get(ctx)
+		getResult <- result{value, err}
+	}()
+	if !p.waitForwarded(sent, 10*time.Second) {
+		t.Fatal("the Get was not sent within 10s")
+	}
+	p.cutAll()
+	select {
+	case r := <-getResult:
+		if r.err != nil || string(r.value) != "during" {
+			t.Errorf("Get whose reply was lost = %q, %v; want clientv3 to retry it", r.value, r.err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Get whose reply was lost still in flight 30s after the cut")
 	}
 }
 
@@ -160,7 +239,7 @@ func TestLostReplyIsAmbiguous(t *testing.T) {
 // reports both the context's error and ErrAmbiguous.
 func TestDeadlineDuringWrite(t *testing.T) {
 	ctx := testContext(t)
-	d, p := proxiedDriver(t)
+	d, p, _ := proxiedDriver(t)
 	m, _ := d.OpenMap(ctx, driver.ID{Name: "m"})
 	if _, err := m.Put(ctx, "k", []byte("v"), 0); err != nil {
 		t.Fatal(err)
