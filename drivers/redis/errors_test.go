@@ -49,21 +49,28 @@ func TestLostReplyIsAmbiguous(t *testing.T) {
 		t.Fatalf("CompareAndSet: %v", err)
 	}
 
+	// Each write whose reply is lost is checked against the server only
+	// once the server has answered it (the proxy threw the answer away):
+	// until then it may still be on its way.
+	lost := p.lostReplies()
 	p.mute.Store(true)
 	_, err = c.Add(ctx, 10)
 	if !errors.Is(err, driver.ErrAmbiguous) {
 		t.Fatalf("Add with its reply lost: got %v, want ErrAmbiguous", err)
 	}
+	p.waitLost(t, lost, 10*time.Second)
 	// The connection that timed out is dropped; warm up a new one.
 	p.mute.Store(false)
 	if v, err := c.Get(ctx); err != nil || v != 11 {
 		t.Fatalf("Get after a lost Add = %d, %v; want 11 (sent exactly once)", v, err)
 	}
+	lost = p.lostReplies()
 	p.mute.Store(true)
 	_, err = c.CompareAndSet(ctx, 11, 20)
 	if !errors.Is(err, driver.ErrAmbiguous) {
 		t.Fatalf("CompareAndSet with its reply lost: got %v, want ErrAmbiguous", err)
 	}
+	p.waitLost(t, lost, 10*time.Second)
 	p.mute.Store(false)
 	if _, err := c.Get(ctx); err != nil {
 		t.Fatal(err)
@@ -145,11 +152,13 @@ func TestLostReplyOfScriptIsAmbiguous(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Put: %v", err)
 	}
+	lost := p.lostReplies()
 	p.mute.Store(true)
 	_, err = m.Put(ctx, "k", []byte("v2"), 0)
 	if !errors.Is(err, driver.ErrAmbiguous) {
 		t.Fatalf("Put with its reply lost: got %v, want ErrAmbiguous", err)
 	}
+	p.waitLost(t, lost, 10*time.Second) // applied: checked through direct next
 	p.mute.Store(false)
 	dm, err := direct.OpenMap(ctx, id)
 	if err != nil {

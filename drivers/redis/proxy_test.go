@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // faultyProxy forwards TCP connections to a Redis server and can be told to
@@ -24,6 +25,10 @@ type faultyProxy struct {
 	mu    sync.Mutex
 	conns []net.Conn
 	wg    sync.WaitGroup
+	// lost counts the replies thrown away (muted or reset): each is proof
+	// that the server answered, so applied, the request it answers.
+	lost        int
+	lostChanged chan struct{} // closed (and replaced) when lost grows
 }
 
 func newFaultyProxy(t *testing.T, target string) *faultyProxy {
@@ -32,7 +37,7 @@ func newFaultyProxy(t *testing.T, target string) *faultyProxy {
 	if err != nil {
 		t.Fatalf("proxy: %v", err)
 	}
-	p := &faultyProxy{addr: ln.Addr().String(), target: target, ln: ln}
+	p := &faultyProxy{addr: ln.Addr().String(), target: target, ln: ln, lostChanged: make(chan struct{})}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -58,7 +63,10 @@ func (p *faultyProxy) accept() {
 		go func() {
 			defer p.wg.Done()
 			_, _ = io.Copy(s, c)
-			s.Close()
+			// Half-close: the server still answers what it was sent, and
+			// the reply is read (and counted if thrown away) before the
+			// server's side closes.
+			s.(*net.TCPConn).CloseWrite()
 		}()
 		go func() {
 			defer p.wg.Done()
@@ -66,9 +74,12 @@ func (p *faultyProxy) accept() {
 			for {
 				n, err := s.Read(buf)
 				if n > 0 && p.reset.CompareAndSwap(true, false) {
+					p.addLost()
 					break
 				}
-				if n > 0 && !p.mute.Load() {
+				if n > 0 && p.mute.Load() {
+					p.addLost()
+				} else if n > 0 {
 					if _, werr := c.Write(buf[:n]); werr != nil {
 						break
 					}
@@ -80,6 +91,41 @@ func (p *faultyProxy) accept() {
 			c.Close()
 			s.Close()
 		}()
+	}
+}
+
+func (p *faultyProxy) addLost() {
+	p.mu.Lock()
+	p.lost++
+	close(p.lostChanged)
+	p.lostChanged = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// lostReplies returns how many replies were thrown away so far.
+func (p *faultyProxy) lostReplies() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lost
+}
+
+// waitLost waits until more than n replies were thrown away, that is until
+// the server answered a request whose reply was lost, failing t after d.
+func (p *faultyProxy) waitLost(t *testing.T, n int, d time.Duration) {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		p.mu.Lock()
+		lost, changed := p.lost, p.lostChanged
+		p.mu.Unlock()
+		if lost > n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("the server did not answer the request whose reply is lost within %v", d)
+		}
 	}
 }
 
