@@ -115,6 +115,16 @@ func TestLockOperations(t *testing.T) {
 	}
 }
 
+// waiterKeys returns how many waiters the lock's keys show.
+func waiterKeys(t *testing.T, d *Driver, l driver.Lock) int {
+	t.Helper()
+	keys, _, err := d.kv.Keys(l.(*consulLock).waiters, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(keys)
+}
+
 // requireNoWaiters waits for the lock's waiter keys to be gone.
 func requireNoWaiters(t *testing.T, d *Driver, l driver.Lock) {
 	t.Helper()
@@ -159,16 +169,22 @@ func TestLockDirectHandOff(t *testing.T) {
 		v, lost, err := b.Acquire(ctx, s2)
 		got <- result{v, lost, err}
 	}()
-	time.Sleep(100 * time.Millisecond) // b registers first
-	go func() {
-		v, lost, err := c.Acquire(ctx, s3)
-		got <- result{v, lost, err}
-	}()
-	time.Sleep(200 * time.Millisecond) // the holder's monitor sees both
 	la := a.(*consulLock)
 	la.mu.Lock()
 	h := la.hold
 	la.mu.Unlock()
+	knownWaiters := func() int {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return len(h.next)
+	}
+	// b registers first, then c; the holder's monitor must know both.
+	waitUntil(t, 10*time.Second, "the holder knows b waits", func() bool { return knownWaiters() == 1 })
+	go func() {
+		v, lost, err := c.Acquire(ctx, s3)
+		got <- result{v, lost, err}
+	}()
+	waitUntil(t, 10*time.Second, "the holder knows b and c wait", func() bool { return knownWaiters() == 2 })
 	if w := h.firstWaiter(); w == nil || w.Session != s2.ID() {
 		t.Fatalf("first waiter known to the holder: %+v, want b's", w)
 	}
@@ -210,7 +226,7 @@ func TestLockCloseAbandonsAcquire(t *testing.T) {
 		_, _, err := b.Acquire(ctx, s)
 		done <- err
 	}()
-	time.Sleep(200 * time.Millisecond)
+	waitUntil(t, 10*time.Second, "b waits", func() bool { return waiterKeys(t, d, b) == 1 })
 	b.Close(ctx)
 	if err := recvWithin(t, done, 5*time.Second); !errors.Is(err, driver.ErrClosed) {
 		t.Fatalf("Acquire interrupted by Close: %v, want ErrClosed", err)
@@ -236,7 +252,7 @@ func TestLockHandOff(t *testing.T) {
 		}
 		got <- v
 	}()
-	time.Sleep(200 * time.Millisecond)
+	waitUntil(t, 10*time.Second, "b waits", func() bool { return waiterKeys(t, d2, b) == 1 })
 	// Closing the holder's session releases its lock at once.
 	if err := s1.Close(ctx); err != nil {
 		t.Fatal(err)
