@@ -180,13 +180,20 @@ func (l *consulLock) acquire(ctx context.Context, s driver.Session, wait bool) (
 
 // take acquires the lock. Without wait it returns errHeld when the lock
 // is held. Whatever an attempt that fails may leave on the backend (a
-// waiter key, or a hold whose answer was lost) is undone in the background.
+// waiter key, or a hold whose answer was lost) is undone: before take
+// returns when the attempt was interrupted (ctx ended: the caller gave up,
+// Close, the session ended), as the driver contract requires, else (the
+// agent failing) in the background.
 func (l *consulLock) take(ctx context.Context, sess *session, wait bool) (uint64, error) {
 	token := newToken()
 	var current *api.KVPair // h as last read; nil when absent
 	registered := false
 	fail := func(err error) (uint64, error) {
-		if registered || errors.Is(err, driver.ErrAmbiguous) {
+		switch {
+		case !registered && !errors.Is(err, driver.ErrAmbiguous):
+		case ctx.Err() != nil:
+			l.undoNow(sess, token)
+		default:
 			go l.undo(sess, token)
 		}
 		return 0, err
@@ -336,23 +343,45 @@ func (l *consulLock) undo(sess *session, token string) {
 	stop := context.AfterFunc(sess.ctx, cancel)
 	defer stop()
 	backoff := retryMin
-	for {
-		if _, _, err := l.d.txn(ctx, "lock acquire undo", []kvOp{{Verb: api.KVDelete, Key: l.waiters + token}}); err == nil {
-			pair, _, err := l.d.kv.Get(l.holdKey, readConsistent(ctx))
-			if err == nil {
-				if pair == nil || pair.Session != sess.id || string(pair.Value) != token {
-					return
-				}
-				if _, err = l.release(ctx, pair.ModifyIndex); err == nil {
-					return
-				}
-			}
-		}
+	for !l.undoOnce(ctx, sess, token) {
 		if !sleep(ctx, backoff) {
 			return
 		}
 		backoff = min(2*backoff, retryMax)
 	}
+}
+
+// undoNow makes one attempt at undo at once, bounded by retryMax, so that
+// an interrupted Acquire returns with nothing of it left: otherwise a
+// holder that still counts the abandoned waiter could hand the lock to it
+// after Acquire returned. If the attempt fails, undo goes on in the
+// background.
+func (l *consulLock) undoNow(sess *session, token string) {
+	ctx, cancel := context.WithTimeout(l.d.ctx, retryMax)
+	defer cancel()
+	stop := context.AfterFunc(sess.ctx, cancel)
+	defer stop()
+	if !l.undoOnce(ctx, sess, token) {
+		go l.undo(sess, token)
+	}
+}
+
+// undoOnce deletes the waiter key of the acquisition with token, then
+// releases the hold if that acquisition was handed it, and reports whether
+// both are known done.
+func (l *consulLock) undoOnce(ctx context.Context, sess *session, token string) bool {
+	if _, _, err := l.d.txn(ctx, "lock acquire undo", []kvOp{{Verb: api.KVDelete, Key: l.waiters + token}}); err != nil {
+		return false
+	}
+	pair, _, err := l.d.kv.Get(l.holdKey, readConsistent(ctx))
+	if err != nil {
+		return false
+	}
+	if pair == nil || pair.Session != sess.id || string(pair.Value) != token {
+		return true
+	}
+	_, err = l.release(ctx, pair.ModifyIndex)
+	return err == nil
 }
 
 // monitor ends h when h's key stops being this hold (deleted: released, or
