@@ -5,11 +5,18 @@ GO ?= go
 # packages at once than cores only makes every timeout tighter.
 TEST_FLAGS ?= -race -p 2 -timeout 30m
 
-.PHONY: test backends quickstart vet fmt-check images test-containers
+STRESS_COUNT ?= 5
+STRESS_BUSY ?= 2
+
+.PHONY: test stress backends quickstart vet fmt-check images test-containers
 
 ## test: install the servers the tests need, then run every test with -race.
 test: backends
 	$(GO) test $(TEST_FLAGS) ./...
+
+## stress: run every test STRESS_COUNT times under CPU pressure (STRESS_BUSY busy loops) and list the failures.
+stress: backends
+	GO=$(GO) TEST_FLAGS="$(TEST_FLAGS)" STRESS_COUNT=$(STRESS_COUNT) STRESS_BUSY=$(STRESS_BUSY) ./.ci/stress
 
 ## backends: install redis-server (Debian) and build etcd and consul (Go module proxy), cached.
 backends:

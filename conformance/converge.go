@@ -19,8 +19,8 @@ type watchModel[E any] interface {
 	// present, a removal whose old value is not the current one, a write
 	// whose version is not above every write applied before it (writes
 	// arrive in commit order, and a write from before the watch is older
-	// than every write after it), an index out of range. The state is left
-	// as it was on error.
+	// than every write after it), an index out of range or given to a second
+	// entry. The state is left as it was on error.
 	apply(ev E) error
 	// state returns the state in a form testify compares and prints; equal
 	// states give equal values.

@@ -81,4 +81,53 @@
 // they run first and alone: call Run from a test that does not call
 // t.Parallel. Every wait is bounded, so a broken driver fails the suite
 // rather than hanging it.
+//
+// # Timing
+//
+// Some of what the suite checks happens at a time the driver does not
+// control, and the suite waits for each such thing to be observed, never
+// for a fixed time:
+//
+//   - Watch delivery. An event arrives some time after the write that
+//     caused it. The suite receives it with a deadline (15s: recv, recvN,
+//     the collectors' waitFor, which gives up after 15s without a new
+//     event). WatchEveryChange makes a burst of writes and then expects
+//     every event, which a backend that reports changes promises; every
+//     other watch test waits for the events of each write before making
+//     the next, so what it asserts does not depend on how fast the
+//     watcher reads or whether the backend merges.
+//   - Merges on state-based backends (Harness.WatchMergesStates). Which
+//     writes land between two reads of the backend depends on scheduling,
+//     so which events a watcher gets does too. Where writes follow each
+//     other without waiting (WatchConverges), the suite asserts only what
+//     holds however they merged: the events fold into the latest state,
+//     each can follow the state before it, versions increase. Driver tests
+//     of such a backend must do the same: expect an event only for a write
+//     whose predecessor's event was received.
+//   - Lock handoff and blocked calls. A waiter gets a released lock, and a
+//     blocked Lock returns after Unlock, Close or its context ending, some
+//     time later: awaited with a deadline (await, requireDoneWithin).
+//   - Session expiry. What a crashed client held (Harness.Crash) is
+//     released once its session TTL expires, which backends do up to a TTL
+//     late (Consul). The suite waits up to 3 x SessionTTL + 15s for the
+//     lock to change hands or the leader to change, and logs how long it
+//     took; it asserts no lower bound, since it cannot tell when the
+//     driver's last renewal reached the backend.
+//   - Goroutines ending after a watch ends: goleak is polled until none is
+//     left, with a deadline.
+//
+// Each deadline bounds a broken driver's failure, not a correct driver's
+// speed: a correct driver meets them with a wide margin under -race on a
+// loaded two-core machine (make stress). The one fixed wait is the
+// opposite check, that something does not happen: a Lock still blocked, no
+// event after the expected ones, nothing from a neighbouring name. The
+// suite watches for 300ms (requirePending, and a pause before the last
+// look at a watch); a correct driver cannot fail that, a broken one may
+// occasionally slip through. (One check leans on it the other way: in
+// LockConflict, a Lock started in a goroutine is taken to be under way
+// after those 300ms, because the public API shows an acquisition in
+// progress only by refusing a second one.) A driver's own timers (renewals, session
+// deadlines) must not assume prompt scheduling either: a session that
+// ends a TTL after its last successful renewal was sent ends at that
+// deadline plus whatever the scheduler adds.
 package conformance

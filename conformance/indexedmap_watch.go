@@ -15,8 +15,10 @@ type indexedMapEntry = indexedmap.Entry[string, string]
 
 func indexedMapWatchSpec() watchSpec[indexedMapEvent] {
 	return watchSpec[indexedMapEvent]{
-		feature:  FeatureIndexedMap,
-		newModel: func() watchModel[indexedMapEvent] { return &indexedMapModel{entries: map[string]indexedMapEntry{}} },
+		feature: FeatureIndexedMap,
+		newModel: func() watchModel[indexedMapEvent] {
+			return &indexedMapModel{entries: map[string]indexedMapEntry{}, used: map[uint64]bool{}}
+		},
 		open: func(ctx context.Context, c *atomix.Client, name string) (watcher[indexedMapEvent], error) {
 			return atomix.GetIndexedMap[string, string](ctx, name, atomix.WithClient(c))
 		},
@@ -129,10 +131,16 @@ func (w *indexedMapWriter) removed(e indexedMapEntry, err error, was indexedMapE
 }
 
 // indexedMapModel is an indexed map as a watcher rebuilds it from events.
+//
+// Its appends need not come in index order: an append merged with later
+// updates of its entry carries the version of the last update, and events
+// come in version order, so an entry appended before another may be
+// reported after it. What merging cannot change is that an index is never
+// given to a second entry.
 type indexedMapModel struct {
 	entries   map[string]indexedMapEntry
-	lastIndex uint64 // the index of the last append applied
-	lastWrite uint64 // the version of the last insert or update applied
+	used      map[uint64]bool // every index an applied insertion had
+	lastWrite uint64          // the version of the last insert or update applied
 }
 
 func (m *indexedMapModel) apply(ev indexedMapEvent) error {
@@ -150,10 +158,10 @@ func (m *indexedMapModel) apply(ev indexedMapEvent) error {
 			return fmt.Errorf("update of key %q moved it from index %d to %d", e.Key, cur.Index, e.Index)
 		}
 		if !present {
-			if e.Index <= m.lastIndex {
-				return fmt.Errorf("append of key %q at index %d, not above the last append's %d", e.Key, e.Index, m.lastIndex)
+			if m.used[e.Index] {
+				return fmt.Errorf("append of key %q at index %d, which an earlier entry had: indexes are not reused", e.Key, e.Index)
 			}
-			m.lastIndex = e.Index
+			m.used[e.Index] = true
 		}
 		m.entries[e.Key], m.lastWrite = e, e.Version
 	case indexedmap.EventRemoved:

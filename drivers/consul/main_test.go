@@ -80,6 +80,18 @@ func recvWithin[T any](t testing.TB, ch <-chan T, d time.Duration) T {
 	return zero
 }
 
+// waitUntil polls cond until it holds, failing t with what after d.
+func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func closedWithin(ch <-chan struct{}, d time.Duration) bool {
 	select {
 	case <-ch:

@@ -65,6 +65,19 @@ func recordWatches(d *Driver) *watchRecorder {
 	return w
 }
 
+// waitWatches waits until the owner's driver has started n watches (or
+// more: the caller checks which), failing t after 10s.
+func (o *lockOwner) waitWatches(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(o.watched.seen()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the owner started the watches %q, want %d", o.watched.seen(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // acquireResult is what an Acquire running in the background returned.
 type acquireResult struct {
 	driver.Hold
@@ -157,8 +170,10 @@ func TestLockQueueFencingAndHandoff(t *testing.T) {
 	}
 	notYet(t, gotB, "B's Acquire while A holds")
 
-	// B waits on A (the head: no further request needed), C on B.
-	time.Sleep(100 * time.Millisecond) // let the watches start
+	// B waits on A (the head: no further request needed), C on B. Each
+	// watches after its key is in the queue: wait for the watches.
+	b.waitWatches(t, 1)
+	c.waitWatches(t, 1)
 	if w := b.watched.seen(); len(w) != 1 || w[0] != string(q[0].Key) {
 		t.Errorf("B watched %q, want only A's key %q", w, q[0].Key)
 	}
@@ -237,9 +252,7 @@ func TestLockWaiterWhosePredecessorLeaves(t *testing.T) {
 		t.Errorf("C's Acquire = %d, %v; want its key's create revision %d", rc.Version, rc.err, q[2].CreateRevision)
 	}
 	// C watched B, then A, then (holding) its own key.
-	for deadline := time.Now().Add(5 * time.Second); len(c.watched.seen()) < 3 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	c.waitWatches(t, 3)
 	if w := c.watched.seen(); len(w) != 3 || w[0] != string(q[1].Key) || w[1] != string(q[0].Key) || w[2] != string(q[2].Key) {
 		t.Errorf("C watched %q, want B's key %q, A's key %q, its own %q", w, q[1].Key, q[0].Key, q[2].Key)
 	}
