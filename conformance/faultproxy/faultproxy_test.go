@@ -109,6 +109,9 @@ func TestBlackholeForwardsNothing(t *testing.T) {
 func TestCutAndRefuse(t *testing.T) {
 	p := start(t)
 	c, r := dial(t, p)
+	if _, err := roundTrip(t, c, r, 5*time.Second); err != nil { // the proxy has it now
+		t.Fatal(err)
+	}
 	p.Cut()
 	if _, err := roundTrip(t, c, r, 5*time.Second); err == nil {
 		t.Fatal("a cut connection still answered")

@@ -376,4 +376,3 @@ func (e *consulElection) Watch(ctx context.Context, ch chan<- driver.Term) error
 	}()
 	return nil
 }
-

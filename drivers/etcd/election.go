@@ -301,4 +301,3 @@ func (e *etcdElection) termOf(m mirror) driver.Term {
 	}
 	return st.current()
 }
-

@@ -187,4 +187,3 @@ func (e *election) Evict(ctx context.Context, candidate string) (driver.Term, er
 func (e *election) Watch(ctx context.Context, ch chan<- driver.Term) error {
 	return watch(ctx, e.handle, &e.state.mu, &e.state.feed, ch, driver.Term.Clone)
 }
-

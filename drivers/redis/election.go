@@ -207,5 +207,3 @@ func (r *electionReplica) recheck() time.Duration {
 	}
 	return time.Duration(r.minTTL)*time.Millisecond + 10*time.Millisecond
 }
-
-
