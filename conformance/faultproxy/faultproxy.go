@@ -89,7 +89,7 @@ func (p *Proxy) Blackhole(on bool) { p.blackhole.Store(on) }
 func (p *Proxy) Refuse(on bool) { p.refuse.Store(on) }
 
 // Forwarded returns the bytes forwarded so far to the server and to the
-// client.
+// client (counted as the proxy starts writing them).
 func (p *Proxy) Forwarded() (toServer, toClient int64) {
 	return p.toServer.Load(), p.toClient.Load()
 }
@@ -141,10 +141,12 @@ func (p *Proxy) pump(dst, src net.Conn, n *atomic.Int64, drop *atomic.Bool) {
 	for {
 		k, err := src.Read(buf)
 		if k > 0 && !p.blackhole.Load() && (drop == nil || !drop.Load()) {
+			// Counted before it is written, so that whoever sees the
+			// data arrive also sees it counted.
+			n.Add(int64(k))
 			if _, werr := dst.Write(buf[:k]); werr != nil {
 				return
 			}
-			n.Add(int64(k))
 		}
 		if err != nil {
 			return
