@@ -69,11 +69,16 @@ type electionPrimitive struct {
 	base
 	d  driver.Election
 	id string
-	// entered is set by the first Enter, so that Close leaves. Leaving
-	// when not a candidate is harmless, so it is never reset.
-	entered atomic.Bool
+	// entered holds the Done of the session of the latest Enter, so that
+	// Close leaves, and a Leave the backend cannot confirm is retried until
+	// that session ends. Leaving when not a candidate is harmless, so it is
+	// never reset.
+	entered atomic.Pointer[enteredWith]
 	watches *watch.Hub[driver.Term, election.Event]
 }
+
+// enteredWith boxes the Done channel of a candidacy's session.
+type enteredWith struct{ session <-chan struct{} }
 
 func term(t driver.Term) election.Term {
 	return election.Term{Term: t.Term, Leader: t.Leader, Candidates: t.Candidates}
@@ -104,7 +109,7 @@ func (p *electionPrimitive) Enter(ctx context.Context) (election.Term, error) {
 	if err != nil {
 		return election.Term{}, p.fail("enter", err)
 	}
-	p.entered.Store(true)
+	p.entered.Store(&enteredWith{session: s.Done()})
 	t, err := p.d.Enter(ctx, s, p.id)
 	if err != nil {
 		// The candidacy may exist (ErrAmbiguous): Close still leaves.
@@ -171,12 +176,23 @@ func (p *electionPrimitive) Close(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
-	if p.entered.Load() {
+	p.watches.Close()
+	if e := p.entered.Load(); e != nil {
 		if _, err := p.d.Leave(ctx, p.id); err != nil {
 			errs = append(errs, p.fail("close", err))
+			// Leave in the background until the backend confirms it or
+			// the candidacy's session ends, then close the driver's
+			// election: a candidacy is never left behind.
+			go func() {
+				retryUntilConfirmed(e.session, func(ctx context.Context) error {
+					_, err := p.d.Leave(ctx, p.id)
+					return err
+				})
+				_ = p.d.Close(context.Background())
+			}()
+			return errors.Join(errs...)
 		}
 	}
-	p.watches.Close()
 	if err := p.d.Close(ctx); err != nil {
 		errs = append(errs, p.fail("close", err))
 	}

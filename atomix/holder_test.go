@@ -21,6 +21,38 @@ type faultyDriver struct {
 	mu           sync.Mutex
 	sessions     []driver.Session
 	failReleases int // the next n Release calls fail with ErrUnavailable
+	failLeaves   int // the next n Election.Leave calls fail with ErrUnavailable
+}
+
+// failing reports whether the next call counted by n fails, counting it.
+func (d *faultyDriver) failing(n *int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if *n == 0 {
+		return false
+	}
+	*n--
+	return true
+}
+
+func (d *faultyDriver) OpenElection(ctx context.Context, id driver.ID) (driver.Election, error) {
+	e, err := d.Driver.OpenElection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &faultyElection{Election: e, d: d}, nil
+}
+
+type faultyElection struct {
+	driver.Election
+	d *faultyDriver
+}
+
+func (e *faultyElection) Leave(ctx context.Context, candidate string) (driver.Term, error) {
+	if e.d.failing(&e.d.failLeaves) {
+		return driver.Term{}, driver.Errorf(driver.ErrUnavailable, "injected: the backend cannot be reached")
+	}
+	return e.Election.Leave(ctx, candidate)
 }
 
 func (d *faultyDriver) NewSession(ctx context.Context, opts driver.SessionOptions) (driver.Session, error) {
@@ -60,13 +92,7 @@ type faultyLock struct {
 }
 
 func (l *faultyLock) Release(ctx context.Context, owner string, version uint64) (bool, error) {
-	l.d.mu.Lock()
-	fail := l.d.failReleases > 0
-	if fail {
-		l.d.failReleases--
-	}
-	l.d.mu.Unlock()
-	if fail {
+	if l.d.failing(&l.d.failReleases) {
 		return false, driver.Errorf(driver.ErrUnavailable, "injected: the backend cannot be reached")
 	}
 	return l.Lock.Release(ctx, owner, version)
@@ -204,5 +230,62 @@ func TestUnlockThatCannotBeConfirmedStillReleases(t *testing.T) {
 	other, _ := plain.GetLock(ctx, "l")
 	if _, err := other.Lock(ctx); err != nil {
 		t.Fatalf("the lock was never released on the backend: %v", err)
+	}
+}
+
+// TestCloseThatCannotReleaseStillReleases: a lock instance closed while its
+// release cannot be confirmed returns the error, and the hold is released on
+// the backend as soon as it answers, while the client lives on (it used to
+// stay held for as long as the client's session was renewed).
+func TestCloseThatCannotReleaseStillReleases(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	plain, faulty, fd := twoClients(t)
+	l, _ := faulty.GetLock(ctx, "l")
+	if _, err := l.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fd.mu.Lock()
+	fd.failReleases = 2
+	fd.mu.Unlock()
+	if err := l.Close(ctx); !errors.Is(err, atomix.ErrUnavailable) {
+		t.Fatalf("Close whose release could not be confirmed: %v, want ErrUnavailable", err)
+	}
+	if !isClosed(l.Lost()) {
+		t.Fatal("Lost still open after Close returned")
+	}
+	other, _ := plain.GetLock(ctx, "l")
+	if _, err := other.Lock(ctx); err != nil {
+		t.Fatalf("the closed instance's hold was never released on the backend: %v", err)
+	}
+}
+
+// TestElectionCloseThatCannotLeaveStillLeaves: an election instance closed
+// while its Leave cannot be confirmed returns the error, and the candidacy
+// is withdrawn as soon as the backend answers, while the client lives on.
+func TestElectionCloseThatCannotLeaveStillLeaves(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	plain, faulty, fd := twoClients(t)
+	leader, _ := faulty.GetElection(ctx, "e")
+	if _, err := leader.Enter(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fd.mu.Lock()
+	fd.failLeaves = 2
+	fd.mu.Unlock()
+	if err := leader.Close(ctx); !errors.Is(err, atomix.ErrUnavailable) {
+		t.Fatalf("Close whose Leave could not be confirmed: %v, want ErrUnavailable", err)
+	}
+	other, _ := plain.GetElection(ctx, "e")
+	for {
+		term, err := other.GetTerm(ctx)
+		if err != nil {
+			t.Fatalf("the closed instance's candidacy was never withdrawn: %v", err)
+		}
+		if term.Leader == "" {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

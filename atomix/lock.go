@@ -126,8 +126,12 @@ func (p *lockPrimitive) Close(ctx context.Context) error {
 		return nil
 	}
 	err := p.owner.close(ctx)
-	if cerr := p.d.Close(ctx); err == nil {
-		err = cerr
+	// A release the backend could not confirm goes on in the background
+	// through the driver's lock, which is closed once it is done.
+	if !p.owner.afterReleases(func() { _ = p.d.Close(context.Background()) }) {
+		if cerr := p.d.Close(ctx); err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
 		return p.fail("close", err)
@@ -148,6 +152,8 @@ type holder struct {
 	acquired  chan struct{}      // closed when the acquisition in progress ends
 	hold      *hold              // the latest hold; nil before the first
 	closed    bool
+	releasing int    // releases retried in the background
+	idle      func() // run when the last of them ends
 }
 
 // hold is one acquisition: its version, and a channel closed when it ends
@@ -283,28 +289,66 @@ func (o *holder) release(ctx context.Context) (bool, error) {
 	ok, err := o.d.Release(ctx, o.owner, h.version)
 	h.end()
 	if err != nil {
+		o.mu.Lock()
+		o.releasing++
+		o.mu.Unlock()
 		go o.releaseLater(h)
 		return false, err
 	}
 	return ok, nil
 }
 
+// afterReleases arranges for f to run once no release is being retried in
+// the background, and reports whether one is; if none is, it does not run f.
+func (o *holder) afterReleases(f func()) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.releasing == 0 {
+		return false
+	}
+	o.idle = f
+	return true
+}
+
 // releaseLater retries the release of h until the backend confirms it or
 // h's session ends (which releases it on the backend too).
 func (o *holder) releaseLater(h *hold) {
+	defer func() {
+		o.mu.Lock()
+		o.releasing--
+		var idle func()
+		if o.releasing == 0 {
+			idle, o.idle = o.idle, nil
+		}
+		o.mu.Unlock()
+		if idle != nil {
+			idle()
+		}
+	}()
+	retryUntilConfirmed(h.session, func(ctx context.Context) error {
+		_, err := o.d.Release(ctx, o.owner, h.version)
+		return err
+	})
+}
+
+// retryUntilConfirmed retries undo, a release the backend could not confirm,
+// with backoff until it succeeds, fails for good (ErrClosed, ErrInvalid,
+// ErrPermission), or session, the Done of the session the released thing is
+// bound to, closes: the backend then releases it itself.
+func retryUntilConfirmed(session <-chan struct{}, undo func(ctx context.Context) error) {
 	delay := 50 * time.Millisecond
 	for {
 		t := time.NewTimer(delay)
 		select {
-		case <-h.session:
+		case <-session:
 			t.Stop()
 			return
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := o.d.Release(ctx, o.owner, h.version)
+		err := undo(ctx)
 		cancel()
-		if err == nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrInvalid) {
+		if err == nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrPermission) {
 			return
 		}
 		delay = min(2*delay, 2*time.Second)
