@@ -1,6 +1,9 @@
 module github.com/atomix/go-client
 
-go 1.26.8
+// The floor is github.com/hashicorp/consul/api v1.34.5 (and its
+// github.com/hashicorp/consul/sdk v0.18.2), whose go.mod says go 1.26.7;
+// every other dependency needs go 1.26.0 or less.
+go 1.26.7
 
 require (
 	github.com/hashicorp/consul/api v1.34.5
@@ -127,3 +130,12 @@ require (
 	sigs.k8s.io/json v0.0.0-20211020170558-c049b76a60c6 // indirect
 	sigs.k8s.io/yaml v1.4.0 // indirect
 )
+
+// Every v0 version of this path, tags and pseudo-versions alike, is the
+// retired sidecar-based Atomix client: a different API, not an earlier
+// release of this one. The exact published list could not be confirmed (the
+// module proxy answered 403 for github.com/atomix/go-client/@v/list when
+// this was written; pkg.go.dev shows at least v0.4.0), so the range covers
+// all of v0. This code is released from v1.0.0 on.
+
+retract [v0.0.0-0, v0.999.999] // retired sidecar-based client; use v1.0.0 or later

@@ -2,12 +2,33 @@ package memory_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log"
 	"time"
 
+	"github.com/atomix/go-client/atomix"
 	"github.com/atomix/go-client/driver"
 	"github.com/atomix/go-client/drivers/memory"
 )
+
+// New makes a driver over a store of its own, shared with no other
+// connection: for tests and single-process programs. Its options set the
+// limits a real backend would have.
+func ExampleNew() {
+	ctx := context.Background()
+	d := memory.New(memory.WithLimits(driver.Limits{MaxKeySize: 64, MaxValueSize: 16}))
+	client := atomix.NewClient(atomix.WithDriver(d))
+	defer client.Close(ctx) // closes the driver too
+
+	motd, err := atomix.GetValue[string](ctx, "motd", atomix.WithClient(client))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = motd.Set(ctx, "a message over sixteen bytes")
+	fmt.Println(errors.Is(err, atomix.ErrInvalid))
+	// Output: true
+}
 
 // Two connections to one store share state, as two processes connected to
 // one server do.
