@@ -84,13 +84,32 @@ func TestLockWhileAcquiringIsConflict(t *testing.T) {
 	}
 	waitCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { _, err := waiter.Lock(waitCtx); done <- err }()
-	// Wait until the waiter's Lock is in flight.
+	start := func() { go func() { _, err := waiter.Lock(waitCtx); done <- err }() }
+	start()
+	// Wait until the waiter's Lock is in flight: then a TryLock on the same
+	// instance is ErrConflict. A probe that wins the race for the instance
+	// makes the Lock itself fail with ErrConflict; then it is started again.
+	restartIfLost := func() bool {
+		select {
+		case err := <-done:
+			if !errors.Is(err, atomix.ErrConflict) {
+				t.Fatalf("Lock of a held lock returned %v", err)
+			}
+			start()
+			return true
+		default:
+			return false
+		}
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
+		restartIfLost()
 		_, _, err := waiter.TryLock(ctx)
-		if errors.Is(err, atomix.ErrConflict) {
+		if errors.Is(err, atomix.ErrConflict) && !restartIfLost() {
 			break
+		}
+		if errors.Is(err, atomix.ErrConflict) {
+			continue
 		}
 		if err != nil {
 			t.Fatal(err)
