@@ -6,7 +6,10 @@ import "sync"
 // channel of each of its watchers when the watcher ends, so a channel given
 // to two live watchers would be closed twice, which panics; a hub refuses a
 // channel already in its set. Hubs that share one Channels (those of one
-// client) refuse a channel any of them feeds.
+// client) refuse a channel any of them feeds. Hubs of two clients have two
+// sets and do not see each other's channels: there is no process-wide set,
+// since that would be global state, so a channel given to watches of two
+// clients is still closed twice.
 //
 // A channel stays in the set until its watcher has closed it. The zero value
 // is an empty set, ready to use; a Channels must not be copied after first
