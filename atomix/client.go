@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/atomix/go-client/atomix/internal/watch"
 	"github.com/atomix/go-client/driver"
 	"github.com/atomix/go-client/driver/urlparam"
 )
@@ -29,6 +30,11 @@ type Client struct {
 	open map[closer]struct{} // the primitives opened and not yet closed
 
 	sessions sessionKeeper
+
+	// watched holds the channels that the live watches of the client's
+	// primitives feed, so that one channel given to two of them is refused
+	// rather than closed twice.
+	watched watch.Channels
 }
 
 // closer is a primitive instance, as the client tracks it.

@@ -2,6 +2,7 @@ package atomix
 
 import (
 	"context"
+	"math"
 
 	"github.com/atomix/go-client/atomix/counter"
 	"github.com/atomix/go-client/atomix/primitive"
@@ -74,6 +75,10 @@ func (p *counterPrimitive) Increment(ctx context.Context, delta int64) (int64, e
 }
 
 func (p *counterPrimitive) Decrement(ctx context.Context, delta int64) (int64, error) {
+	if delta == math.MinInt64 {
+		// -delta would wrap around to delta itself.
+		return 0, p.fail("decrement", invalidf("cannot subtract %d: its negation does not fit in an int64", delta))
+	}
 	return p.add(ctx, "decrement", -delta)
 }
 

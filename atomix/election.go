@@ -50,7 +50,7 @@ func getElection(ctx context.Context, c *Client, name string, opts []primitive.O
 	}
 	p := &electionPrimitive{d: d, id: id}
 	o.setup(&p.base)
-	p.watches = watch.New(d.Watch, convertTerm)
+	p.watches = watch.New(d.Watch, convertTerm, &o.client.watched)
 	if err := o.finish(ctx, p); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/atomix/go-client/atomix/primitive"
 )
@@ -65,12 +66,14 @@ type Error struct {
 }
 
 // Error formats the error as `atomix: map "users" (redis): put "k": conflict`.
+// A name or key longer than 64 bytes is shown cut, followed by its length:
+// `"aaaa"…(1048576 bytes)`; the fields keep the whole value.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("atomix: ")
 	b.WriteString(e.Primitive)
 	b.WriteByte(' ')
-	b.WriteString(strconv.Quote(e.Name))
+	b.WriteString(quote(e.Name))
 	if e.Driver != "" {
 		b.WriteString(" (")
 		b.WriteString(e.Driver)
@@ -108,16 +111,48 @@ func (e *Error) timeout() bool {
 	return errors.Is(e.Err, context.DeadlineExceeded) && !errors.Is(e.Err, ErrTimeout)
 }
 
+// maxShown is the most bytes of a name or key an error message shows, so
+// that a message stays readable (and a log line small) however large the
+// key an application passed.
+const maxShown = 64
+
 // formatKey renders a key for an error message: strings and byte slices
-// quoted, anything else as fmt's %v.
+// quoted, anything else as fmt's %v, each cut to maxShown bytes.
 func formatKey(k any) string {
 	switch k := k.(type) {
 	case string:
-		return strconv.Quote(k)
+		return quote(k)
 	case []byte:
-		return strconv.Quote(string(k))
+		return quote(string(k))
 	}
-	return fmt.Sprint(k)
+	s := fmt.Sprint(k)
+	if len(s) <= maxShown {
+		return s
+	}
+	return s[:cut(s)] + shownLength(len(s))
+}
+
+// quote quotes s as strconv.Quote does, cut to maxShown bytes.
+func quote(s string) string {
+	if len(s) <= maxShown {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:cut(s)]) + shownLength(len(s))
+}
+
+// cut returns where to cut s, longer than maxShown, so that its first
+// maxShown bytes at most are kept without splitting a character.
+func cut(s string) int {
+	n := maxShown
+	for n > maxShown-utf8.UTFMax && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return n
+}
+
+// shownLength is what follows a cut name or key: its full length.
+func shownLength(n int) string {
+	return "…(" + strconv.Itoa(n) + " bytes)"
 }
 
 // invalidf returns an error wrapping ErrInvalid with a formatted reason.

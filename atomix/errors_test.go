@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -59,5 +60,40 @@ func TestErrorIs(t *testing.T) {
 	var e *Error
 	if !errors.As(fmt.Errorf("outer: %w", wrapped), &e) || e.Op != "put" {
 		t.Error("errors.As does not find *Error")
+	}
+}
+
+// TestErrorMessageCutsLongNamesAndKeys checks that a message shows at most
+// 64 bytes of a name or key, then the full length, while the fields keep
+// the whole values.
+func TestErrorMessageCutsLongNamesAndKeys(t *testing.T) {
+	const mib = 1 << 20
+	long := strings.Repeat("n", mib)
+	e := &Error{Primitive: "map", Name: long, Op: "put", Key: strings.Repeat("k", mib), Err: ErrConflict}
+	want := `atomix: map "` + strings.Repeat("n", 64) + `"…(1048576 bytes): put "` +
+		strings.Repeat("k", 64) + `"…(1048576 bytes): conflict`
+	if got := e.Error(); got != want {
+		t.Errorf("got  %.300s\nwant %s", got, want)
+	}
+	if len(e.Name) != mib || len(e.Key.(string)) != mib {
+		t.Error("the fields lost the full name or key")
+	}
+
+	for _, tc := range []struct {
+		key  any
+		want string
+	}{
+		// A character that would straddle the cut is left out whole.
+		{strings.Repeat("x", 62) + "é€", `"` + strings.Repeat("x", 62) + `é"…(67 bytes)`},
+		{strings.Repeat("x", 63) + "€", `"` + strings.Repeat("x", 63) + `"…(66 bytes)`},
+		{[]byte(strings.Repeat("b", 100)), `"` + strings.Repeat("b", 64) + `"…(100 bytes)`},
+		{struct{ S string }{strings.Repeat("s", 100)}, "{" + strings.Repeat("s", 63) + "…(102 bytes)"},
+		{strings.Repeat("y", 64), `"` + strings.Repeat("y", 64) + `"`},
+	} {
+		e := &Error{Primitive: "set", Name: "s", Op: "add", Key: tc.key, Err: ErrInvalid}
+		want := `atomix: set "s": add ` + tc.want + `: invalid argument`
+		if got := e.Error(); got != want {
+			t.Errorf("key %.20q…:\ngot  %s\nwant %s", fmt.Sprint(tc.key), got, want)
+		}
 	}
 }

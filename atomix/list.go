@@ -34,7 +34,7 @@ func GetList[E any](ctx context.Context, name string, opts ...primitive.Option) 
 	}
 	p := &listPrimitive[E]{d: d, codec: codec}
 	o.setup(&p.base)
-	p.watches = watch.New(d.Watch, p.convert)
+	p.watches = watch.New(d.Watch, p.convert, &o.client.watched)
 	if err := o.finish(ctx, p); err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func GetMap[K, V any](ctx context.Context, name string, opts ...primitive.Option
 	}
 	p := &mapPrimitive[K, V]{d: d, keys: newKeyCodec(keys), values: values}
 	o.setup(&p.base)
-	p.watches = watch.New(d.Watch, p.convert)
+	p.watches = watch.New(d.Watch, p.convert, &o.client.watched)
 	if err := o.finish(ctx, p); err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func GetSet[E any](ctx context.Context, name string, opts ...primitive.Option) (
 	}
 	p := &setPrimitive[E]{d: d, elements: newKeyCodec(elements)}
 	o.setup(&p.base)
-	p.watches = watch.New(d.Watch, p.convert)
+	p.watches = watch.New(d.Watch, p.convert, &o.client.watched)
 	if err := o.finish(ctx, p); err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ func GetValue[V any](ctx context.Context, name string, opts ...primitive.Option)
 	}
 	p := &valuePrimitive[V]{d: d, codec: codec}
 	o.setup(&p.base)
-	p.watches = watch.New(d.Watch, p.convert)
+	p.watches = watch.New(d.Watch, p.convert, &o.client.watched)
 	if err := o.finish(ctx, p); err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ func testCounter(t *testing.T, h Harness) {
 	parallel(t, "Operations", h, testCounterOperations)
 	parallel(t, "ConcurrentCompareAndSet", h, testCounterConcurrentCompareAndSet)
 	parallel(t, "ConcurrentIncrement", h, testCounterConcurrentIncrement)
+	parallel(t, "Overflow", h, testCounterOverflow)
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, h, counterKind) })
 	parallel(t, "InvalidName", h, func(t *testing.T, e *env) {
 		_, err := e.client().GetCounter(e.ctx, "")

@@ -7,6 +7,10 @@ import "context"
 // the same name on the same backend shares. A counter never written reads 0.
 // Every operation is atomic on the backend. Methods are safe for concurrent
 // use.
+//
+// The value never wraps around: an Increment or Decrement whose result would
+// not fit in an int64 fails with an error wrapping ErrInvalid and leaves the
+// value as it was.
 type Counter interface {
 	// Name returns the name the counter was opened with.
 	Name() string
@@ -16,7 +20,8 @@ type Counter interface {
 	Set(ctx context.Context, value int64) (int64, error)
 	// Increment adds delta and returns the new value.
 	Increment(ctx context.Context, delta int64) (int64, error)
-	// Decrement subtracts delta and returns the new value.
+	// Decrement subtracts delta and returns the new value. Decrement by
+	// math.MinInt64, whose negation is not an int64, is ErrInvalid.
 	Decrement(ctx context.Context, delta int64) (int64, error)
 	// CompareAndSet stores update if the value is expect, and reports
 	// whether it did; a failed comparison is (false, nil), not an error.

@@ -3,6 +3,7 @@
 package generic
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -24,6 +25,19 @@ func String() Codec[string] { return stringCodec{} }
 func Bytes() Codec[[]byte] { return bytesCodec{} }
 
 // JSON returns the codec that stores T as JSON (encoding/json).
+//
+// Encode refuses, with an error wrapping driver.ErrInvalid, a value whose
+// JSON would lose bytes: a string (a field, a map key, an element, or the
+// text of a json.Marshaler or encoding.TextMarshaler) holding invalid UTF-8.
+// encoding/json would replace each invalid byte with U+FFFD, so two values
+// differing only in those bytes would encode alike and, as keys or
+// elements, name the same entry. Store such bytes in a []byte field (JSON
+// encodes it in base64, losslessly) or use the Bytes codec.
+//
+// The check reads the encoding for the escape \ufffd, which is how
+// encoding/json writes a replaced byte (a valid U+FFFD is written as
+// itself), so a custom marshaler that writes the escape \ufffd on purpose is
+// refused too.
 func JSON[T any]() Codec[T] { return jsonCodec[T]{} }
 
 type stringCodec struct{}
@@ -43,7 +57,27 @@ func (jsonCodec[T]) Encode(v T) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: json encode %T: %v", driver.ErrInvalid, v, err)
 	}
+	if replacedInvalidUTF8(b) {
+		return nil, fmt.Errorf("%w: json encode %T: a string holds invalid UTF-8, which JSON cannot keep", driver.ErrInvalid, v)
+	}
 	return b, nil
+}
+
+// replacedInvalidUTF8 reports whether the output of json.Marshal holds the
+// escape \ufffd, which json.Marshal writes in place of each byte of invalid
+// UTF-8. Backslashes occur only inside JSON strings, each starting an
+// escape, so skipping two bytes per escape keeps the scan aligned.
+func replacedInvalidUTF8(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if bytes.HasPrefix(b[i:], []byte(`\ufffd`)) {
+			return true
+		}
+		i++ // skip the escaped letter, so that \\ufffd is not a match
+	}
+	return false
 }
 
 func (jsonCodec[T]) Decode(b []byte) (T, error) {

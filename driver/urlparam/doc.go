@@ -28,6 +28,10 @@
 //		return Config{}, err
 //	}
 //
+// The addresses of the URL's host part (and of parameters that name
+// more hosts) go through [HostPort], which adds the default port and
+// refuses a port outside 1-65535: url.Parse does not check the range.
+//
 // The getters never fail on their own: the first error is kept and returned
 // by [Query.Err] and [Query.Done], and a getter returns the zero value for a
 // key that is absent or invalid. The result does not depend on the order in

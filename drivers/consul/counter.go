@@ -58,20 +58,30 @@ func (c *consulCounter) Set(ctx context.Context, value int64) error {
 	return nil
 }
 
-// Add is a check-and-set loop from the remembered state.
+// Add is a check-and-set loop from the remembered state. A sum that does
+// not fit in an int64 is ErrInvalid, decided on a value just read: when the
+// remembered value would overflow, Add reads the key first.
 func (c *consulCounter) Add(ctx context.Context, delta int64) (int64, error) {
 	if err := c.check(); err != nil {
 		return 0, err
 	}
 	value, index, known := c.cached()
 	for {
-		if !known {
+		fresh := !known
+		if fresh {
 			var err error
 			if value, index, err = c.load(ctx); err != nil {
 				return 0, err
 			}
 		}
-		next := value + delta
+		next, err := driver.CheckedAdd(value, delta)
+		if err != nil {
+			if fresh {
+				return 0, err
+			}
+			known = false
+			continue
+		}
 		ok, err := c.swap(ctx, index, next)
 		if err != nil {
 			return 0, err

@@ -2,7 +2,6 @@ package consul
 
 import (
 	"context"
-	"net"
 	"net/url"
 	"time"
 
@@ -34,8 +33,8 @@ func init() {
 //	consul://[user:password@]host[:port][?parameter=value&...]
 //
 // The host and port are the agent's HTTP API (default 127.0.0.1:8500; port
-// 8500 when omitted); user and password set HTTP basic authentication. The
-// path must be empty. Parameters:
+// 8500 when omitted, and in 1-65535); user and password set HTTP basic
+// authentication. The path must be empty. Parameters:
 //
 //	token=T                     ACL token
 //	token-file=PATH             file holding the ACL token (wins over token)
@@ -71,11 +70,11 @@ func ParseURL(u *url.URL) (Config, error) {
 		return Config{}, driver.Errorf(driver.ErrInvalid, "a consul URL has no path (settings go in query parameters)")
 	}
 	if u.Host != "" {
-		host := u.Host
-		if u.Port() == "" {
-			host = net.JoinHostPort(u.Hostname(), "8500")
+		addr, err := urlparam.HostPort(u.Host, 8500)
+		if err != nil {
+			return Config{}, err
 		}
-		cfg.Address = host
+		cfg.Address = addr
 	}
 	if u.User != nil {
 		cfg.Username = u.User.Username()

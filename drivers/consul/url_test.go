@@ -111,3 +111,34 @@ func TestParseURLHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestParseURLRefusesOutOfRangePorts checks that a port outside 1-65535 is
+// ErrInvalid naming the host but not the password or the token.
+func TestParseURLRefusesOutOfRangePorts(t *testing.T) {
+	const secret = "tok-51c0de"
+	for _, raw := range []string{
+		"consul://u:" + secret + "@bad-host:0?token=" + secret,
+		"consul://u:" + secret + "@bad-host:65536?token=" + secret,
+		"consul://u:" + secret + "@bad-host:99999",
+		"consul://u:" + secret + "@[::1]:70000",
+	} {
+		_, err := parseRaw(t, raw)
+		if !errors.Is(err, driver.ErrInvalid) {
+			t.Errorf("ParseURL(%q): %v, want ErrInvalid", raw, err)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "bad-host") && !strings.Contains(msg, "::1") || strings.Contains(msg, secret) {
+			t.Errorf("ParseURL(%q): error %q should name the host and not the secret", raw, msg)
+		}
+	}
+	for raw, want := range map[string]string{
+		"consul://h:1":     "h:1",
+		"consul://h:65535": "h:65535",
+		"consul://[::1]":   "[::1]:8500",
+	} {
+		if cfg, err := parseRaw(t, raw); err != nil || cfg.Address != want {
+			t.Errorf("ParseURL(%q) = %q, %v; want %q", raw, cfg.Address, err, want)
+		}
+	}
+}

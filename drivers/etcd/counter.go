@@ -62,14 +62,32 @@ func (c *counter) Set(ctx context.Context, value int64) error {
 }
 
 // Add adds delta with a compare-and-put from the last known revision,
-// retrying with the value the failed attempt returned.
+// retrying with the value the failed attempt returned. A sum that does not
+// fit in an int64 is ErrInvalid, decided on a value read from the server:
+// when the remembered value would overflow, Add reads the key first.
 func (c *counter) Add(ctx context.Context, delta int64) (int64, error) {
 	c.mu.Lock()
 	value, modRev := c.value, c.modRev
 	c.mu.Unlock()
+	fresh := false // value was read by this call, not remembered
 	var buf [20]byte
 	for {
-		next := value + delta // wraps around on overflow, as in Go
+		next, err := driver.CheckedAdd(value, delta)
+		if err != nil {
+			if fresh {
+				return 0, err
+			}
+			resp, err := c.get(ctx, c.key)
+			if err != nil {
+				return 0, err
+			}
+			if value, modRev, err = c.parse(resp.Kvs); err != nil {
+				return 0, err
+			}
+			c.remember(value, modRev, resp.Header.Revision)
+			fresh = true
+			continue
+		}
 		resp, err := c.txn(ctx, write,
 			[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(c.key), "=", modRev)},
 			[]clientv3.Op{clientv3.OpPut(c.key, string(strconv.AppendInt(buf[:0], next, 10)))},
@@ -86,6 +104,7 @@ func (c *counter) Add(ctx context.Context, delta int64) (int64, error) {
 			return 0, err
 		}
 		c.remember(value, modRev, resp.Header.Revision)
+		fresh = true
 	}
 }
 

@@ -30,7 +30,8 @@ func init() {
 //
 //	etcd://[user:password@]host[:port][,host[:port]...][?param=value&...]
 //
-// The hosts are the cluster's client endpoints (port 2379 when omitted).
+// The hosts are the cluster's client endpoints (port 2379 when omitted; a
+// port outside 1-65535 is an error).
 // The user information, if present, is the username and password for
 // etcd's authentication. The query parameters are:
 //
@@ -88,10 +89,11 @@ func ParseURL(u *url.URL) (Config, error) {
 		if host == "" {
 			return Config{}, driver.Errorf(driver.ErrInvalid, "empty host in the host list")
 		}
-		if !strings.Contains(host, ":") {
-			host += ":2379"
+		addr, err := urlparam.HostPort(host, 2379)
+		if err != nil {
+			return Config{}, err
 		}
-		cfg.Endpoints = append(cfg.Endpoints, scheme+host)
+		cfg.Endpoints = append(cfg.Endpoints, scheme+addr)
 	}
 	if err := cfg.validate(); err != nil {
 		return Config{}, err

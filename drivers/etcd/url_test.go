@@ -120,3 +120,30 @@ func TestOpenURL(t *testing.T) {
 		t.Errorf("Open with an unknown parameter: %v, want ErrInvalid", err)
 	}
 }
+
+// TestParseURLRefusesOutOfRangePorts checks that a port outside 1-65535,
+// in any position of the host list, is ErrInvalid naming the host but not
+// the password.
+func TestParseURLRefusesOutOfRangePorts(t *testing.T) {
+	const secret = "pw-51c0de"
+	for _, raw := range []string{
+		"etcd://alice:" + secret + "@bad-host:0",
+		"etcd://alice:" + secret + "@bad-host:65536",
+		"etcd://alice:" + secret + "@bad-host:99999,h2:2379",
+		"etcd://alice:" + secret + "@h1:2379,bad-host:70000,h3:2379",
+		"etcd://alice:" + secret + "@bad-host:x,h2:2379", // url.Parse checks only the last port
+	} {
+		_, err := parseRaw(t, raw)
+		if !errors.Is(err, driver.ErrInvalid) {
+			t.Errorf("ParseURL(%q): %v, want ErrInvalid", raw, err)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, "bad-host") || strings.Contains(msg, secret) {
+			t.Errorf("ParseURL(%q): error %q should name the host and not the password", raw, msg)
+		}
+	}
+	cfg, err := parseRaw(t, "etcd://h3,h1:1,h2:65535")
+	if want := []string{"http://h3:2379", "http://h1:1", "http://h2:65535"}; err != nil || !slices.Equal(cfg.Endpoints, want) {
+		t.Errorf("edge ports: %v, %v; want %v", cfg.Endpoints, err, want)
+	}
+}

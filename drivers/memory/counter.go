@@ -3,6 +3,8 @@ package memory
 import (
 	"context"
 	"sync/atomic"
+
+	"github.com/atomix/go-client/driver"
 )
 
 type counterState struct {
@@ -37,7 +39,16 @@ func (c *counter) Add(ctx context.Context, delta int64) (int64, error) {
 	if err := c.begin(ctx); err != nil {
 		return 0, err
 	}
-	return c.state.value.Add(delta), nil
+	for {
+		cur := c.state.value.Load()
+		next, err := driver.CheckedAdd(cur, delta)
+		if err != nil {
+			return 0, err
+		}
+		if c.state.value.CompareAndSwap(cur, next) {
+			return next, nil
+		}
+	}
 }
 
 func (c *counter) CompareAndSet(ctx context.Context, expect, update int64) (bool, error) {

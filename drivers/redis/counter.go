@@ -56,9 +56,9 @@ func (c *counter) Set(ctx context.Context, value int64) error {
 	return nil
 }
 
-// Add uses INCRBY, sent once. Redis refuses an increment that overflows;
-// Add then computes the wrapped value itself and stores it with
-// CompareAndSet, as Go arithmetic would.
+// Add uses INCRBY, sent once. Redis refuses an increment that overflows
+// and writes nothing; Add reports that as ErrInvalid, as driver.Counter
+// requires.
 func (c *counter) Add(ctx context.Context, delta int64) (int64, error) {
 	if err := c.begin(ctx); err != nil {
 		return 0, err
@@ -71,23 +71,10 @@ func (c *counter) Add(ctx context.Context, delta int64) (int64, error) {
 		}
 		return n, nil
 	}
-	if !goredis.HasErrorPrefix(err, "increment or decrement would overflow") {
-		return 0, c.fail(ctx, err, true)
+	if goredis.HasErrorPrefix(err, "increment or decrement would overflow") {
+		return 0, driver.Wrap(driver.ErrInvalid, err, "counter overflow: adding %+d does not fit in an int64", delta)
 	}
-	for {
-		cur, err := c.Get(ctx)
-		if err != nil {
-			return 0, err
-		}
-		next := cur + delta
-		ok, err := c.CompareAndSet(ctx, cur, next)
-		if err != nil {
-			return 0, err
-		}
-		if ok {
-			return next, nil
-		}
-	}
+	return 0, c.fail(ctx, err, true)
 }
 
 func (c *counter) CompareAndSet(ctx context.Context, expect, update int64) (bool, error) {

@@ -47,7 +47,8 @@ func Open(_ context.Context, u *url.URL) (driver.Driver, error) {
 // ParseURL returns the client options and the driver options that a
 // redis:// or rediss:// URL describes, for New.
 //
-// The host part is one address; the port defaults to 6379. More addresses
+// The host part is one address; the port defaults to 6379 and must be in
+// 1-65535, as in every address. More addresses
 // (a Redis Cluster's seed nodes, or Sentinels) go in addr parameters, since
 // Go's URL parser refuses a host list with ports: two or more addresses
 // make a cluster client. The user and password authenticate (Redis ACL, or
@@ -156,19 +157,8 @@ func ParseURL(u *url.URL) (*goredis.UniversalOptions, Options, error) {
 	return c, opts, nil
 }
 
-// withPort adds the default port to an address without one.
+// withPort adds the default port to an address without one and checks
+// that its port is in 1-65535.
 func withPort(addr string) (string, error) {
-	if addr == "" {
-		return "", driver.Errorf(driver.ErrInvalid, "empty address")
-	}
-	if _, _, err := net.SplitHostPort(addr); err == nil {
-		return addr, nil
-	}
-	if strings.HasPrefix(addr, "[") && strings.HasSuffix(addr, "]") {
-		return addr + ":6379", nil
-	}
-	if strings.Count(addr, ":") > 0 {
-		return "", driver.Errorf(driver.ErrInvalid, "malformed address")
-	}
-	return net.JoinHostPort(addr, "6379"), nil
+	return urlparam.HostPort(addr, 6379)
 }

@@ -134,3 +134,27 @@ func TestOpenURL(t *testing.T) {
 		t.Fatalf("Add = %d, %v", v, err)
 	}
 }
+
+// TestParseURLRefusesOutOfRangePorts checks that a port outside 1-65535,
+// in the host part or an addr parameter, is ErrInvalid naming the host but
+// not the password.
+func TestParseURLRefusesOutOfRangePorts(t *testing.T) {
+	const secret = "pw-51c0de"
+	for _, raw := range []string{
+		"redis://u:" + secret + "@bad-host:0",
+		"redis://u:" + secret + "@bad-host:65536",
+		"rediss://u:" + secret + "@bad-host:99999",
+		"redis://u:" + secret + "@h?addr=bad-host:70000",
+		"redis://u:" + secret + "@h?addr=h2:7000&addr=bad-host:0",
+		"redis://u:" + secret + "@h?addr=bad-host:-1",
+	} {
+		_, err := parseRaw(t, raw)
+		if !errors.Is(err, driver.ErrInvalid) {
+			t.Errorf("ParseURL(%q): %v, want ErrInvalid", raw, err)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, "bad-host") || strings.Contains(msg, secret) {
+			t.Errorf("ParseURL(%q): error %q should name the host and not the password", raw, msg)
+		}
+	}
+}

@@ -36,6 +36,9 @@ const inBuffer = 16
 type Hub[In, Out any] struct {
 	source  Source[In]
 	convert Convert[In, Out]
+	// chans holds the channels the hub's live watchers feed, shared with
+	// other hubs or the hub's own.
+	chans *Channels
 
 	// starting is a one-token semaphore held while a backend watch is
 	// being established, so that concurrent first watchers start only one.
@@ -57,10 +60,17 @@ type stream[Out any] struct {
 }
 
 // New returns a Hub whose backend watch is source, converted by convert.
-func New[In, Out any](source Source[In], convert Convert[In, Out]) *Hub[In, Out] {
+// chans is the set of channels in use, shared by the hubs that must refuse
+// each other's channels (those of one client); nil gives the hub a set of
+// its own.
+func New[In, Out any](source Source[In], convert Convert[In, Out], chans *Channels) *Hub[In, Out] {
+	if chans == nil {
+		chans = new(Channels)
+	}
 	return &Hub[In, Out]{
 		source:   source,
 		convert:  convert,
+		chans:    chans,
 		starting: make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 	}
@@ -68,8 +78,10 @@ func New[In, Out any](source Source[In], convert Convert[In, Out]) *Hub[In, Out]
 
 // Watch adds a local watcher that receives every event on ch until ctx ends,
 // the hub is closed, or the backend watch ends for good; then ch is closed.
-// ch is closed exactly once, by the hub, so it must not be given to another
-// Watch call.
+// ch is closed exactly once, by the hub. A channel that a live watcher of a
+// hub sharing the same Channels still feeds is refused with
+// driver.ErrInvalid, since closing it twice would panic; a channel of a
+// watcher that has ended is closed and must not be given to Watch again.
 //
 // Watch returns once the backend watch is established: at once when one is
 // already running, else after starting one. A watcher that joins a running
@@ -77,14 +89,24 @@ func New[In, Out any](source Source[In], convert Convert[In, Out]) *Hub[In, Out]
 // include a few committed just before Watch returned, still in transit.
 //
 // On error ch is left untouched and not closed; the error is ctx.Err() when
-// ctx ended first, driver.ErrClosed after Close, or the backend's error.
-func (h *Hub[In, Out]) Watch(ctx context.Context, ch chan<- Out) error {
+// ctx ended first, driver.ErrClosed after Close, driver.ErrInvalid for a
+// nil channel or one in use, or the backend's error.
+func (h *Hub[In, Out]) Watch(ctx context.Context, ch chan<- Out) (err error) {
 	if ch == nil {
 		return fmt.Errorf("%w: nil channel", driver.ErrInvalid)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if !h.chans.claim(ch) {
+		return fmt.Errorf("%w: the channel is already given to a live watch; each Watch needs its own channel", driver.ErrInvalid)
+	}
+	// On success the watcher's goroutine releases ch once it has closed it.
+	defer func() {
+		if err != nil {
+			h.chans.release(ch)
+		}
+	}()
 	if joined, err := h.join(ctx, ch); joined || err != nil {
 		return err
 	}

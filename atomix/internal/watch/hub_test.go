@@ -108,7 +108,7 @@ func (f *feed) send(t *testing.T, evs ...int) {
 
 func identity(v int) (int, error) { return v, nil }
 
-func newHub(b *backend) *Hub[int, int] { return New(b.Watch, identity) }
+func newHub(b *backend) *Hub[int, int] { return New(b.Watch, identity, nil) }
 
 // receive reads n events from ch, failing on timeout or early close.
 func receive(t *testing.T, ch <-chan int, n int) []int {
@@ -353,7 +353,7 @@ func TestConvertErrorEndsWatchHonestly(t *testing.T) {
 			return "", errors.New("cannot decode")
 		}
 		return strconv.Itoa(v), nil
-	})
+	}, nil)
 	defer h.Close()
 
 	ch := make(chan string, 10)

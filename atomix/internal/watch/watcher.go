@@ -46,6 +46,9 @@ func (w *watcher[T]) signal() {
 // the queue is empty, w.ctx ends, or the hub is closed; then it closes w.ch.
 func (h *Hub[In, Out]) run(w *watcher[Out]) {
 	defer h.wg.Done()
+	// Released only after the close, so that a Watch given ch again cannot
+	// start feeding it before it is closed.
+	defer h.chans.release(w.ch)
 	defer close(w.ch)
 	var zero Out
 	var batch []Out
