@@ -28,7 +28,7 @@ var consulBackend = &backend{
 	addrEnv: ConsulAddrEnv,
 	binary:  "consul",
 	howTo:   consulHowTo,
-	process: startConsul,
+	process: func(t testing.TB, bin string) (string, error) { return startConsul(t, bin, nil) },
 	container: func(ctx context.Context) (string, error) {
 		return StartContainer(ctx, ContainerSpec{
 			Backend:      "consul",
@@ -54,8 +54,10 @@ func Consul(t testing.TB) string {
 }
 
 // startConsul runs a single-node development agent with everything bound to
-// 127.0.0.1 and waits until it has elected itself leader.
-func startConsul(t testing.TB, bin string) (string, error) {
+// 127.0.0.1 and waits until it has elected itself leader and, when ready is
+// not nil, until ready reports true for its address as well. extra adds to
+// the agent's arguments.
+func startConsul(t testing.TB, bin string, extra []string, ready ...func(addr string) bool) (string, error) {
 	dir, err := os.MkdirTemp("", "atomix-consul-")
 	if err != nil {
 		return "", fmt.Errorf("temp dir: %v", err)
@@ -78,17 +80,26 @@ func startConsul(t testing.TB, bin string) (string, error) {
 		"-log-level", "warn",
 		"-hcl", "disable_update_check = true",
 	}
+	args = append(args, extra...)
 	addr := "127.0.0.1:" + strconv.Itoa(httpPort)
 	client := &http.Client{Timeout: time.Second}
-	ready := func() bool {
+	up := func() bool {
 		resp, err := client.Get("http://" + addr + "/v1/status/leader")
 		if err != nil {
 			return false
 		}
 		defer resp.Body.Close()
-		return resp.StatusCode == http.StatusOK && hasLeader(resp.Body)
+		if resp.StatusCode != http.StatusOK || !hasLeader(resp.Body) {
+			return false
+		}
+		for _, f := range ready {
+			if !f(addr) {
+				return false
+			}
+		}
+		return true
 	}
-	if err := startProcess(bin, args, dir, time.Minute, ready); err != nil {
+	if err := startProcess(bin, args, dir, time.Minute, up); err != nil {
 		return "", err
 	}
 	return addr, nil

@@ -49,7 +49,7 @@ func (c *consulCounter) Set(ctx context.Context, value int64) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	res, _, err := c.d.txn(ctx, []kvOp{{Verb: api.KVSet, Key: c.base, Value: formatInt(value)}})
+	res, err := c.d.apply(ctx, []kvOp{{Verb: api.KVSet, Key: c.base, Value: formatInt(value)}})
 	if err != nil {
 		c.forget()
 		return err

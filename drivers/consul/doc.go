@@ -111,6 +111,25 @@
 // acknowledged before the read, except in the brief window where a deposed
 // leader has not yet noticed.
 //
+// # ACLs
+//
+// With Consul's ACL system enabled (default policy "deny"), the token
+// needs no more than write access to the keys under the prefix and to the
+// sessions of the agent's node:
+//
+//	key_prefix "atomix/" {
+//	  policy = "write"
+//	}
+//	session "<node name of the agent the driver talks to>" {
+//	  policy = "write"
+//	}
+//
+// (session_prefix "" instead of session allows any agent.) Every primitive
+// reads and writes, elections and watches included (a watch may repair an
+// election's record, see Elections). A token with less, or one Consul does
+// not know, gets ErrPermission from the call that needs what it lacks, at
+// once: Ping, which reads under the prefix, checks the token that way.
+//
 // # Errors
 //
 // An unreachable agent is ErrUnavailable; a write whose request was sent
@@ -118,7 +137,11 @@
 // have reached the raft log, and a write cut short by its context) is
 // ErrAmbiguous; a request or value too large (HTTP 413) or a malformed
 // request is ErrInvalid; a refused ACL token (HTTP 401, 403) is
-// ErrPermission; a read that timed out is ErrTimeout. Every error is a
+// ErrPermission, and so is a transaction the agent rolls back because the
+// token lacks a permission for one of its operations (HTTP 409 whose reason
+// is "Permission denied"): a refusal is never retried and, since Consul
+// checks every operation's permission before it applies any, it wrote
+// nothing. A read that timed out is ErrTimeout. Every error is a
 // *driver.Error whose cause is the API's own error (an api.StatusError, a
 // *url.Error), reachable with errors.As.
 package consul

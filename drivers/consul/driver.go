@@ -76,17 +76,21 @@ func (d *Driver) As(target any) bool {
 	return ok
 }
 
-// Ping asks the agent for the cluster's leader: one round trip, which fails
-// when the agent is unreachable or the servers have no leader.
+// Ping reads the key "<prefix>/" (which the driver never writes) as the
+// other reads do, answered by the leader: one round trip, which fails when
+// the agent is unreachable or the servers have no leader (ErrUnavailable),
+// and when the token is unknown to Consul or may not read the prefix
+// (ErrPermission), so that a wrong token shows at once rather than at the
+// first write.
 func (d *Driver) Ping(ctx context.Context) error {
 	if err := d.check(); err != nil {
 		return err
 	}
-	leader, err := d.client.Status().LeaderWithQueryOptions(read(ctx))
+	_, meta, err := d.kv.Get(d.prefix+"/", read(ctx))
 	if err != nil {
 		return classify(ctx, err, reading)
 	}
-	if leader == "" {
+	if !meta.KnownLeader {
 		return driver.Errorf(driver.ErrUnavailable, "the servers have no leader")
 	}
 	return nil

@@ -323,7 +323,7 @@ func (m *consulIndexedMap) Clear(ctx context.Context) error {
 	if err := m.check(); err != nil {
 		return err
 	}
-	_, _, err := m.d.txn(ctx, []kvOp{
+	_, err := m.d.apply(ctx, []kvOp{
 		{Verb: api.KVDeleteTree, Key: m.entries},
 		{Verb: api.KVDeleteTree, Key: m.indexes},
 	})

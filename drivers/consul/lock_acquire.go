@@ -125,7 +125,13 @@ func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 		q := (&api.QueryOptions{WaitIndex: current.ModifyIndex, WaitTime: a.l.d.opts.WaitTime}).WithContext(ctx)
 		next, _, err := a.l.d.kv.Get(a.l.holdKey, q)
 		if err != nil {
-			if ctx.Err() != nil || !sleep(ctx, retryMin) {
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			if err := classify(ctx, err, reading); permanent(err) {
+				return 0, err // refused (no read permission): asking again cannot help
+			}
+			if !sleep(ctx, retryMin) {
 				return 0, ctx.Err()
 			}
 			continue // ask again from the same index
@@ -201,7 +207,7 @@ func (a *attempt) resolve(ctx context.Context) uint64 {
 		if err == nil && a.holds(pair) {
 			return pair.ModifyIndex
 		}
-		if err == nil || !sleep(ctx, backoff) {
+		if err == nil || permanent(classify(ctx, err, reading)) || !sleep(ctx, backoff) {
 			return 0
 		}
 		backoff = min(2*backoff, retryMax)
@@ -228,27 +234,37 @@ func (a *attempt) cleanUp(ctx context.Context) {
 }
 
 // undo retries the clean-up until it succeeds or ctx ends (or the session
-// does), and reports whether it succeeded.
+// does), and reports whether it is over. It is over too when the agent
+// refuses it (ErrPermission): retrying cannot help, and whatever the
+// attempt left is held by its session, so Consul deletes it when the
+// session ends.
 func (a *attempt) undo(ctx context.Context) bool {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(a.sess.ctx, cancel)()
 	backoff := retryMin
 	for {
-		if _, _, err := a.l.d.txn(ctx, []kvOp{{Verb: api.KVDelete, Key: a.l.waiters + a.token}}); err == nil {
-			hold, first, err := a.l.read(ctx, readConsistent(ctx))
-			if err == nil && !a.holds(hold) {
-				return true
-			}
-			if err == nil {
-				if _, err = a.l.handOver(ctx, hold.ModifyIndex, first); err == nil {
-					return true
-				}
-			}
-		}
-		if !sleep(ctx, backoff) {
+		err := a.undoOnce(ctx)
+		switch {
+		case err == nil, errors.Is(err, driver.ErrPermission):
+			return true
+		case !sleep(ctx, backoff):
 			return false
 		}
 		backoff = min(2*backoff, retryMax)
 	}
+}
+
+// undoOnce deletes the attempt's waiter key and releases the hold if the
+// attempt got it after all.
+func (a *attempt) undoOnce(ctx context.Context) error {
+	if _, err := a.l.d.apply(ctx, []kvOp{{Verb: api.KVDelete, Key: a.l.waiters + a.token}}); err != nil {
+		return err
+	}
+	hold, first, err := a.l.read(ctx, readConsistent(ctx))
+	if err != nil || !a.holds(hold) {
+		return err
+	}
+	_, err = a.l.handOver(ctx, hold.ModifyIndex, first)
+	return err
 }

@@ -150,7 +150,7 @@ func (m *consulMap) Clear(ctx context.Context) error {
 	if err := m.check(); err != nil {
 		return err
 	}
-	_, _, err := m.d.txn(ctx, []kvOp{{Verb: api.KVDeleteTree, Key: m.dir}})
+	_, err := m.d.apply(ctx, []kvOp{{Verb: api.KVDeleteTree, Key: m.dir}})
 	return err
 }
 

@@ -87,7 +87,7 @@ func (s *consulSet) Clear(ctx context.Context) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	_, _, err := s.d.txn(ctx, []kvOp{{Verb: api.KVDeleteTree, Key: s.dir}})
+	_, err := s.d.apply(ctx, []kvOp{{Verb: api.KVDeleteTree, Key: s.dir}})
 	return err
 }
 

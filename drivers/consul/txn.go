@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/consul/api"
@@ -64,11 +65,49 @@ func (r *rollback) Error() string {
 	return strings.Join(parts, "; ")
 }
 
+// refusal is a transaction that the agent applied to nothing because the
+// token lacks a permission for some of its operations. Its text is the
+// agent's reasons; errors.As reaches the api.StatusError of the answer.
+type refusal struct {
+	status  api.StatusError
+	reasons []string
+}
+
+func (r *refusal) Error() string { return strings.Join(r.reasons, "; ") }
+func (r *refusal) Unwrap() error { return r.status }
+
+// refused returns the refusal that a rolled back transaction's errors
+// describe, or nil when none of them is about permissions. The agent checks
+// every operation's ACL before it applies any, so a refused transaction
+// changed nothing. A reason is a refusal by Consul's own rule
+// (acl.IsErrPermissionDenied): it contains "Permission denied"; "ACL not
+// found" is a token the agent does not know.
+func refused(status api.StatusError, errs []api.TxnError) error {
+	var r *refusal
+	for _, e := range errs {
+		if !strings.Contains(e.What, "Permission denied") && !strings.Contains(e.What, "ACL not found") {
+			continue
+		}
+		if r == nil {
+			r = &refusal{status: status}
+		}
+		if !slices.Contains(r.reasons, e.What) {
+			r.reasons = append(r.reasons, e.What)
+		}
+	}
+	if r == nil {
+		return nil
+	}
+	return driver.Wrap(driver.ErrPermission, r, "")
+}
+
 // txn runs ops as one atomic transaction through /v1/txn. It returns the
 // KV results of the operations that produce one (every verb except the
 // deletes and check-not-exists), in order; or a rollback when the agent
 // refused the transaction because operations failed; or a classified error
-// when the request itself failed (ErrAmbiguous if it may have been applied).
+// when the request itself failed (ErrAmbiguous if it may have been applied)
+// or the token lacks a permission for one of ops (ErrPermission, never a
+// rollback: retrying cannot help).
 func (d *Driver) txn(ctx context.Context, ops []kvOp) ([]*api.KVPair, *rollback, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
@@ -87,6 +126,9 @@ func (d *Driver) txn(ctx context.Context, ops []kvOp) ([]*api.KVPair, *rollback,
 		var se api.StatusError
 		if errors.As(err, &se) && se.Code == http.StatusConflict {
 			if jerr := json.Unmarshal([]byte(se.Body), &answer); jerr == nil && len(answer.Errors) > 0 {
+				if err := refused(se, answer.Errors); err != nil {
+					return nil, nil, err
+				}
 				rb := &rollback{failed: make(map[int]string, len(answer.Errors))}
 				for _, e := range answer.Errors {
 					rb.failed[e.OpIndex] = e.What
@@ -102,7 +144,39 @@ func (d *Driver) txn(ctx context.Context, ops []kvOp) ([]*api.KVPair, *rollback,
 			results = append(results, r.KV)
 		}
 	}
+	if want := resultCount(ops); len(results) != want {
+		// Callers index the results by their operations: never hand them
+		// fewer. The agent applied the transaction but its answer cannot
+		// say what it wrote.
+		return nil, nil, driver.Errorf(driver.ErrAmbiguous, "the agent answered %d results for %d operations that have one", len(results), want)
+	}
 	return results, nil, nil
+}
+
+// resultCount is how many KV results a committed transaction of ops
+// answers: one for every operation that writes or reads a key (the agent
+// leaves out the deletes and check-not-exists). The driver sends no
+// get-tree, whose count it could not know.
+func resultCount(ops []kvOp) int {
+	n := 0
+	for _, op := range ops {
+		switch op.Verb {
+		case api.KVDelete, api.KVDeleteCAS, api.KVDeleteTree, api.KVCheckNotExists:
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// apply runs ops, which carry no precondition, as one transaction: a
+// rollback is unexpected (ErrConflict with the agent's reasons).
+func (d *Driver) apply(ctx context.Context, ops []kvOp) ([]*api.KVPair, error) {
+	res, rb, err := d.txn(ctx, ops)
+	if err == nil && rb != nil {
+		err = unexpected(rb)
+	}
+	return res, err
 }
 
 // unexpected reports a rolled back transaction that the caller has no
