@@ -94,7 +94,7 @@ func (v *value) Delete(ctx context.Context, ifVersion uint64) error {
 }
 
 func (v *value) Watch(ctx context.Context, ch chan<- driver.ValueEvent) error {
-	return startWatch(ctx, v.handle, &valueReplica{v: v}, ch)
+	return startWatch(ctx, v.handle, &valueReplica{v: v}, v.keys[1], ch)
 }
 
 // valueReplica is a watcher's copy of a value; a zero Version means
@@ -140,11 +140,23 @@ func (r *valueReplica) load(ctx context.Context, first bool) (uint64, []driver.V
 	return seq, events, nil
 }
 
-func (r *valueReplica) apply(p *payload) ([]driver.ValueEvent, error) {
-	seq := beUint64(p.s)
-	switch op := p.byte(); op {
+func (r *valueReplica) apply(seq uint64, p *payload) ([]driver.ValueEvent, error) {
+	op := p.byte()
+	var b string
+	if op == 'R' {
+		p.end()
+	} else {
+		b = p.rest()
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	present := r.cur.Version != 0
+	switch op {
 	case 'I', 'U':
-		b := p.rest()
+		if present != (op == 'U') {
+			return nil, badReply("change %q inconsistent with the watcher's copy", op)
+		}
 		r.cur = driver.ValueEvent{Value: bytesOf(b), Version: seq}
 		t := driver.EventInserted
 		if op == 'U' {
@@ -152,9 +164,12 @@ func (r *valueReplica) apply(p *payload) ([]driver.ValueEvent, error) {
 		}
 		return []driver.ValueEvent{{Type: t, Value: bytesOf(b), Version: seq}}, nil
 	case 'R':
+		if !present {
+			return nil, badReply("removal of a value the watcher's copy does not have")
+		}
 		ev := driver.ValueEvent{Type: driver.EventRemoved, Value: r.cur.Value, Version: r.cur.Version}
 		r.cur = driver.ValueEvent{}
 		return []driver.ValueEvent{ev}, nil
 	}
-	return nil, badReply("unknown value change %q", p.s)
+	return nil, badReply("unknown value change %q", op)
 }
