@@ -3,6 +3,7 @@ package redis
 import (
 	"encoding/binary"
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -227,5 +228,42 @@ func TestWatchForgedValueAndSet(t *testing.T) {
 	}
 	if members["phantom"] {
 		t.Fatal("the set watcher kept an element that was never stored")
+	}
+}
+
+// TestHoldNotGoneOnForgedRelease publishes the version of a live hold on
+// its lock's channel, as a release would: the holder must read the hold
+// and keep its Gone open; the genuine release then closes it.
+func TestHoldNotGoneOnForgedRelease(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t)
+	counter := &scriptCounter{}
+	d.client.AddHook(counter)
+	l := openTestLock(t, d, testID(t, "l"))
+	h, err := l.Acquire(ctx, newSessionT(t, d), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := counter.n.Load()
+	if err := d.client.Publish(ctx, l.(*lock).ks.channel(), strconv.FormatUint(h.Version, 10)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// The holder reads the hold when it hears its version (or, wrongly,
+	// closes Gone at once).
+	deadline := time.Now().Add(10 * time.Second)
+	for counter.n.Load() == before && !closedWithin(h.Gone, 0) {
+		if time.Now().After(deadline) {
+			t.Fatal("the holder did not read the hold after hearing its version")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if closedWithin(h.Gone, 200*time.Millisecond) {
+		t.Fatal("a forged release closed the Gone of a live hold")
+	}
+	if ok, err := l.Release(ctx, "a", h.Version); err != nil || !ok {
+		t.Fatalf("Release = %v, %v", ok, err)
+	}
+	if !closedWithin(h.Gone, 5*time.Second) {
+		t.Fatal("Gone not closed by the release")
 	}
 }
