@@ -121,18 +121,21 @@ func TestWatchForgedMapNextSeq(t *testing.T) {
 	if _, err := m.Put(ctx, "a", []byte("1"), 0); err != nil {
 		t.Fatal(err)
 	}
-	ch := make(chan driver.EntryEvent, 100)
+	// Unbuffered: the watcher waits to send the forged update while the
+	// genuine write is made, so the counter has reached the forged number
+	// when the watcher checks it, and only the genuine message, with the
+	// same number and version, tells the forged one apart.
+	ch := make(chan driver.EntryEvent)
 	if err := m.Watch(ctx, ch); err != nil {
 		t.Fatal(err)
 	}
 	forge(t, d, m.handle, m.keys[1], "U"+be32(1)+"a"+"forged")
-	// The forged message is delivered first; the genuine write follows it.
-	if ev := recvEvent(t, ch); string(ev.Entry.Value) != "forged" {
-		t.Fatalf("first event = %+v, want the forged update", ev)
-	}
 	put, err := m.Put(ctx, "a", []byte("2"), 0)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ev := recvEvent(t, ch); string(ev.Entry.Value) != "forged" {
+		t.Fatalf("first event = %+v, want the forged update", ev)
 	}
 	seen := map[string]driver.Entry{}
 	for {
@@ -177,6 +180,33 @@ func TestWatchForgedMapNeverStored(t *testing.T) {
 	ev := recvEvent(t, ch)
 	if ev.Type != driver.EventUpdated || ev.Entry.Key != "a" || string(ev.Entry.Value) != "1" || ev.Entry.Version != stored.Version {
 		t.Fatalf("event = %+v, want a back to its stored %+v", ev, stored)
+	}
+	requireQuiet(t, ch, 100*time.Millisecond)
+}
+
+// TestWatchForgedValueNextSeq publishes a value change with the next
+// sequence number while the genuine Set that gets that number is made:
+// the watcher must end with the stored value.
+func TestWatchForgedValueNextSeq(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t)
+	vv, _ := d.OpenValue(ctx, testID(t, "v"))
+	v := vv.(*value)
+	ch := make(chan driver.ValueEvent) // see TestWatchForgedMapNextSeq
+	if err := v.Watch(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	forge(t, d, v.handle, v.keys[1], "Iforged")
+	ver, err := v.Set(ctx, []byte("real"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := recvEvent(t, ch); string(ev.Value) != "forged" {
+		t.Fatalf("first event = %+v, want the forged insertion", ev)
+	}
+	ev := recvEvent(t, ch)
+	if ev.Type != driver.EventUpdated || string(ev.Value) != "real" || ev.Version != ver {
+		t.Fatalf("event = %+v, want the stored value at version %d", ev, ver)
 	}
 	requireQuiet(t, ch, 100*time.Millisecond)
 }

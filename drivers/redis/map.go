@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	_ "embed"
@@ -241,6 +242,15 @@ func (r *hashReplica) load(ctx context.Context, first bool) (uint64, []driver.En
 	}
 	var events []driver.EntryEvent
 	if !first {
+		// A forged change applied with the number a genuine one then got
+		// has the genuine version and another value: resync, which compares
+		// versions, must see it as changed.
+		for k, was := range r.entries {
+			if now, ok := next[k]; ok && now.Version == was.Version && now.Index == was.Index && !bytes.Equal(now.Value, was.Value) {
+				was.Version = 0
+				r.entries[k] = was
+			}
+		}
 		events = resync.Entries(r.entries, next)
 		for i := range events {
 			events[i].Entry = cloneEntry(events[i].Entry)

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 
@@ -130,7 +131,13 @@ func (r *valueReplica) load(ctx context.Context, first bool) (uint64, []driver.V
 		next = driver.ValueEvent{Value: bytesOf(rec.value), Version: rec.fields[0]}
 	}
 	var events []driver.ValueEvent
-	if !first {
+	switch {
+	case first:
+	case r.cur.Version != 0 && r.cur.Version == next.Version && !bytes.Equal(r.cur.Value, next.Value):
+		// A forged change applied with the number a genuine one then
+		// got: same version, another value.
+		events = []driver.ValueEvent{{Type: driver.EventUpdated, Value: cloneBytes(next.Value), Version: next.Version}}
+	default:
 		events = resync.Value(r.cur, next)
 		for i := range events {
 			events[i].Value = cloneBytes(events[i].Value)
