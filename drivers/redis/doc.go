@@ -65,7 +65,16 @@
 //
 // The script that writes also publishes the change on the primitive's
 // channel, "<base>:ch", with PUBLISH: nothing depends on keyspace
-// notifications. Watch subscribes (over one pub/sub connection per driver)
+// notifications. Every script reads, then publishes, then writes, and
+// increments the sequence counter (below) last. A script error does not
+// undo what a script wrote, so this order is what makes a user whose ACL
+// denies PUBLISH on the channels get ErrPermission with nothing stored,
+// rather than a write stored and reported failed; the script is atomic
+// for every observer, so no one sees the message before the write.
+// (Checking the permission when a primitive is opened would need ACL
+// DRYRUN, which needs admin rights, and would go stale when the ACL
+// changes.) A user without PUBLISH permission can still use counters,
+// read everything, and take a free lock; whatever publishes is refused. Watch subscribes (over one pub/sub connection per driver)
 // and returns once the server has confirmed the subscription and the
 // watcher has read the state.
 //
@@ -80,7 +89,52 @@
 // between its copy and that state, so it always converges to the true
 // state. The price is memory: a watching instance holds a copy of the
 // primitive. A Clear publishes one message; watchers send one removal per
-// element from their copy.
+// element from their copy. A watcher whose channel is not read holds at
+// most 16Ki messages or 64 MiB; past that it drops them and re-reads.
+//
+// # Forged messages
+//
+// Pub/sub messages are not authenticated: anyone allowed to PUBLISH on a
+// channel can send any message on it. A watcher therefore treats a message
+// only as a hint that the server confirms:
+//
+//   - Every message is parsed with its lengths checked against the bytes
+//     present, nothing is allocated from a claimed count, and every index
+//     is checked against the copy before use. A message that is malformed,
+//     has an unknown operation, or is inconsistent with the copy (the
+//     insertion of a key the copy has, the removal of one it lacks, an
+//     election term that does not move by one exactly when its leader
+//     does, ...) is not applied: the watcher re-reads the state, as after
+//     a lost message.
+//   - The server publishes each sequence number once. A message whose
+//     number the watcher already applied from another message means one
+//     of the two was forged: the watcher re-reads the state.
+//   - After each batch of messages it applied, the watcher reads the
+//     sequence counter (one GET per batch, not per message): a counter
+//     below the last number applied means a message announced a change
+//     the server never made, and the watcher re-reads the state. When the
+//     counter has reached it, each number applied was published by the
+//     server after the watcher last read the state, so its genuine message
+//     arrives too (or the subscription is lost and the watcher re-reads)
+//     and the rule above catches a forged one.
+//
+// What this guarantees, against a forger who can PUBLISH but cannot write
+// the primitive's keys: a forger cannot crash a watcher, cannot make it
+// allocate more than a small multiple of the messages it sends, and cannot
+// make it keep a state that was not stored: once the forged messages stop,
+// every watcher converges to the stored state, sending the events that
+// take it there. What it does not guarantee: a forged change with the next
+// sequence number is applied, and its events sent, before the check that
+// undoes it, so a forger can make a watcher send events for changes that
+// were never stored, each followed shortly by the events that restore the
+// stored state; a forger can make watchers re-read the whole state as
+// often as it publishes; and go-redis reads each message whole before the
+// watcher sees it (Redis's client-output-buffer-limit for pub/sub, 32 MB
+// by default, bounds its size). A lock's holder reads the hold when it
+// hears the hold's version, so a forged release cannot close a live hold's
+// Gone; it can wake waiters, which then try again. A forger who can write
+// the keys can do anything a writer can; restrict both with ACLs
+// (channels &<prefix>:*, keys ~<prefix>:*).
 //
 // # Sessions
 //
@@ -104,9 +158,9 @@
 // again when the holder's lease would expire (the attempt returns its
 // TTL): no polling. Waiters are not queued on the server, so a waiter whose
 // context ends leaves nothing behind, and there is no fairness among
-// waiters. A hold's Gone closes when the removal of its version is heard
-// (or, after a lost subscription, a read finds it gone) or its session
-// ends.
+// waiters. A hold's Gone closes when a read of the hold, made when the
+// removal of its version is heard or after a lost subscription, finds it
+// gone, or when its session ends.
 //
 // What Redis can promise: on one primary the lock is safe while that
 // primary stays up (it serializes the scripts, and the hold expires only

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	_ "embed"
+	"math"
 	"time"
 
 	"github.com/atomix/go-client/driver"
@@ -155,7 +156,7 @@ func (e *election) Evict(ctx context.Context, candidate string) (driver.Term, er
 }
 
 func (e *election) Watch(ctx context.Context, ch chan<- driver.Term) error {
-	return startWatch(ctx, e.handle, &electionReplica{e: e}, ch)
+	return startWatch(ctx, e.handle, &electionReplica{e: e}, e.keys[3], ch)
 }
 
 // electionReplica is a watcher's copy of an election: the last term sent.
@@ -179,24 +180,55 @@ func (r *electionReplica) load(ctx context.Context, first bool) (uint64, []drive
 	return st.seq, events, nil
 }
 
-func (r *electionReplica) apply(p *payload) ([]driver.Term, error) {
-	t := driver.Term{Term: p.u64()}
-	r.minTTL = int64(p.u64()) - 1
-	n := p.u32()
+// maxRecheck bounds the lease time a change message may claim, so that
+// converting it to a Duration cannot overflow.
+const maxRecheck = int64(math.MaxInt64 / int64(time.Millisecond) / 2)
+
+func (r *electionReplica) apply(_ uint64, p *payload) ([]driver.Term, error) {
+	term := p.u64()
+	ttl := p.u64() // the shortest lease left, plus 1; 0 for none
+	count := p.u32()
 	if p.err != nil {
 		return nil, p.err
 	}
-	t.Candidates = make([]string, 0, min(n, 1024))
-	for i := 0; i < n; i++ {
-		t.Candidates = append(t.Candidates, p.str())
+	// Each candidate takes at least its 4-byte length: a count the bytes
+	// present cannot hold is refused before anything is allocated for it.
+	if uint64(count) > uint64(p.left()/4) {
+		return nil, badReply("%d candidates claimed in %d bytes", count, p.left())
 	}
+	if ttl > uint64(maxRecheck)+1 {
+		return nil, badReply("lease time %d out of range", ttl)
+	}
+	n := int(count)
+	t := driver.Term{Term: term, Candidates: make([]string, 0, n)}
+	seen := make(map[string]struct{}, n)
+	for i := 0; i < n; i++ {
+		c := p.str()
+		if p.err != nil {
+			return nil, p.err
+		}
+		if _, dup := seen[c]; dup {
+			return nil, badReply("candidate %q listed twice", c)
+		}
+		seen[c] = struct{}{}
+		t.Candidates = append(t.Candidates, c)
+	}
+	p.end()
 	if p.err != nil {
 		return nil, p.err
 	}
 	if n > 0 {
 		t.Leader = t.Candidates[0]
 	}
-	r.term = t
+	// The term changes exactly when the leader does, by one.
+	want := r.term.Term
+	if t.Leader != r.term.Leader {
+		want++
+	}
+	if term != want {
+		return nil, badReply("term %d with leader %q after term %d with leader %q", term, t.Leader, r.term.Term, r.term.Leader)
+	}
+	r.term, r.minTTL = t, int64(ttl)-1
 	return []driver.Term{t.Clone()}, nil
 }
 

@@ -66,7 +66,7 @@ func isDialError(err error) bool {
 // replica, the cluster is down, memory is full, a script is busy) are
 // ErrUnavailable: nothing was applied, and a script that fails on its first
 // write changes nothing either. Refused credentials or permissions are
-// ErrPermission.
+// ErrPermission, also a command of a script that the user's ACL denies.
 func serverErrorKind(msg string) error {
 	prefix, _, _ := strings.Cut(msg, " ")
 	switch prefix {
@@ -78,6 +78,13 @@ func serverErrorKind(msg string) error {
 	case "ERR":
 		if strings.Contains(msg, "max number of clients") {
 			return driver.ErrUnavailable
+		}
+		// Redis 7.0 reports a command of a script that the user's ACL
+		// denies (PUBLISH to a channel it may not publish to, a key it
+		// may not write) as a script error starting with this text. The
+		// scripts publish before writing, so nothing was applied.
+		if strings.Contains(msg, "The user executing the script can't") {
+			return driver.ErrPermission
 		}
 	}
 	// WRONGTYPE (a key of the primitive holds something else) and script

@@ -28,6 +28,7 @@ func TestServerErrorKinds(t *testing.T) {
 		"WRONGTYPE Operation against a key holding the wrong kind of value": driver.ErrInvalid,
 		"ERR max number of clients reached":                                 driver.ErrUnavailable,
 		"ERR user_script:1: bad":                                            driver.ErrInvalid,
+		"ERR The user executing the script can't publish to the channel mentioned in the command script: 9edb, on @user_script:1.": driver.ErrPermission,
 	} {
 		if got := serverErrorKind(msg); got != want {
 			t.Errorf("serverErrorKind(%q) = %v, want %v", msg, got, want)

@@ -2,17 +2,23 @@ package redis
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // holdWatch is one acquisition's listener on its lock's channel, on which
 // every removal of a hold publishes the hold's version. While the
 // acquisition waits, what it hears wakes it; once it holds the lock, the
-// removal of its version closes gone.
+// removal of its version makes it read the hold, and gone is closed if the
+// hold is indeed gone. Messages are not authenticated (anyone allowed to
+// PUBLISH on the channel can send one): a forged one can wake a waiter,
+// which then tries again, or make a holder read the hold, never close a
+// live hold's gone.
 type holdWatch struct {
 	wake    chan struct{} // a removal was heard, or the channel was resubscribed
-	recheck chan struct{} // the channel was resubscribed: removals may have been missed
+	recheck chan struct{} // the hold must be read: its removal was heard, or removals may have been missed
 	gone    chan struct{}
 
 	mu      sync.Mutex
@@ -40,7 +46,7 @@ func (w *holdWatch) message(payload string) {
 	case w.version == 0:
 		w.heard = append(w.heard, v)
 	case w.version == v:
-		w.endLocked()
+		poke(w.recheck)
 	}
 	w.mu.Unlock()
 	poke(w.wake)
@@ -64,16 +70,14 @@ func (w *holdWatch) forget() {
 	w.mu.Unlock()
 }
 
-// hold records the version taken; gone is closed at once if its removal
+// hold records the version taken; the hold is read at once if its removal
 // was already heard.
 func (w *holdWatch) hold(version uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.version = version
-	for _, v := range w.heard {
-		if v == version {
-			w.endLocked()
-		}
+	if slices.Contains(w.heard, version) {
+		poke(w.recheck)
 	}
 	w.heard = nil
 }
@@ -99,11 +103,12 @@ func poke(c chan struct{}) {
 }
 
 // watchHold starts the goroutine that closes the Gone channel of the hold
-// of version taken by an acquisition listening with w: when the hold's
-// removal is heard, when a check after a lost subscription finds it gone,
-// or when its session ends (which is also when the driver is closed). The
-// goroutine then leaves the lock's channel. The session counts it (see
-// session.bind): it has returned when the session's end returns.
+// of version taken by an acquisition listening with w: when a read of the
+// hold, made when its removal is heard or after a lost subscription, finds
+// it gone, or when its session ends (which is also when the driver is
+// closed). A read that fails is tried again. The goroutine then leaves the
+// lock's channel. The session counts it (see session.bind): it has
+// returned when the session's end returns.
 func (l *lock) watchHold(w *holdWatch, ss *session, version uint64) <-chan struct{} {
 	w.hold(version)
 	go func() {
@@ -117,14 +122,31 @@ func (l *lock) watchHold(w *holdWatch, ss *session, version uint64) <-chan struc
 			case <-ss.Done():
 				return
 			case <-w.recheck:
-				ctx, cancel := context.WithTimeout(context.Background(), ss.ttl)
-				cur, err := l.holder(ctx)
-				cancel()
-				if err == nil && cur != version {
+				if !l.holdLive(ss, version) {
 					return
 				}
 			}
 		}
 	}()
 	return w.gone
+}
+
+// holdLive reads the hold, trying again until a read succeeds, and reports
+// whether the hold of version is live; false also when the session ends.
+func (l *lock) holdLive(ss *session, version uint64) bool {
+	delay := 50 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), ss.ttl)
+		cur, err := l.holder(ctx)
+		cancel()
+		if err == nil {
+			return cur == version
+		}
+		select {
+		case <-ss.Done():
+			return false
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Second)
+	}
 }

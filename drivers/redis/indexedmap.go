@@ -225,5 +225,5 @@ func (m *indexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error]
 }
 
 func (m *indexedMap) Watch(ctx context.Context, ch chan<- driver.EntryEvent) error {
-	return startWatch(ctx, m.handle, &hashReplica{h: m.handle, keys: []string{m.keys[0], m.keys[2]}, headers: 2}, ch)
+	return startWatch(ctx, m.handle, &hashReplica{h: m.handle, keys: []string{m.keys[0], m.keys[2]}, headers: 2}, m.keys[2], ch)
 }

@@ -203,7 +203,7 @@ func listPage(r any) (seq uint64, n int, items []string, err error) {
 }
 
 func (l *list) Watch(ctx context.Context, ch chan<- driver.ListEvent) error {
-	return startWatch(ctx, l.handle, &listReplica{l: l}, ch)
+	return startWatch(ctx, l.handle, &listReplica{l: l}, l.keys[1], ch)
 }
 
 // listReplica is a watcher's copy of a list.
@@ -237,9 +237,16 @@ func (r *listReplica) load(ctx context.Context, first bool) (uint64, []driver.Li
 	return seq, events, nil
 }
 
-func (r *listReplica) apply(p *payload) ([]driver.ListEvent, error) {
+func (r *listReplica) apply(_ uint64, p *payload) ([]driver.ListEvent, error) {
 	op := p.byte()
 	if op == 'C' {
+		p.end()
+		if p.err != nil {
+			return nil, p.err
+		}
+		if len(r.items) == 0 {
+			return nil, badReply("clear of an empty copy")
+		}
 		events := make([]driver.ListEvent, len(r.items))
 		for k, it := range r.items {
 			events[k] = driver.ListEvent{Type: driver.EventRemoved, Index: 0, Value: it}
@@ -248,28 +255,38 @@ func (r *listReplica) apply(p *payload) ([]driver.ListEvent, error) {
 		return events, nil
 	}
 	i64 := p.u64()
-	v := p.rest()
+	var v string
+	if op == 'R' {
+		p.end()
+	} else {
+		v = p.rest()
+	}
 	if p.err != nil {
 		return nil, p.err
 	}
-	i := int(i64)
+	// The index is compared as received, before any conversion: a claimed
+	// index of 2^63 or more must not become a negative int.
+	n := uint64(len(r.items))
 	switch op {
 	case 'I':
-		if i > len(r.items) {
-			return nil, badReply("insertion at %d into a copy of %d items", i, len(r.items))
+		if i64 > n {
+			return nil, badReply("insertion at %d into a copy of %d items", i64, n)
 		}
+		i := int(i64)
 		r.items = slices.Insert(r.items, i, bytesOf(v))
 		return []driver.ListEvent{{Type: driver.EventInserted, Index: i, Value: bytesOf(v)}}, nil
 	case 'U':
-		if i >= len(r.items) {
-			return nil, badReply("update of %d in a copy of %d items", i, len(r.items))
+		if i64 >= n {
+			return nil, badReply("update of %d in a copy of %d items", i64, n)
 		}
+		i := int(i64)
 		r.items[i] = bytesOf(v)
 		return []driver.ListEvent{{Type: driver.EventUpdated, Index: i, Value: bytesOf(v)}}, nil
 	case 'R':
-		if i >= len(r.items) {
-			return nil, badReply("removal of %d from a copy of %d items", i, len(r.items))
+		if i64 >= n {
+			return nil, badReply("removal of %d from a copy of %d items", i64, n)
 		}
+		i := int(i64)
 		old := r.items[i]
 		r.items = slices.Delete(r.items, i, i+1)
 		return []driver.ListEvent{{Type: driver.EventRemoved, Index: i, Value: old}}, nil

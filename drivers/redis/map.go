@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	_ "embed"
@@ -197,7 +198,7 @@ func (m *redisMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 }
 
 func (m *redisMap) Watch(ctx context.Context, ch chan<- driver.EntryEvent) error {
-	return startWatch(ctx, m.handle, &hashReplica{h: m.handle, keys: m.keys, headers: 1}, ch)
+	return startWatch(ctx, m.handle, &hashReplica{h: m.handle, keys: m.keys, headers: 1}, m.keys[1], ch)
 }
 
 // hashReplica is a watcher's copy of a map or an indexed map.
@@ -206,6 +207,9 @@ type hashReplica struct {
 	keys    []string // the entries, the version counter
 	headers int      // header fields of a stored entry
 	entries map[string]driver.Entry
+	// maxIndex is the greatest index seen (indexed maps): indexes are
+	// never reused, so an insertion comes after it.
+	maxIndex uint64
 }
 
 func (r *hashReplica) load(ctx context.Context, first bool) (uint64, []driver.EntryEvent, error) {
@@ -234,9 +238,19 @@ func (r *hashReplica) load(ctx context.Context, first bool) (uint64, []driver.En
 			return 0, nil, err
 		}
 		next[key] = e
+		r.maxIndex = max(r.maxIndex, e.Index)
 	}
 	var events []driver.EntryEvent
 	if !first {
+		// A forged change applied with the number a genuine one then got
+		// has the genuine version and another value: resync, which compares
+		// versions, must see it as changed.
+		for k, was := range r.entries {
+			if now, ok := next[k]; ok && now.Version == was.Version && now.Index == was.Index && !bytes.Equal(now.Value, was.Value) {
+				was.Version = 0
+				r.entries[k] = was
+			}
+		}
 		events = resync.Entries(r.entries, next)
 		for i := range events {
 			events[i].Entry = cloneEntry(events[i].Entry)
@@ -251,8 +265,7 @@ func cloneEntry(e driver.Entry) driver.Entry {
 	return e
 }
 
-func (r *hashReplica) apply(p *payload) ([]driver.EntryEvent, error) {
-	seq := beUint64(p.s)
+func (r *hashReplica) apply(seq uint64, p *payload) ([]driver.EntryEvent, error) {
 	op := p.byte()
 	switch op {
 	case 'I', 'U':
@@ -265,13 +278,20 @@ func (r *hashReplica) apply(p *payload) ([]driver.EntryEvent, error) {
 		if p.err != nil {
 			return nil, p.err
 		}
-		e := driver.Entry{Key: key, Value: bytesOf(v), Version: seq, Index: index}
-		if op == 'U' {
-			if old, ok := r.entries[key]; ok {
-				e.Index = old.Index
-			}
+		old, present := r.entries[key]
+		switch {
+		case op == 'I' && present:
+			return nil, badReply("insertion of %q, which the watcher's copy has", key)
+		case op == 'U' && !present:
+			return nil, badReply("update of %q, which the watcher's copy does not have", key)
+		case op == 'U' && old.Index != index:
+			return nil, badReply("update of %q at index %d, not %d", key, index, old.Index)
+		case op == 'I' && r.headers == 2 && index <= r.maxIndex:
+			return nil, badReply("insertion of %q at index %d, not after %d", key, index, r.maxIndex)
 		}
+		e := driver.Entry{Key: key, Value: bytesOf(v), Version: seq, Index: index}
 		r.entries[key] = e
+		r.maxIndex = max(r.maxIndex, index)
 		t := driver.EventInserted
 		if op == 'U' {
 			t = driver.EventUpdated
@@ -279,6 +299,7 @@ func (r *hashReplica) apply(p *payload) ([]driver.EntryEvent, error) {
 		return []driver.EntryEvent{{Type: t, Entry: cloneEntry(e)}}, nil
 	case 'R':
 		key := p.str()
+		p.end()
 		if p.err != nil {
 			return nil, p.err
 		}
@@ -289,6 +310,13 @@ func (r *hashReplica) apply(p *payload) ([]driver.EntryEvent, error) {
 		delete(r.entries, key)
 		return []driver.EntryEvent{{Type: driver.EventRemoved, Entry: old}}, nil
 	case 'C':
+		p.end()
+		if p.err != nil {
+			return nil, p.err
+		}
+		if len(r.entries) == 0 {
+			return nil, badReply("clear of an empty copy")
+		}
 		events := make([]driver.EntryEvent, 0, len(r.entries))
 		for _, e := range r.entries {
 			events = append(events, driver.EntryEvent{Type: driver.EventRemoved, Entry: e})
@@ -298,6 +326,9 @@ func (r *hashReplica) apply(p *payload) ([]driver.EntryEvent, error) {
 		})
 		r.entries = map[string]driver.Entry{}
 		return events, nil
+	}
+	if p.err != nil {
+		return nil, p.err
 	}
 	return nil, badReply("unknown map change %q", op)
 }

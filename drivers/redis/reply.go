@@ -124,7 +124,10 @@ func cloneBytes(b []byte) []byte {
 }
 
 // payload reads a message published by a script: big-endian integers and
-// length-prefixed strings.
+// length-prefixed strings. Messages come from anyone allowed to PUBLISH on
+// the channel: a read past the end sets err (and reads return zero
+// values), a length is checked against the bytes present before anything
+// is sliced, and nothing is allocated from a length.
 type payload struct {
 	s   string
 	off int
@@ -141,14 +144,14 @@ func (p *payload) u64() uint64 {
 	return v
 }
 
-func (p *payload) u32() int {
+func (p *payload) u32() uint32 {
 	if p.err != nil || len(p.s)-p.off < 4 {
 		p.fail()
 		return 0
 	}
-	v := 0
+	v := uint32(0)
 	for i := 0; i < 4; i++ {
-		v = v<<8 | int(p.s[p.off+i])
+		v = v<<8 | uint32(p.s[p.off+i])
 	}
 	p.off += 4
 	return v
@@ -167,12 +170,12 @@ func (p *payload) byte() byte {
 // str reads a string prefixed by its 4-byte length.
 func (p *payload) str() string {
 	n := p.u32()
-	if p.err != nil || len(p.s)-p.off < n {
+	if p.err != nil || uint64(n) > uint64(len(p.s)-p.off) {
 		p.fail()
 		return ""
 	}
-	v := p.s[p.off : p.off+n]
-	p.off += n
+	v := p.s[p.off : p.off+int(n)]
+	p.off += int(n)
 	return v
 }
 
@@ -184,6 +187,22 @@ func (p *payload) rest() string {
 	v := p.s[p.off:]
 	p.off = len(p.s)
 	return v
+}
+
+// left returns how many bytes are unread.
+func (p *payload) left() int {
+	if p.err != nil {
+		return 0
+	}
+	return len(p.s) - p.off
+}
+
+// end sets err if anything is left unread: a change is exactly its
+// fields.
+func (p *payload) end() {
+	if p.err == nil && p.off != len(p.s) {
+		p.err = badReply("%d unexpected bytes after a change of %d bytes", len(p.s)-p.off, p.off)
+	}
 }
 
 func (p *payload) fail() {

@@ -117,7 +117,7 @@ func (s *set) Elements(ctx context.Context) iter.Seq2[string, error] {
 }
 
 func (s *set) Watch(ctx context.Context, ch chan<- driver.ElementEvent) error {
-	return startWatch(ctx, s.handle, &setReplica{s: s}, ch)
+	return startWatch(ctx, s.handle, &setReplica{s: s}, s.keys[1], ch)
 }
 
 // setReplica is a watcher's copy of a set.
@@ -156,17 +156,31 @@ func (r *setReplica) load(ctx context.Context, first bool) (uint64, []driver.Ele
 	return seq, events, nil
 }
 
-func (r *setReplica) apply(p *payload) ([]driver.ElementEvent, error) {
+func (r *setReplica) apply(_ uint64, p *payload) ([]driver.ElementEvent, error) {
 	switch op := p.byte(); op {
-	case 'I':
+	case 'I', 'R':
 		e := p.rest()
-		r.elements[e] = 0
-		return []driver.ElementEvent{{Type: driver.EventInserted, Element: e}}, nil
-	case 'R':
-		e := p.rest()
+		if p.err != nil {
+			return nil, p.err
+		}
+		_, present := r.elements[e]
+		if present == (op == 'I') {
+			return nil, badReply("change %q of %q inconsistent with the watcher's copy", op, e)
+		}
+		if op == 'I' {
+			r.elements[e] = 0
+			return []driver.ElementEvent{{Type: driver.EventInserted, Element: e}}, nil
+		}
 		delete(r.elements, e)
 		return []driver.ElementEvent{{Type: driver.EventRemoved, Element: e}}, nil
 	case 'C':
+		p.end()
+		if p.err != nil {
+			return nil, p.err
+		}
+		if len(r.elements) == 0 {
+			return nil, badReply("clear of an empty copy")
+		}
 		removed := make([]string, 0, len(r.elements))
 		for e := range r.elements {
 			removed = append(removed, e)
@@ -179,5 +193,8 @@ func (r *setReplica) apply(p *payload) ([]driver.ElementEvent, error) {
 		r.elements = map[string]uint64{}
 		return events, nil
 	}
-	return nil, badReply("unknown set change %q", p.s)
+	if p.err != nil {
+		return nil, p.err
+	}
+	return nil, badReply("unknown set change of %d bytes", len(p.s))
 }

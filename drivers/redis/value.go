@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 
@@ -94,7 +95,7 @@ func (v *value) Delete(ctx context.Context, ifVersion uint64) error {
 }
 
 func (v *value) Watch(ctx context.Context, ch chan<- driver.ValueEvent) error {
-	return startWatch(ctx, v.handle, &valueReplica{v: v}, ch)
+	return startWatch(ctx, v.handle, &valueReplica{v: v}, v.keys[1], ch)
 }
 
 // valueReplica is a watcher's copy of a value; a zero Version means
@@ -130,7 +131,13 @@ func (r *valueReplica) load(ctx context.Context, first bool) (uint64, []driver.V
 		next = driver.ValueEvent{Value: bytesOf(rec.value), Version: rec.fields[0]}
 	}
 	var events []driver.ValueEvent
-	if !first {
+	switch {
+	case first:
+	case r.cur.Version != 0 && r.cur.Version == next.Version && !bytes.Equal(r.cur.Value, next.Value):
+		// A forged change applied with the number a genuine one then
+		// got: same version, another value.
+		events = []driver.ValueEvent{{Type: driver.EventUpdated, Value: cloneBytes(next.Value), Version: next.Version}}
+	default:
 		events = resync.Value(r.cur, next)
 		for i := range events {
 			events[i].Value = cloneBytes(events[i].Value)
@@ -140,11 +147,23 @@ func (r *valueReplica) load(ctx context.Context, first bool) (uint64, []driver.V
 	return seq, events, nil
 }
 
-func (r *valueReplica) apply(p *payload) ([]driver.ValueEvent, error) {
-	seq := beUint64(p.s)
-	switch op := p.byte(); op {
+func (r *valueReplica) apply(seq uint64, p *payload) ([]driver.ValueEvent, error) {
+	op := p.byte()
+	var b string
+	if op == 'R' {
+		p.end()
+	} else {
+		b = p.rest()
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	present := r.cur.Version != 0
+	switch op {
 	case 'I', 'U':
-		b := p.rest()
+		if present != (op == 'U') {
+			return nil, badReply("change %q inconsistent with the watcher's copy", op)
+		}
 		r.cur = driver.ValueEvent{Value: bytesOf(b), Version: seq}
 		t := driver.EventInserted
 		if op == 'U' {
@@ -152,9 +171,12 @@ func (r *valueReplica) apply(p *payload) ([]driver.ValueEvent, error) {
 		}
 		return []driver.ValueEvent{{Type: t, Value: bytesOf(b), Version: seq}}, nil
 	case 'R':
+		if !present {
+			return nil, badReply("removal of a value the watcher's copy does not have")
+		}
 		ev := driver.ValueEvent{Type: driver.EventRemoved, Value: r.cur.Value, Version: r.cur.Version}
 		r.cur = driver.ValueEvent{}
 		return []driver.ValueEvent{ev}, nil
 	}
-	return nil, badReply("unknown value change %q", p.s)
+	return nil, badReply("unknown value change %q", op)
 }

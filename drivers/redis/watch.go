@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // replica is a watcher's copy of one primitive, kept up to date from the
@@ -16,9 +18,14 @@ type replica[E any] interface {
 	// the last change it includes, and returns the events that turn the
 	// copy into it (none on the first load); the copy becomes that state.
 	load(ctx context.Context, first bool) (seq uint64, events []E, err error)
-	// apply applies one published change, whose sequence number is the
-	// one after the copy's, and returns its events.
-	apply(change *payload) ([]E, error)
+	// apply applies one published change, whose sequence number seq is
+	// the one after the copy's, and returns its events. change is read
+	// from after the sequence number. Messages are not authenticated
+	// (anyone allowed to PUBLISH on the channel can send one): apply
+	// checks that the change is well formed and consistent with the copy,
+	// never allocates more than a small multiple of the message's size,
+	// and returns an error, leaving the copy unchanged, when it is not.
+	apply(seq uint64, change *payload) ([]E, error)
 }
 
 // expiring is implemented by replicas whose state can change without a
@@ -31,7 +38,31 @@ type expiring interface {
 // The sequence numbers. Every script that changes a watchable primitive
 // increments the primitive's counter once per change it publishes and
 // starts the message with the new value: a watcher that has applied change
-// n expects n+1 next; anything else means it missed a change.
+// n expects n+1 next; a greater number means it missed a change.
+//
+// Messages are not authenticated: whoever may PUBLISH on the channel can
+// forge one. A forged message with the next number would be applied and
+// the genuine change with that number then taken for a repeat. So the
+// watcher trusts a message only as far as the server confirms it:
+//
+//   - a message whose number is at most the one of the state it last
+//     loaded (base) is ignored: that state includes the change;
+//   - a message whose number it already applied from another message
+//     (base < n <= last) means one of the two was forged, since the server
+//     publishes each number once: the watcher re-reads the state;
+//   - after applying messages, it reads the counter (one GET per batch of
+//     messages applied): if the counter is below the last number applied,
+//     a message announced a change the server never made, and the watcher
+//     re-reads the state. If the counter has reached it, every number
+//     applied was published by the server after the state was loaded, so
+//     the genuine message of each one arrives too (or the subscription is
+//     lost, which also makes the watcher re-read), and a forged one is
+//     caught by the rule above.
+//
+// Anything malformed, inconsistent with the copy or out of order makes the
+// watcher re-read. The scripts publish before writing and increment the
+// counter last, so a script stopped by an error after publishing leaves
+// the counter below the number it published.
 
 // watcher is one Watch: it queues what the hub hears on the primitive's
 // channel, applies it to its replica in order, and sends the events on ch.
@@ -43,20 +74,34 @@ type watcher[E any] struct {
 
 	mu     sync.Mutex
 	queue  []string // messages, or "" for "resubscribed"
+	queued int      // bytes in queue
 	signal chan struct{}
 
-	last uint64 // sequence number of the last change applied
+	seqKey     string // the primitive's sequence counter
+	base       uint64 // sequence number of the state last loaded
+	last       uint64 // sequence number of the last change applied
+	unverified bool   // changes were applied that the counter has not confirmed
 }
+
+// The queue of a watcher that falls behind (its channel is not read, or
+// messages are flooded) is replaced by one "resubscribed" marker past
+// these bounds: the watcher then re-reads the state instead of holding
+// every message.
+const (
+	maxQueuedMessages = 1 << 14
+	maxQueuedBytes    = 64 << 20
+)
 
 // startWatch establishes a watch: it subscribes to the primitive's channel,
 // waits for the confirmation, loads the state, and starts the goroutine
 // that sends the events. Every change committed after it returns is
 // delivered.
-func startWatch[E any](ctx context.Context, h *handle, r replica[E], ch chan<- E) error {
+// seqKey is the key of the primitive's sequence counter.
+func startWatch[E any](ctx context.Context, h *handle, r replica[E], seqKey string, ch chan<- E) error {
 	if err := h.begin(ctx); err != nil {
 		return err
 	}
-	w := &watcher[E]{h: h, replica: r, ch: ch, ctx: ctx, signal: make(chan struct{}, 1)}
+	w := &watcher[E]{h: h, replica: r, ch: ch, ctx: ctx, seqKey: seqKey, signal: make(chan struct{}, 1)}
 	channel := h.ks.channel()
 	if err := h.d.hub.subscribe(ctx, channel, w); err != nil {
 		return h.fail(ctx, err, false)
@@ -66,7 +111,7 @@ func startWatch[E any](ctx context.Context, h *handle, r replica[E], ch chan<- E
 		h.d.hub.unsubscribe(channel, w)
 		return h.fail(ctx, err, false)
 	}
-	w.last = seq
+	w.base, w.last = seq, seq
 	if !h.startWatch() {
 		h.d.hub.unsubscribe(channel, w)
 		return errInstanceClosed
@@ -86,7 +131,13 @@ func (w *watcher[E]) resubscribed() { w.enqueue("") }
 
 func (w *watcher[E]) enqueue(item string) {
 	w.mu.Lock()
-	w.queue = append(w.queue, item)
+	if len(w.queue) >= maxQueuedMessages || w.queued+len(item) > maxQueuedBytes {
+		clear(w.queue)
+		w.queue, w.queued = append(w.queue[:0], ""), 0
+	} else {
+		w.queue = append(w.queue, item)
+		w.queued += len(item)
+	}
 	w.mu.Unlock()
 	select {
 	case w.signal <- struct{}{}:
@@ -125,7 +176,7 @@ func (w *watcher[E]) run() {
 	var batch []string
 	for {
 		w.mu.Lock()
-		batch, w.queue = w.queue, batch[:0]
+		batch, w.queue, w.queued = w.queue, batch[:0], 0
 		w.mu.Unlock()
 		if len(batch) == 0 {
 			select {
@@ -150,6 +201,9 @@ func (w *watcher[E]) run() {
 				return
 			}
 		}
+		if w.unverified && !w.verify() {
+			return
+		}
 		rearm()
 	}
 }
@@ -164,17 +218,38 @@ func (w *watcher[E]) handle(item string) bool {
 	switch {
 	case p.err != nil:
 		return w.reload()
-	case seq <= w.last:
+	case seq <= w.base:
 		return true // already in the state the watcher loaded
+	case seq <= w.last:
+		return w.reload() // a second message with a number applied: one is forged
 	case seq != w.last+1:
 		return w.reload() // a change was missed
 	}
-	events, err := w.replica.apply(p)
+	events, err := w.replica.apply(seq, p)
 	if err != nil {
 		return w.reload()
 	}
 	w.last = seq
+	w.unverified = true
 	return w.send(events)
+}
+
+// verify reads the sequence counter and re-reads the state if the counter
+// is below the last change applied, which a forged message announced (see
+// the sequence numbers above). A failed read re-reads the state too.
+func (w *watcher[E]) verify() bool {
+	w.unverified = false
+	n, err := w.h.client().Get(w.ctx, w.seqKey).Uint64()
+	if err == goredis.Nil {
+		n, err = 0, nil
+	}
+	if err == nil && n >= w.last {
+		return true
+	}
+	if w.ctx.Err() != nil {
+		return false
+	}
+	return w.reload()
 }
 
 // reload reads the state again, retrying until it succeeds or the watch
@@ -184,7 +259,7 @@ func (w *watcher[E]) reload() bool {
 	for {
 		seq, events, err := w.replica.load(w.ctx, false)
 		if err == nil {
-			w.last = seq
+			w.base, w.last, w.unverified = seq, seq, false
 			return w.send(events)
 		}
 		select {

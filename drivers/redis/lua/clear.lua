@@ -5,10 +5,15 @@
 -- UNLINK frees the elements in the background. Publishes seq(8) 'C':
 -- watchers turn it into one removal per element from their copy, so the
 -- elements are never sent anywhere.
+-- As in every write script, the message is published before anything is
+-- written and the counter is incremented last: a script stopped by an
+-- error (a user not allowed to PUBLISH) has written nothing, and a
+-- watcher that heard a change the counter does not reach re-reads.
 if redis.call('EXISTS', unpack(KEYS, 2)) == 0 then
   return 0
 end
-redis.call('UNLINK', unpack(KEYS, 2))
-local seq = redis.call('INCR', KEYS[1])
+local seq = (tonumber(redis.call('GET', KEYS[1])) or 0) + 1
 redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. 'C')
+redis.call('UNLINK', unpack(KEYS, 2))
+redis.call('INCR', KEYS[1])
 return 1

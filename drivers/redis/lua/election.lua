@@ -22,25 +22,26 @@
 -- counter; minttl the shortest time a candidate's lease has left in ms, -1
 -- when there is no candidate.
 -- Publishes seq(8) term(8) minttl+1(8) count(4) {len(4) candidate}...
+-- The script reads, then publishes, then writes, and increments the event
+-- counter last (see clear.lua): an error (a user not allowed to PUBLISH)
+-- leaves nothing written.
 local queue, sessions, state, events, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local op, who = ARGV[2], ARGV[3]
 
-if op == 'drop' then
-  redis.call('DEL', leases .. ARGV[4])
-end
-
-local alive = {}
-local changed = false
+-- The candidates whose lease is gone (for drop: also those of the session
+-- that ends, whose lease is deleted below).
+local alive, dead = {}, {}
+local listChanged = false
 local minttl = -1
 for _, c in ipairs(redis.call('LRANGE', queue, 0, -1)) do
   local sid = redis.call('HGET', sessions, c)
   local ttl = -2
-  if sid then
+  if sid and not (op == 'drop' and sid == ARGV[4]) then
     ttl = redis.call('PTTL', leases .. sid)
   end
   if ttl == -2 then
-    redis.call('HDEL', sessions, c)
-    changed = true
+    dead[#dead + 1] = c
+    listChanged = true
   else
     alive[#alive + 1] = c
     if ttl >= 0 and (minttl < 0 or ttl < minttl) then
@@ -58,12 +59,12 @@ for i, c in ipairs(alive) do
 end
 
 local status = 1
+local entered, left = false, false
 if op == 'enter' then
-  redis.call('SET', leases .. ARGV[4], '1', 'PX', ARGV[5])
   if pos == 0 then
     alive[#alive + 1] = who
-    redis.call('HSET', sessions, who, ARGV[4])
-    changed = true
+    entered = true
+    listChanged = true
     local ttl = tonumber(ARGV[5])
     if minttl < 0 or ttl < minttl then
       minttl = ttl
@@ -76,8 +77,8 @@ elseif op == 'leave' or op == 'evict' then
     end
   else
     table.remove(alive, pos)
-    redis.call('HDEL', sessions, who)
-    changed = true
+    left = true
+    listChanged = true
   end
 elseif op == 'anoint' or op == 'promote' then
   if pos == 0 then
@@ -89,36 +90,56 @@ elseif op == 'anoint' or op == 'promote' then
     end
     table.remove(alive, pos)
     table.insert(alive, to, who)
-    changed = true
-  end
-end
-
-if changed then
-  redis.call('DEL', queue)
-  for i = 1, #alive, 1000 do
-    redis.call('RPUSH', queue, unpack(alive, i, math.min(i + 999, #alive)))
+    listChanged = true
   end
 end
 
 local leader = alive[1] or ''
 local stored = redis.call('HMGET', state, 'term', 'leader')
 local term = tonumber(stored[1]) or 0
-if leader ~= (stored[2] or '') then
-  term = redis.call('HINCRBY', state, 'term', 1)
-  redis.call('HSET', state, 'leader', leader)
-  changed = true
+local newTerm = leader ~= (stored[2] or '')
+if newTerm then
+  term = term + 1
 end
+local changed = listChanged or newTerm
 
-local seq
+local seq = tonumber(redis.call('GET', events) or '0')
 if changed then
-  seq = redis.call('INCR', events)
+  seq = seq + 1
   local parts = {struct.pack('>I8I8I8I4', seq, term, minttl + 1, #alive)}
   for _, c in ipairs(alive) do
     parts[#parts + 1] = struct.pack('>I4', #c) .. c
   end
   redis.call('PUBLISH', ARGV[1], table.concat(parts))
-else
-  seq = tonumber(redis.call('GET', events) or '0')
+end
+
+-- The writes.
+if op == 'drop' then
+  redis.call('DEL', leases .. ARGV[4])
+end
+for _, c in ipairs(dead) do
+  redis.call('HDEL', sessions, c)
+end
+if op == 'enter' then
+  redis.call('SET', leases .. ARGV[4], '1', 'PX', ARGV[5])
+  if entered then
+    redis.call('HSET', sessions, who, ARGV[4])
+  end
+elseif left then
+  redis.call('HDEL', sessions, who)
+end
+if listChanged then
+  redis.call('DEL', queue)
+  for i = 1, #alive, 1000 do
+    redis.call('RPUSH', queue, unpack(alive, i, math.min(i + 999, #alive)))
+  end
+end
+if newTerm then
+  redis.call('HINCRBY', state, 'term', 1)
+  redis.call('HSET', state, 'leader', leader)
+end
+if changed then
+  redis.call('INCR', events)
 end
 
 local reply = {status, seq, term, minttl}

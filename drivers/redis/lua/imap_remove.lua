@@ -4,7 +4,7 @@
 -- or the index, ARGV[4] the required version as 8 bytes, or ''
 -- Returns {1, key, stored}, {0} if absent, {-1} if the version does not
 -- match.
--- Publishes seq(8) 'R' keylen(4) key.
+-- Publishes seq(8) 'R' keylen(4) key, before writing (see clear.lua).
 local key = ARGV[3]
 if ARGV[2] == 'i' then
   local keys = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[3], ARGV[3], 'LIMIT', 0, 1)
@@ -20,8 +20,9 @@ end
 if ARGV[4] ~= '' and string.sub(old, 1, 8) ~= ARGV[4] then
   return {-1}
 end
+local seq = (tonumber(redis.call('GET', KEYS[3])) or 0) + 1
+redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. 'R' .. struct.pack('>I4', #key) .. key)
 redis.call('HDEL', KEYS[1], key)
 redis.call('ZREM', KEYS[2], key)
-local seq = redis.call('INCR', KEYS[3])
-redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. 'R' .. struct.pack('>I4', #key) .. key)
+redis.call('INCR', KEYS[3])
 return {1, key, old}

@@ -7,7 +7,8 @@
 -- ARGV[4] the value, ARGV[5] the required version as 8 bytes, or ''
 -- Returns {1, version, index}, {0} if absent (update), {-1} if the version
 -- does not match, {-2} if present (append).
--- Publishes seq(8) 'I'|'U' index(8) keylen(4) key value; version = seq.
+-- Publishes seq(8) 'I'|'U' index(8) keylen(4) key value; version = seq;
+-- before writing (see clear.lua). The counters are incremented last.
 local old = redis.call('HGET', KEYS[1], ARGV[3])
 local index
 local op
@@ -15,7 +16,7 @@ if ARGV[2] == 'a' then
   if old then
     return {-2}
   end
-  index = redis.call('INCR', KEYS[4])
+  index = (tonumber(redis.call('GET', KEYS[4])) or 0) + 1
   op = 'I'
 else
   if not old then
@@ -27,12 +28,14 @@ else
   index = struct.unpack('>I8', string.sub(old, 9, 16))
   op = 'U'
 end
-local v = redis.call('INCR', KEYS[3])
+local v = (tonumber(redis.call('GET', KEYS[3])) or 0) + 1
 local ix = struct.pack('>I8', index)
 local seq = struct.pack('>I8', v)
+redis.call('PUBLISH', ARGV[1], seq .. op .. ix .. struct.pack('>I4', #ARGV[3]) .. ARGV[3] .. ARGV[4])
 redis.call('HSET', KEYS[1], ARGV[3], seq .. ix .. ARGV[4])
 if op == 'I' then
   redis.call('ZADD', KEYS[2], index, ARGV[3])
+  redis.call('INCR', KEYS[4])
 end
-redis.call('PUBLISH', ARGV[1], seq .. op .. ix .. struct.pack('>I4', #ARGV[3]) .. ARGV[3] .. ARGV[4])
+redis.call('INCR', KEYS[3])
 return {1, v, index}

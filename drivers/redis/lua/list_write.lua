@@ -5,7 +5,8 @@
 -- append), ARGV[4] the value (ignored by remove)
 -- Returns {1, index, old} (old: the replaced or removed item, '' for
 -- append and insert), or {0} if the index is out of range.
--- Publishes seq(8) 'I'|'U'|'R' index(8) value ('R' has no value).
+-- Publishes seq(8) 'I'|'U'|'R' index(8) value ('R' has no value), before
+-- writing (see clear.lua).
 --
 -- Redis lists have no insert or remove by index; the script pops the items
 -- between the index and the nearer end and pushes them back, so it moves
@@ -19,12 +20,29 @@ local old = ''
 local kind
 if op == 'a' then
   i = n
-  redis.call('RPUSH', list, v)
   kind = 'I'
 elseif op == 'i' then
   if i > n then
     return {0}
   end
+  kind = 'I'
+elseif op == 's' then
+  if i >= n then
+    return {0}
+  end
+  kind = 'U'
+else
+  if i >= n then
+    return {0}
+  end
+  kind = 'R'
+  v = ''
+end
+local seq = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1
+redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. kind .. struct.pack('>I8', i) .. v)
+if op == 'a' then
+  redis.call('RPUSH', list, v)
+elseif op == 'i' then
   if i == n then
     redis.call('RPUSH', list, v)
   elseif i == 0 then
@@ -42,18 +60,10 @@ elseif op == 'i' then
       redis.call('RPUSH', list, tail[k])
     end
   end
-  kind = 'I'
 elseif op == 's' then
-  if i >= n then
-    return {0}
-  end
   old = redis.call('LINDEX', list, i)
   redis.call('LSET', list, i, v)
-  kind = 'U'
 else
-  if i >= n then
-    return {0}
-  end
   if i == 0 then
     old = redis.call('LPOP', list)
   elseif i == n - 1 then
@@ -71,9 +81,6 @@ else
       redis.call('RPUSH', list, tail[k])
     end
   end
-  kind = 'R'
-  v = ''
 end
-local seq = redis.call('INCR', KEYS[2])
-redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. kind .. struct.pack('>I8', i) .. v)
+redis.call('INCR', KEYS[2])
 return {1, i, old}

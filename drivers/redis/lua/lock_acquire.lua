@@ -23,8 +23,9 @@ if cur[1] then
   if ttl ~= -2 then
     return {0, ttl}
   end
-  redis.call('DEL', hold)
+  -- Published before anything is written (see clear.lua).
   redis.call('PUBLISH', ARGV[1], cur[1])
+  redis.call('DEL', hold)
 end
 local v = redis.call('INCR', counter)
 redis.call('HSET', hold, 'version', v, 'session', ARGV[2], 'owner', ARGV[3])

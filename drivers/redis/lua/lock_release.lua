@@ -6,32 +6,37 @@
 -- Returns 1 if a live matching hold was released, else 0. A hold whose
 -- lease is gone had already ended: it is removed and 0 returned.
 -- Publishes the version of the hold removed: it wakes the waiters and tells
--- the holder.
+-- the holder. The message is published before anything is written (see
+-- clear.lua).
 local hold, leases = KEYS[1], KEYS[2]
 local m, a = ARGV[2], ARGV[3]
+local cur = redis.call('HMGET', hold, 'version', 'session', 'owner')
+local live, match = false, false
+if cur[1] then
+  if not (m == 's' and cur[2] == a) then
+    live = redis.call('EXISTS', leases .. cur[2]) == 1
+  end
+  if m == 'h' then
+    match = cur[3] == a and cur[1] == ARGV[4]
+  elseif m == 'o' then
+    match = cur[3] == a
+  elseif m == 'v' then
+    match = cur[1] == a
+  else
+    match = cur[2] == a
+  end
+end
+local remove = cur[1] and (match or not live)
+if remove then
+  redis.call('PUBLISH', ARGV[1], cur[1])
+end
 if m == 's' then
   redis.call('DEL', leases .. a)
 end
-local cur = redis.call('HMGET', hold, 'version', 'session', 'owner')
-if not cur[1] then
-  return 0
-end
-local live = redis.call('EXISTS', leases .. cur[2]) == 1
-local match
-if m == 'h' then
-  match = cur[3] == a and cur[1] == ARGV[4]
-elseif m == 'o' then
-  match = cur[3] == a
-elseif m == 'v' then
-  match = cur[1] == a
-else
-  match = cur[2] == a
-end
-if not match and live then
+if not remove then
   return 0
 end
 redis.call('DEL', hold)
-redis.call('PUBLISH', ARGV[1], cur[1])
 if match and live then
   return 1
 end

@@ -4,7 +4,7 @@
 -- bytes, or ''
 -- Returns {1, stored} with the removed entry's stored bytes, {0} if
 -- absent, {-1} if the version does not match.
--- Publishes seq(8) 'R' keylen(4) key.
+-- Publishes seq(8) 'R' keylen(4) key, before writing (see clear.lua).
 local old = redis.call('HGET', KEYS[1], ARGV[2])
 if not old then
   return {0}
@@ -12,7 +12,8 @@ end
 if ARGV[3] ~= '' and string.sub(old, 1, 8) ~= ARGV[3] then
   return {-1}
 end
-redis.call('HDEL', KEYS[1], ARGV[2])
-local seq = redis.call('INCR', KEYS[2])
+local seq = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1
 redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. 'R' .. struct.pack('>I4', #ARGV[2]) .. ARGV[2])
+redis.call('HDEL', KEYS[1], ARGV[2])
+redis.call('INCR', KEYS[2])
 return {1, old}

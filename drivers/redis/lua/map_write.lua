@@ -7,10 +7,16 @@
 -- value, ARGV[5] the required version as 8 bytes, or '' for none
 -- Returns {status, version}: status 1 stored, 0 absent (update), -1 the
 -- version does not match, -2 present (insert).
--- Publishes seq(8) 'I'|'U' keylen(4) key value; the version is seq.
+-- Publishes seq(8) 'I'|'U' keylen(4) key value, the version being seq,
+-- before writing (see clear.lua).
 local entries, mode, key, want = KEYS[1], ARGV[2], ARGV[3], ARGV[5]
 local op
-if mode ~= 'p' or want ~= '' then
+if mode == 'p' and want == '' then
+  op = 'I'
+  if redis.call('HEXISTS', entries, key) == 1 then
+    op = 'U'
+  end
+else
   local old = redis.call('HGET', entries, key)
   if old then
     if mode == 'i' then
@@ -30,15 +36,9 @@ if mode ~= 'p' or want ~= '' then
     op = 'I'
   end
 end
-local v = redis.call('INCR', KEYS[2])
+local v = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1
 local header = struct.pack('>I8', v)
-local added = redis.call('HSET', entries, key, header .. ARGV[4])
-if not op then
-  -- An unconditional put: HSET says whether the key is new.
-  op = 'U'
-  if added == 1 then
-    op = 'I'
-  end
-end
 redis.call('PUBLISH', ARGV[1], header .. op .. struct.pack('>I4', #key) .. key .. ARGV[4])
+redis.call('HSET', entries, key, header .. ARGV[4])
+redis.call('INCR', KEYS[2])
 return {1, v}

@@ -2,7 +2,7 @@
 -- KEYS[1] the value, KEYS[2] its version counter
 -- ARGV[1] the channel, ARGV[2] the required version as 8 bytes, or ''
 -- Returns 1 if deleted, 0 if absent, -1 if the version does not match.
--- Publishes seq(8) 'R'.
+-- Publishes seq(8) 'R', before writing (see clear.lua).
 local old = redis.call('GET', KEYS[1])
 if not old then
   return 0
@@ -10,7 +10,8 @@ end
 if ARGV[2] ~= '' and string.sub(old, 1, 8) ~= ARGV[2] then
   return -1
 end
-redis.call('DEL', KEYS[1])
-local seq = redis.call('INCR', KEYS[2])
+local seq = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1
 redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. 'R')
+redis.call('DEL', KEYS[1])
+redis.call('INCR', KEYS[2])
 return 1

@@ -5,25 +5,21 @@
 -- 8 bytes, or '' for none
 -- Returns {1, version}, or {-1, 0} if the required version does not match
 -- (also when the value is absent).
--- Publishes seq(8) 'I'|'U' bytes; the version is the sequence number.
-local old
+-- Publishes seq(8) 'I'|'U' bytes, the version being the sequence number,
+-- before writing (see clear.lua).
+local op = 'I'
 if ARGV[3] ~= '' then
-  old = redis.call('GET', KEYS[1])
+  local old = redis.call('GET', KEYS[1])
   if not old or string.sub(old, 1, 8) ~= ARGV[3] then
     return {-1, 0}
   end
-end
-local v = redis.call('INCR', KEYS[2])
-local header = struct.pack('>I8', v)
-if ARGV[3] ~= '' then
-  redis.call('SET', KEYS[1], header .. ARGV[2])
-else
-  -- SET ... GET returns the value it replaced (Redis 6.2).
-  old = redis.call('SET', KEYS[1], header .. ARGV[2], 'GET')
-end
-local op = 'I'
-if old then
+  op = 'U'
+elseif redis.call('EXISTS', KEYS[1]) == 1 then
   op = 'U'
 end
+local v = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1
+local header = struct.pack('>I8', v)
 redis.call('PUBLISH', ARGV[1], header .. op .. ARGV[2])
+redis.call('SET', KEYS[1], header .. ARGV[2])
+redis.call('INCR', KEYS[2])
 return {1, v}
