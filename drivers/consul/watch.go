@@ -29,6 +29,17 @@ import (
 // so a watcher always converges to the latest state. The same holds after
 // errors (the agent unreachable, say): the watcher retries with backoff and
 // its next answer is again a whole state.
+//
+// An index only means something to the store that gave it: after the
+// restart of a -dev agent or the restore of an older snapshot, the store's
+// index starts again below the one the watcher holds, and the agent would
+// hold a query with the old index until the new store passed it or
+// WaitTime ended, leaving the watcher stale all that while. So, as
+// Consul's documentation of blocking queries asks, the watcher starts over
+// from index 0 (an answer at once, a fresh read) after every error (the
+// restart shows as one to a query in flight) and whenever an answer's index
+// is lower than the one it asked with, and never asks with an index it got
+// as 0 (it uses 1), which would not block at all.
 
 const (
 	retryMin = 50 * time.Millisecond
@@ -36,10 +47,16 @@ const (
 )
 
 // follow repeats query as a blocking query from index until ctx ends,
-// calling changed with every answer whose index differs from the last one.
+// calling changed with every answer whose index differs from the one it
+// asked with, and with every answer to a fresh read (index 0): changed must
+// cope with a state equal to the last one. After an error, or an answer
+// whose index is lower than the one it asked with (the store was restarted
+// empty or restored from an older snapshot), it starts over from index 0,
+// so that the next answer comes at once and is the store's current state.
 // It returns when changed returns false, when ctx ends, or when the agent
 // refuses the query for good (an ACL or request error).
 func follow[T any](ctx context.Context, d *Driver, index uint64, query func(*api.QueryOptions) (T, *api.QueryMeta, error), changed func(T) bool) {
+	index = max(index, 1)
 	backoff := retryMin
 	for ctx.Err() == nil {
 		q := (&api.QueryOptions{WaitIndex: index, WaitTime: d.opts.WaitTime}).WithContext(ctx)
@@ -48,6 +65,9 @@ func follow[T any](ctx context.Context, d *Driver, index uint64, query func(*api
 			if ctx.Err() != nil || permanent(classify(ctx, err, reading)) {
 				return
 			}
+			// The agent may come back as another store, whose index is
+			// below ours: a blocking query with ours would wait for it.
+			index = 0
 			if !sleep(ctx, backoff) {
 				return
 			}
@@ -63,7 +83,7 @@ func follow[T any](ctx context.Context, d *Driver, index uint64, query func(*api
 			return
 		}
 		if next < index {
-			next = 0 // the index went backwards (a snapshot restore): start over
+			next = 0 // the index went backwards: read afresh, then block
 		}
 		index = next
 	}
