@@ -49,10 +49,37 @@
 //
 // Every write of a map, value, set, list or indexed map increments the
 // primitive's version counter in the script that writes, and an entry's
-// version is the counter's new value: never a clock. The counter is never
-// deleted, so versions keep increasing across Clear and across delete and
-// re-create. A map's entry is stored as its version (8 bytes) followed by
-// its value, so Get stays one HGET.
+// version is the counter's new value. The counter is never deleted, so
+// versions keep increasing across Clear and across delete and re-create. A
+// map's entry is stored as its version (8 bytes) followed by its value, so
+// Get stays one HGET.
+//
+// A counter that is missing starts from the server's clock, TIME in
+// microseconds (about 2^51), not from 0: the first version of a new
+// primitive is such a number. This holds for every counter a script
+// advances: versions (also the watch sequence numbers), a lock's fencing
+// versions, an election's term and its event counter. A server without
+// persistence that restarts comes back with no counter at all, so the
+// numbers it gives out next are still greater than every one given out
+// before, provided that
+//
+//   - the server's clock did not go back across the restart (a clock set
+//     back, by hand or by a VM restored from a snapshot, can give out a
+//     number again), and
+//   - the primitive had fewer changes than microseconds went by since its
+//     counter started, which holds as Redis runs far fewer than a million
+//     scripts a second.
+//
+// What the clock cannot help with is a counter that is present but behind:
+// a failover to a replica that lacks the primary's recent writes
+// (replication is asynchronous), or a restart that reloads a snapshot or an
+// append-only file missing the last writes (appendfsync everysec loses up
+// to a second of them). The numbers those lost writes gave out are then
+// given out again, to other writes or holders. An indexed map's indexes
+// are not versions: they start at 1, as the driver contract says, so after
+// an empty restart they start at 1 again and earlier indexes are reused.
+// An election that has never had a leader, or has lost its state, reads
+// term 0 until one is elected.
 //
 // Clear is O(1) on the server: UNLINK frees the elements in the
 // background, and nothing is sent to the client. Entries and Elements
@@ -82,7 +109,9 @@
 // messages published meanwhile are gone. Each watcher therefore keeps a copy
 // of the primitive, and each change message starts with the primitive's
 // sequence number (the version counter, incremented once per change). A
-// watcher that has applied change n expects n+1; on any other number, on a
+// watcher that has applied change n expects n+1; on any other number (a
+// counter that started from the clock after the server came back empty
+// jumps far ahead, which is such a gap), on a
 // reconnection (the driver drops and replaces the connection when receiving
 // fails or pings go unanswered, and treats any subscription it did not ask
 // for as one), it reads the whole state again and sends the difference
@@ -169,7 +198,13 @@
 // so two clients can hold the lock at once and the version counter can go
 // back, and the fencing version is then no longer a safe token. Use etcd
 // or Consul where that matters. Persistence settings (appendfsync) bound
-// the same loss on a restart.
+// the same loss on a restart that reloads the data. A restart without
+// persistence loses every hold (their sessions end, which their holders
+// learn) and the counter, which starts again from the server's clock (see
+// Versions): the next holder's fencing version is still greater than
+// every earlier one while the clock does not go back, so a resource that
+// checks fencing versions still turns away a holder from before the
+// restart that has not noticed yet.
 //
 // # Elections
 //

@@ -16,8 +16,8 @@ var (
 	// electionIdempotent runs the operations that have the effect of one
 	// run when run twice (term, enter, leave, drop, anoint); electionOnce
 	// the others (promote, evict), which go-redis must not retry.
-	electionIdempotent = newScript("election", electionSource, true)
-	electionOnce       = newScript("election", electionSource, false)
+	electionIdempotent = newScript("election", withCounter(electionSource), true)
+	electionOnce       = newScript("election", withCounter(electionSource), false)
 )
 
 // election implements driver.Election. It keeps no state per candidate.

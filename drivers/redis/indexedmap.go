@@ -20,8 +20,8 @@ var (
 	//go:embed lua/imap_page.lua
 	imapPageSource string
 
-	imapWrite  = newScript("imap_write", imapWriteSource, false)
-	imapRemove = newScript("imap_remove", imapRemoveSource, false)
+	imapWrite  = newScript("imap_write", withCounter(imapWriteSource), false)
+	imapRemove = newScript("imap_remove", withCounter(imapRemoveSource), false)
 	imapFind   = newScript("imap_find", imapFindSource, true)
 	imapPage   = newScript("imap_page", imapPageSource, true)
 )

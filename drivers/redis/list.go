@@ -22,7 +22,7 @@ var (
 	//go:embed lua/list_read.lua
 	listReadSource string
 
-	listWrite = newScript("list_write", listWriteSource, false)
+	listWrite = newScript("list_write", withCounter(listWriteSource), false)
 	// listRead writes only a snapshot under a fresh name: running it
 	// twice has the effect of once.
 	listRead = newScript("list_read", listReadSource, true)

@@ -19,7 +19,7 @@ var (
 
 	// lockAcquire is idempotent for one owner: a second run returns the
 	// hold the first one made.
-	lockAcquire = newScript("lock_acquire", lockAcquireSource, true)
+	lockAcquire = newScript("lock_acquire", withCounter(lockAcquireSource), true)
 	lockRelease = newScript("lock_release", lockReleaseSource, false)
 	lockHolder  = newScript("lock_holder", lockHolderSource, true)
 )
@@ -30,8 +30,10 @@ var (
 // live while the lease of its session in the lock's slot exists (see
 // session): the hold of a client that vanished ends by itself one TTL
 // after its session's last renewal. The version comes from INCR of a
-// counter that is never deleted, in the script that takes the hold: a
-// fencing token.
+// counter that is never deleted, in the script that takes the hold, and
+// that starts from the server's clock when it is missing (lua/counter.lua),
+// so it stays increasing across a restart that lost the data: a fencing
+// token, within the limits the package documentation states.
 //
 // Every removal of a hold publishes its version on the lock's channel.
 // Waiting uses no polling loop: an attempt subscribes to the channel

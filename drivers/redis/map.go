@@ -24,9 +24,9 @@ var (
 	//go:embed lua/hash_read.lua
 	hashReadSource string
 
-	mapWrite  = newScript("map_write", mapWriteSource, false)
-	mapRemove = newScript("map_remove", mapRemoveSource, false)
-	clearAll  = newScript("clear", clearSource, false)
+	mapWrite  = newScript("map_write", withCounter(mapWriteSource), false)
+	mapRemove = newScript("map_remove", withCounter(mapRemoveSource), false)
+	clearAll  = newScript("clear", withCounter(clearSource), false)
 	hashRead  = newScript("hash_read", hashReadSource, true)
 )
 

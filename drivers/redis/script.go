@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"crypto/sha1"
+	_ "embed"
 	"encoding/hex"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -23,6 +24,16 @@ type script struct {
 	// is reported as ambiguous instead of being retried blindly.
 	idempotent bool
 }
+
+// counterLib defines readCounter and advanceCounter, which every script
+// that advances a per-primitive counter uses: a counter that is missing
+// starts from the server's clock (see lua/counter.lua).
+//
+//go:embed lua/counter.lua
+var counterLib string
+
+// withCounter returns the source of a script that uses counterLib.
+func withCounter(src string) string { return counterLib + src }
 
 func newScript(name, src string, idempotent bool) *script {
 	sum := sha1.Sum([]byte(src))

@@ -16,7 +16,7 @@ var (
 	//go:embed lua/set_read.lua
 	setReadSource string
 
-	setChange = newScript("set_change", setChangeSource, false)
+	setChange = newScript("set_change", withCounter(setChangeSource), false)
 	setRead   = newScript("set_read", setReadSource, true)
 )
 

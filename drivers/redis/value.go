@@ -19,8 +19,8 @@ var (
 	//go:embed lua/value_read.lua
 	valueReadSource string
 
-	valueSet    = newScript("value_set", valueSetSource, false)
-	valueDelete = newScript("value_delete", valueDeleteSource, false)
+	valueSet    = newScript("value_set", withCounter(valueSetSource), false)
+	valueDelete = newScript("value_delete", withCounter(valueDeleteSource), false)
 	valueRead   = newScript("value_read", valueReadSource, true)
 )
 

@@ -38,7 +38,11 @@ type expiring interface {
 // The sequence numbers. Every script that changes a watchable primitive
 // increments the primitive's counter once per change it publishes and
 // starts the message with the new value: a watcher that has applied change
-// n expects n+1 next; a greater number means it missed a change.
+// n expects n+1 next; a greater number means it missed a change. A counter
+// that is missing starts from the server's clock (lua/counter.lua), so the
+// first change to a new primitive, or the first after the server came back
+// empty, jumps from the 0 a watcher loaded to about 2^51: a gap, after
+// which the watcher re-reads the state, once.
 //
 // Messages are not authenticated: whoever may PUBLISH on the channel can
 // forge one. A forged message with the next number would be applied and

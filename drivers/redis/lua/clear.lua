@@ -1,4 +1,5 @@
 -- Clear of a map, set, list or indexed map, in O(1) on the server.
+-- readCounter and advanceCounter come from counter.lua, prepended.
 -- KEYS[1] the version counter, KEYS[2..] the keys holding the elements
 -- ARGV[1] the channel
 -- Returns 1 if something was removed, 0 if it was empty.
@@ -12,8 +13,9 @@
 if redis.call('EXISTS', unpack(KEYS, 2)) == 0 then
   return 0
 end
-local seq = (tonumber(redis.call('GET', KEYS[1])) or 0) + 1
+local base, stored = readCounter(redis.call('GET', KEYS[1]))
+local seq = tonumber(base) + 1
 redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. 'C')
 redis.call('UNLINK', unpack(KEYS, 2))
-redis.call('INCR', KEYS[1])
+advanceCounter(KEYS[1], base, stored)
 return 1

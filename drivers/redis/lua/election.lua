@@ -1,4 +1,5 @@
 -- Every operation of an Election, and reading its term.
+-- readCounter and advanceCounter come from counter.lua, prepended.
 -- KEYS[1] the candidates in priority order (a Redis list; the leader first)
 -- KEYS[2] a hash from candidate to the session it entered with
 -- KEYS[3] a hash with the current 'term' and its 'leader'
@@ -98,14 +99,18 @@ local leader = alive[1] or ''
 local stored = redis.call('HMGET', state, 'term', 'leader')
 local term = tonumber(stored[1]) or 0
 local newTerm = leader ~= (stored[2] or '')
+local termBase, termStored
 if newTerm then
-  term = term + 1
+  termBase, termStored = readCounter(stored[1])
+  term = tonumber(termBase) + 1
 end
 local changed = listChanged or newTerm
 
 local seq = tonumber(redis.call('GET', events) or '0')
+local seqBase, seqStored
 if changed then
-  seq = seq + 1
+  seqBase, seqStored = readCounter(redis.call('GET', events))
+  seq = tonumber(seqBase) + 1
   local parts = {struct.pack('>I8I8I8I4', seq, term, minttl + 1, #alive)}
   for _, c in ipairs(alive) do
     parts[#parts + 1] = struct.pack('>I4', #c) .. c
@@ -135,11 +140,14 @@ if listChanged then
   end
 end
 if newTerm then
+  if not termStored then
+    redis.call('HSET', state, 'term', termBase)
+  end
   redis.call('HINCRBY', state, 'term', 1)
   redis.call('HSET', state, 'leader', leader)
 end
 if changed then
-  redis.call('INCR', events)
+  advanceCounter(events, seqBase, seqStored)
 end
 
 local reply = {status, seq, term, minttl}

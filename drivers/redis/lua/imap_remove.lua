@@ -1,4 +1,5 @@
 -- IndexedMap.Remove and IndexedMap.RemoveIndex.
+-- readCounter and advanceCounter come from counter.lua, prepended.
 -- KEYS[1] the entries, KEYS[2] the order, KEYS[3] the version counter
 -- ARGV[1] the channel, ARGV[2] 'k' by key or 'i' by index, ARGV[3] the key
 -- or the index, ARGV[4] the required version as 8 bytes, or ''
@@ -20,9 +21,10 @@ end
 if ARGV[4] ~= '' and string.sub(old, 1, 8) ~= ARGV[4] then
   return {-1}
 end
-local seq = (tonumber(redis.call('GET', KEYS[3])) or 0) + 1
+local base, stored = readCounter(redis.call('GET', KEYS[3]))
+local seq = tonumber(base) + 1
 redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. 'R' .. struct.pack('>I4', #key) .. key)
 redis.call('HDEL', KEYS[1], key)
 redis.call('ZREM', KEYS[2], key)
-redis.call('INCR', KEYS[3])
+advanceCounter(KEYS[3], base, stored)
 return {1, key, old}

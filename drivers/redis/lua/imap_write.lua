@@ -1,4 +1,5 @@
 -- IndexedMap.Append and IndexedMap.Update.
+-- readCounter and advanceCounter come from counter.lua, prepended.
 -- KEYS[1] the entries: a hash from key to an 8-byte big-endian version,
 -- an 8-byte big-endian index, then the value
 -- KEYS[2] the order: a sorted set of the keys scored by index
@@ -28,7 +29,8 @@ else
   index = struct.unpack('>I8', string.sub(old, 9, 16))
   op = 'U'
 end
-local v = (tonumber(redis.call('GET', KEYS[3])) or 0) + 1
+local base, stored = readCounter(redis.call('GET', KEYS[3]))
+local v = tonumber(base) + 1
 local ix = struct.pack('>I8', index)
 local seq = struct.pack('>I8', v)
 redis.call('PUBLISH', ARGV[1], seq .. op .. ix .. struct.pack('>I4', #ARGV[3]) .. ARGV[3] .. ARGV[4])
@@ -37,5 +39,5 @@ if op == 'I' then
   redis.call('ZADD', KEYS[2], index, ARGV[3])
   redis.call('INCR', KEYS[4])
 end
-redis.call('INCR', KEYS[3])
+advanceCounter(KEYS[3], base, stored)
 return {1, v, index}

@@ -1,4 +1,5 @@
 -- List.Append, List.Insert, List.Set and List.Remove.
+-- readCounter and advanceCounter come from counter.lua, prepended.
 -- KEYS[1] the items (a Redis list), KEYS[2] the version counter
 -- ARGV[1] the channel, ARGV[2] the operation: 'a' append, 'i' insert,
 -- 's' set, 'r' remove, ARGV[3] the index (not negative; ignored by
@@ -38,7 +39,8 @@ else
   kind = 'R'
   v = ''
 end
-local seq = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1
+local base, stored = readCounter(redis.call('GET', KEYS[2]))
+local seq = tonumber(base) + 1
 redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. kind .. struct.pack('>I8', i) .. v)
 if op == 'a' then
   redis.call('RPUSH', list, v)
@@ -82,5 +84,5 @@ else
     end
   end
 end
-redis.call('INCR', KEYS[2])
+advanceCounter(KEYS[2], base, stored)
 return {1, i, old}

@@ -1,4 +1,5 @@
 -- Lock.Acquire and Lock.TryAcquire: one attempt.
+-- readCounter and advanceCounter come from counter.lua, prepended.
 -- KEYS[1] the hold: a hash with the 'version', the holder's 'session' ID
 -- and its 'owner'
 -- KEYS[2] the version counter (never deleted)
@@ -27,7 +28,7 @@ if cur[1] then
   redis.call('PUBLISH', ARGV[1], cur[1])
   redis.call('DEL', hold)
 end
-local v = redis.call('INCR', counter)
+local v = advanceCounter(counter, readCounter(redis.call('GET', counter)))
 redis.call('HSET', hold, 'version', v, 'session', ARGV[2], 'owner', ARGV[3])
 redis.call('SET', leases .. ARGV[2], '1', 'PX', ARGV[4])
-return {v, 0}
+return {tonumber(v), 0}

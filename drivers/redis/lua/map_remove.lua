@@ -1,4 +1,5 @@
 -- Map.Remove.
+-- readCounter and advanceCounter come from counter.lua, prepended.
 -- KEYS[1] the entries, KEYS[2] the version counter
 -- ARGV[1] the channel, ARGV[2] the key, ARGV[3] the required version as 8
 -- bytes, or ''
@@ -12,8 +13,9 @@ end
 if ARGV[3] ~= '' and string.sub(old, 1, 8) ~= ARGV[3] then
   return {-1}
 end
-local seq = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1
+local base, stored = readCounter(redis.call('GET', KEYS[2]))
+local seq = tonumber(base) + 1
 redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. 'R' .. struct.pack('>I4', #ARGV[2]) .. ARGV[2])
 redis.call('HDEL', KEYS[1], ARGV[2])
-redis.call('INCR', KEYS[2])
+advanceCounter(KEYS[2], base, stored)
 return {1, old}

@@ -1,4 +1,5 @@
 -- Map.Put, Map.Insert and Map.Update.
+-- readCounter and advanceCounter come from counter.lua, prepended.
 -- KEYS[1] the entries: a hash from key to an 8-byte big-endian version
 -- followed by the value
 -- KEYS[2] the map's version counter (never deleted)
@@ -36,9 +37,10 @@ else
     op = 'I'
   end
 end
-local v = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1
+local base, stored = readCounter(redis.call('GET', KEYS[2]))
+local v = tonumber(base) + 1
 local header = struct.pack('>I8', v)
 redis.call('PUBLISH', ARGV[1], header .. op .. struct.pack('>I4', #key) .. key .. ARGV[4])
 redis.call('HSET', entries, key, header .. ARGV[4])
-redis.call('INCR', KEYS[2])
+advanceCounter(KEYS[2], base, stored)
 return {1, v}

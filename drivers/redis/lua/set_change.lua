@@ -1,4 +1,5 @@
 -- Set.Add and Set.Remove.
+-- readCounter and advanceCounter come from counter.lua, prepended.
 -- KEYS[1] the elements (a Redis set), KEYS[2] the version counter
 -- ARGV[1] the channel, ARGV[2] the element, ARGV[3] 'I' add, 'R' remove
 -- Returns 1 if the set changed, 0 if not.
@@ -7,12 +8,13 @@ local present = redis.call('SISMEMBER', KEYS[1], ARGV[2]) == 1
 if present == (ARGV[3] == 'I') then
   return 0
 end
-local seq = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1
+local base, stored = readCounter(redis.call('GET', KEYS[2]))
+local seq = tonumber(base) + 1
 redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. ARGV[3] .. ARGV[2])
 if ARGV[3] == 'I' then
   redis.call('SADD', KEYS[1], ARGV[2])
 else
   redis.call('SREM', KEYS[1], ARGV[2])
 end
-redis.call('INCR', KEYS[2])
+advanceCounter(KEYS[2], base, stored)
 return 1

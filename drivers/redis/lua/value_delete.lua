@@ -1,4 +1,5 @@
 -- Value.Delete.
+-- readCounter and advanceCounter come from counter.lua, prepended.
 -- KEYS[1] the value, KEYS[2] its version counter
 -- ARGV[1] the channel, ARGV[2] the required version as 8 bytes, or ''
 -- Returns 1 if deleted, 0 if absent, -1 if the version does not match.
@@ -10,8 +11,9 @@ end
 if ARGV[2] ~= '' and string.sub(old, 1, 8) ~= ARGV[2] then
   return -1
 end
-local seq = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1
+local base, stored = readCounter(redis.call('GET', KEYS[2]))
+local seq = tonumber(base) + 1
 redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. 'R')
 redis.call('DEL', KEYS[1])
-redis.call('INCR', KEYS[2])
+advanceCounter(KEYS[2], base, stored)
 return 1

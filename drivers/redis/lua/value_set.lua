@@ -1,4 +1,5 @@
 -- Value.Set.
+-- readCounter and advanceCounter come from counter.lua, prepended.
 -- KEYS[1] the value: an 8-byte big-endian version, then the bytes
 -- KEYS[2] the version counter of the value (never deleted)
 -- ARGV[1] the channel, ARGV[2] the bytes, ARGV[3] the required version as
@@ -17,9 +18,10 @@ if ARGV[3] ~= '' then
 elseif redis.call('EXISTS', KEYS[1]) == 1 then
   op = 'U'
 end
-local v = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1
+local base, stored = readCounter(redis.call('GET', KEYS[2]))
+local v = tonumber(base) + 1
 local header = struct.pack('>I8', v)
 redis.call('PUBLISH', ARGV[1], header .. op .. ARGV[2])
 redis.call('SET', KEYS[1], header .. ARGV[2])
-redis.call('INCR', KEYS[2])
+advanceCounter(KEYS[2], base, stored)
 return {1, v}
