@@ -11,7 +11,12 @@ import "context"
 // Every acquisition returns a version that is unique and strictly greater
 // than every earlier acquisition's, across all owners: pass it to the
 // resource the lock protects, and have the resource reject writes carrying a
-// smaller version than one it has seen (a fencing token).
+// smaller version than one it has seen (a fencing token). This holds as
+// long as the backend does not lose acknowledged writes: on Redis, a
+// failover to a replica that lacks recent writes, or a restart that reloads
+// data missing the last ones, can give a version out again, and after a
+// restart that lost everything versions stay increasing only if the
+// server's clock did not go back (see package drivers/redis).
 //
 // Holders are bound to their client's session. A client that dies without
 // unlocking loses the lock once its session TTL (atomix.WithSessionTTL)
