@@ -5,14 +5,27 @@ GO ?= go
 # packages at once than cores only makes every timeout tighter.
 TEST_FLAGS ?= -race -p 2 -timeout 30m
 
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 10s
+
 STRESS_COUNT ?= 5
 STRESS_BUSY ?= 2
 
-.PHONY: test stress backends quickstart vet fmt-check images test-containers
+.PHONY: test fuzz stress backends quickstart vet fmt-check images test-containers
 
 ## test: install the servers the tests need, then run every test with -race.
 test: backends
 	$(GO) test $(TEST_FLAGS) ./...
+
+## fuzz: run every fuzz target for FUZZTIME each, after its committed corpus (testdata/fuzz).
+fuzz:
+	$(GO) test -run '^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./driver/urlparam/
+	$(GO) test -run '^$$' -fuzz='^FuzzChangeMessage$$' -fuzztime=$(FUZZTIME) ./drivers/redis/
+	$(GO) test -run '^$$' -fuzz='^FuzzKeyEncoding$$' -fuzztime=$(FUZZTIME) ./drivers/redis/
+	$(GO) test -run '^$$' -fuzz='^FuzzParseURL$$' -fuzztime=$(FUZZTIME) ./drivers/redis/
+	$(GO) test -run '^$$' -fuzz='^FuzzKeyEncoding$$' -fuzztime=$(FUZZTIME) ./drivers/consul/
+	$(GO) test -run '^$$' -fuzz='^FuzzJSONCodec$$' -fuzztime=$(FUZZTIME) ./atomix/generic/
+	$(GO) test -run '^$$' -fuzz='^FuzzStringCodec$$' -fuzztime=$(FUZZTIME) ./atomix/generic/
 
 ## stress: run every test STRESS_COUNT times under CPU pressure (STRESS_BUSY busy loops) and list the failures.
 stress: backends

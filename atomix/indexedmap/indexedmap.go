@@ -98,6 +98,14 @@ type IndexedMap[K, V any] interface {
 	// Watch sends an Event for every change on ch, with the guarantees of
 	// every Watch: established on return, commit order, nothing dropped, ch
 	// closed when ctx ends or the map is closed.
+	//
+	// ch is also closed, with ctx live and the map open, when a change
+	// cannot be decoded: a key or value stored in bytes the codec refuses (written
+	// by a program with another codec, say). The watch cannot send that
+	// change and skipping it would break commit order, so it ends, for
+	// every watcher of this instance. Nothing reports the cause yet (the
+	// observability work will log it); Get or Entries returns the codec's error
+	// for what it cannot decode. Watch again once the data is fixed.
 	Watch(ctx context.Context, ch chan<- Event[K, V]) error
 	// Close ends the instance's watches and makes later calls return
 	// ErrClosed.

@@ -90,6 +90,14 @@ type Map[K, V any] interface {
 	// delivered); events come in commit order, none is dropped (a slow
 	// reader is buffered for, not skipped), and ch is closed when ctx ends
 	// or the map is closed.
+	//
+	// ch is also closed, with ctx live and the map open, when a change
+	// cannot be decoded: a key or value stored in bytes the codec refuses (written
+	// by a program with another codec, say). The watch cannot send that
+	// change and skipping it would break commit order, so it ends, for
+	// every watcher of this instance. Nothing reports the cause yet (the
+	// observability work will log it); Get or Entries returns the codec's error
+	// for what it cannot decode. Watch again once the data is fixed.
 	Watch(ctx context.Context, ch chan<- Event[K, V]) error
 	// Close ends the instance's watches and makes later calls return
 	// ErrClosed. The map's contents stay.

@@ -58,6 +58,14 @@ type Set[E any] interface {
 	// Watch sends an Event for every change on ch, with the guarantees of
 	// every Watch: established on return, commit order, nothing dropped, ch
 	// closed when ctx ends or the set is closed.
+	//
+	// ch is also closed, with ctx live and the set open, when a change
+	// cannot be decoded: an element stored in bytes the codec refuses (written
+	// by a program with another codec, say). The watch cannot send that
+	// change and skipping it would break commit order, so it ends, for
+	// every watcher of this instance. Nothing reports the cause yet (the
+	// observability work will log it); Elements returns the codec's error
+	// for what it cannot decode. Watch again once the data is fixed.
 	Watch(ctx context.Context, ch chan<- Event[E]) error
 	// Close ends the instance's watches and makes later calls return
 	// ErrClosed.

@@ -11,13 +11,44 @@
 //
 // The schemes are redis:// and rediss:// (TLS); [ParseURL] documents every
 // URL parameter: addr, cluster, sentinel-master, sentinel-username,
-// sentinel-password, client-name, protocol, dial-timeout, read-timeout,
+// sentinel-password, password-file, sentinel-password-file, client-name, protocol, dial-timeout, read-timeout,
 // write-timeout, pool-size, min-idle-conns, max-retries, key-prefix,
 // max-key-size, max-value-size, and the TLS keys every driver shares (tls,
 // ca-file, cert-file, key-file, server-name, insecure-skip-verify);
 // atomix.Open also reads namespace and session-ttl. An unknown, repeated or
 // malformed parameter is an error wrapping ErrInvalid. Redis 6.2 or later
 // is needed.
+//
+// # Secrets
+//
+// A password need not be in the URL: password-file=path (and
+// sentinel-password-file=path for the Sentinels) reads it from a file when
+// the URL is parsed, such as a mounted Kubernetes or Docker secret. [New]
+// takes it in goredis.UniversalOptions, from wherever the program reads
+// it. No error shows a password or a file's content.
+//
+// # ACL
+//
+// The driver needs, on its keys and channels only, the commands it sends
+// itself and those of its Lua scripts (a script runs with its caller's
+// permissions). With the default prefix "atomix", the minimal rule is:
+//
+//	ACL SETUSER app on >password ~atomix:* &atomix:* +hello +ping +client|setname
+//	  +get +set +del +incrby +incr +pexpire +pttl +unlink +exists +copy
+//	  +hget +hlen +hscan +hset +hdel +hexists +hgetall +hincrby +hmget
+//	  +scard +sismember +sscan +sadd +srem +smembers
+//	  +llen +lindex +lrange +lpop +lpush +lset +rpop +rpush
+//	  +zadd +zrange +zrangebyscore +zrem +zrevrangebyscore
+//	  +evalsha +eval +publish +subscribe +unsubscribe
+//
+// (one line in redis-cli; replace atomix with [Options].KeyPrefix).
+// +client|setname is needed only with client-name; go-redis also sends
+// CLIENT SETINFO on Redis 7.2 and later and ignores its refusal. Scripts
+// are loaded with EVAL, never SCRIPT LOAD; nothing needs KEYS, SCAN, CONFIG,
+// FLUSH* or any admin command. TestConformanceLeastPrivilege runs the
+// whole conformance suite as such a user. A user refused a command gets
+// ErrPermission at once (it is never retried), and a refused write stores
+// nothing: scripts read and publish before they write (see Watches).
 //
 // # Keys
 //

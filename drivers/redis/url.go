@@ -2,8 +2,10 @@ package redis
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +65,8 @@ func Open(_ context.Context, u *url.URL) (driver.Driver, error) {
 //	sentinel-master=name     the addresses are Sentinels; connect to this master
 //	sentinel-username=u      the Sentinels' user
 //	sentinel-password=p      the Sentinels' password
+//	password-file=path       file holding the password (instead of the URL's)
+//	sentinel-password-file=path  file holding the Sentinels' password
 //	client-name=name         CLIENT SETNAME of every connection
 //	protocol=2|3             RESP version (default 3)
 //	dial-timeout=d           connect timeout (default 5s)
@@ -81,6 +85,12 @@ func Open(_ context.Context, u *url.URL) (driver.Driver, error) {
 // on with rediss://, with tls=true, or with any other TLS key; rediss://
 // with tls=false is a contradiction. Without server-name, the name checked
 // is the host of the only address.
+//
+// A password file is read once, when the URL is parsed; one trailing
+// newline ("\n" or "\r\n") is dropped and the rest is the password. A
+// password both in the URL and in a file, an empty file name, or a file
+// that cannot be read is an error wrapping ErrInvalid that names the
+// parameter; no error shows a file's content.
 //
 // An unknown parameter, a repeated one or a malformed value is an error
 // wrapping ErrInvalid that names the parameter and never shows a value.
@@ -129,6 +139,8 @@ func ParseURL(u *url.URL) (*goredis.UniversalOptions, Options, error) {
 	c.MasterName = q.String("sentinel-master")
 	c.SentinelUsername = q.String("sentinel-username")
 	c.SentinelPassword = q.String("sentinel-password")
+	passwordFile := q.String("password-file")
+	sentinelPasswordFile := q.String("sentinel-password-file")
 	c.ClientName = q.String("client-name")
 	c.Protocol = q.Int("protocol", 2, 3)
 	c.DialTimeout = q.Duration("dial-timeout", maxURLDuration)
@@ -144,6 +156,26 @@ func ParseURL(u *url.URL) (*goredis.UniversalOptions, Options, error) {
 	if err := q.Done(); err != nil {
 		return nil, opts, err
 	}
+	if passwordFile != "" || q.Has("password-file") {
+		if _, set := userPassword(u); set {
+			return nil, opts, driver.Errorf(driver.ErrInvalid, "password-file: the URL also has a password")
+		}
+		p, err := readPasswordFile("password-file", passwordFile)
+		if err != nil {
+			return nil, opts, err
+		}
+		c.Password = p
+	}
+	if sentinelPasswordFile != "" || q.Has("sentinel-password-file") {
+		if q.Has("sentinel-password") {
+			return nil, opts, driver.Errorf(driver.ErrInvalid, "sentinel-password-file: sentinel-password is also given")
+		}
+		p, err := readPasswordFile("sentinel-password-file", sentinelPasswordFile)
+		if err != nil {
+			return nil, opts, err
+		}
+		c.SentinelPassword = p
+	}
 
 	if len(c.Addrs) == 0 {
 		c.Addrs = []string{"localhost:6379"}
@@ -155,6 +187,47 @@ func ParseURL(u *url.URL) (*goredis.UniversalOptions, Options, error) {
 		c.TLSConfig.ServerName, _, _ = net.SplitHostPort(c.Addrs[0])
 	}
 	return c, opts, nil
+}
+
+// userPassword returns the password of the URL's user information and
+// whether there is one.
+func userPassword(u *url.URL) (string, bool) {
+	if u.User == nil {
+		return "", false
+	}
+	return u.User.Password()
+}
+
+// maxPasswordFile bounds the size of a password file.
+const maxPasswordFile = 64 << 10
+
+// readPasswordFile returns the content of the password file path, named by
+// the URL parameter key, without one trailing newline. Its errors name the
+// parameter and the path, never the content.
+func readPasswordFile(key, path string) (string, error) {
+	if path == "" {
+		return "", driver.Errorf(driver.ErrInvalid, "%s: empty file name", key)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", driver.Wrap(driver.ErrInvalid, err, "%s", key)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxPasswordFile+1))
+	if err != nil {
+		return "", driver.Wrap(driver.ErrInvalid, err, "%s", key)
+	}
+	if len(data) > maxPasswordFile {
+		return "", driver.Errorf(driver.ErrInvalid, "%s: the file is larger than %d bytes", key, maxPasswordFile)
+	}
+	p := string(data)
+	if strings.HasSuffix(p, "\n") {
+		p = strings.TrimSuffix(strings.TrimSuffix(p, "\n"), "\r")
+	}
+	if p == "" {
+		return "", driver.Errorf(driver.ErrInvalid, "%s: the file is empty", key)
+	}
+	return p, nil
 }
 
 // withPort adds the default port to an address without one and checks
