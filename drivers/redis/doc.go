@@ -34,7 +34,7 @@
 // permissions). With the default prefix "atomix", the minimal rule is:
 //
 //	ACL SETUSER app on >password ~atomix:* &atomix:* +hello +ping +client|setname
-//	  +get +set +del +incrby +incr +pexpire +pttl +unlink +exists +copy
+//	  +get +set +del +incrby +incr +pexpire +pttl +unlink +exists +copy +time
 //	  +hget +hlen +hscan +hset +hdel +hexists +hgetall +hincrby +hmget
 //	  +scard +sismember +sscan +sadd +srem +smembers
 //	  +llen +lindex +lrange +lpop +lpush +lset +rpop +rpush
@@ -44,7 +44,8 @@
 // (one line in redis-cli; replace atomix with [Options].KeyPrefix).
 // +client|setname is needed only with client-name; go-redis also sends
 // CLIENT SETINFO on Redis 7.2 and later and ignores its refusal. Scripts
-// are loaded with EVAL, never SCRIPT LOAD; nothing needs KEYS, SCAN, CONFIG,
+// are loaded with EVAL, never SCRIPT LOAD; TIME is read by a script that
+// starts a missing version counter from the server's clock; nothing needs KEYS, SCAN, CONFIG,
 // FLUSH* or any admin command. TestConformanceLeastPrivilege runs the
 // whole conformance suite as such a user. A user refused a command gets
 // ErrPermission at once (it is never retried), and a refused write stores

@@ -31,7 +31,7 @@ var minimalCommands = []string{
 	"+evalsha", "+eval",
 	"+subscribe", "+unsubscribe",
 	// Commands of the Lua scripts (a script runs with its caller's ACL).
-	"+copy", "+exists", "+incr", "+pttl", "+publish",
+	"+copy", "+exists", "+incr", "+pttl", "+publish", "+time",
 	"+hdel", "+hexists", "+hgetall", "+hincrby", "+hmget", "+hset",
 	"+lpop", "+lpush", "+lset", "+rpop", "+rpush",
 	"+sadd", "+smembers", "+srem",
