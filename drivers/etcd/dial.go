@@ -45,14 +45,22 @@ const http2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 // gRPC, which clientv3 uses, retries a failed handshake until the caller's
 // deadline and then reports it as a string, so New checks first.
 func preflight(ctx context.Context, endpoints []string, tlsCfg *tls.Config) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	errs := make(chan error, len(endpoints))
 	for _, ep := range endpoints {
 		go func() { errs <- probe(ctx, ep, tlsCfg) }()
 	}
 	var worst error
-	for range endpoints {
+	for i := range endpoints {
 		err := <-errs
 		if err == nil {
+			// Stop the other probes and wait for them: New leaves
+			// nothing running.
+			cancel()
+			for range len(endpoints) - 1 - i {
+				<-errs
+			}
 			return nil
 		}
 		if worst == nil || errors.Is(worst, driver.ErrUnavailable) {
@@ -83,6 +91,8 @@ func probe(ctx context.Context, ep string, tlsCfg *tls.Config) error {
 	if deadline, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(deadline)
 	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	defer stop()
 	if useTLS {
 		cfg := tlsCfg.Clone()
 		if cfg == nil {

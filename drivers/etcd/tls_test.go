@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/url"
@@ -117,7 +118,7 @@ func TestNewReportsTLSFailures(t *testing.T) {
 		{"TLS against plaintext", func(c *Config) {
 			c.Endpoints = []string{"https://" + strings.TrimPrefix(plain, "http://")}
 			c.Username, c.Password = "", ""
-		}, driver.ErrUnavailable, nil},
+		}, driver.ErrUnavailable, &io.EOF},
 		{"plaintext against TLS", func(c *Config) {
 			c.Endpoints = []string{"http://" + tlsPort}
 			c.CAFile, c.CertFile, c.KeyFile, c.ServerName = "", "", "", ""
@@ -142,7 +143,11 @@ func TestNewReportsTLSFailures(t *testing.T) {
 			if tc.cause == &alert && errors.As(err, &alert) && alert.Op != "remote error" {
 				t.Errorf("New: %v, want a TLS alert from the server as its cause", err)
 			}
-			if tc.cause != nil && !errors.As(err, tc.cause) {
+			if eof, ok := tc.cause.(*error); ok {
+				if !errors.Is(err, *eof) {
+					t.Errorf("New: %v, want a cause of %v", err, *eof)
+				}
+			} else if tc.cause != nil && !errors.As(err, tc.cause) {
 				t.Errorf("New: %v, want a cause of type %T", err, tc.cause)
 			}
 		})
@@ -186,6 +191,17 @@ func secureUser(t *testing.T, s *testbackend.EtcdTLS, prefix string, perm client
 	cfg := secureConfig(s)
 	cfg.Username, cfg.Password, cfg.Prefix = name, password, prefix
 	return cfg
+}
+
+// TestSessionNeedsNoKeyPermission checks that a user without any permission
+// on the driver's prefix may still open a session: etcd leases need none.
+func TestSessionNeedsNoKeyPermission(t *testing.T) {
+	s := testbackend.EtcdSecure(t)
+	cfg := secureUser(t, s, testPrefix(t), clientv3.PermissionType(clientv3.PermRead))
+	cfg.Prefix = testPrefix(t) // not the prefix the role covers
+	d := mustNew(t, cfg)
+	newTestSession(t, d, 5*time.Second)
+	expectRefused(t, "Ping", d.Ping)
 }
 
 // TestConformanceLeastPrivilege runs the conformance suite over TLS with
