@@ -39,8 +39,9 @@ const http2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 // else the most telling failure: ErrPermission for a certificate the
 // server refused, ErrInvalid for a server certificate that does not verify
 // or a server that does not speak the protocol configured, ErrUnavailable
-// for a server that cannot be reached. The failure wraps the cause (an
-// x509 error; a *net.OpError whose Op is "remote error" for a TLS alert), which errors.As reaches.
+// for a server that cannot be reached. The failure wraps its cause (an
+// x509 error; for a TLS alert, crypto/tls's *net.OpError whose Op is
+// "remote error"), which errors.As reaches.
 //
 // gRPC, which clientv3 uses, retries a failed handshake until the caller's
 // deadline and then reports it as a string, so New checks first.
