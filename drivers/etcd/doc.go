@@ -95,6 +95,36 @@
 // refused credentials or permissions are ErrPermission; a cluster without
 // a leader or out of space is ErrUnavailable.
 //
+// # Connecting, TLS and permissions
+//
+// [New] checks the connection before it returns: it connects to every
+// endpoint at once, within Config.DialTimeout, and needs one to complete
+// the TLS handshake (when configured) and answer as an HTTP/2 server.
+// (gRPC, under clientv3, would retry a failed handshake until each
+// request's deadline and report it only as text.) Its failures wrap their
+// cause, which errors.As reaches, and have these kinds:
+//
+//   - a server certificate that does not verify (unknown CA, a name that is
+//     not in it) is ErrInvalid: the configuration is wrong, retrying cannot
+//     help;
+//   - a client certificate the server refuses, or none when it requires one,
+//     is ErrPermission (the cause is crypto/tls's *net.OpError with Op
+//     "remote error");
+//   - plaintext against a TLS server is ErrInvalid;
+//   - TLS against a plaintext server, which ends the handshake without a
+//     word, is ErrUnavailable with the cause io.EOF, as is a server that
+//     cannot be reached;
+//   - a wrong username or password is ErrPermission.
+//
+// Config.ServerName (the URL's server-name) is the name checked in every
+// server's certificate whatever host its endpoint names; gRPC alone would
+// check the endpoint's host.
+//
+// The least privilege the driver needs is a user whose role has readwrite
+// on [Prefix, the end of Prefix); sessions are leases, which need no key
+// permission. A user with read only on the prefix gets ErrPermission at
+// once from every write, and nothing is written.
+//
 // # Limits
 //
 // [MaxKeySize] (4 KiB) and [MaxValueSize] (512 KiB) keep every request well

@@ -8,6 +8,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/atomix/go-client/driver"
 )
@@ -45,9 +47,17 @@ type Driver struct {
 
 var _ driver.Driver = (*Driver)(nil)
 
-// New connects to the etcd cluster that cfg describes. It does not contact
-// the cluster unless cfg has credentials, which are exchanged for a token at
-// once.
+// New connects to the etcd cluster that cfg describes. It first connects
+// to every endpoint at once, bounded by cfg.DialTimeout, and fails unless
+// one of them completes the TLS handshake (when configured) and answers as
+// an HTTP/2 server: a server certificate that does not verify, or a server
+// that does not speak the configured protocol, is ErrInvalid; a client
+// certificate the server refuses is ErrPermission; an unreachable cluster
+// is ErrUnavailable; each wraps its cause (an x509 or TLS error), which
+// errors.As reaches. Credentials are then exchanged for a token, and a
+// refused username or password is ErrPermission. Config.ServerName, or
+// Config.TLS.ServerName, is the name checked in every server's
+// certificate, whatever host the endpoint names.
 func New(cfg Config) (*Driver, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -56,6 +66,17 @@ func New(cfg Config) (*Driver, error) {
 	tlsCfg, err := cfg.tlsConfig()
 	if err != nil {
 		return nil, err
+	}
+	ctx, cancel := dialTimeout(cfg.DialTimeout)
+	err = preflight(ctx, cfg.Endpoints, tlsCfg)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	var dialOpts []grpc.DialOption
+	if tlsCfg != nil && tlsCfg.ServerName != "" {
+		dialOpts = append(dialOpts, grpc.WithTransportCredentials(serverNameCreds{
+			TransportCredentials: credentials.NewTLS(tlsCfg), name: tlsCfg.ServerName}))
 	}
 	client, err := clientv3.New(clientv3.Config{
 		Endpoints:            cfg.Endpoints,
@@ -67,10 +88,12 @@ func New(cfg Config) (*Driver, error) {
 		DialKeepAliveTimeout: cfg.KeepAliveTimeout,
 		// The driver reports every failure through its errors; the
 		// client's own logging would only repeat them on stderr.
-		Logger: zap.NewNop(),
+		Logger:      zap.NewNop(),
+		DialOptions: dialOpts,
 	})
 	if err != nil {
-		return nil, driver.Wrap(driver.ErrUnavailable, err, "connect to %v", cfg.Endpoints)
+		// A refused username or password is ErrPermission.
+		return nil, driver.Wrap(kindOf(err, read), err, "connect to %v", cfg.Endpoints)
 	}
 	d := newDriver(client, cfg.Prefix)
 	d.ownsClient = true
