@@ -282,6 +282,7 @@ func TestDefaultClient(t *testing.T) {
 		{"unset", ""},
 		{"bad", "nosuch://x"},
 		{"good", "mem://default-client-test"},
+		{"namespaced", "mem://default-client-ns?namespace=tenant-a&session-ttl=3s"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestDefaultClient$", "-test.v")
@@ -319,6 +320,26 @@ func defaultClientScenario(t *testing.T, scenario string) {
 		for range 2 { // a failed open is retried, and fails again
 			_, err := atomix.GetCounter(ctx, "n")
 			wantErr(t, err, atomix.ErrInvalid, "ATOMIX_URL", "nosuch")
+		}
+	case "namespaced":
+		// namespace= in ATOMIX_URL applies to the default client.
+		n, err := atomix.GetCounter(ctx, "n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.Increment(ctx, 7); err != nil {
+			t.Fatal(err)
+		}
+		in, err := atomix.Open(ctx, "mem://default-client-ns", atomix.WithNamespace("tenant-a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := in.GetCounter(ctx, "n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := m.Get(ctx); err != nil || v != 7 {
+			t.Fatalf("the counter in namespace tenant-a = %d, %v; want 7 (the default client ignored namespace=)", v, err)
 		}
 	case "good":
 		n, err := atomix.GetCounter(ctx, "n")

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/atomix/go-client/atomix/primitive"
-	"github.com/atomix/go-client/driver"
 )
 
 // urlEnv is the environment variable the default client's URL is read from.
@@ -58,13 +57,11 @@ func getDefaultClient(ctx context.Context) (*Client, error) {
 	if url == "" {
 		return nil, errNoDefaultClient
 	}
-	d, err := driver.Open(ctx, url)
+	// Open, so that namespace= and session-ttl= in ATOMIX_URL apply.
+	c, err := Open(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("default client from %s=%s: %w", urlEnv, redact(url), err)
+		return nil, fmt.Errorf("default client from %s: %w", urlEnv, err)
 	}
-	cfg, _ := apply(nil)
-	cfg.driver = d
-	c := newClient(cfg, nil)
 	defaultClient.client.Store(c)
 	return c, nil
 }
