@@ -24,10 +24,11 @@ func testDriverContract(t *testing.T, h Harness) {
 // id returns an ID in the subtest's namespace.
 func (e *env) id(name string) driver.ID { return driver.ID{Namespace: e.ns, Name: name} }
 
-// session starts a session on d, closed when the subtest ends.
+// session starts a session on d, closed when the subtest ends. It is not
+// expected to expire (see stableSessionTTL).
 func (e *env) session(d driver.Driver) driver.Session {
 	e.t.Helper()
-	s, err := d.NewSession(e.ctx, driver.SessionOptions{TTL: e.h.SessionTTL})
+	s, err := d.NewSession(e.ctx, driver.SessionOptions{TTL: max(e.h.SessionTTL, stableSessionTTL)})
 	require.NoError(e.t, err, "NewSession")
 	e.t.Cleanup(func() {
 		ctx, cancel := cleanupContext()

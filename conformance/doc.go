@@ -112,7 +112,10 @@
 //     late (Consul). The suite waits up to 3 x SessionTTL + 15s for the
 //     lock to change hands or the leader to change, and logs how long it
 //     took; it asserts no lower bound, since it cannot tell when the
-//     driver's last renewal reached the backend.
+//     driver's last renewal reached the backend. Only the clients it lets
+//     expire use Harness.SessionTTL; every other client's session has a TTL
+//     of at least 30s, so that a renewal a loaded machine runs late never
+//     ends a session in the middle of a test.
 //   - Goroutines ending after a watch ends: goleak is polled until none is
 //     left, with a deadline.
 //

@@ -42,7 +42,7 @@ func testSessionExpiry(t *testing.T, h Harness) {
 func testLockHolderVanishes(t *testing.T, e *env) {
 	ctx := e.ctx
 	d := e.driver()
-	holder := e.lock(e.clientOn(d, e.ns), "l")
+	holder := e.lock(e.expiringClientOn(d, e.ns), "l")
 	waiter := e.lock(e.client(), "l")
 	v := acquire(t, ctx, holder, 0)
 	lost := holder.Lost()
@@ -63,7 +63,7 @@ func testLockHolderVanishes(t *testing.T, e *env) {
 func testElectionLeaderVanishes(t *testing.T, e *env) {
 	ctx := e.ctx
 	d := e.driver()
-	leader := e.election(e.clientOn(d, e.ns), "e")
+	leader := e.election(e.expiringClientOn(d, e.ns), "e")
 	follower := e.election(e.client(), "e")
 	ts := &terms{t: t}
 	first := ts.want(leader)(leader.Enter(ctx))

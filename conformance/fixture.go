@@ -88,10 +88,28 @@ func (e *env) driver() driver.Driver {
 	return d
 }
 
+// stableSessionTTL is the session TTL of every client whose session the
+// suite does not expect to expire: long enough that a renewal delayed by a
+// loaded machine never ends a session in the middle of a test (with the
+// harness's short TTL it could, and an election or lock test then saw a
+// change no client made).
+const stableSessionTTL = 30 * time.Second
+
 // clientOn returns a client in namespace ns over d, closed when the subtest
-// ends (which also closes d).
+// ends (which also closes d). Its session is not expected to expire: its
+// TTL is stableSessionTTL (or the harness's, if longer).
 func (e *env) clientOn(d driver.Driver, ns string) *atomix.Client {
-	c := atomix.NewClient(atomix.WithDriver(d), atomix.WithNamespace(ns), atomix.WithSessionTTL(e.h.SessionTTL))
+	return e.clientWithTTL(d, ns, max(e.h.SessionTTL, stableSessionTTL))
+}
+
+// expiringClientOn is clientOn with the harness's SessionTTL, for a client
+// whose session the suite lets expire (after Harness.Crash).
+func (e *env) expiringClientOn(d driver.Driver, ns string) *atomix.Client {
+	return e.clientWithTTL(d, ns, e.h.SessionTTL)
+}
+
+func (e *env) clientWithTTL(d driver.Driver, ns string, ttl time.Duration) *atomix.Client {
+	c := atomix.NewClient(atomix.WithDriver(d), atomix.WithNamespace(ns), atomix.WithSessionTTL(ttl))
 	e.t.Cleanup(func() {
 		ctx, cancel := cleanupContext()
 		defer cancel()
