@@ -188,7 +188,6 @@ func userPassword(u *url.URL) (string, bool) {
 	return u.User.Password()
 }
 
-
 // withPort adds the default port to an address without one and checks
 // that its port is in 1-65535.
 func withPort(addr string) (string, error) {
