@@ -86,7 +86,12 @@
 // not have been applied. A connection that cannot be made is
 // ErrUnavailable, no reply in time ErrTimeout (for a read), a refusal by the
 // server before running anything (LOADING, READONLY, CLUSTERDOWN, OOM, ...)
-// ErrUnavailable.
+// ErrUnavailable. With TLS, the handshake completes while dialing, so its
+// failures are never ambiguous: a server certificate that does not verify
+// is ErrInvalid, a client certificate the server refuses (or none) is
+// ErrPermission, and a server that does not answer the handshake within
+// dial-timeout (a plaintext server) is ErrUnavailable; the x509 error or
+// TLS alert stays reachable with errors.As.
 //
 // # Versions
 //
