@@ -1,18 +1,21 @@
 package testbackend
 
 import (
-	"bufio"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/atomix/go-client/driver"
 )
 
 // TLSServer is a server of a test's own that accepts only TLS connections
@@ -109,13 +112,7 @@ func redisAnswersTLS(addr string, cfg *tls.Config) bool {
 	if err != nil {
 		return false
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return false
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && strings.HasPrefix(line, "+PONG")
+	return pongs(c)
 }
 
 // StartConsulTLS starts a `consul agent -dev` of t's own whose HTTP API is
@@ -168,4 +165,78 @@ func StartConsulTLS(t testing.TB) *TLSServer {
 		timeout: time.Minute,
 	}, "consul", consulHowTo)
 	return s
+}
+
+// TLSCase is one TLS set-up of a client against a TLSServer (or another
+// server), and the error kind every call of that client must return.
+type TLSCase struct {
+	Name  string
+	Addr  string     // host:port the client connects to
+	Query url.Values // the URL's TLS parameters
+	Want  error      // the kind every call returns; nil: calls succeed
+	X509  bool       // an x509 error must be reachable with errors.As
+}
+
+// TLSCases returns the set-ups every driver must treat alike: the right
+// one, which works; a server certificate from an unknown CA, or without
+// the name the client checks, which is ErrInvalid with the x509 cause; and
+// a client certificate of another CA, or none, which the server refuses:
+// ErrPermission.
+func (s *TLSServer) TLSCases() []TLSCase {
+	q := func(kv ...string) url.Values {
+		v := url.Values{}
+		for i := 0; i < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	addr := s.Addr()
+	return []TLSCase{
+		{"right certificates", addr, q("ca-file", s.CAFile, "cert-file", s.CertFile, "key-file", s.KeyFile, "server-name", s.ServerName), nil, false},
+		{"server certificate from an unknown CA", addr, q("ca-file", s.OtherCAFile, "cert-file", s.CertFile, "key-file", s.KeyFile, "server-name", s.ServerName), driver.ErrInvalid, true},
+		{"server name not in the certificate", addr, q("ca-file", s.CAFile, "cert-file", s.CertFile, "key-file", s.KeyFile), driver.ErrInvalid, true},
+		{"client certificate from another CA", addr, q("ca-file", s.CAFile, "cert-file", s.OtherCertFile, "key-file", s.OtherKeyFile, "server-name", s.ServerName), driver.ErrPermission, false},
+		{"no client certificate", addr, q("ca-file", s.CAFile, "server-name", s.ServerName), driver.ErrPermission, false},
+	}
+}
+
+// CheckTLSCase opens a driver at scheme://c.Addr?c.Query and checks that
+// Ping and a Map.Put return c.Want (never ErrAmbiguous: a failed TLS set-up
+// sends nothing) well before a 10 s deadline, or succeed when c.Want is nil.
+func CheckTLSCase(t *testing.T, scheme string, c TLSCase) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	raw := scheme + "://" + c.Addr
+	if len(c.Query) > 0 {
+		raw += "?" + c.Query.Encode()
+	}
+	d, err := driver.Open(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(context.Background())
+	m, err := d.OpenMap(ctx, driver.ID{Namespace: "tls", Name: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, putErr := m.Put(ctx, "k", []byte("v"), 0)
+	for _, r := range []struct {
+		op  string
+		err error
+	}{{"Ping", d.Ping(ctx)}, {"Map.Put", putErr}} {
+		switch {
+		case ctx.Err() != nil:
+			t.Fatalf("%s: returned %v only when its context ended", r.op, r.err)
+		case c.Want == nil && r.err != nil:
+			t.Errorf("%s: %v", r.op, r.err)
+		case c.Want != nil && (!errors.Is(r.err, c.Want) || errors.Is(r.err, driver.ErrAmbiguous)):
+			t.Errorf("%s: %v, want %v and not ErrAmbiguous", r.op, r.err, c.Want)
+		}
+		var unknown x509.UnknownAuthorityError
+		var hostname x509.HostnameError
+		if c.X509 && !errors.As(r.err, &unknown) && !errors.As(r.err, &hostname) {
+			t.Errorf("%s: %v: the x509 cause is not reachable", r.op, r.err)
+		}
+	}
 }
