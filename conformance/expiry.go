@@ -25,6 +25,7 @@ func testSessionExpiry(t *testing.T, h Harness) {
 		run     func(*testing.T, *env)
 	}{
 		{"LockHolderVanishes", FeatureLock, testLockHolderVanishes},
+		{"SemaphoreHolderVanishes", FeatureSemaphore, testSemaphoreHolderVanishes},
 		{"ElectionLeaderVanishes", FeatureElection, testElectionLeaderVanishes},
 	}
 	var wg sync.WaitGroup
