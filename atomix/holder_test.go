@@ -98,6 +98,28 @@ func (l *faultyLock) Release(ctx context.Context, owner string, version uint64) 
 	return l.Lock.Release(ctx, owner, version)
 }
 
+// OpenSemaphore gives the faulty driver semaphores whose releases fail as
+// its locks' do.
+func (d *faultyDriver) OpenSemaphore(ctx context.Context, id driver.ID, limit int) (driver.Semaphore, error) {
+	s, err := d.Driver.(driver.SemaphoreOpener).OpenSemaphore(ctx, id, limit)
+	if err != nil {
+		return nil, err
+	}
+	return &faultySemaphore{Semaphore: s, d: d}, nil
+}
+
+type faultySemaphore struct {
+	driver.Semaphore
+	d *faultyDriver
+}
+
+func (s *faultySemaphore) Release(ctx context.Context, owner string, version uint64) (bool, error) {
+	if s.d.failing(&s.d.failReleases) {
+		return false, driver.Errorf(driver.ErrUnavailable, "injected: the backend cannot be reached")
+	}
+	return s.Semaphore.Release(ctx, owner, version)
+}
+
 // twoClients returns a plain client and a client over a faulty driver, on
 // one memory store.
 func twoClients(t *testing.T) (*atomix.Client, *atomix.Client, *faultyDriver) {
