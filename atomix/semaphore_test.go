@@ -38,36 +38,10 @@ func TestSemaphoreWaitSurvivesSessionExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v1, err := held.Acquire(ctx, semaphore.Permits(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan error, 1)
-	var v2 uint64
-	go func() {
-		var err error
-		v2, err = waiter.Acquire(ctx)
-		got <- err
-	}()
-	for {
-		fd.mu.Lock()
-		n := len(fd.sessions)
-		fd.mu.Unlock()
-		if n > 0 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	fd.endSessions(t)
-	if _, err := held.Release(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-got; err != nil {
-		t.Fatalf("Acquire whose session ended while it waited: %v; want it to wait on with the next session", err)
-	}
-	if v2 <= v1 {
-		t.Fatalf("version %d after %d", v2, v1)
-	}
+	checkWaitSurvivesSessionExpiry(t, fd,
+		func() (uint64, error) { return held.Acquire(ctx, semaphore.Permits(2)) },
+		func() (uint64, error) { return waiter.Acquire(ctx) },
+		func() error { _, err := held.Release(ctx); return err })
 }
 
 // TestSemaphoreReleaseThatCannotBeConfirmedStillReleases: a Release or
@@ -80,28 +54,15 @@ func TestSemaphoreReleaseThatCannotBeConfirmedStillReleases(t *testing.T) {
 			defer cancel()
 			plain, faulty, fd := twoClients(t)
 			s, _ := faulty.GetSemaphore(ctx, "s")
-			if _, err := s.Acquire(ctx); err != nil {
-				t.Fatal(err)
-			}
-			fd.mu.Lock()
-			fd.failReleases = 2
-			fd.mu.Unlock()
-			var err error
-			if how == "Release" {
-				_, err = s.Release(ctx)
-			} else {
-				err = s.Close(ctx)
-			}
-			if !errors.Is(err, atomix.ErrUnavailable) {
-				t.Fatalf("%s that could not be confirmed: %v, want ErrUnavailable", how, err)
-			}
-			if !isClosed(s.Lost()) {
-				t.Fatalf("Lost still open after %s returned", how)
-			}
 			other, _ := plain.GetSemaphore(ctx, "s")
-			if _, err := other.Acquire(ctx); err != nil {
-				t.Fatalf("the permit was never given back on the backend: %v", err)
+			release := func() error { _, err := s.Release(ctx); return err }
+			if how == "Close" {
+				release = func() error { return s.Close(ctx) }
 			}
+			checkUnconfirmedRelease(t, fd, how, s.Lost,
+				func() error { _, err := s.Acquire(ctx); return err },
+				release,
+				func() error { _, err := other.Acquire(ctx); return err })
 		})
 	}
 }

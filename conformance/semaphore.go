@@ -6,7 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -149,8 +148,7 @@ func testSemaphoreConflict(t *testing.T, e *env) {
 	r = await(t, takeAsync(e.withTimeout(e.event), a3, 1), 2*e.event, "Acquire on an instance whose Acquire is in progress")
 	require.ErrorIs(t, r.err, atomix.ErrConflict, "Acquire on an instance whose Acquire is in progress")
 	expect(t, true)(a.Release(ctx))
-	r = await(t, res, e.event, "the waiter after a Release")
-	require.NoError(t, r.err)
+	granted(t, res, e.event, 0, "the waiter after a Release")
 	expect(t, true)(a2.Release(ctx))
 	expect(t, true)(a3.Release(ctx))
 }
@@ -182,9 +180,7 @@ func testSemaphoreBlocking(t *testing.T, e *env) {
 	res := takeAsync(ctx, b, 1)
 	requirePending(t, res, e.quiet, "Acquire with no permit free")
 	expect(t, true)(a.Release(ctx))
-	r := await(t, res, e.event, "the waiter after Release")
-	require.NoError(t, r.err)
-	require.Greater(t, r.val, v1)
+	granted(t, res, e.event, v1, "the waiter after Release")
 	require.False(t, isDone(b.Lost()))
 	expect(t, 1)(a.Available(ctx))
 	expect(t, true)(b.Release(ctx))
@@ -209,14 +205,10 @@ func testSemaphoreArrivalOrder(t *testing.T, e *env) {
 	expect(t, 1, "waiters take no permits")(other.Available(ctx))
 
 	expect(t, true)(holder.Release(ctx))
-	r := await(t, bigRes, e.event, "the first waiter, once every permit is free")
-	require.NoError(t, r.err)
-	require.Greater(t, r.val, v0)
+	v1 := granted(t, bigRes, e.event, v0, "the first waiter, once every permit is free")
 	requirePending(t, smallRes, e.quiet, "the second waiter while the first holds every permit")
 	expect(t, true)(big.Release(ctx))
-	r2 := await(t, smallRes, e.event, "the second waiter after the first released")
-	require.NoError(t, r2.err)
-	require.Greater(t, r2.val, r.val, "versions follow the order of the grants")
+	granted(t, smallRes, e.event, v1, "the second waiter after the first released: versions follow the order of the grants")
 	expect(t, true)(small.Release(ctx))
 }
 
@@ -242,13 +234,11 @@ func testSemaphoreAbandonedWait(t *testing.T, e *env) {
 	res = takeAsync(ctx, next, 2)
 	requirePending(t, res, e.quiet)
 	expect(t, true)(holder.Release(ctx))
-	r = await(t, res, e.event, "the next waiter, with the waiters that gave up queued before it")
-	require.NoError(t, r.err)
-	require.Greater(t, r.val, v1)
+	v2 := granted(t, res, e.event, v1, "the next waiter, with the waiters that gave up queued before it")
 	expect(t, true)(next.Release(ctx))
 	expect(t, 2, "nothing is held once everyone released")(holder.Available(ctx))
 	v := tryTake(t, ctx, timedOut, 2, true, "an instance whose Acquire gave up acquires again, with nothing queued ahead")
-	require.Greater(t, v, r.val)
+	require.Greater(t, v, v2)
 	expect(t, true)(timedOut.Release(ctx))
 }
 
@@ -277,21 +267,7 @@ func testSemaphoreCloseReleases(t *testing.T, e *env) {
 }
 
 func testSemaphoreClientCloseReleases(t *testing.T, e *env) {
-	ctx := e.ctx
-	ca := e.client()
-	a := e.semaphore(ca, "s", 1)
-	b := e.semaphore(e.client(), "s", 1)
-	v := take(t, ctx, a, 1, 0)
-	lost := a.Lost()
-	res := takeAsync(ctx, b, 1)
-	requirePending(t, res, e.quiet)
-	require.NoError(t, ca.Close(ctx))
-	requireDoneWithin(t, lost, e.event, "Lost after the client was closed")
-	r := await(t, res, e.event, "a waiter after the holder's client was closed")
-	require.NoError(t, r.err)
-	require.Greater(t, r.val, v)
-	require.ErrorIs(t, errOf(a.Acquire(ctx)), atomix.ErrClosed)
-	expect(t, true)(b.Release(ctx))
+	testClientCloseReleases(t, e, func(c *atomix.Client) owner { return semaphoreOwner(e.semaphore(c, "s", 2), 2) })
 }
 
 // testSemaphoreLimitConflict checks that an instance whose limit disagrees
@@ -392,12 +368,8 @@ func testSemaphoreExclusion(t *testing.T, e *env) {
 			}
 			if n == semLimit {
 				exclusive.Add(1)
-				x, _, err := w.v.Get(ctx)
-				if err != nil {
-					return fmt.Errorf("client %d: get: %w", i, err)
-				}
-				if _, err := w.v.Set(ctx, x+1); err != nil { // unguarded: the permits are all that protect it
-					return fmt.Errorf("client %d: set: %w", i, err)
+				if err := unguardedIncrement(ctx, w.v); err != nil { // the permits are all that protect it
+					return fmt.Errorf("client %d: %w", i, err)
 				}
 			}
 			held.Add(-int32(n))
@@ -414,29 +386,6 @@ func testSemaphoreExclusion(t *testing.T, e *env) {
 	require.NoError(t, err)
 	require.Equal(t, int(exclusive.Load()), x, "updates made while holding every permit were lost")
 	expect(t, semLimit)(workers[0].s.Available(ctx))
-}
-
-// testSemaphoreHolderVanishes checks that the permits of a client that
-// vanished are given back once its session expires.
-func testSemaphoreHolderVanishes(t *testing.T, e *env) {
-	ctx := e.ctx
-	d := e.driver()
-	holder := e.semaphore(e.expiringClientOn(d, e.ns), "s", 2)
-	waiter := e.semaphore(e.client(), "s", 2)
-	v := take(t, ctx, holder, 2, 0)
-	lost := holder.Lost()
-	res := takeAsync(ctx, waiter, 2)
-	requirePending(t, res, e.quiet, "Acquire with no permit free")
-
-	crashed := time.Now()
-	e.h.Crash(d)
-	r := await(t, res, e.expiry, "the permits of a vanished holder must be given back once its session TTL (%v) expires", e.h.SessionTTL)
-	require.NoError(t, r.err)
-	require.Greater(t, r.val, v, "the next holder's version")
-	t.Logf("the waiter got the permits %v after the holder vanished (session TTL %v)", time.Since(crashed).Round(time.Millisecond), e.h.SessionTTL)
-	requireDoneWithin(t, lost, e.expiry, "Lost of the vanished holder")
-	expect(t, 0)(waiter.Available(ctx))
-	expect(t, true)(waiter.Release(ctx))
 }
 
 func requireSemaphoreClosed(t *testing.T, ctx context.Context, s semaphore.Semaphore) {

@@ -13,8 +13,8 @@ import (
 // BenchmarkSemaphoreAcquireRelease: an uncontended Acquire and Release of
 // one permit of four. etcd has no semaphore of its own, so "raw" is the
 // least a clientv3 semaphore can do: one Txn that puts a lease-bound key
-// and reads the queue, then a Delete (two round trips, as atomix makes);
-// "mutex" is concurrency.Mutex, for scale.
+// and reads the queue, then a Delete (two round trips, as atomix makes).
+// BenchmarkLockUnlock has concurrency.Mutex, for scale.
 func BenchmarkSemaphoreAcquireRelease(b *testing.B) {
 	ctx := context.Background()
 	c, raw, prefix := benchSetup(b)
@@ -50,22 +50,6 @@ func BenchmarkSemaphoreAcquireRelease(b *testing.B) {
 				b.Fatal(err)
 			}
 			if _, err := raw.Delete(ctx, key); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("mutex", func(b *testing.B) {
-		s, err := concurrency.NewSession(raw, concurrency.WithTTL(10))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
-		m := concurrency.NewMutex(s, prefix+"raw/semaphore-mutex")
-		for b.Loop() {
-			if err := m.Lock(ctx); err != nil {
-				b.Fatal(err)
-			}
-			if err := m.Unlock(ctx); err != nil {
 				b.Fatal(err)
 			}
 		}
