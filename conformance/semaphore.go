@@ -36,6 +36,7 @@ func testSemaphore(t *testing.T, h Harness) {
 	parallel(t, "LimitConflict", h, testSemaphoreLimitConflict)
 	parallel(t, "Invalid", h, testSemaphoreInvalid)
 	parallel(t, "Exclusion", h, testSemaphoreExclusion)
+	t.Run("Isolation", func(t *testing.T) { testIsolation(t, h, semaphoreKind) })
 	parallel(t, "Closed", h, func(t *testing.T, e *env) {
 		s := e.semaphore(e.client(), "s", 2)
 		require.NoError(t, s.Close(e.ctx))
