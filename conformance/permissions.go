@@ -65,7 +65,7 @@ func testReadOnlyWritesRefused(t *testing.T, e *env) {
 	}
 
 	for _, op := range writeOps(t, e.ctx, ro) {
-		expectRefused(t, op.name, op.call)
+		CheckRefused(t, op.name, op.call)
 	}
 	if after := stateOf(t, e.ctx, seed); after != before {
 		t.Errorf("refused writes changed the state:\nbefore %s\nafter  %s", before, after)
@@ -83,8 +83,8 @@ func testReadOnlySemaphore(t *testing.T, e *env) {
 	require.NoError(t, err, "Harness.NewReadOnlyDriver")
 	ro := e.semaphore(e.clientOn(d, e.ns), "sem", 2)
 	expect(t, 1, "Available with read-only credentials")(ro.Available(e.ctx))
-	expectRefused(t, "Semaphore.Acquire", func(ctx context.Context) error { _, err := ro.Acquire(ctx); return err })
-	expectRefused(t, "Semaphore.TryAcquire", func(ctx context.Context) error {
+	CheckRefused(t, "Semaphore.Acquire", func(ctx context.Context) error { _, err := ro.Acquire(ctx); return err })
+	CheckRefused(t, "Semaphore.TryAcquire", func(ctx context.Context) error {
 		_, _, err := ro.TryAcquire(ctx, semaphore.Permits(1))
 		return err
 	})
@@ -92,9 +92,14 @@ func testReadOnlySemaphore(t *testing.T, e *env) {
 	expect(t, true)(seed.Release(e.ctx))
 }
 
-// expectRefused runs call and checks that it returns ErrPermission well
-// before refusalBound, without panicking.
-func expectRefused(t *testing.T, what string, call func(ctx context.Context) error) {
+// CheckRefused runs call with a context of 15 s and fails t unless call
+// returns an error matching ErrPermission before that context ends, without
+// panicking: a refusal is one round trip, so a call that returns only when
+// its context ends is retrying what it should have reported. The
+// permissions tier uses it for every write; a driver's own tests of
+// credentials the harness cannot express (an unknown token, a revoked one)
+// may use it too.
+func CheckRefused(t testing.TB, what string, call func(ctx context.Context) error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), refusalBound)
 	defer cancel()

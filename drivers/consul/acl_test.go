@@ -120,29 +120,6 @@ func TestConformanceLeastPrivilege(t *testing.T) {
 // its context ends, which is refusalBound later.
 const refusalBound = 10 * time.Second
 
-// expectRefused runs call with a context of refusalBound and fails t unless
-// it returns an error matching ErrPermission before that context ends,
-// without panicking.
-func expectRefused(t *testing.T, what string, call func(ctx context.Context) error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), refusalBound)
-	defer cancel()
-	err := func() (err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("panic: %v", p)
-			}
-		}()
-		return call(ctx)
-	}()
-	switch {
-	case ctx.Err() != nil:
-		t.Errorf("%s: returned %v only when its %v context ended, want ErrPermission at once", what, err, refusalBound)
-	case !errors.Is(err, atomix.ErrPermission):
-		t.Errorf("%s: %v, want ErrPermission", what, err)
-	}
-}
-
 // TestTokenWithoutRightsRefused checks the first use of a driver whose
 // token Consul does not know, or knows with no rights at all: Ping, a read,
 // writes and a lock are ErrPermission at once.
@@ -155,21 +132,21 @@ func TestTokenWithoutRightsRefused(t *testing.T) {
 	for name, token := range tokens {
 		t.Run(name, func(t *testing.T) {
 			d := a.driver(t, testPrefix(t), token)
-			expectRefused(t, "Ping", d.Ping)
+			conformance.CheckRefused(t, "Ping", d.Ping)
 			c := atomix.NewClient(atomix.WithDriver(d), atomix.WithSessionTTL(10*time.Second))
 			t.Cleanup(func() { c.Close(context.Background()) })
 			ctr, err := c.GetCounter(testContext(t), "c")
 			if err != nil {
 				t.Fatal(err)
 			}
-			expectRefused(t, "Counter.Get", func(ctx context.Context) error { _, err := ctr.Get(ctx); return err })
-			expectRefused(t, "Counter.Set", func(ctx context.Context) error { _, err := ctr.Set(ctx, 1); return err })
-			expectRefused(t, "Counter.Increment", func(ctx context.Context) error { _, err := ctr.Increment(ctx, 1); return err })
+			conformance.CheckRefused(t, "Counter.Get", func(ctx context.Context) error { _, err := ctr.Get(ctx); return err })
+			conformance.CheckRefused(t, "Counter.Set", func(ctx context.Context) error { _, err := ctr.Set(ctx, 1); return err })
+			conformance.CheckRefused(t, "Counter.Increment", func(ctx context.Context) error { _, err := ctr.Increment(ctx, 1); return err })
 			l, err := c.GetLock(testContext(t), "l")
 			if err != nil {
 				t.Fatal(err)
 			}
-			expectRefused(t, "Lock.Lock", func(ctx context.Context) error { _, err := l.Lock(ctx); return err })
+			conformance.CheckRefused(t, "Lock.Lock", func(ctx context.Context) error { _, err := l.Lock(ctx); return err })
 		})
 	}
 }

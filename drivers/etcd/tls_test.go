@@ -15,7 +15,6 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/atomix/go-client/atomix"
 	"github.com/atomix/go-client/conformance"
 	"github.com/atomix/go-client/conformance/testbackend"
 	"github.com/atomix/go-client/driver"
@@ -200,7 +199,7 @@ func TestSessionNeedsNoKeyPermission(t *testing.T) {
 	cfg.Prefix = testPrefix(t) // not the prefix the role covers
 	d := mustNew(t, cfg)
 	newTestSession(t, d, 5*time.Second)
-	expectRefused(t, "Ping", d.Ping)
+	conformance.CheckRefused(t, "Ping", d.Ping)
 }
 
 // TestConformanceLeastPrivilege runs the conformance suite over TLS with
@@ -228,30 +227,6 @@ func TestConformanceLeastPrivilege(t *testing.T) {
 		Crash:      func(d driver.Driver) { d.(*Driver).crash() },
 		SessionTTL: conformanceTTL,
 	})
-}
-
-// refusalBound is how long a refused call may take; a refusal is one round
-// trip, the bound only tells it from a retry until the context ends.
-const refusalBound = 10 * time.Second
-
-func expectRefused(t *testing.T, what string, call func(ctx context.Context) error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), refusalBound)
-	defer cancel()
-	err := func() (err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("panic: %v", p)
-			}
-		}()
-		return call(ctx)
-	}()
-	switch {
-	case ctx.Err() != nil:
-		t.Errorf("%s: returned %v only when its %v context ended, want ErrPermission at once", what, err, refusalBound)
-	case !errors.Is(err, atomix.ErrPermission):
-		t.Errorf("%s: %v, want ErrPermission", what, err)
-	}
 }
 
 func must(t *testing.T, err error) {
