@@ -92,10 +92,40 @@ type faultyLock struct {
 }
 
 func (l *faultyLock) Release(ctx context.Context, owner string, version uint64) (bool, error) {
-	if l.d.failing(&l.d.failReleases) {
-		return false, driver.Errorf(driver.ErrUnavailable, "injected: the backend cannot be reached")
+	if err := l.d.releaseFault(); err != nil {
+		return false, err
 	}
 	return l.Lock.Release(ctx, owner, version)
+}
+
+// releaseFault returns the error of a release that is to fail, else nil.
+func (d *faultyDriver) releaseFault() error {
+	if d.failing(&d.failReleases) {
+		return driver.Errorf(driver.ErrUnavailable, "injected: the backend cannot be reached")
+	}
+	return nil
+}
+
+// OpenSemaphore gives the faulty driver semaphores whose releases fail as
+// its locks' do.
+func (d *faultyDriver) OpenSemaphore(ctx context.Context, id driver.ID, limit int) (driver.Semaphore, error) {
+	s, err := d.Driver.(driver.SemaphoreOpener).OpenSemaphore(ctx, id, limit)
+	if err != nil {
+		return nil, err
+	}
+	return &faultySemaphore{Semaphore: s, d: d}, nil
+}
+
+type faultySemaphore struct {
+	driver.Semaphore
+	d *faultyDriver
+}
+
+func (s *faultySemaphore) Release(ctx context.Context, owner string, version uint64) (bool, error) {
+	if err := s.d.releaseFault(); err != nil {
+		return false, err
+	}
+	return s.Semaphore.Release(ctx, owner, version)
 }
 
 // twoClients returns a plain client and a client over a faulty driver, on
@@ -120,7 +150,19 @@ func TestLockWaitSurvivesSessionExpiry(t *testing.T) {
 	plain, faulty, fd := twoClients(t)
 	held, _ := plain.GetLock(ctx, "l")
 	waiter, _ := faulty.GetLock(ctx, "l")
-	v1, err := held.Lock(ctx)
+	checkWaitSurvivesSessionExpiry(t, fd,
+		func() (uint64, error) { return held.Lock(ctx) },
+		func() (uint64, error) { return waiter.Lock(ctx) },
+		func() error { _, err := held.Unlock(ctx); return err })
+}
+
+// checkWaitSurvivesSessionExpiry takes a hold with hold, starts wait on the
+// faulty client, ends the faulty client's sessions while it waits, and
+// releases the hold: the wait must go on with the next session and return
+// a version above the first.
+func checkWaitSurvivesSessionExpiry(t *testing.T, fd *faultyDriver, hold, wait func() (uint64, error), release func() error) {
+	t.Helper()
+	v1, err := hold()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +170,7 @@ func TestLockWaitSurvivesSessionExpiry(t *testing.T) {
 	var v2 uint64
 	go func() {
 		var err error
-		v2, err = waiter.Lock(ctx)
+		v2, err = wait()
 		got <- err
 	}()
 	// Wait until the waiter has a session, then end it.
@@ -142,11 +184,11 @@ func TestLockWaitSurvivesSessionExpiry(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	fd.endSessions(t)
-	if _, err := held.Unlock(ctx); err != nil {
+	if err := release(); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-got; err != nil {
-		t.Fatalf("Lock whose session ended while it waited: %v; want it to wait on with the next session", err)
+		t.Fatalf("a wait whose session ended: %v; want it to wait on with the next session", err)
 	}
 	if v2 <= v1 {
 		t.Fatalf("version %d after %d", v2, v1)
@@ -215,22 +257,11 @@ func TestUnlockThatCannotBeConfirmedStillReleases(t *testing.T) {
 	defer cancel()
 	plain, faulty, fd := twoClients(t)
 	l, _ := faulty.GetLock(ctx, "l")
-	if _, err := l.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
-	fd.mu.Lock()
-	fd.failReleases = 2
-	fd.mu.Unlock()
-	if _, err := l.Unlock(ctx); !errors.Is(err, atomix.ErrUnavailable) {
-		t.Fatalf("Unlock that could not be confirmed: %v, want ErrUnavailable", err)
-	}
-	if !isClosed(l.Lost()) {
-		t.Fatal("Lost still open after Unlock returned")
-	}
 	other, _ := plain.GetLock(ctx, "l")
-	if _, err := other.Lock(ctx); err != nil {
-		t.Fatalf("the lock was never released on the backend: %v", err)
-	}
+	checkUnconfirmedRelease(t, fd, "Unlock", l.Lost,
+		func() error { _, err := l.Lock(ctx); return err },
+		func() error { _, err := l.Unlock(ctx); return err },
+		func() error { _, err := other.Lock(ctx); return err })
 }
 
 // TestCloseThatCannotReleaseStillReleases: a lock instance closed while its
@@ -242,21 +273,34 @@ func TestCloseThatCannotReleaseStillReleases(t *testing.T) {
 	defer cancel()
 	plain, faulty, fd := twoClients(t)
 	l, _ := faulty.GetLock(ctx, "l")
-	if _, err := l.Lock(ctx); err != nil {
+	other, _ := plain.GetLock(ctx, "l")
+	checkUnconfirmedRelease(t, fd, "Close", l.Lost,
+		func() error { _, err := l.Lock(ctx); return err },
+		func() error { return l.Close(ctx) },
+		func() error { _, err := other.Lock(ctx); return err })
+}
+
+// checkUnconfirmedRelease takes a hold with hold on the faulty client, makes
+// the next two releases fail, and calls release (named how): it must return
+// ErrUnavailable with lost already closed, and then next, an acquisition by
+// another client that waits for the hold, must succeed: the release was
+// retried in the background.
+func checkUnconfirmedRelease(t *testing.T, fd *faultyDriver, how string, lost func() <-chan struct{}, hold, release, next func() error) {
+	t.Helper()
+	if err := hold(); err != nil {
 		t.Fatal(err)
 	}
 	fd.mu.Lock()
 	fd.failReleases = 2
 	fd.mu.Unlock()
-	if err := l.Close(ctx); !errors.Is(err, atomix.ErrUnavailable) {
-		t.Fatalf("Close whose release could not be confirmed: %v, want ErrUnavailable", err)
+	if err := release(); !errors.Is(err, atomix.ErrUnavailable) {
+		t.Fatalf("%s that could not be confirmed: %v, want ErrUnavailable", how, err)
 	}
-	if !isClosed(l.Lost()) {
-		t.Fatal("Lost still open after Close returned")
+	if !isClosed(lost()) {
+		t.Fatalf("Lost still open after %s returned", how)
 	}
-	other, _ := plain.GetLock(ctx, "l")
-	if _, err := other.Lock(ctx); err != nil {
-		t.Fatalf("the closed instance's hold was never released on the backend: %v", err)
+	if err := next(); err != nil {
+		t.Fatalf("the hold was never released on the backend after %s: %v", how, err)
 	}
 }
 

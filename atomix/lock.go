@@ -42,7 +42,7 @@ func getLock(ctx context.Context, c *Client, name string, opts []primitive.Optio
 	}
 	p := &lockPrimitive{d: d}
 	o.setup(&p.base)
-	p.owner.init(o.client, randomID(), d) // c is nil for the package-level GetLock
+	p.owner.init(o.client, randomID(), d, "the lock", "Lock or TryLock") // c is nil for the package-level GetLock
 	if err := o.finish(ctx, p); err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func (p *lockPrimitive) Lock(ctx context.Context, opts ...lock.Option) (uint64, 
 	if p.closed.Load() {
 		return 0, p.fail("lock", errClosed)
 	}
-	v, _, err := p.owner.acquire(ctx, true)
+	v, _, err := p.owner.acquire(ctx, p.d, true)
 	if err != nil {
 		return 0, p.fail("lock", err)
 	}
@@ -81,7 +81,7 @@ func (p *lockPrimitive) TryLock(ctx context.Context, opts ...lock.Option) (uint6
 	if p.closed.Load() {
 		return 0, false, p.fail("try-lock", errClosed)
 	}
-	v, ok, err := p.owner.acquire(ctx, false)
+	v, ok, err := p.owner.acquire(ctx, p.d, false)
 	if err != nil {
 		return 0, false, p.fail("try-lock", err)
 	}
@@ -95,7 +95,7 @@ func (p *lockPrimitive) Unlock(ctx context.Context, opts ...lock.Option) (bool, 
 	var ok bool
 	var err error
 	if v, set := lock.Version(opts); set {
-		ok, err = p.owner.releaseVersion(ctx, v)
+		ok, err = p.owner.releaseVersion(ctx, p.d, v)
 	} else {
 		ok, err = p.owner.release(ctx)
 	}
@@ -125,27 +125,22 @@ func (p *lockPrimitive) Close(ctx context.Context) error {
 	if !p.close(p) {
 		return nil
 	}
-	err := p.owner.close(ctx)
-	// A release the backend could not confirm goes on in the background
-	// through the driver's lock, which is closed once it is done.
-	if !p.owner.afterReleases(func() { _ = p.d.Close(context.Background()) }) {
-		if cerr := p.d.Close(ctx); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
+	if err := p.owner.closeWith(ctx, p.d); err != nil {
 		return p.fail("close", err)
 	}
 	return nil
 }
 
-// holder is the one owner state of a hold-based primitive instance: whether
-// it is acquiring, what it holds, when its Lost channel closes, and how a
-// hold is released. Drivers keep none of it.
+// holder is the one owner state of a hold-based primitive instance (a lock,
+// a semaphore): whether it is acquiring, what it holds, when its Lost
+// channel closes, and how a hold is released. Drivers keep none of it.
 type holder struct {
 	client *Client
 	owner  string
-	d      driver.Lock
+	d      releaser
+
+	errHeld      error // of an acquisition while the instance holds
+	errAcquiring error // of an acquisition while another is in progress
 
 	mu        sync.Mutex
 	acquiring context.CancelFunc // of the acquisition in progress, nil when none
@@ -169,10 +164,17 @@ func (h *hold) end() { h.once.Do(func() { close(h.ended) }) }
 
 func (h *hold) live() bool { return !isClosed(h.ended) }
 
-var (
-	errHeld      = fmt.Errorf("%w: this instance already holds the lock", ErrConflict)
-	errAcquiring = fmt.Errorf("%w: a Lock or TryLock call on this instance is in progress", ErrConflict)
-)
+// acquirer makes one kind of acquisition for a holder: a lock's
+// (driver.Lock), or a semaphore's for a number of permits.
+type acquirer interface {
+	Acquire(ctx context.Context, s driver.Session, owner string) (driver.Hold, error)
+	TryAcquire(ctx context.Context, s driver.Session, owner string) (driver.Hold, bool, error)
+}
+
+// releaser gives a hold back: driver.Lock and driver.Semaphore both are one.
+type releaser interface {
+	Release(ctx context.Context, owner string, version uint64) (bool, error)
+}
 
 // closedChan is the Lost channel of an instance that holds nothing.
 var closedChan = func() chan struct{} {
@@ -181,14 +183,18 @@ var closedChan = func() chan struct{} {
 	return c
 }()
 
-func (o *holder) init(c *Client, owner string, d driver.Lock) {
+// init sets up the holder of one instance. held names what the instance
+// holds and calls its acquiring methods, for the ErrConflict messages.
+func (o *holder) init(c *Client, owner string, d releaser, held, calls string) {
 	o.client, o.owner, o.d = c, owner, d
+	o.errHeld = fmt.Errorf("%w: this instance already holds %s", ErrConflict, held)
+	o.errAcquiring = fmt.Errorf("%w: a %s call on this instance is in progress", ErrConflict, calls)
 }
 
-// acquire takes the lock, waiting for it if wait is set. A session that
-// ends while it waits is replaced and the wait goes on: nothing was held
-// yet. Closing the instance cancels the wait.
-func (o *holder) acquire(ctx context.Context, wait bool) (uint64, bool, error) {
+// acquire takes a hold through a, waiting for it if wait is set. A session
+// that ends while it waits is replaced and the wait goes on: nothing was
+// held yet. Closing the instance cancels the wait.
+func (o *holder) acquire(ctx context.Context, a acquirer, wait bool) (uint64, bool, error) {
 	o.mu.Lock()
 	switch {
 	case o.closed:
@@ -196,10 +202,10 @@ func (o *holder) acquire(ctx context.Context, wait bool) (uint64, bool, error) {
 		return 0, false, errClosed
 	case o.acquiring != nil:
 		o.mu.Unlock()
-		return 0, false, errAcquiring
+		return 0, false, o.errAcquiring
 	case o.hold != nil && o.hold.live():
 		o.mu.Unlock()
-		return 0, false, errHeld
+		return 0, false, o.errHeld
 	}
 	actx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -221,9 +227,9 @@ func (o *holder) acquire(ctx context.Context, wait bool) (uint64, bool, error) {
 		var h driver.Hold
 		ok := true
 		if wait {
-			h, err = o.d.Acquire(actx, s, o.owner)
+			h, err = a.Acquire(actx, s, o.owner)
 		} else {
-			h, ok, err = o.d.TryAcquire(actx, s, o.owner)
+			h, ok, err = a.TryAcquire(actx, s, o.owner)
 		}
 		if err != nil {
 			if wait && isClosed(s.Done()) && actx.Err() == nil {
@@ -355,10 +361,10 @@ func retryUntilConfirmed(session <-chan struct{}, undo func(ctx context.Context)
 	}
 }
 
-// releaseVersion releases whoever holds version; if that is this instance,
-// its hold ends.
-func (o *holder) releaseVersion(ctx context.Context, version uint64) (bool, error) {
-	ok, err := o.d.ReleaseVersion(ctx, version)
+// releaseVersion releases, through the lock d, whoever holds version; if
+// that is this instance, its hold ends.
+func (o *holder) releaseVersion(ctx context.Context, d driver.Lock, version uint64) (bool, error) {
+	ok, err := d.ReleaseVersion(ctx, version)
 	if err != nil {
 		return false, err
 	}
@@ -387,6 +393,20 @@ func (o *holder) close(ctx context.Context) error {
 		}
 	}
 	_, err := o.release(ctx)
+	return err
+}
+
+// closeWith is the Close of a hold-based instance whose driver primitive is
+// d: it closes the holder (see close), then d. A release the backend could
+// not confirm goes on in the background through d, which is closed once it
+// is done.
+func (o *holder) closeWith(ctx context.Context, d driver.Closer) error {
+	err := o.close(ctx)
+	if !o.afterReleases(func() { _ = d.Close(context.Background()) }) {
+		if cerr := d.Close(ctx); err == nil {
+			err = cerr
+		}
+	}
 	return err
 }
 

@@ -21,6 +21,7 @@ const (
 	kindValue      = string(driver.KindValue)
 	kindList       = string(driver.KindList)
 	kindIndexedMap = string(driver.KindIndexedMap)
+	kindSemaphore  = string(driver.KindSemaphore)
 )
 
 // base is what every primitive instance has: its identity for error

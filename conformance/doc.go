@@ -44,7 +44,17 @@
 // also checked for blocking, TryLock, Unlock(IfMatch), waiters that give up,
 // Close releasing, Anoint/Promote/Evict, and the term rule (the term number
 // changes exactly when the leader does). With Harness.Crash, a vanished lock
-// holder and a vanished leader must be replaced after the session TTL.
+// holder, semaphore holder and leader must be replaced after the session TTL.
+//
+// Semaphores (unless the harness declares FeatureSemaphore a gap): clients
+// acquire one to all permits at once and never more than the limit are held
+// (an unguarded count), holders of every permit are alone (an unguarded
+// read-modify-write), versions are unique and above every version released
+// before the request; waiters are granted in arrival order, a large request
+// not overtaken by a later small one nor by a TryAcquire (unless the harness
+// declares FeatureSemaphoreFIFO a gap); plus Close and the client's Close
+// releasing, waiters that give up, a limit disagreement (ErrConflict),
+// permits out of range (ErrInvalid), TryAcquire and Available.
 //
 // # The driver tier
 //

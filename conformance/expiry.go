@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/atomix/go-client/atomix"
 	"github.com/atomix/go-client/atomix/election"
-	"github.com/atomix/go-client/atomix/lock"
 )
 
 // testSessionExpiry checks that what a vanished client held is released
@@ -25,6 +25,7 @@ func testSessionExpiry(t *testing.T, h Harness) {
 		run     func(*testing.T, *env)
 	}{
 		{"LockHolderVanishes", FeatureLock, testLockHolderVanishes},
+		{"SemaphoreHolderVanishes", FeatureSemaphore, testSemaphoreHolderVanishes},
 		{"ElectionLeaderVanishes", FeatureElection, testElectionLeaderVanishes},
 	}
 	var wg sync.WaitGroup
@@ -40,24 +41,11 @@ func testSessionExpiry(t *testing.T, h Harness) {
 }
 
 func testLockHolderVanishes(t *testing.T, e *env) {
-	ctx := e.ctx
-	d := e.driver()
-	holder := e.lock(e.expiringClientOn(d, e.ns), "l")
-	waiter := e.lock(e.client(), "l")
-	v := acquire(t, ctx, holder, 0)
-	lost := holder.Lost()
-	res := lockAsync(ctx, waiter)
-	requirePending(t, res, e.quiet, "Lock of a held lock")
+	testHolderVanishes(t, e, func(c *atomix.Client) owner { return lockOwner(e.lock(c, "l")) })
+}
 
-	crashed := time.Now()
-	e.h.Crash(d)
-	r := await(t, res, e.expiry, "the lock of a vanished holder must be released once its session TTL (%v) expires", e.h.SessionTTL)
-	require.NoError(t, r.err)
-	require.Greater(t, r.val, v, "the next holder's version")
-	t.Logf("the waiter got the lock %v after the holder vanished (session TTL %v)", time.Since(crashed).Round(time.Millisecond), e.h.SessionTTL)
-	requireDoneWithin(t, lost, e.expiry, "Lost of the vanished holder")
-	expect(t, true)(waiter.IsLocked(ctx, lock.WithVersion(r.val)))
-	expect(t, true)(waiter.Unlock(ctx))
+func testSemaphoreHolderVanishes(t *testing.T, e *env) {
+	testHolderVanishes(t, e, func(c *atomix.Client) owner { return semaphoreOwner(e.semaphore(c, "s", 2), 2) })
 }
 
 func testElectionLeaderVanishes(t *testing.T, e *env) {

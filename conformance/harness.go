@@ -77,6 +77,12 @@ const (
 	FeatureValue      Feature = "value"
 	FeatureList       Feature = "list"
 	FeatureIndexedMap Feature = "indexedmap"
+	// FeatureSemaphore: the semaphore tier (a driver implementing
+	// driver.SemaphoreOpener).
+	FeatureSemaphore Feature = "semaphore"
+	// FeatureSemaphoreFIFO: semaphore waiters are granted in arrival order
+	// (a driver that cannot order waiters declares this gap).
+	FeatureSemaphoreFIFO Feature = "semaphore-fifo"
 	// FeatureSessionExpiry: a crashed client's sessions expire.
 	FeatureSessionExpiry Feature = "session-expiry"
 	// FeatureFaults: the fault tier, which needs a network between the
@@ -91,8 +97,8 @@ const (
 func knownFeature(f Feature) bool {
 	switch f {
 	case FeatureCounter, FeatureLock, FeatureElection, FeatureMap, FeatureSet,
-		FeatureValue, FeatureList, FeatureIndexedMap, FeatureSessionExpiry, FeatureFaults,
-		FeaturePermissions:
+		FeatureValue, FeatureList, FeatureIndexedMap, FeatureSemaphore, FeatureSemaphoreFIFO,
+		FeatureSessionExpiry, FeatureFaults, FeaturePermissions:
 		return true
 	}
 	return false

@@ -9,6 +9,7 @@ import (
 
 	"github.com/atomix/go-client/atomix"
 	"github.com/atomix/go-client/atomix/primitive"
+	"github.com/atomix/go-client/atomix/semaphore"
 )
 
 // kind is one kind of primitive as the isolation tests see it: a way to
@@ -31,7 +32,7 @@ type kind struct {
 var errShared = errors.New("already marked: its state is shared with another primitive's")
 
 // kinds lists every kind, in the order of the Feature constants.
-var kinds = []kind{counterKind, lockKind, electionKind, mapKind, setKind, valueKind, listKind, indexedMapKind}
+var kinds = []kind{counterKind, lockKind, electionKind, mapKind, setKind, valueKind, listKind, indexedMapKind, semaphoreKind}
 
 var counterKind = kind{
 	name: "counter", feature: FeatureCounter,
@@ -54,6 +55,38 @@ var counterKind = kind{
 		return int(v), err
 	},
 }
+
+// semaphoreKind marks a semaphore of isolationPermits permits by holding
+// tag of them, until the client is closed.
+var semaphoreKind = kind{
+	name: "semaphore", feature: FeatureSemaphore,
+	mark: func(ctx context.Context, c *atomix.Client, name string, tag int) error {
+		s, err := c.GetSemaphore(ctx, name, semaphore.WithLimit(isolationPermits))
+		if err != nil {
+			return err
+		}
+		if _, ok, err := s.TryAcquire(ctx, semaphore.Permits(tag)); err != nil || !ok {
+			return errors.Join(err, errShared)
+		}
+		if n, err := s.Available(ctx); err != nil || n != isolationPermits-tag {
+			return errors.Join(err, errShared)
+		}
+		return nil
+	},
+	read: func(ctx context.Context, c *atomix.Client, name string) (int, error) {
+		s, err := c.GetSemaphore(ctx, name, semaphore.WithLimit(isolationPermits))
+		if err != nil {
+			return 0, err
+		}
+		defer s.Close(ctx)
+		n, err := s.Available(ctx)
+		return isolationPermits - n, err
+	},
+}
+
+// isolationPermits is the limit of the semaphores of the isolation tests:
+// above every tag they leave.
+const isolationPermits = 16
 
 var lockKind = kind{
 	name: "lock", feature: FeatureLock, presenceOnly: true,

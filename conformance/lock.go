@@ -265,21 +265,7 @@ func testLockCloseReleases(t *testing.T, e *env) {
 }
 
 func testLockClientCloseReleases(t *testing.T, e *env) {
-	ctx := e.ctx
-	ca := e.client()
-	a := e.lock(ca, "l")
-	b := e.lock(e.client(), "l")
-	v := acquire(t, ctx, a, 0)
-	lost := a.Lost()
-	res := lockAsync(ctx, b)
-	requirePending(t, res, e.quiet)
-	require.NoError(t, ca.Close(ctx))
-	requireDoneWithin(t, lost, e.event, "Lost after the client was closed")
-	r := await(t, res, e.event, "a waiter after the holder's client was closed")
-	require.NoError(t, r.err)
-	require.Greater(t, r.val, v)
-	require.ErrorIs(t, errOf(a.Lock(ctx)), atomix.ErrClosed)
-	expect(t, true)(b.Unlock(ctx))
+	testClientCloseReleases(t, e, func(c *atomix.Client) owner { return lockOwner(e.lock(c, "l")) })
 }
 
 // testLockMutualExclusion has clients, each with its own driver, take turns
@@ -321,12 +307,8 @@ func testLockMutualExclusion(t *testing.T, e *env) {
 			if version <= prev {
 				return fmt.Errorf("client %d got fencing version %d, not above the previous holder's %d", i, version, prev)
 			}
-			n, _, err := w.v.Get(ctx)
-			if err != nil {
-				return fmt.Errorf("client %d: get: %w", i, err)
-			}
-			if _, err := w.v.Set(ctx, n+1); err != nil { // unguarded: the lock is all that protects it
-				return fmt.Errorf("client %d: set: %w", i, err)
+			if err := unguardedIncrement(ctx, w.v); err != nil { // the lock is all that protects it
+				return fmt.Errorf("client %d: %w", i, err)
 			}
 			holders.Add(-1)
 			if ok, err := w.l.Unlock(ctx); err != nil || !ok {

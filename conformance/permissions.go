@@ -17,6 +17,7 @@ import (
 	"github.com/atomix/go-client/atomix/list"
 	"github.com/atomix/go-client/atomix/lock"
 	_map "github.com/atomix/go-client/atomix/map"
+	"github.com/atomix/go-client/atomix/semaphore"
 	"github.com/atomix/go-client/atomix/set"
 	"github.com/atomix/go-client/atomix/value"
 )
@@ -38,6 +39,7 @@ func testPermissions(t *testing.T, h Harness) {
 		t.Fatalf("conformance: Harness.NewReadOnlyDriver is needed for the permissions tier (or declare the %q gap)", FeaturePermissions)
 	}
 	parallel(t, "ReadOnlyWritesRefused", h, testReadOnlyWritesRefused)
+	parallel(t, "ReadOnlySemaphore", h, testReadOnlySemaphore)
 }
 
 func testReadOnlyWritesRefused(t *testing.T, e *env) {
@@ -68,6 +70,26 @@ func testReadOnlyWritesRefused(t *testing.T, e *env) {
 	if after := stateOf(t, e.ctx, seed); after != before {
 		t.Errorf("refused writes changed the state:\nbefore %s\nafter  %s", before, after)
 	}
+}
+
+// testReadOnlySemaphore: with read-only credentials a semaphore opens and
+// reads (Available), and Acquire and TryAcquire are refused with
+// ErrPermission, taking nothing.
+func testReadOnlySemaphore(t *testing.T, e *env) {
+	skipIfGap(t, e.h, FeatureSemaphore)
+	seed := e.semaphore(e.client(), "sem", 2)
+	take(t, e.ctx, seed, 1, 0)
+	d, err := e.h.NewReadOnlyDriver(e.ctx, t)
+	require.NoError(t, err, "Harness.NewReadOnlyDriver")
+	ro := e.semaphore(e.clientOn(d, e.ns), "sem", 2)
+	expect(t, 1, "Available with read-only credentials")(ro.Available(e.ctx))
+	CheckRefused(t, "Semaphore.Acquire", func(ctx context.Context) error { _, err := ro.Acquire(ctx); return err })
+	CheckRefused(t, "Semaphore.TryAcquire", func(ctx context.Context) error {
+		_, _, err := ro.TryAcquire(ctx, semaphore.Permits(1))
+		return err
+	})
+	expect(t, 1, "refused acquisitions took nothing")(seed.Available(e.ctx))
+	expect(t, true)(seed.Release(e.ctx))
 }
 
 // CheckRefused runs call with a context of 15 s and fails t unless call

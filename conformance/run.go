@@ -56,6 +56,7 @@ func Run(t *testing.T, h Harness) {
 		// The slowest first, so that they start early.
 		{"SessionExpiry", testSessionExpiry},
 		{"Lock", testLock},
+		{"Semaphore", testSemaphore},
 		{"Election", testElection},
 		{"Counter", testCounter},
 		{"Map", testMap},

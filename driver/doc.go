@@ -56,6 +56,13 @@
 // the network is gone) the backend ends it after its TTL and releases every
 // lock and candidacy bound to it.
 //
+// # Optional interfaces
+//
+// Primitives added after the first round are offered through optional
+// interfaces that a Driver may implement, so that existing drivers keep
+// compiling: [SemaphoreOpener]. The portable layer reports ErrNotSupported
+// for a driver that lacks one.
+//
 // # Concurrency
 //
 // Every value returned by a driver must be safe for concurrent use.

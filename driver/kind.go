@@ -15,4 +15,5 @@ const (
 	KindValue      Kind = "value"
 	KindList       Kind = "list"
 	KindIndexedMap Kind = "indexedmap"
+	KindSemaphore  Kind = "semaphore"
 )

@@ -17,6 +17,11 @@ type Options struct {
 	// Codecs holds codec options keyed by their role ("key", "value",
 	// "element"); each value is a generic.Codec of the primitive's type.
 	Codecs map[string]any
+	// Limit is a semaphore's total number of permits, set by
+	// semaphore.WithLimit; LimitSet reports whether it was given (a
+	// semaphore then checks Limit, else it has one permit).
+	Limit    int
+	LimitSet bool
 }
 
 // Option configures a primitive when it is opened.

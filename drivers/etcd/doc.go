@@ -72,6 +72,18 @@
 // its term changes exactly when its leader does, including when a leader's
 // lease expires with no transaction. See the types' documentation.
 //
+// # Semaphores
+//
+// A semaphore is a queue like the lock's whose keys also carry their
+// permits: an acquisition holds once its permits and those of every key
+// created before it fit in the limit, so waiters are granted strictly in
+// arrival order (a large request is never overtaken) and the fencing
+// version is again the key's create revision. Waiters watch the queue for
+// deletions; nobody polls. OpenSemaphore reads the limit record: the first open
+// of a name records its limit in a key that is never removed, and an open
+// or acquisition with another limit is ErrConflict. A TryAcquire that
+// finds no room removes its key again at once.
+//
 // # Watches
 //
 // A watch reads the range it covers at a revision and watches from the next

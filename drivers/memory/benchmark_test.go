@@ -7,6 +7,7 @@ import (
 
 	"github.com/atomix/go-client/atomix"
 	_map "github.com/atomix/go-client/atomix/map"
+	"github.com/atomix/go-client/atomix/semaphore"
 	"github.com/atomix/go-client/driver"
 	"github.com/atomix/go-client/drivers/memory"
 )
@@ -451,3 +452,27 @@ func BenchmarkIndexedMapGetIndex(b *testing.B) {
 }
 
 type mapEvent = _map.Event[string, []byte]
+
+func BenchmarkSemaphoreAcquireRelease(b *testing.B) {
+	run(b, func(b *testing.B, ctx context.Context, d *memory.Driver) {
+		s, err := d.OpenSemaphore(ctx, benchID, 4)
+		check(b, err)
+		ss, err := d.NewSession(ctx, driver.SessionOptions{})
+		check(b, err)
+		for b.Loop() {
+			h, err := s.Acquire(ctx, ss, "bench", 1)
+			check(b, err)
+			_, err = s.Release(ctx, "bench", h.Version)
+			check(b, err)
+		}
+	}, func(b *testing.B, ctx context.Context, cl *atomix.Client) {
+		s, err := cl.GetSemaphore(ctx, "p", semaphore.WithLimit(4))
+		check(b, err)
+		for b.Loop() {
+			_, err := s.Acquire(ctx)
+			check(b, err)
+			_, err = s.Release(ctx)
+			check(b, err)
+		}
+	})
+}

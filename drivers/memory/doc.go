@@ -46,6 +46,10 @@
 //   - Lock.Acquire that is cut short by closing its instance or connection
 //     withdraws like one whose ctx ended, and returns ErrClosed; after
 //     [Driver.Crash] its wait stays queued until the session expires.
+//   - Semaphores grant waiters strictly in arrival order (a waiter that
+//     does not fit blocks every later one, and TryAcquire fails while
+//     anyone waits). The first OpenSemaphore of an ID records its limit
+//     for the life of the store; an open with another limit is ErrConflict.
 //   - [Driver.As] gives the [Store] (target a **Store); [Driver.Ping] only
 //     reports whether the connection is open.
 //   - Election.Enter of a candidate already in the queue keeps its place and

@@ -70,6 +70,36 @@ func (h *handle) shutdown() bool {
 	return true
 }
 
+// awaitGrant waits until a queued acquisition (of a lock or a semaphore) is
+// granted, and returns nil; or until its wait ends otherwise: ctx ends
+// (ctx.Err()), the instance or the connection is closed (ErrClosed), or its
+// session ends (ErrClosed, once the session's Done is closed). granted and
+// gone are the acquisition's channels, ss its session. Unless it returned
+// nil, the caller withdraws the wait (a no-op if it already ended), except
+// on a crashed connection, which leaves it for the session's expiry as a
+// dead process would.
+func (h *handle) awaitGrant(ctx context.Context, granted, gone <-chan struct{}, ss *sessionState) error {
+	select {
+	case <-granted:
+		return nil
+	case <-gone:
+		select {
+		case <-granted: // granted, then ended at once
+			return nil
+		default:
+		}
+		// Only the end of its session ends a wait that nobody withdrew.
+		<-ss.done
+		return driver.Errorf(driver.ErrClosed, "session %s ended while waiting", ss.id)
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-h.closedCh:
+		return errPrimitiveClosed
+	case <-h.d.done:
+		return h.d.check()
+	}
+}
+
 // cloneBytes returns a copy of b that shares nothing with it; never nil.
 func cloneBytes(b []byte) []byte {
 	c := make([]byte, len(b))

@@ -125,29 +125,13 @@ func (l *lock) Acquire(ctx context.Context, s driver.Session, owner string) (dri
 	if err != nil {
 		return driver.Hold{}, err
 	}
-	select {
-	case <-h.granted:
-		return h.hold(), nil
-	case <-h.gone:
-		select {
-		case <-h.granted: // granted, then ended at once
-			return h.hold(), nil
-		default:
+	if err := l.awaitGrant(ctx, h.granted, h.gone, h.session); err != nil {
+		if l.d.state.Load() != connCrashed {
+			l.state.withdraw(h)
 		}
-		// Only the end of its session ends a wait that nobody withdrew.
-		<-h.session.done
-		return driver.Hold{}, driver.Errorf(driver.ErrClosed, "session %s ended while waiting", h.session.id)
-	case <-ctx.Done():
-		err = ctx.Err()
-	case <-l.closedCh:
-		err = errPrimitiveClosed
-	case <-l.d.done:
-		err = l.d.check()
+		return driver.Hold{}, err
 	}
-	if l.d.state.Load() != connCrashed {
-		l.state.withdraw(h)
-	}
-	return driver.Hold{}, err
+	return h.hold(), nil
 }
 
 // TryAcquire grants the lock to owner only if nobody holds it.

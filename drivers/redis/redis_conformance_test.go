@@ -41,6 +41,7 @@ func TestConformance(t *testing.T) {
 		SessionTTL: conformanceTTL,
 		Gaps: map[conformance.Feature]string{
 			conformance.FeaturePermissions: "no ACL on this server: TestConformanceLeastPrivilege runs the tier",
+			conformance.FeatureSemaphore:   "not yet implemented",
 		},
 	})
 }
@@ -67,6 +68,7 @@ func TestConformanceCluster(t *testing.T) {
 		Gaps: map[conformance.Feature]string{
 			conformance.FeatureFaults:      "a cluster client follows redirects to each node's own address, around a single proxy",
 			conformance.FeaturePermissions: "no ACL on this cluster: TestConformanceLeastPrivilege runs the tier on one server",
+			conformance.FeatureSemaphore:   "not yet implemented",
 		},
 	})
 }

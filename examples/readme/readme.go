@@ -32,6 +32,7 @@ var imports = []struct{ name, path, use string }{
 	{"", "github.com/atomix/go-client/atomix/lock", "lock.IfMatch"},
 	{"_map", "github.com/atomix/go-client/atomix/map", "_map.IfVersion"},
 	{"", "github.com/atomix/go-client/atomix/primitive", "primitive.WithSessionID"},
+	{"", "github.com/atomix/go-client/atomix/semaphore", "semaphore.Permits"},
 	{"", "github.com/atomix/go-client/atomix/set", "set.EventAdded"},
 	{"", "github.com/atomix/go-client/atomix/value", "value.IfVersion"},
 	{"", "github.com/atomix/go-client/conformance", "conformance.Run"},

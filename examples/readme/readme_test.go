@@ -51,9 +51,10 @@ var wantOutput = map[string]string{
 	"sample4":  "node-1 leads in term 1\nnode-2 leads in term 2\n",
 	"sample5":  "1 a ALPHA\n2 b beta\nb 1\n",
 	"sample6":  "a\nB\nb\n",
-	"sample9":  "inserted alice 3\n",
-	"sample10": "true true true\n",
-	"sample11": "",
+	"sample8":  "true 2 true\n",
+	"sample10": "inserted alice 3\n",
+	"sample11": "true true true\n",
+	"sample12": "",
 }
 
 // TestSamplesRun runs every README fragment against mem://readme: each must

@@ -14,6 +14,7 @@ import (
 	"github.com/atomix/go-client/atomix/lock"
 	_map "github.com/atomix/go-client/atomix/map"
 	"github.com/atomix/go-client/atomix/primitive"
+	"github.com/atomix/go-client/atomix/semaphore"
 	"github.com/atomix/go-client/atomix/set"
 	"github.com/atomix/go-client/atomix/value"
 	"github.com/atomix/go-client/conformance"
@@ -37,6 +38,7 @@ var (
 	_ = lock.IfMatch
 	_ = _map.IfVersion
 	_ = primitive.WithSessionID
+	_ = semaphore.Permits
 	_ = set.EventAdded
 	_ = value.IfVersion
 	_ = conformance.Run
@@ -259,6 +261,32 @@ func sample7(ctx context.Context) error {
 
 // sample8 is README block 8.
 func sample8(ctx context.Context) error {
+	pool, err := atomix.GetSemaphore(ctx, "encoders", semaphore.WithLimit(4))
+	if err != nil {
+		return err
+	}
+	defer pool.Close(ctx)
+
+	// Take two of the four permits; Acquire blocks until they are free.
+	version, err := pool.Acquire(ctx, semaphore.Permits(2))
+	if err != nil {
+		return err
+	}
+	free, err := pool.Available(ctx)
+	if err != nil {
+		return err
+	}
+	released, err := pool.Release(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Println(version > 0, free, released) // true 2 true
+
+	return nil
+}
+
+// sample9 is README block 9.
+func sample9(ctx context.Context) error {
 	myMap, err := atomix.GetMap[string, string](ctx, "my-map",
 		_map.WithKeyType(generic.String()),
 		_map.WithValueType(generic.String()))
@@ -304,8 +332,8 @@ func sample8(ctx context.Context) error {
 	return nil
 }
 
-// sample9 is README block 9.
-func sample9(ctx context.Context) error {
+// sample10 is README block 10.
+func sample10(ctx context.Context) error {
 	m, err := atomix.GetMap[string, int](ctx, "scores")
 	if err != nil {
 		return err
@@ -327,8 +355,8 @@ func sample9(ctx context.Context) error {
 	return nil
 }
 
-// sample10 is README block 10.
-func sample10(ctx context.Context) error {
+// sample11 is README block 11.
+func sample11(ctx context.Context) error {
 	mySet, err := atomix.GetSet[string](ctx, "my-set", set.WithElementType(generic.String()))
 	if err != nil {
 		return err
@@ -355,8 +383,8 @@ func sample10(ctx context.Context) error {
 	return nil
 }
 
-// sample11 is README block 11.
-func sample11(ctx context.Context) error {
+// sample12 is README block 12.
+func sample12(ctx context.Context) error {
 	myValue, err := atomix.GetValue[string](ctx, "my-value", value.WithType(generic.String()))
 	if err != nil {
 		return err
@@ -387,9 +415,9 @@ func sample11(ctx context.Context) error {
 	return nil
 }
 
-// sample12 is README block 12, a whole program (compiled, not run).
+// sample13 is README block 13, a whole program (compiled, not run).
 
-func sample12(t *testing.T) {
+func sample13(t *testing.T) {
 	store := memory.NewStore() // your backend here
 	conformance.Run(t, conformance.Harness{
 		Name: "mydriver",
@@ -424,4 +452,5 @@ var fragments = []struct {
 	{"sample9", sample9},
 	{"sample10", sample10},
 	{"sample11", sample11},
+	{"sample12", sample12},
 }
