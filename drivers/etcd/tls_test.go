@@ -221,8 +221,9 @@ func TestConformanceLeastPrivilege(t *testing.T) {
 			c.Endpoints = []string{"https://" + addr}
 			return New(c)
 		},
-		Crash:      func(d driver.Driver) { d.(*Driver).crash() },
-		SessionTTL: conformanceTTL,
+		Crash:          func(d driver.Driver) { d.(*Driver).crash() },
+		SessionTTL:     conformanceTTL,
+		DiscardHistory: discardHistory(secureConfig(s)),
 	})
 }
 
