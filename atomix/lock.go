@@ -275,12 +275,19 @@ func (h *hold) watch(gone, session <-chan struct{}, events holdEvents) {
 	case <-h.ended:
 	}
 	lost := !isClosed(h.ended) && !h.releasing.Load()
-	h.end()
 	reason := lostRemoved
 	if isClosed(session) {
 		reason = lostSessionEnded
 	}
-	events.ended(h.version, h.since, lost, reason)
+	if lost {
+		// Reported before Lost closes, so that whoever waits on Lost
+		// finds the loss in the logs and metrics.
+		events.ended(h.version, h.since, true, reason)
+		h.end()
+		return
+	}
+	h.end()
+	events.ended(h.version, h.since, false, "")
 }
 
 // lost returns the channel that closes when the current hold ends.
