@@ -32,13 +32,50 @@ import (
 func testObservability(t *testing.T, h Harness) {
 	parallel(t, "LockAcquire", h, testObservedLockAcquire)
 	parallel(t, "LostHold", h, testObservedLostHold)
-	t.Run("WatchResync", func(t *testing.T) {
-		if reason, ok := h.Gaps[FeatureFaults]; ok {
-			t.Skipf("gap: %s: %s (a watch re-reads only after losing track of changes, which this tier causes through the fault proxy)", FeatureFaults, reason)
-		}
-		t.Parallel()
-		testObservedWatchResync(t, newEnv(t, h))
+	for name, f := range map[string]func(*testing.T, *env){
+		"WatchResync": testObservedWatchResync,
+		"Ambiguous":   testObservedAmbiguous,
+	} {
+		t.Run(name, func(t *testing.T) {
+			if reason, ok := h.Gaps[FeatureFaults]; ok {
+				t.Skipf("gap: %s: %s (a watch re-reads, and a write is ambiguous, only after a fault, which this tier causes through the fault proxy)", FeatureFaults, reason)
+			}
+			t.Parallel()
+			f(t, newEnv(t, h))
+		})
+	}
+}
+
+// testObservedAmbiguous: a write whose reply is lost with its connection is
+// counted in atomix.operation.ambiguous, and its span has status Error
+// with error.type "ambiguous".
+func testObservedAmbiguous(t *testing.T, e *env) {
+	p, d := e.proxied()
+	c, o := e.observedClientOn(d)
+	ctr, err := c.GetCounter(e.ctx, "c")
+	require.NoError(t, err)
+	other, err := e.client().GetCounter(e.ctx, "c")
+	require.NoError(t, err)
+	// Warm up the connection (scripts, handshakes): the lost write must be
+	// one request.
+	_, err = ctr.Increment(e.ctx, 1)
+	require.NoError(t, err)
+	lostReply(t, e, p, "Counter.Increment", func() error { _, err := ctr.Increment(e.ctx, 10); return err }, func() bool {
+		v, err := other.Get(e.ctx)
+		return err == nil && v == 11
 	})
+	base := map[string]string{"atomix.driver": d.Name(), "atomix.primitive.kind": "counter", "atomix.operation": "add"}
+	require.Equal(t, int64(1), o.total("atomix.operation.ambiguous", base))
+	require.Equal(t, int64(1), o.total("atomix.operation.duration", with(base, "atomix.outcome", "ambiguous")))
+	var failed sdktrace.ReadOnlySpan
+	for _, s := range o.spans.Ended() {
+		if s.Name() == "counter add" && s.Status().Code == codes.Error {
+			failed = s
+		}
+	}
+	require.NotNil(t, failed, "a counter add span with status Error")
+	require.Equal(t, "ambiguous", failed.Status().Description)
+	require.Equal(t, "ambiguous", attrs(failed.Attributes())["error.type"])
 }
 
 // observed is the telemetry of one client, as the SDK and a slog handler
