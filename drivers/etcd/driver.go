@@ -107,7 +107,8 @@ func New(cfg Config) (*Driver, error) {
 
 // NewFromClient returns a driver over an existing client, keeping its keys
 // under prefix (DefaultPrefix when empty). Closing the driver does not close
-// the client.
+// the client. The client keeps its own logger: only a driver made by New
+// sends clientv3's log lines to the atomix client's WithLogger.
 func NewFromClient(client *clientv3.Client, prefix string) *Driver {
 	if prefix == "" {
 		prefix = DefaultPrefix
