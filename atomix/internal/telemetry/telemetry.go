@@ -195,8 +195,10 @@ func (t *Telemetry) begin(ctx context.Context, kind driver.Kind, name, op string
 	attrs = append(attrs, t.common...)
 	ctx, span := t.tracer.Start(ctx, string(kind)+" "+op,
 		trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attrs...),
-		trace.WithAttributes(KeyName.String(name)))
+		trace.WithAttributes(attrs...))
+	if name != "" { // sessions and pings have no primitive name
+		span.SetAttributes(KeyName.String(name))
+	}
 	return ctx, call{ctx: ctx, t: t, attrs: attrs, span: span, start: time.Now()}
 }
 
