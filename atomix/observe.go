@@ -41,7 +41,9 @@ func WithLogger(l *slog.Logger) Option {
 // WithTracerProvider makes the client trace every operation with tp's
 // tracer (scope "github.com/atomix/go-client"): one client span per call
 // to the backend, named "<kind> <operation>" ("map put", "lock acquire",
-// "session new"), child of the span in the operation's context, with the
+// "session new"; an iteration such as "map entries" is one span from its
+// first pull to its last; "map watch" covers establishing the watch),
+// child of the span in the operation's context, with the
 // attributes atomix.primitive.kind, atomix.primitive.name,
 // atomix.operation, atomix.driver and, for etcd and Redis, db.system.name.
 // A failed operation's span has status Error, its description and the
@@ -89,8 +91,9 @@ var _ driver.Observer = (*observer)(nil)
 var discardLogger = slog.New(slog.DiscardHandler)
 
 // observe sets up the client's observer from cfg and, if it observes
-// anything, gives it to the driver and instruments the driver. It returns
-// the driver the client must use.
+// anything, gives it to the driver (if Observable), replaces the driver by
+// its instrumented wrapper, and has the client's watches report events
+// they cannot decode. A client that observes nothing is left as it was.
 func (c *Client) observe() {
 	d := c.cfg.driver
 	c.obs = observer{log: discardLogger}

@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"testing"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/drivers/memory"
 )
 
 // TestOutcome: every error kind has its name; an interrupted write is
@@ -46,5 +50,37 @@ func TestNilTelemetry(t *testing.T) {
 	tel.HoldWaited(context.Background(), driver.KindLock, 0, "acquired")
 	if tel.Wrap(nil) != nil {
 		t.Fatal("a nil Telemetry wraps")
+	}
+}
+
+// TestIterationSpan: an iteration is one span, from its first pull to its
+// last, even when the caller stops early.
+func TestIterationSpan(t *testing.T) {
+	sr := tracetest.NewSpanRecorder()
+	tel := New(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr)), nil, "memory")
+	ctx := context.Background()
+	d := tel.Wrap(memory.New())
+	defer d.Close(ctx)
+	m, err := d.OpenMap(ctx, driver.ID{Name: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a", "b"} {
+		if _, err := m.Put(ctx, k, []byte("v"), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, err := range m.Entries(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	var names []string
+	for _, s := range sr.Ended() {
+		names = append(names, s.Name())
+	}
+	if want := []string{"map put", "map put", "map entries"}; fmt.Sprint(names) != fmt.Sprint(want) {
+		t.Fatalf("spans %q, want %q", names, want)
 	}
 }

@@ -7,6 +7,7 @@ package telemetry
 
 import (
 	"context"
+	"iter"
 
 	"github.com/atomix/go-client/driver"
 )
@@ -544,4 +545,39 @@ func (x *tracedIndexedMap) Watch(ctx context.Context, ch chan<- driver.EntryEven
 	err := x.IndexedMap.Watch(ctx, ch)
 	c.end(err)
 	return err
+}
+
+// traceSeq instruments an iteration: its span covers the whole iteration,
+// from the first pull to the last, and ends with the error that ended it,
+// if any.
+func traceSeq[T any](ctx context.Context, p prim, op string, open func(context.Context) iter.Seq2[T, error]) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		ctx, c := p.begin(ctx, op)
+		var err error
+		defer func() { c.end(err) }()
+		for v, e := range open(ctx) {
+			if e != nil {
+				err = e
+			}
+			if !yield(v, e) {
+				return
+			}
+		}
+	}
+}
+
+func (x *tracedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
+	return traceSeq(ctx, x.prim, "entries", x.Map.Entries)
+}
+
+func (x *tracedSet) Elements(ctx context.Context) iter.Seq2[string, error] {
+	return traceSeq(ctx, x.prim, "elements", x.Set.Elements)
+}
+
+func (x *tracedList) Items(ctx context.Context) iter.Seq2[[]byte, error] {
+	return traceSeq(ctx, x.prim, "items", x.List.Items)
+}
+
+func (x *tracedIndexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
+	return traceSeq(ctx, x.prim, "entries", x.IndexedMap.Entries)
 }
