@@ -183,7 +183,7 @@ func (l *consulLock) watchHold(sess *session, version uint64) <-chan struct{} {
 		}, func(h *api.KVPair) bool {
 			ended = h == nil || h.ModifyIndex != version
 			return !ended
-		})
+		}, nil)
 		if !ended { // the agent refused the query for good: rely on the session
 			<-sess.ctx.Done()
 		}
