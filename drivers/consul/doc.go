@@ -12,7 +12,7 @@
 //
 // [ParseURL] lists the URL's parameters: token, token-file, dc,
 // consul-namespace, partition, env, prefix, session-ttl-min, wait,
-// txn-max-req-len, and the TLS keys every driver shares (tls, ca-file,
+// consistency, txn-max-req-len, and the TLS keys every driver shares (tls, ca-file,
 // cert-file, key-file, server-name, insecure-skip-verify); atomix.Open also
 // reads namespace (the atomix namespace) and session-ttl. An unknown,
 // repeated or malformed parameter is an error wrapping ErrInvalid. [Config]
@@ -105,11 +105,20 @@
 //
 // # Consistency
 //
-// Reads that the driver contract promises linearizable (Lock.Holder,
-// Election.Term) use Consul's consistent mode. Other reads use the default
-// mode: the leader answers from its state, which includes every write
-// acknowledged before the read, except in the brief window where a deposed
-// leader has not yet noticed.
+// Reads are linearizable by default: Get, Len, Entries and the listings
+// of watches use Consul's consistent mode, in which the leader confirms
+// with a quorum of servers that it still leads before it answers, so a
+// deposed leader that has not noticed yet cannot answer with stale data.
+// Options.Consistency (consistency= in the URL) trades that for speed:
+// "default" lets the leader answer without the confirmation (stale only in
+// that window), "stale" lets any server answer from its own state (it may
+// lag, and works without a leader). The reads that the driver contract
+// requires to be linearizable (Lock.Holder, Election.Term) stay consistent
+// whatever the setting, and the reads that a write's check-and-set
+// validates (before a lock release or an election change) use the default
+// mode, since a stale answer only makes the write fail and retry. On a
+// single agent the confirmation costs little; the benchmarks
+// (BenchmarkConsistency) measure it.
 //
 // # ACLs
 //

@@ -86,7 +86,7 @@ func (d *Driver) Ping(ctx context.Context) error {
 	if err := d.check(); err != nil {
 		return err
 	}
-	_, meta, err := d.kv.Get(d.prefix+"/", read(ctx))
+	_, meta, err := d.kv.Get(d.prefix+"/", d.read(ctx))
 	if err != nil {
 		return classify(ctx, err, reading)
 	}

@@ -74,7 +74,7 @@ func (m *consulIndexedMap) Append(ctx context.Context, key string, value []byte)
 	m.mu.Unlock()
 	for {
 		if !known {
-			pair, _, err := m.d.kv.Get(m.last, read(ctx))
+			pair, _, err := m.d.kv.Get(m.last, m.d.read(ctx))
 			if err != nil {
 				return driver.Entry{}, classify(ctx, err, reading)
 			}
@@ -160,7 +160,7 @@ func (m *consulIndexedMap) Get(ctx context.Context, key string) (driver.Entry, e
 }
 
 func (m *consulIndexedMap) get(ctx context.Context, key string) (driver.Entry, error) {
-	pair, _, err := m.d.kv.Get(m.entry(key), read(ctx))
+	pair, _, err := m.d.kv.Get(m.entry(key), m.d.read(ctx))
 	if err != nil {
 		return driver.Entry{}, classify(ctx, err, reading)
 	}
@@ -179,7 +179,7 @@ func (m *consulIndexedMap) GetIndex(ctx context.Context, index uint64) (driver.E
 }
 
 func (m *consulIndexedMap) getIndex(ctx context.Context, index uint64) (driver.Entry, error) {
-	pair, _, err := m.d.kv.Get(m.index(index), read(ctx))
+	pair, _, err := m.d.kv.Get(m.index(index), m.d.read(ctx))
 	if err != nil {
 		return driver.Entry{}, classify(ctx, err, reading)
 	}
@@ -231,7 +231,7 @@ func (m *consulIndexedMap) seek(ctx context.Context, pick func([]uint64) int) (d
 		return driver.Entry{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		keys, _, err := m.d.kv.Keys(m.indexes, "", read(ctx))
+		keys, _, err := m.d.kv.Keys(m.indexes, "", m.d.read(ctx))
 		if err != nil {
 			return driver.Entry{}, classify(ctx, err, reading)
 		}
@@ -267,7 +267,7 @@ func (m *consulIndexedMap) RemoveIndex(ctx context.Context, index uint64, ifVers
 	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
-	pair, _, err := m.d.kv.Get(m.index(index), read(ctx))
+	pair, _, err := m.d.kv.Get(m.index(index), m.d.read(ctx))
 	if err != nil {
 		return driver.Entry{}, classify(ctx, err, reading)
 	}
@@ -310,7 +310,7 @@ func (m *consulIndexedMap) Len(ctx context.Context) (int, error) {
 	if err := m.check(); err != nil {
 		return 0, err
 	}
-	keys, _, err := m.d.kv.Keys(m.entries, "", read(ctx))
+	keys, _, err := m.d.kv.Keys(m.entries, "", m.d.read(ctx))
 	if err != nil {
 		return 0, classify(ctx, err, reading)
 	}
@@ -337,7 +337,7 @@ func (m *consulIndexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, 
 			yield(driver.Entry{}, err)
 			return
 		}
-		pairs, _, err := m.d.kv.List(m.entries, read(ctx))
+		pairs, _, err := m.d.kv.List(m.entries, m.d.read(ctx))
 		if err != nil {
 			yield(driver.Entry{}, classify(ctx, err, reading))
 			return

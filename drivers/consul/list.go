@@ -73,7 +73,7 @@ func (l *consulList) item(id uint64) string {
 
 // load reads the header and remembers it.
 func (l *consulList) load(ctx context.Context) (*listHeader, error) {
-	pair, _, err := l.d.kv.Get(l.header, read(ctx))
+	pair, _, err := l.d.kv.Get(l.header, l.d.read(ctx))
 	if err != nil {
 		return nil, classify(ctx, err, reading)
 	}
@@ -238,7 +238,7 @@ func (l *consulList) Get(ctx context.Context, index int) ([]byte, error) {
 		if index < 0 || index >= len(h.ids) {
 			return nil, outOfRange(index, len(h.ids))
 		}
-		pair, _, err := l.d.kv.Get(l.item(h.ids[index]), read(ctx))
+		pair, _, err := l.d.kv.Get(l.item(h.ids[index]), l.d.read(ctx))
 		if err != nil {
 			return nil, classify(ctx, err, reading)
 		}
@@ -268,7 +268,7 @@ func (l *consulList) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 			yield(nil, err)
 			return
 		}
-		pairs, _, err := l.d.kv.List(l.dir, read(ctx))
+		pairs, _, err := l.d.kv.List(l.dir, l.d.read(ctx))
 		if err != nil {
 			yield(nil, classify(ctx, err, reading))
 			return
@@ -293,7 +293,7 @@ func (l *consulList) Watch(ctx context.Context, ch chan<- driver.ListEvent) erro
 	if err := l.check(); err != nil {
 		return err
 	}
-	pairs, meta, err := l.d.kv.List(l.dir, read(ctx))
+	pairs, meta, err := l.d.kv.List(l.dir, l.d.read(ctx))
 	if err != nil {
 		return classify(ctx, err, reading)
 	}

@@ -83,7 +83,7 @@ func (l *consulLock) Release(ctx context.Context, owner string, version uint64) 
 	if err := l.check(); err != nil {
 		return false, err
 	}
-	hold, first, err := l.read(ctx, read(ctx))
+	hold, first, err := l.read(ctx, readLeader(ctx))
 	if err != nil || hold == nil || hold.ModifyIndex != version || ownerOf(hold.Value) != owner {
 		return false, err
 	}
@@ -96,7 +96,7 @@ func (l *consulLock) ReleaseVersion(ctx context.Context, version uint64) (bool, 
 	if err := l.check(); err != nil {
 		return false, err
 	}
-	hold, first, err := l.read(ctx, read(ctx))
+	hold, first, err := l.read(ctx, readLeader(ctx))
 	if err != nil || hold == nil || hold.ModifyIndex != version {
 		return false, err
 	}

@@ -99,7 +99,7 @@ func (m *consulMap) Get(ctx context.Context, key string) (driver.Entry, error) {
 	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
-	pair, _, err := m.d.kv.Get(m.path(key), read(ctx))
+	pair, _, err := m.d.kv.Get(m.path(key), m.d.read(ctx))
 	if err != nil {
 		return driver.Entry{}, classify(ctx, err, reading)
 	}
@@ -137,7 +137,7 @@ func (m *consulMap) Len(ctx context.Context) (int, error) {
 	if err := m.check(); err != nil {
 		return 0, err
 	}
-	keys, _, err := m.d.kv.Keys(m.dir, "", read(ctx))
+	keys, _, err := m.d.kv.Keys(m.dir, "", m.d.read(ctx))
 	if err != nil {
 		return 0, classify(ctx, err, reading)
 	}
@@ -162,7 +162,7 @@ func (m *consulMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] 
 			yield(driver.Entry{}, err)
 			return
 		}
-		pairs, _, err := m.d.kv.List(m.dir, read(ctx))
+		pairs, _, err := m.d.kv.List(m.dir, m.d.read(ctx))
 		if err != nil {
 			yield(driver.Entry{}, classify(ctx, err, reading))
 			return

@@ -63,7 +63,7 @@ func (s *consulSet) Contains(ctx context.Context, element string) (bool, error) 
 	if err := s.check(); err != nil {
 		return false, err
 	}
-	pair, _, err := s.d.kv.Get(s.dir+segment(element), read(ctx))
+	pair, _, err := s.d.kv.Get(s.dir+segment(element), s.d.read(ctx))
 	if err != nil {
 		return false, classify(ctx, err, reading)
 	}
@@ -75,7 +75,7 @@ func (s *consulSet) Len(ctx context.Context) (int, error) {
 	if err := s.check(); err != nil {
 		return 0, err
 	}
-	keys, _, err := s.d.kv.Keys(s.dir, "", read(ctx))
+	keys, _, err := s.d.kv.Keys(s.dir, "", s.d.read(ctx))
 	if err != nil {
 		return 0, classify(ctx, err, reading)
 	}
@@ -98,7 +98,7 @@ func (s *consulSet) Elements(ctx context.Context) iter.Seq2[string, error] {
 			yield("", err)
 			return
 		}
-		keys, _, err := s.d.kv.Keys(s.dir, "", read(ctx))
+		keys, _, err := s.d.kv.Keys(s.dir, "", s.d.read(ctx))
 		if err != nil {
 			yield("", classify(ctx, err, reading))
 			return
@@ -122,7 +122,7 @@ func (s *consulSet) Watch(ctx context.Context, ch chan<- driver.ElementEvent) er
 	if err := s.check(); err != nil {
 		return err
 	}
-	pairs, meta, err := s.d.kv.List(s.dir, read(ctx))
+	pairs, meta, err := s.d.kv.List(s.dir, s.d.read(ctx))
 	if err != nil {
 		return classify(ctx, err, reading)
 	}

@@ -124,7 +124,7 @@ func (p *primitive) watchEntries(ctx context.Context, dir string, toEntry func(s
 	if err := p.check(); err != nil {
 		return err
 	}
-	pairs, meta, err := p.d.kv.List(dir, read(ctx))
+	pairs, meta, err := p.d.kv.List(dir, p.d.read(ctx))
 	if err != nil {
 		return classify(ctx, err, reading)
 	}
