@@ -33,6 +33,7 @@ type Driver struct {
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
+	feeds    map[string]*feed // the running feed of each watched directory
 }
 
 var _ driver.Driver = (*Driver)(nil)

@@ -1,11 +1,9 @@
 package consul
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"iter"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -330,25 +328,53 @@ func (m *consulIndexedMap) Clear(ctx context.Context) error {
 	return err
 }
 
-// Entries yields the entries of one snapshot in index order.
+// Entries lists the index keys (keys only; their fixed-width hex names
+// sort in index order), then reads a page of index keys and the page of
+// entries they name at a time (see getMany): it holds one page of values
+// at once, however large the map. An entry removed, or removed and
+// appended again, before its page is read is left out (the latter is
+// yielded at its new index if that was listed).
 func (m *consulIndexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 	return func(yield func(driver.Entry, error) bool) {
 		if err := m.check(); err != nil {
 			yield(driver.Entry{}, err)
 			return
 		}
-		pairs, _, err := m.d.kv.List(m.entries, m.d.read(ctx))
+		keys, err := m.d.listKeys(ctx, m.indexes)
 		if err != nil {
-			yield(driver.Entry{}, classify(ctx, err, reading))
+			yield(driver.Entry{}, err)
 			return
 		}
-		entries := slices.Collect(maps.Values(snapshotEntries(m.entries, pairs, imapEntry)))
-		slices.SortFunc(entries, func(a, b driver.Entry) int { return cmp.Compare(a.Index, b.Index) })
-		for _, e := range entries {
-			if !yield(e, nil) {
-				return
+		m.d.pages(ctx, keys, func(ixPairs []*api.KVPair, err error) bool {
+			if err != nil {
+				return yield(driver.Entry{}, err)
 			}
-		}
+			want := make(map[string]uint64, len(ixPairs))
+			paths := make([]string, 0, len(ixPairs))
+			for _, p := range ixPairs {
+				i, err := strconv.ParseUint(strings.TrimPrefix(p.Key, m.indexes), 16, 64)
+				if err != nil {
+					continue // not written by this driver
+				}
+				path := m.entry(string(p.Value))
+				want[path] = i
+				paths = append(paths, path)
+			}
+			pairs, err := m.d.getMany(ctx, paths)
+			if err != nil {
+				return yield(driver.Entry{}, err)
+			}
+			for _, p := range pairs {
+				if p.Flags != want[p.Key] {
+					continue // removed and appended again since
+				}
+				key, _ := unsegment(strings.TrimPrefix(p.Key, m.entries))
+				if !yield(imapEntry(key, p), nil) {
+					return false
+				}
+			}
+			return true
+		})
 	}
 }
 

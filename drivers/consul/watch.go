@@ -3,7 +3,6 @@ package consul
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -117,46 +116,33 @@ func send[T any](ctx context.Context, ch chan<- T, v T) bool {
 }
 
 // watchEntries is the Watch of a map-like primitive whose entries are the
-// keys under dir: it reads the directory, then follows it with blocking
-// queries and sends the difference between each answer and the last, as
-// driver/resync computes it.
+// keys under dir: it joins the driver's feed of dir (see feed) and sends,
+// for every change the feed lists, the events driver/resync computes from
+// the keys that changed.
 func (p *primitive) watchEntries(ctx context.Context, dir string, toEntry func(string, *api.KVPair) driver.Entry, ch chan<- driver.EntryEvent) error {
 	if err := p.check(); err != nil {
 		return err
 	}
-	pairs, meta, err := p.d.kv.List(dir, p.d.read(ctx))
+	sub, err := p.d.subscribe(ctx, dir)
 	if err != nil {
-		return classify(ctx, err, reading)
+		return err
 	}
-	last := snapshotEntries(dir, pairs, toEntry)
 	wctx, cancel := p.watchContext(ctx)
 	go func() {
 		defer close(ch)
 		defer cancel()
-		follow(wctx, p.d, meta.LastIndex, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
-			return p.d.kv.List(dir, q)
-		}, func(pairs api.KVPairs) bool {
-			next := snapshotEntries(dir, pairs, toEntry)
-			for _, ev := range resync.Entries(last, next) {
+		defer sub.f.leave()
+		for {
+			c, ok := sub.next(wctx)
+			if !ok {
+				return
+			}
+			for _, ev := range resync.Entries(entries(dir, c.old, toEntry), entries(dir, c.new, toEntry)) {
 				if !send(wctx, ch, ev) {
-					return false
+					return
 				}
 			}
-			last = next
-			return true
-		})
+		}
 	}()
 	return nil
-}
-
-// snapshotEntries decodes a listing of dir into user key -> entry, leaving
-// out keys this driver did not write.
-func snapshotEntries(dir string, pairs api.KVPairs, toEntry func(string, *api.KVPair) driver.Entry) map[string]driver.Entry {
-	s := make(map[string]driver.Entry, len(pairs))
-	for _, p := range pairs {
-		if key, ok := unsegment(strings.TrimPrefix(p.Key, dir)); ok {
-			s[key] = toEntry(key, p)
-		}
-	}
-	return s
 }
