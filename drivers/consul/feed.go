@@ -158,36 +158,57 @@ func (s *subscription) next(ctx context.Context) (*change, bool) {
 	return s.at, true
 }
 
-// run follows the directory until ctx ends or the agent refuses the query
-// for good.
+// run lists the directory, then follows it until ctx ends or the agent
+// refuses the query for good.
 func (f *feed) run(ctx context.Context) {
 	defer close(f.done)
 	var lastErr error
-	listed := false
-	follow(ctx, f.d, 0, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
+	list := func() (*api.QueryMeta, error) {
+		pairs, meta, err := f.d.kv.List(f.dir, f.d.read(ctx))
+		if err != nil {
+			lastErr = classify(ctx, err, reading)
+			return nil, err
+		}
+		meta.LastIndex = max(meta.LastIndex, 1)
+		f.apply(pairs, meta.LastIndex)
+		return meta, nil
+	}
+	// The first listing does not block (a blocking query from index 1
+	// would wait on an empty directory, whose index is 1).
+	var index uint64
+	for backoff := retryMin; index == 0; backoff = min(2*backoff, retryMax) {
+		meta, err := list()
+		if err == nil {
+			index = meta.LastIndex
+			break
+		}
+		if ctx.Err() != nil || permanent(lastErr) || !sleep(ctx, backoff) {
+			f.stop(ctx, lastErr)
+			return
+		}
+	}
+	follow(ctx, f.d, index, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
 		_, meta, err := f.d.kv.Keys(f.dir, "_", q)
 		if err != nil {
 			lastErr = classify(ctx, err, reading)
 			return nil, nil, err
 		}
-		if listed && q.WaitIndex != 0 && meta.LastIndex == q.WaitIndex {
+		if q.WaitIndex != 0 && meta.LastIndex == q.WaitIndex {
 			return nil, meta, nil // WaitTime passed without a change
-		}
-		pairs, lmeta, err := f.d.kv.List(f.dir, f.d.read(ctx))
-		if err != nil {
-			lastErr = classify(ctx, err, reading)
-			return nil, nil, err
 		}
 		// The next query asks from the listing's index: a stale listing
 		// behind the notification is listed again at once.
-		listed = true
-		lmeta.LastIndex = max(lmeta.LastIndex, 1)
-		f.apply(pairs, lmeta.LastIndex)
-		return pairs, lmeta, nil
+		lmeta, err := list()
+		return nil, lmeta, err
 	}, func(api.KVPairs) bool { return true })
+	f.stop(ctx, lastErr)
+}
+
+// stop records why the feed stopped, unless it was told to.
+func (f *feed) stop(ctx context.Context, err error) {
 	if ctx.Err() == nil {
 		f.mu.Lock()
-		f.err = lastErr
+		f.err = err
 		f.mu.Unlock()
 	}
 }
