@@ -103,6 +103,37 @@
 // applied to the state when the watch started, always give the latest
 // state, also after the agent was unreachable for a while.
 //
+// Every watch of a map, set or indexed map that one driver serves shares
+// one blocking query per primitive: a keys-only query whose answer is one
+// key whatever the size of the directory, then one listing per change,
+// whose changed keys are handed to every watcher. W watchers in one client
+// cost the agent what one costs; W clients still cost W listings per
+// change, since Consul's KV store can only answer "what is there now", not
+// "what changed since".
+//
+// Consul does not end a blocking query whose client went away: the agent
+// keeps it, and counts its connection against http_max_conns_per_client,
+// until the query's wait time passes. Options.WaitTime (wait= in the URL,
+// 15s by default) therefore bounds how long an ended watch or lock wait
+// still holds a connection on the agent; with Consul's 5 minutes, 100
+// watches opened and closed kept the agent from accepting new clients.
+//
+// # Sizes
+//
+// Map and IndexedMap Entries list the keys only, then read the values a
+// page of 64 keys at a time (one read-only transaction per page), so they
+// hold one page of values at once, not the whole collection. IndexedMap
+// First, Last, Prev and Next list only the keys of the smallest aligned
+// block of index keys around a bound that holds the answer (the bound is
+// the last index assigned for Last, the lowest index the instance found
+// before for First), which Consul serves by walking that block alone: O(1)
+// unless the nearest entry is far from the bound. Len is a keys-only
+// listing, O(n) keys transferred (no values): Consul's KV API has no count,
+// and keeping one would make every write of a map or set contend on one
+// key. A List keeps its order in one header key (see consulList), so
+// its operations read or rewrite O(n) bytes: lists of more than some ten
+// thousand items are better kept in an IndexedMap.
+//
 // # Consistency
 //
 // Reads are linearizable by default: Get, Len, Entries and the listings

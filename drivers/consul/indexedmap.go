@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"iter"
-	"slices"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,7 +27,10 @@ import (
 // of n from the last value this instance saw (read again when another
 // client appended since), and the two keys. Update, Remove and RemoveIndex
 // read the entry, then write with a check-and-set against its ModifyIndex.
-// Lookups by position (First, Last, Prev, Next) list the index keys.
+// Lookups by position (First, Last, Prev, Next) list the index keys of
+// the smallest aligned block around a bound that holds the answer (see
+// nearest): O(1) when the answer is near the bound, as it is for Last (the
+// bound is n) and for First once an instance has found it.
 type consulIndexedMap struct {
 	primitive
 	dir     string // base + "/"
@@ -36,6 +39,7 @@ type consulIndexedMap struct {
 	indexes string // dir + "x/"
 
 	mu        sync.Mutex
+	firstSeen uint64 // the lowest index First found: no entry is below it
 	known     bool
 	lastIndex uint64 // the value of n
 	lastMod   uint64 // n's ModifyIndex, 0 when absent
@@ -192,63 +196,123 @@ func (m *consulIndexedMap) getIndex(ctx context.Context, index uint64) (driver.E
 	return e, err
 }
 
-// First returns the entry with the lowest index.
+// First returns the entry with the lowest index: the nearest index key at
+// or above the lowest index this instance has seen first (indexes are never
+// reused and new entries get higher ones, so the lowest index only grows).
 func (m *consulIndexedMap) First(ctx context.Context) (driver.Entry, error) {
-	return m.seek(ctx, func(ix []uint64) int { return 0 })
+	e, err := m.seek(ctx, func(ctx context.Context) (uint64, bool, error) {
+		m.mu.Lock()
+		from := max(m.firstSeen, 1)
+		m.mu.Unlock()
+		i, ok, err := m.nearest(ctx, from, true)
+		if err == nil && !ok && from > 1 {
+			// Nothing at or above what this instance saw first: a store
+			// restarted empty counts indexes from 1 again.
+			i, ok, err = m.nearest(ctx, 1, true)
+		}
+		return i, ok, err
+	})
+	if err == nil {
+		m.mu.Lock()
+		m.firstSeen = e.Index
+		m.mu.Unlock()
+	}
+	return e, err
 }
 
-// Last returns the entry with the highest index.
+// Last returns the entry with the highest index: the nearest index key at
+// or below the last index assigned (n).
 func (m *consulIndexedMap) Last(ctx context.Context) (driver.Entry, error) {
-	return m.seek(ctx, func(ix []uint64) int { return len(ix) - 1 })
+	return m.seek(ctx, func(ctx context.Context) (uint64, bool, error) {
+		pair, _, err := m.d.kv.Get(m.last, m.d.read(ctx))
+		if err != nil {
+			return 0, false, classify(ctx, err, reading)
+		}
+		if pair == nil {
+			return 0, false, nil
+		}
+		last, err := strconv.ParseUint(string(pair.Value), 10, 64)
+		if err != nil {
+			return 0, false, errCorrupt(err)
+		}
+		return m.nearest(ctx, last, false)
+	})
 }
 
 // Prev returns the entry with the highest index below index.
 func (m *consulIndexedMap) Prev(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.seek(ctx, func(ix []uint64) int {
-		i, _ := slices.BinarySearch(ix, index)
-		return i - 1
+	return m.seek(ctx, func(ctx context.Context) (uint64, bool, error) {
+		if index <= 1 {
+			return 0, false, nil
+		}
+		return m.nearest(ctx, index-1, false)
 	})
 }
 
 // Next returns the entry with the lowest index above index.
 func (m *consulIndexedMap) Next(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.seek(ctx, func(ix []uint64) int {
-		i, found := slices.BinarySearch(ix, index)
-		if found {
-			i++
+	return m.seek(ctx, func(ctx context.Context) (uint64, bool, error) {
+		if index == math.MaxUint64 {
+			return 0, false, nil
 		}
-		return i
+		return m.nearest(ctx, index+1, true)
 	})
 }
 
-// seek lists the index keys, lets pick choose a position among the sorted
-// indexes, and reads that entry; if it was removed in between, it looks
-// again.
-func (m *consulIndexedMap) seek(ctx context.Context, pick func([]uint64) int) (driver.Entry, error) {
+// seek finds an index with find and reads that entry; if it was removed in
+// between, it looks again.
+func (m *consulIndexedMap) seek(ctx context.Context, find func(context.Context) (uint64, bool, error)) (driver.Entry, error) {
 	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		keys, _, err := m.d.kv.Keys(m.indexes, "", m.d.read(ctx))
+		i, ok, err := find(ctx)
 		if err != nil {
-			return driver.Entry{}, classify(ctx, err, reading)
+			return driver.Entry{}, err
 		}
-		ix := make([]uint64, 0, len(keys))
-		for _, k := range keys {
-			if i, err := strconv.ParseUint(strings.TrimPrefix(k, m.indexes), 16, 64); err == nil {
-				ix = append(ix, i)
-			}
-		}
-		slices.Sort(ix)
-		p := pick(ix)
-		if p < 0 || p >= len(ix) {
+		if !ok {
 			return driver.Entry{}, errNotFound
 		}
-		e, err := m.getIndex(ctx, ix[p])
+		e, err := m.getIndex(ctx, i)
 		if err == nil || !errors.Is(err, driver.ErrNotFound) || attempt == 10 {
 			return e, err
 		}
 	}
+}
+
+// nearest returns the lowest index at or above bound (up) or the highest
+// at or below it (!up) that has an index key, and whether there is one.
+// Index keys are 16 hex digits, so the keys that share the first k digits
+// with bound form an aligned block of 16^(16-k) indexes around it: nearest
+// lists the keys of the block of 16 around bound, then of 256, and so on,
+// until one holds an index on the right side of bound. Consul walks only
+// the keys under the prefix it is asked for, so the cost is that of the
+// smallest block that reaches the answer: one small listing when the
+// answer is within a few indexes of bound, the whole directory only when
+// the answer is far away (or absent).
+func (m *consulIndexedMap) nearest(ctx context.Context, bound uint64, up bool) (uint64, bool, error) {
+	digits := m.index(bound)[len(m.indexes):]
+	for k := len(digits) - 1; k >= 0; k-- {
+		keys, err := m.d.listKeys(ctx, m.indexes+digits[:k])
+		if err != nil {
+			return 0, false, err
+		}
+		var best uint64
+		found := false
+		for _, key := range keys {
+			i, err := strconv.ParseUint(strings.TrimPrefix(key, m.indexes), 16, 64)
+			if err != nil || (up && i < bound) || (!up && i > bound) {
+				continue
+			}
+			if !found || (up && i < best) || (!up && i > best) {
+				best, found = i, true
+			}
+		}
+		if found {
+			return best, true, nil
+		}
+	}
+	return 0, false, nil
 }
 
 // Remove deletes key and its index key, after checking ifVersion against

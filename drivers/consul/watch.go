@@ -16,7 +16,16 @@ import (
 // the request until something under those keys changes (or WaitTime
 // passes). Each answer is the whole current state; the watcher compares it
 // with the previous answer and sends the difference as events, computed by
-// driver/resync.
+// driver/resync. Maps, sets and indexed maps share that work: one feed per
+// directory per driver runs the blocking query and the listing, and hands
+// every watcher only the keys that changed (see feed).
+//
+// Consul (1.14 at least) does not notice when the client of a blocking
+// query goes away: it holds the request, and counts its connection against
+// http_max_conns_per_client, until WaitTime passes. Cancelling closes the
+// connection on the client's side but not on the agent's, so WaitTime
+// (15s by default) bounds how long an ended watch or lock wait keeps a
+// connection there.
 //
 // Consul reports states, not changes: several writes that land between two
 // answers arrive merged into one state, so a key updated twice in that

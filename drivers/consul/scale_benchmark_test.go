@@ -1,0 +1,313 @@
+package consul
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/atomix/go-client/conformance/testbackend"
+	"github.com/atomix/go-client/driver"
+)
+
+// The scale benchmarks measure the driver's operations on collections of
+// N = 100, 1k and 10k items, watch fan-out to W = 1, 10 and 100 watchers,
+// lock contention among K = 1, 10 and 50 clients, and the cost of each read
+// consistency mode. They work at the driver level (the atomix layer adds the
+// same small cost at every size):
+//
+//	go test -run '^$' -bench 'Scale|Fanout|Contention|Consistency' -benchtime 200x ./drivers/consul/
+
+var scaleSizes = []int{100, 1_000, 10_000}
+
+// fill writes n entries key0..key(n-1) into the directory dir of a Map-like
+// layout, pageSize keys per transaction, with mk giving each key's ops.
+func fill(b *testing.B, d *Driver, n int, mk func(i int) []kvOp) {
+	b.Helper()
+	ctx := context.Background()
+	var ops []kvOp
+	for i := range n {
+		ops = append(ops, mk(i)...)
+		if len(ops) >= pageSize || i == n-1 {
+			if _, err := d.apply(ctx, ops); err != nil {
+				b.Fatal(err)
+			}
+			ops = nil
+		}
+	}
+}
+
+var value100 = []byte("0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789")
+
+func BenchmarkScaleMap(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range scaleSizes {
+		d := testDriverAt(b, testbackend.Consul(b), testPrefix(b))
+		m := newMap(d, testID("scale"))
+		fill(b, d, n, func(i int) []kvOp {
+			return []kvOp{{Verb: api.KVSet, Key: m.path("key" + strconv.Itoa(i)), Value: value100}}
+		})
+		b.Run(fmt.Sprintf("N=%d/Get", n), func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				if _, err := m.Get(ctx, "key"+strconv.Itoa(i%n)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("N=%d/Put", n), func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				if _, err := m.Put(ctx, "key"+strconv.Itoa(i%n), value100, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("N=%d/Len", n), func(b *testing.B) {
+			for b.Loop() {
+				if got, err := m.Len(ctx); err != nil || got != n {
+					b.Fatal(got, err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("N=%d/Entries", n), func(b *testing.B) {
+			for b.Loop() {
+				count := 0
+				for _, err := range m.Entries(ctx) {
+					if err != nil {
+						b.Fatal(err)
+					}
+					count++
+				}
+				if count != n {
+					b.Fatal(count)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/entry")
+		})
+		// What Entries did before: one recursive read of every value.
+		b.Run(fmt.Sprintf("N=%d/raw-kv-list", n), func(b *testing.B) {
+			for b.Loop() {
+				pairs, _, err := d.kv.List(m.dir, d.read(ctx))
+				if err != nil || len(pairs) != n {
+					b.Fatal(len(pairs), err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/entry")
+		})
+	}
+}
+
+func BenchmarkScaleIndexedMap(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range scaleSizes {
+		d := testDriverAt(b, testbackend.Consul(b), testPrefix(b))
+		m := newIndexedMap(d, testID("scale"))
+		fill(b, d, n, func(i int) []kvOp {
+			key, ix := "key"+strconv.Itoa(i), uint64(i+1)
+			return []kvOp{
+				{Verb: api.KVSet, Key: m.entry(key), Value: value100, Flags: ix},
+				{Verb: api.KVSet, Key: m.index(ix), Value: []byte(key)},
+			}
+		})
+		if _, err := d.apply(ctx, []kvOp{{Verb: api.KVSet, Key: m.last, Value: []byte(strconv.Itoa(n))}}); err != nil {
+			b.Fatal(err)
+		}
+		for _, op := range []struct {
+			name string
+			f    func(i int) error
+		}{
+			{"Get", func(i int) error { _, err := m.Get(ctx, "key"+strconv.Itoa(i%n)); return err }},
+			{"GetIndex", func(i int) error { _, err := m.GetIndex(ctx, uint64(i%n+1)); return err }},
+			{"First", func(int) error { _, err := m.First(ctx); return err }},
+			{"Last", func(int) error { _, err := m.Last(ctx); return err }},
+			{"Len", func(int) error { _, err := m.Len(ctx); return err }},
+		} {
+			b.Run(fmt.Sprintf("N=%d/%s", n, op.name), func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					if err := op.f(i); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkScaleList(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range scaleSizes {
+		d := testDriverAt(b, testbackend.Consul(b), testPrefix(b))
+		l := newList(d, testID("scale"))
+		h := &listHeader{next: uint64(n + 1)}
+		fill(b, d, n, func(i int) []kvOp {
+			h.ids = append(h.ids, uint64(i+1))
+			return []kvOp{{Verb: api.KVSet, Key: l.item(uint64(i + 1)), Value: value100}}
+		})
+		if _, err := d.apply(ctx, []kvOp{{Verb: api.KVSet, Key: l.header, Value: h.encode()}}); err != nil {
+			b.Fatal(err)
+		}
+		for _, op := range []struct {
+			name string
+			f    func(i int) error
+		}{
+			{"Get(mid)", func(int) error { _, err := l.Get(ctx, n/2); return err }},
+			{"Set(mid)", func(i int) error { _, err := l.Set(ctx, n/2, value100); return err }},
+			{"Len", func(int) error { _, err := l.Len(ctx); return err }},
+		} {
+			b.Run(fmt.Sprintf("N=%d/%s", n, op.name), func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					if err := op.f(i); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkWatchFanout measures Map.Put on a map of 1k entries while W
+// watchers follow it, each draining its events: W instances of the map in
+// one client (which share one blocking query), or one instance in each of
+// W clients (one blocking query per client, as before). It reports the
+// writer's puts per second.
+func BenchmarkWatchFanout(b *testing.B) {
+	ctx := context.Background()
+	const n = 1_000
+	for _, shared := range []bool{true, false} {
+		for _, w := range []int{1, 10, 100} {
+			mode := "clients"
+			if shared {
+				mode = "one-client"
+			}
+			b.Run(fmt.Sprintf("%s/W=%d", mode, w), func(b *testing.B) {
+				prefix := testPrefix(b)
+				d := testDriverAt(b, testbackend.Consul(b), prefix)
+				m := newMap(d, testID("fanout"))
+				fill(b, d, n, func(i int) []kvOp {
+					return []kvOp{{Verb: api.KVSet, Key: m.path("key" + strconv.Itoa(i)), Value: value100}}
+				})
+				wctx, stop := context.WithCancel(ctx)
+				var wg sync.WaitGroup
+				defer func() { stop(); wg.Wait() }()
+				for range w {
+					wd := d
+					if !shared {
+						wd = testDriverAt(b, testbackend.Consul(b), prefix)
+					}
+					ch := make(chan driver.EntryEvent, 64)
+					if err := newMap(wd, testID("fanout")).Watch(wctx, ch); err != nil {
+						b.Fatal(err)
+					}
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for range ch {
+						}
+					}()
+				}
+				for i := 0; b.Loop(); i++ {
+					if _, err := m.Put(ctx, "key"+strconv.Itoa(i%n), value100, 0); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "puts/s")
+			})
+		}
+	}
+}
+
+// BenchmarkLockContention runs K clients that each take and release one
+// lock in a loop, b.N acquisitions in all, and reports acquisitions per
+// second and the p50 and p99 of the time a Lock call waited.
+func BenchmarkLockContention(b *testing.B) {
+	for _, k := range []int{1, 10, 50} {
+		b.Run(fmt.Sprintf("K=%d", k), func(b *testing.B) {
+			ctx := context.Background()
+			prefix := testPrefix(b)
+			type contender struct {
+				l driver.Lock
+				s driver.Session
+			}
+			cs := make([]contender, k)
+			for i := range cs {
+				d := testDriverAt(b, testbackend.Consul(b), prefix)
+				l, err := d.OpenLock(ctx, testID("contended"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				cs[i] = contender{l, testSession(b, d)}
+			}
+			var mu sync.Mutex
+			var waits []time.Duration
+			left := b.N
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for i, c := range cs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					owner := "owner" + strconv.Itoa(i)
+					for {
+						mu.Lock()
+						if left == 0 {
+							mu.Unlock()
+							return
+						}
+						left--
+						mu.Unlock()
+						t0 := time.Now()
+						v, err := c.l.Acquire(ctx, c.s, owner)
+						waited := time.Since(t0)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						if _, err := c.l.Release(ctx, owner, v.Version); err != nil {
+							b.Error(err)
+							return
+						}
+						mu.Lock()
+						waits = append(waits, waited)
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			slices.Sort(waits)
+			if len(waits) > 0 {
+				b.ReportMetric(float64(len(waits))/elapsed.Seconds(), "acq/s")
+				b.ReportMetric(float64(waits[len(waits)/2].Microseconds()), "wait-p50-µs")
+				b.ReportMetric(float64(waits[len(waits)*99/100].Microseconds()), "wait-p99-µs")
+			}
+		})
+	}
+}
+
+// BenchmarkConsistency measures Map.Get in each read mode.
+func BenchmarkConsistency(b *testing.B) {
+	ctx := context.Background()
+	for _, mode := range []Consistency{ConsistencyConsistent, ConsistencyDefault, ConsistencyStale} {
+		b.Run(string(mode), func(b *testing.B) {
+			d, err := New(Config{Address: testbackend.Consul(b), Options: Options{Prefix: testPrefix(b), Consistency: mode}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close(ctx)
+			m := newMap(d, testID("c"))
+			if _, err := m.Put(ctx, "k", value100, 0); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := m.Get(ctx, "k"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
