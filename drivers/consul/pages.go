@@ -73,12 +73,39 @@ func (d *Driver) listKeys(ctx context.Context, dir string) ([]string, error) {
 	return keys, nil
 }
 
-// pages yields the pairs of keys a page at a time (see getMany); it stops
-// at the first error, which it yields with a nil page.
+// prefetch is how many pages pages reads ahead of the one it yields.
+const prefetch = 2
+
+// pages yields the pairs of keys a page at a time (see getMany), in order;
+// it stops at the first error, which it yields with a nil page. It reads up
+// to prefetch pages ahead, in parallel, so at most prefetch+1 pages are in
+// memory.
 func (d *Driver) pages(ctx context.Context, keys []string, yield func([]*api.KVPair, error) bool) {
-	for start := 0; start < len(keys); start += pageSize {
-		pairs, err := d.getMany(ctx, keys[start:min(start+pageSize, len(keys))])
-		if !yield(pairs, err) || err != nil {
+	type page struct {
+		pairs []*api.KVPair
+		err   error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ahead := make(chan chan page, prefetch)
+	go func() {
+		defer close(ahead)
+		for start := 0; start < len(keys); start += pageSize {
+			res := make(chan page, 1)
+			select {
+			case ahead <- res:
+			case <-ctx.Done():
+				return
+			}
+			go func(batch []string) {
+				pairs, err := d.getMany(ctx, batch)
+				res <- page{pairs, err}
+			}(keys[start:min(start+pageSize, len(keys))])
+		}
+	}()
+	for res := range ahead {
+		p := <-res
+		if !yield(p.pairs, p.err) || p.err != nil {
 			return
 		}
 	}
