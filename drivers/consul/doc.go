@@ -103,7 +103,7 @@
 // applied to the state when the watch started, always give the latest
 // state, also after the agent was unreachable for a while.
 //
-// Every watch of a map, set or indexed map that one driver serves shares
+// Every watch of a map, set, indexed map or list that one driver serves shares
 // one blocking query per primitive: a keys-only query whose answer is one
 // key whatever the size of the directory, then one listing per change,
 // whose changed keys are handed to every watcher. W watchers in one client

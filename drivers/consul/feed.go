@@ -2,6 +2,7 @@ package consul
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"sync"
 
@@ -12,15 +13,17 @@ import (
 
 // A feed is the one blocking query a driver runs on a directory, shared by
 // every watch of that directory the driver serves (every instance of a map,
-// set or indexed map that the client opened, and every watcher of each):
+// set, indexed map or list that the client opened, and every watcher of
+// each):
 // with W watchers the agent answers one query and lists the directory once
 // per change, not W times.
 //
-// The blocking query itself is a keys-only listing with the separator "_":
-// every key the driver writes in a watched directory is a segment, which
-// starts with "_", so the answer is a single key whatever the size of the
-// directory, while its index still covers every key under it (Consul counts
-// the keys it folds into the separator in the index). An idle feed thus
+// The blocking query itself is a keys-only listing with a separator that
+// folds the directory's keys: "_" for directories of segments (maps, sets,
+// indexed maps: every key starts with "_"), "/" for a list's (its header
+// and its items/ subdirectory), so the answer is one or two keys whatever
+// the size of the directory, while its index still covers every key under
+// it (Consul counts the keys it folds into the separator in the index). An idle feed thus
 // costs one tiny answer per WaitTime. When the index moves, the feed lists
 // the directory once (in the mode of Options.Consistency), computes which
 // keys changed, and appends that change to a chain that every subscriber
@@ -29,6 +32,7 @@ import (
 type feed struct {
 	d      *Driver
 	dir    string
+	sep    string // folds the directory's keys (see subscribe)
 	cancel context.CancelFunc
 	refs   int           // subscribers; guarded by d.mu
 	done   chan struct{} // closed when the feed stopped
@@ -59,15 +63,25 @@ func newChange() *change { return &change{ok: make(chan struct{})} }
 type subscription struct {
 	f  *feed
 	at *change
+	// state is the directory as of at, full key -> pair, kept only for
+	// watchers that need the whole state (lists): see subscribe.
+	state map[string]*api.KVPair
 }
 
 // subscribe joins the driver's feed of dir, starting it if none runs, and
 // returns once the feed has listed the directory at least at the index of
 // a fresh read made now, so that the state handed over includes every
 // write acknowledged before the call.
-func (d *Driver) subscribe(ctx context.Context, dir string) (*subscription, error) {
+//
+// With whole, the subscription keeps a copy of the directory's state that
+// next brings up to date with every change, for watchers that need more
+// than the keys that changed.
+//
+// sep is a separator that folds every key of the directory into a few (see
+// feed): "_" for directories of segments, "/" for one of subdirectories.
+func (d *Driver) subscribe(ctx context.Context, dir, sep string, whole bool) (*subscription, error) {
 	// A fresh, tiny read gives the index the state must have reached.
-	_, meta, err := d.kv.Keys(dir, "_", d.read(ctx))
+	_, meta, err := d.kv.Keys(dir, sep, d.read(ctx))
 	if err != nil {
 		return nil, classify(ctx, err, reading)
 	}
@@ -84,7 +98,7 @@ func (d *Driver) subscribe(ctx context.Context, dir string) (*subscription, erro
 	}
 	if f == nil {
 		fctx, cancel := context.WithCancel(d.ctx)
-		f = &feed{d: d, dir: dir, cancel: cancel, done: make(chan struct{}), tail: newChange(), progress: make(chan struct{})}
+		f = &feed{d: d, dir: dir, sep: sep, cancel: cancel, done: make(chan struct{}), tail: newChange(), progress: make(chan struct{})}
 		if d.feeds == nil {
 			d.feeds = map[string]*feed{}
 		}
@@ -98,6 +112,9 @@ func (d *Driver) subscribe(ctx context.Context, dir string) (*subscription, erro
 		f.mu.Lock()
 		if f.index != 0 && f.index >= want {
 			s := &subscription{f: f, at: f.tail}
+			if whole {
+				s.state = maps.Clone(f.state)
+			}
 			f.mu.Unlock()
 			return s, nil
 		}
@@ -155,6 +172,12 @@ func (s *subscription) next(ctx context.Context) (*change, bool) {
 		}
 	}
 	s.at = s.at.next
+	if s.state != nil {
+		for k := range s.at.old {
+			delete(s.state, k)
+		}
+		maps.Copy(s.state, s.at.new)
+	}
 	return s.at, true
 }
 
@@ -188,7 +211,7 @@ func (f *feed) run(ctx context.Context) {
 		}
 	}
 	follow(ctx, f.d, index, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
-		_, meta, err := f.d.kv.Keys(f.dir, "_", q)
+		_, meta, err := f.d.kv.Keys(f.dir, f.sep, q)
 		if err != nil {
 			lastErr = classify(ctx, err, reading)
 			return nil, nil, err

@@ -122,7 +122,7 @@ func (s *consulSet) Watch(ctx context.Context, ch chan<- driver.ElementEvent) er
 	if err := s.check(); err != nil {
 		return err
 	}
-	sub, err := s.d.subscribe(ctx, s.dir)
+	sub, err := s.d.subscribe(ctx, s.dir, "_", false)
 	if err != nil {
 		return err
 	}

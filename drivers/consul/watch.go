@@ -132,7 +132,7 @@ func (p *primitive) watchEntries(ctx context.Context, dir string, toEntry func(s
 	if err := p.check(); err != nil {
 		return err
 	}
-	sub, err := p.d.subscribe(ctx, dir)
+	sub, err := p.d.subscribe(ctx, dir, "_", false)
 	if err != nil {
 		return err
 	}
