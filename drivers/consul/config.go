@@ -79,8 +79,22 @@ type Options struct {
 	// NewSession are rounded up to it.
 	MinSessionTTL time.Duration
 	// WaitTime is the longest a blocking query (watches, lock waiters)
-	// waits before asking again (default 5m; Consul caps it at 10m).
+	// waits before asking again (default 15s; Consul caps it at 10m). It
+	// also bounds how long the agent keeps the connection of a blocking
+	// query that was cancelled: Consul (up to 1.14 at least) does not
+	// notice that the client went away and holds the request, and counts
+	// its connection against http_max_conns_per_client, until WaitTime
+	// (plus up to WaitTime/16 of jitter) has passed. A longer WaitTime
+	// saves one small request per watched primitive per WaitTime; a
+	// shorter one frees the connections of ended watches sooner.
 	WaitTime time.Duration
+	// Consistency is the mode of the driver's reads (Get, Len, Entries,
+	// the listings of watches): ConsistencyConsistent (the default; the
+	// zero value), ConsistencyDefault or ConsistencyStale. Reads that the
+	// driver contract requires to be linearizable (Lock.Holder,
+	// Election.Term, the reads before a lock or election write) are
+	// consistent whatever this says.
+	Consistency Consistency
 	// TxnMaxRequestSize is the servers' txn_max_req_len (default 512 KiB).
 	// Writes go through /v1/txn, whose body carries values in base64, so
 	// the largest value the driver accepts (Limits().MaxValueSize) is about
@@ -89,13 +103,33 @@ type Options struct {
 	TxnMaxRequestSize int
 }
 
+// Consistency is a Consul read mode (see Consul's "consistency modes").
+type Consistency string
+
+// The read modes of Options.Consistency.
+const (
+	// ConsistencyConsistent reads are linearizable: the leader confirms
+	// with a quorum that it still leads before it answers. It costs a
+	// round of heartbeats between the servers on every read.
+	ConsistencyConsistent Consistency = "consistent"
+	// ConsistencyDefault reads are answered by the leader from its state
+	// without that confirmation: they include every write acknowledged
+	// before the read was sent, except in the brief window in which a
+	// deposed leader has not yet noticed that another was elected.
+	ConsistencyDefault Consistency = "default"
+	// ConsistencyStale reads are answered by any server from its own
+	// state, which may lag the leader by an unbounded time (in practice
+	// a few milliseconds); they work without a leader.
+	ConsistencyStale Consistency = "stale"
+)
+
 // Defaults of Options.
 const (
 	defaultPrefix            = "atomix"
 	defaultMinSessionTTL     = 10 * time.Second
 	defaultSessionTTL        = 15 * time.Second // when SessionOptions.TTL is zero
 	maxSessionTTL            = 24 * time.Hour   // Consul's limit
-	defaultWaitTime          = 5 * time.Minute
+	defaultWaitTime          = 15 * time.Second
 	defaultTxnMaxRequestSize = 512 << 10
 
 	// maxKeySize bounds user keys, set elements and candidate IDs so that
@@ -119,6 +153,13 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MinSessionTTL < 0 || o.WaitTime < 0 || o.TxnMaxRequestSize < 0 {
 		return o, driver.Errorf(driver.ErrInvalid, "negative MinSessionTTL, WaitTime or TxnMaxRequestSize")
+	}
+	switch o.Consistency {
+	case "":
+		o.Consistency = ConsistencyConsistent
+	case ConsistencyConsistent, ConsistencyDefault, ConsistencyStale:
+	default:
+		return o, driver.Errorf(driver.ErrInvalid, "consistency %q is none of consistent, default, stale", o.Consistency)
 	}
 	if o.MinSessionTTL == 0 {
 		o.MinSessionTTL = defaultMinSessionTTL

@@ -22,6 +22,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{Options: Options{Prefix: "a//b"}},
 		{TokenFile: "/does/not/exist"},
 		{Options: Options{TxnMaxRequestSize: 1000}},
+		{Options: Options{Consistency: "strong"}},
 		{TLS: &TLSConfig{CAFile: "/does/not/exist"}},
 		{TLS: &TLSConfig{CertFile: "/c.pem"}},
 	} {

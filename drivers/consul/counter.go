@@ -122,7 +122,7 @@ func (c *consulCounter) CompareAndSet(ctx context.Context, expect, update int64)
 
 // load reads the key and remembers what it read.
 func (c *consulCounter) load(ctx context.Context) (int64, uint64, error) {
-	pair, _, err := c.d.kv.Get(c.base, read(ctx))
+	pair, _, err := c.d.kv.Get(c.base, c.d.read(ctx))
 	if err != nil {
 		return 0, 0, classify(ctx, err, reading)
 	}

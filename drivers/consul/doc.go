@@ -12,7 +12,7 @@
 //
 // [ParseURL] lists the URL's parameters: token, token-file, dc,
 // consul-namespace, partition, env, prefix, session-ttl-min, wait,
-// txn-max-req-len, and the TLS keys every driver shares (tls, ca-file,
+// consistency, txn-max-req-len, and the TLS keys every driver shares (tls, ca-file,
 // cert-file, key-file, server-name, insecure-skip-verify); atomix.Open also
 // reads namespace (the atomix namespace) and session-ttl. An unknown,
 // repeated or malformed parameter is an error wrapping ErrInvalid. [Config]
@@ -103,13 +103,53 @@
 // applied to the state when the watch started, always give the latest
 // state, also after the agent was unreachable for a while.
 //
+// Every watch of a map, set, indexed map or list that one driver serves shares
+// one blocking query per primitive: a keys-only query whose answer is one
+// key whatever the size of the directory, then one listing per change,
+// whose changed keys are handed to every watcher. W watchers in one client
+// cost the agent what one costs; W clients still cost W listings per
+// change, since Consul's KV store can only answer "what is there now", not
+// "what changed since".
+//
+// Consul does not end a blocking query whose client went away: the agent
+// keeps it, and counts its connection against http_max_conns_per_client,
+// until the query's wait time passes. Options.WaitTime (wait= in the URL,
+// 15s by default) therefore bounds how long an ended watch or lock wait
+// still holds a connection on the agent; with Consul's 5 minutes, 100
+// watches opened and closed kept the agent from accepting new clients.
+//
+// # Sizes
+//
+// Map and IndexedMap Entries list the keys only, then read the values a
+// page of 64 keys at a time (one read-only transaction per page), so they
+// hold one page of values at once, not the whole collection. IndexedMap
+// First, Last, Prev and Next list only the keys of the smallest aligned
+// block of index keys around a bound that holds the answer (the bound is
+// the last index assigned for Last, the lowest index the instance found
+// before for First), which Consul serves by walking that block alone: O(1)
+// unless the nearest entry is far from the bound. Len is a keys-only
+// listing, O(n) keys transferred (no values): Consul's KV API has no count,
+// and keeping one would make every write of a map or set contend on one
+// key. A List keeps its order in one header key (see consulList), so
+// its operations read or rewrite O(n) bytes: lists of more than some ten
+// thousand items are better kept in an IndexedMap.
+//
 // # Consistency
 //
-// Reads that the driver contract promises linearizable (Lock.Holder,
-// Election.Term) use Consul's consistent mode. Other reads use the default
-// mode: the leader answers from its state, which includes every write
-// acknowledged before the read, except in the brief window where a deposed
-// leader has not yet noticed.
+// Reads are linearizable by default: Get, Len, Entries and the listings
+// of watches use Consul's consistent mode, in which the leader confirms
+// with a quorum of servers that it still leads before it answers, so a
+// deposed leader that has not noticed yet cannot answer with stale data.
+// Options.Consistency (consistency= in the URL) trades that for speed:
+// "default" lets the leader answer without the confirmation (stale only in
+// that window), "stale" lets any server answer from its own state (it may
+// lag, and works without a leader). The reads that the driver contract
+// requires to be linearizable (Lock.Holder, Election.Term) stay consistent
+// whatever the setting, and the reads that a write's check-and-set
+// validates (before a lock release or an election change) use the default
+// mode, since a stale answer only makes the write fail and retry. On a
+// single agent the confirmation costs little; the benchmarks
+// (BenchmarkConsistency) measure it.
 //
 // # ACLs
 //

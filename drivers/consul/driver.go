@@ -37,6 +37,7 @@ type Driver struct {
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
+	feeds    map[string]*feed // the running feed of each watched directory
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -90,7 +91,7 @@ func (d *Driver) Ping(ctx context.Context) error {
 	if err := d.check(); err != nil {
 		return err
 	}
-	_, meta, err := d.kv.Get(d.prefix+"/", read(ctx))
+	_, meta, err := d.kv.Get(d.prefix+"/", d.read(ctx))
 	if err != nil {
 		return classify(ctx, err, reading)
 	}

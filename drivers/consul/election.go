@@ -202,7 +202,7 @@ func (e *consulElection) change(ctx context.Context, plan func(st *electionState
 		return driver.Term{}, err
 	}
 	for {
-		st, _, err := e.load(ctx, read(ctx))
+		st, _, err := e.load(ctx, readLeader(ctx))
 		if err != nil {
 			return driver.Term{}, err
 		}
@@ -344,7 +344,7 @@ func (e *consulElection) Watch(ctx context.Context, ch chan<- driver.Term) error
 	if err := e.check(); err != nil {
 		return err
 	}
-	last, index, err := e.current(ctx, read)
+	last, index, err := e.current(ctx, e.d.read)
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,10 @@
 package consul
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"iter"
-	"maps"
-	"slices"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,7 +27,10 @@ import (
 // of n from the last value this instance saw (read again when another
 // client appended since), and the two keys. Update, Remove and RemoveIndex
 // read the entry, then write with a check-and-set against its ModifyIndex.
-// Lookups by position (First, Last, Prev, Next) list the index keys.
+// Lookups by position (First, Last, Prev, Next) list the index keys of
+// the smallest aligned block around a bound that holds the answer (see
+// nearest): O(1) when the answer is near the bound, as it is for Last (the
+// bound is n) and for First once an instance has found it.
 type consulIndexedMap struct {
 	primitive
 	dir     string // base + "/"
@@ -38,6 +39,7 @@ type consulIndexedMap struct {
 	indexes string // dir + "x/"
 
 	mu        sync.Mutex
+	firstSeen uint64 // the lowest index First found: no entry is below it
 	known     bool
 	lastIndex uint64 // the value of n
 	lastMod   uint64 // n's ModifyIndex, 0 when absent
@@ -74,7 +76,7 @@ func (m *consulIndexedMap) Append(ctx context.Context, key string, value []byte)
 	m.mu.Unlock()
 	for {
 		if !known {
-			pair, _, err := m.d.kv.Get(m.last, read(ctx))
+			pair, _, err := m.d.kv.Get(m.last, m.d.read(ctx))
 			if err != nil {
 				return driver.Entry{}, classify(ctx, err, reading)
 			}
@@ -160,7 +162,7 @@ func (m *consulIndexedMap) Get(ctx context.Context, key string) (driver.Entry, e
 }
 
 func (m *consulIndexedMap) get(ctx context.Context, key string) (driver.Entry, error) {
-	pair, _, err := m.d.kv.Get(m.entry(key), read(ctx))
+	pair, _, err := m.d.kv.Get(m.entry(key), m.d.read(ctx))
 	if err != nil {
 		return driver.Entry{}, classify(ctx, err, reading)
 	}
@@ -179,7 +181,7 @@ func (m *consulIndexedMap) GetIndex(ctx context.Context, index uint64) (driver.E
 }
 
 func (m *consulIndexedMap) getIndex(ctx context.Context, index uint64) (driver.Entry, error) {
-	pair, _, err := m.d.kv.Get(m.index(index), read(ctx))
+	pair, _, err := m.d.kv.Get(m.index(index), m.d.read(ctx))
 	if err != nil {
 		return driver.Entry{}, classify(ctx, err, reading)
 	}
@@ -194,63 +196,123 @@ func (m *consulIndexedMap) getIndex(ctx context.Context, index uint64) (driver.E
 	return e, err
 }
 
-// First returns the entry with the lowest index.
+// First returns the entry with the lowest index: the nearest index key at
+// or above the lowest index this instance has seen first (indexes are never
+// reused and new entries get higher ones, so the lowest index only grows).
 func (m *consulIndexedMap) First(ctx context.Context) (driver.Entry, error) {
-	return m.seek(ctx, func(ix []uint64) int { return 0 })
+	e, err := m.seek(ctx, func(ctx context.Context) (uint64, bool, error) {
+		m.mu.Lock()
+		from := max(m.firstSeen, 1)
+		m.mu.Unlock()
+		i, ok, err := m.nearest(ctx, from, true)
+		if err == nil && !ok && from > 1 {
+			// Nothing at or above what this instance saw first: a store
+			// restarted empty counts indexes from 1 again.
+			i, ok, err = m.nearest(ctx, 1, true)
+		}
+		return i, ok, err
+	})
+	if err == nil {
+		m.mu.Lock()
+		m.firstSeen = e.Index
+		m.mu.Unlock()
+	}
+	return e, err
 }
 
-// Last returns the entry with the highest index.
+// Last returns the entry with the highest index: the nearest index key at
+// or below the last index assigned (n).
 func (m *consulIndexedMap) Last(ctx context.Context) (driver.Entry, error) {
-	return m.seek(ctx, func(ix []uint64) int { return len(ix) - 1 })
+	return m.seek(ctx, func(ctx context.Context) (uint64, bool, error) {
+		pair, _, err := m.d.kv.Get(m.last, m.d.read(ctx))
+		if err != nil {
+			return 0, false, classify(ctx, err, reading)
+		}
+		if pair == nil {
+			return 0, false, nil
+		}
+		last, err := strconv.ParseUint(string(pair.Value), 10, 64)
+		if err != nil {
+			return 0, false, errCorrupt(err)
+		}
+		return m.nearest(ctx, last, false)
+	})
 }
 
 // Prev returns the entry with the highest index below index.
 func (m *consulIndexedMap) Prev(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.seek(ctx, func(ix []uint64) int {
-		i, _ := slices.BinarySearch(ix, index)
-		return i - 1
+	return m.seek(ctx, func(ctx context.Context) (uint64, bool, error) {
+		if index <= 1 {
+			return 0, false, nil
+		}
+		return m.nearest(ctx, index-1, false)
 	})
 }
 
 // Next returns the entry with the lowest index above index.
 func (m *consulIndexedMap) Next(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.seek(ctx, func(ix []uint64) int {
-		i, found := slices.BinarySearch(ix, index)
-		if found {
-			i++
+	return m.seek(ctx, func(ctx context.Context) (uint64, bool, error) {
+		if index == math.MaxUint64 {
+			return 0, false, nil
 		}
-		return i
+		return m.nearest(ctx, index+1, true)
 	})
 }
 
-// seek lists the index keys, lets pick choose a position among the sorted
-// indexes, and reads that entry; if it was removed in between, it looks
-// again.
-func (m *consulIndexedMap) seek(ctx context.Context, pick func([]uint64) int) (driver.Entry, error) {
+// seek finds an index with find and reads that entry; if it was removed in
+// between, it looks again.
+func (m *consulIndexedMap) seek(ctx context.Context, find func(context.Context) (uint64, bool, error)) (driver.Entry, error) {
 	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		keys, _, err := m.d.kv.Keys(m.indexes, "", read(ctx))
+		i, ok, err := find(ctx)
 		if err != nil {
-			return driver.Entry{}, classify(ctx, err, reading)
+			return driver.Entry{}, err
 		}
-		ix := make([]uint64, 0, len(keys))
-		for _, k := range keys {
-			if i, err := strconv.ParseUint(strings.TrimPrefix(k, m.indexes), 16, 64); err == nil {
-				ix = append(ix, i)
-			}
-		}
-		slices.Sort(ix)
-		p := pick(ix)
-		if p < 0 || p >= len(ix) {
+		if !ok {
 			return driver.Entry{}, errNotFound
 		}
-		e, err := m.getIndex(ctx, ix[p])
+		e, err := m.getIndex(ctx, i)
 		if err == nil || !errors.Is(err, driver.ErrNotFound) || attempt == 10 {
 			return e, err
 		}
 	}
+}
+
+// nearest returns the lowest index at or above bound (up) or the highest
+// at or below it (!up) that has an index key, and whether there is one.
+// Index keys are 16 hex digits, so the keys that share the first k digits
+// with bound form an aligned block of 16^(16-k) indexes around it: nearest
+// lists the keys of the block of 16 around bound, then of 256, and so on,
+// until one holds an index on the right side of bound. Consul walks only
+// the keys under the prefix it is asked for, so the cost is that of the
+// smallest block that reaches the answer: one small listing when the
+// answer is within a few indexes of bound, the whole directory only when
+// the answer is far away (or absent).
+func (m *consulIndexedMap) nearest(ctx context.Context, bound uint64, up bool) (uint64, bool, error) {
+	digits := m.index(bound)[len(m.indexes):]
+	for k := len(digits) - 1; k >= 0; k-- {
+		keys, err := m.d.listKeys(ctx, m.indexes+digits[:k])
+		if err != nil {
+			return 0, false, err
+		}
+		var best uint64
+		found := false
+		for _, key := range keys {
+			i, err := strconv.ParseUint(strings.TrimPrefix(key, m.indexes), 16, 64)
+			if err != nil || (up && i < bound) || (!up && i > bound) {
+				continue
+			}
+			if !found || (up && i < best) || (!up && i > best) {
+				best, found = i, true
+			}
+		}
+		if found {
+			return best, true, nil
+		}
+	}
+	return 0, false, nil
 }
 
 // Remove deletes key and its index key, after checking ifVersion against
@@ -267,7 +329,7 @@ func (m *consulIndexedMap) RemoveIndex(ctx context.Context, index uint64, ifVers
 	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
-	pair, _, err := m.d.kv.Get(m.index(index), read(ctx))
+	pair, _, err := m.d.kv.Get(m.index(index), m.d.read(ctx))
 	if err != nil {
 		return driver.Entry{}, classify(ctx, err, reading)
 	}
@@ -310,7 +372,7 @@ func (m *consulIndexedMap) Len(ctx context.Context) (int, error) {
 	if err := m.check(); err != nil {
 		return 0, err
 	}
-	keys, _, err := m.d.kv.Keys(m.entries, "", read(ctx))
+	keys, _, err := m.d.kv.Keys(m.entries, "", m.d.read(ctx))
 	if err != nil {
 		return 0, classify(ctx, err, reading)
 	}
@@ -330,25 +392,53 @@ func (m *consulIndexedMap) Clear(ctx context.Context) error {
 	return err
 }
 
-// Entries yields the entries of one snapshot in index order.
+// Entries lists the index keys (keys only; their fixed-width hex names
+// sort in index order), then reads a page of index keys and the page of
+// entries they name at a time (see getMany): it holds one page of values
+// at once, however large the map. An entry removed, or removed and
+// appended again, before its page is read is left out (the latter is
+// yielded at its new index if that was listed).
 func (m *consulIndexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 	return func(yield func(driver.Entry, error) bool) {
 		if err := m.check(); err != nil {
 			yield(driver.Entry{}, err)
 			return
 		}
-		pairs, _, err := m.d.kv.List(m.entries, read(ctx))
+		keys, err := m.d.listKeys(ctx, m.indexes)
 		if err != nil {
-			yield(driver.Entry{}, classify(ctx, err, reading))
+			yield(driver.Entry{}, err)
 			return
 		}
-		entries := slices.Collect(maps.Values(snapshotEntries(m.entries, pairs, imapEntry)))
-		slices.SortFunc(entries, func(a, b driver.Entry) int { return cmp.Compare(a.Index, b.Index) })
-		for _, e := range entries {
-			if !yield(e, nil) {
-				return
+		m.d.pages(ctx, keys, func(ixPairs []*api.KVPair, err error) bool {
+			if err != nil {
+				return yield(driver.Entry{}, err)
 			}
-		}
+			want := make(map[string]uint64, len(ixPairs))
+			paths := make([]string, 0, len(ixPairs))
+			for _, p := range ixPairs {
+				i, err := strconv.ParseUint(strings.TrimPrefix(p.Key, m.indexes), 16, 64)
+				if err != nil {
+					continue // not written by this driver
+				}
+				path := m.entry(string(p.Value))
+				want[path] = i
+				paths = append(paths, path)
+			}
+			pairs, err := m.d.getMany(ctx, paths)
+			if err != nil {
+				return yield(driver.Entry{}, err)
+			}
+			for _, p := range pairs {
+				if p.Flags != want[p.Key] {
+					continue // removed and appended again since
+				}
+				key, _ := unsegment(strings.TrimPrefix(p.Key, m.entries))
+				if !yield(imapEntry(key, p), nil) {
+					return false
+				}
+			}
+			return true
+		})
 	}
 }
 

@@ -73,7 +73,7 @@ func (l *consulList) item(id uint64) string {
 
 // load reads the header and remembers it.
 func (l *consulList) load(ctx context.Context) (*listHeader, error) {
-	pair, _, err := l.d.kv.Get(l.header, read(ctx))
+	pair, _, err := l.d.kv.Get(l.header, l.d.read(ctx))
 	if err != nil {
 		return nil, classify(ctx, err, reading)
 	}
@@ -238,7 +238,7 @@ func (l *consulList) Get(ctx context.Context, index int) ([]byte, error) {
 		if index < 0 || index >= len(h.ids) {
 			return nil, outOfRange(index, len(h.ids))
 		}
-		pair, _, err := l.d.kv.Get(l.item(h.ids[index]), read(ctx))
+		pair, _, err := l.d.kv.Get(l.item(h.ids[index]), l.d.read(ctx))
 		if err != nil {
 			return nil, classify(ctx, err, reading)
 		}
@@ -268,12 +268,16 @@ func (l *consulList) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 			yield(nil, err)
 			return
 		}
-		pairs, _, err := l.d.kv.List(l.dir, read(ctx))
+		pairs, _, err := l.d.kv.List(l.dir, l.d.read(ctx))
 		if err != nil {
 			yield(nil, classify(ctx, err, reading))
 			return
 		}
-		items, err := l.snapshot(pairs)
+		byKey := make(map[string]*api.KVPair, len(pairs))
+		for _, p := range pairs {
+			byKey[p.Key] = p
+		}
+		items, err := l.snapshot(byKey)
 		if err != nil {
 			yield(nil, err)
 			return
@@ -286,47 +290,49 @@ func (l *consulList) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 	}
 }
 
-// Watch follows the list with blocking queries on its directory and sends
-// the changes between consecutive answers, as driver/resync computes them
-// (see the package documentation).
+// Watch joins the driver's feed of the list's directory (see feed) and
+// sends the changes between consecutive states, as driver/resync computes
+// them (see the package documentation).
 func (l *consulList) Watch(ctx context.Context, ch chan<- driver.ListEvent) error {
 	if err := l.check(); err != nil {
 		return err
 	}
-	pairs, meta, err := l.d.kv.List(l.dir, read(ctx))
+	sub, err := l.d.subscribe(ctx, l.dir, "/", true, l.resynced)
 	if err != nil {
-		return classify(ctx, err, reading)
+		return err
 	}
-	last, err := l.snapshot(pairs)
+	last, err := l.snapshot(sub.state)
 	if err != nil {
+		sub.f.leave()
 		return err
 	}
 	wctx, cancel := l.watchContext(ctx)
 	go func() {
 		defer close(ch)
 		defer cancel()
-		follow(wctx, l.d, meta.LastIndex, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
-			return l.d.kv.List(l.dir, q)
-		}, func(pairs api.KVPairs) bool {
-			next, err := l.snapshot(pairs)
+		defer sub.f.leave()
+		for {
+			if _, ok := sub.next(wctx); !ok {
+				return
+			}
+			next, err := l.snapshot(sub.state)
 			if err != nil {
-				return true // a foreign header; wait for the next answer
+				continue // a foreign header; wait for the next change
 			}
 			for _, ev := range resync.List(last, next) {
 				if !send(wctx, ch, ev) {
-					return false
+					return
 				}
 			}
 			last = next
-			return true
-		}, l.resynced)
+		}
 	}()
 	return nil
 }
 
 // snapshot returns the items of one listing of the list's directory, in
 // order.
-func (l *consulList) snapshot(pairs api.KVPairs) ([][]byte, error) {
+func (l *consulList) snapshot(pairs map[string]*api.KVPair) ([][]byte, error) {
 	values := make(map[uint64][]byte, len(pairs))
 	var header *api.KVPair
 	for _, p := range pairs {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/consul/api"
 
@@ -40,13 +41,28 @@ import (
 // releases h if it was handed the lock meanwhile, before Acquire returns.
 //
 // The driver keeps nothing per owner. A hold's Gone channel is closed by a
-// goroutine that follows h with blocking queries from the hold's version
-// until h is deleted or replaced, or the session ends.
+// goroutine that follows the lock's keys with blocking queries until h is
+// deleted or replaced, or the session ends; what it last saw (the owner and
+// the first waiter) lets the instance that acquired the hold release it in
+// one transaction.
 type consulLock struct {
 	primitive
 	dir     string // base + "/"
 	holdKey string // dir + "h"
 	waiters string // dir + "w/"
+
+	// held maps the version of every hold this instance acquired and
+	// still follows (see watchHold) to what the last answer showed: the
+	// owner and the first waiter. Release uses it to hand over in one
+	// transaction, without reading the waiters first.
+	mu   sync.Mutex
+	held map[uint64]holdView
+}
+
+// holdView is a hold as its follower last saw it.
+type holdView struct {
+	owner string
+	first *api.KVPair // the first waiter, nil when none
 }
 
 var _ driver.Lock = (*consulLock)(nil)
@@ -56,6 +72,7 @@ func newLock(d *Driver, id driver.ID) *consulLock {
 	l.init(d, kindLock, id)
 	l.dir = l.base + "/"
 	l.holdKey, l.waiters = l.dir+"h", l.dir+"w/"
+	l.held = map[uint64]holdView{}
 	return l
 }
 
@@ -78,12 +95,27 @@ func ownerOf(value []byte) string {
 }
 
 // Release gives up the hold of owner with version: to the first waiter if
-// there is one, else by deleting h.
+// there is one, else by deleting h. When this instance acquired the hold
+// and its follower has answered (see watchHold), that is one transaction:
+// the follower already knows the owner and the first waiter, and the
+// transaction checks both the hold's version and the waiter's index. A
+// waiter that registered after the follower's last answer is not known
+// yet: the release then deletes h and the waiters race for it, as they do
+// when nobody waits. Otherwise Release reads the lock's keys first.
 func (l *consulLock) Release(ctx context.Context, owner string, version uint64) (bool, error) {
 	if err := l.check(); err != nil {
 		return false, err
 	}
-	hold, first, err := l.read(ctx, read(ctx))
+	l.mu.Lock()
+	view, known := l.held[version]
+	l.mu.Unlock()
+	if known {
+		if view.owner != owner {
+			return false, nil
+		}
+		return l.handOver(ctx, version, view.first)
+	}
+	hold, first, err := l.read(ctx, readLeader(ctx))
 	if err != nil || hold == nil || hold.ModifyIndex != version || ownerOf(hold.Value) != owner {
 		return false, err
 	}
@@ -96,7 +128,7 @@ func (l *consulLock) ReleaseVersion(ctx context.Context, version uint64) (bool, 
 	if err := l.check(); err != nil {
 		return false, err
 	}
-	hold, first, err := l.read(ctx, read(ctx))
+	hold, first, err := l.read(ctx, readLeader(ctx))
 	if err != nil || hold == nil || hold.ModifyIndex != version {
 		return false, err
 	}
@@ -110,6 +142,13 @@ func (l *consulLock) read(ctx context.Context, q *api.QueryOptions) (hold, first
 	if err != nil {
 		return nil, nil, classify(ctx, err, reading)
 	}
+	hold, first = l.scan(pairs)
+	return hold, first, nil
+}
+
+// scan returns h (nil when absent) and the first waiter (nil when none)
+// among the lock's keys.
+func (l *consulLock) scan(pairs api.KVPairs) (hold, first *api.KVPair) {
 	for _, p := range pairs {
 		switch {
 		case p.Key == l.holdKey:
@@ -118,7 +157,7 @@ func (l *consulLock) read(ctx context.Context, q *api.QueryOptions) (hold, first
 			first = p
 		}
 	}
-	return hold, first, nil
+	return hold, first
 }
 
 // handOver ends the hold with version, in favour of the waiter w if it is
@@ -170,18 +209,33 @@ func (l *consulLock) Holder(ctx context.Context) (uint64, bool, error) {
 }
 
 // watchHold returns the Gone channel of the hold with version: closed when
-// a blocking query on h shows it deleted or replaced, or when sess ends (or
-// the driver is closed, which ends sess), whichever comes first. Its
-// goroutine ends then too.
+// a blocking query on the lock's keys shows h deleted or replaced, or when
+// sess ends (or the driver is closed, which ends sess), whichever comes
+// first. Its goroutine ends then too. While it runs it keeps what its last
+// answer showed in l.held, for Release; its first query does not block, so
+// that Release knows the waiters soon after the acquisition.
 func (l *consulLock) watchHold(sess *session, version uint64) <-chan struct{} {
 	gone := make(chan struct{})
 	go func() {
 		defer close(gone)
+		defer func() {
+			l.mu.Lock()
+			delete(l.held, version)
+			l.mu.Unlock()
+		}()
 		ended := false
-		follow(sess.ctx, l.d, version, func(q *api.QueryOptions) (*api.KVPair, *api.QueryMeta, error) {
-			return l.d.kv.Get(l.holdKey, q)
-		}, func(h *api.KVPair) bool {
-			ended = h == nil || h.ModifyIndex != version
+		follow(sess.ctx, l.d, 0, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
+			return l.d.kv.List(l.dir, q)
+		}, func(pairs api.KVPairs) bool {
+			hold, first := l.scan(pairs)
+			ended = hold == nil || hold.ModifyIndex != version
+			l.mu.Lock()
+			if ended {
+				delete(l.held, version)
+			} else {
+				l.held[version] = holdView{owner: ownerOf(hold.Value), first: first}
+			}
+			l.mu.Unlock()
 			return !ended
 		}, nil)
 		if !ended { // the agent refused the query for good: rely on the session

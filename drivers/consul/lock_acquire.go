@@ -190,7 +190,7 @@ func (a *attempt) register(ctx context.Context) (*api.KVPair, error) {
 
 // peek returns h, nil when absent.
 func (l *consulLock) peek(ctx context.Context) (*api.KVPair, error) {
-	pair, _, err := l.d.kv.Get(l.holdKey, read(ctx))
+	pair, _, err := l.d.kv.Get(l.holdKey, l.d.read(ctx))
 	if err != nil {
 		return nil, classify(ctx, err, reading)
 	}

@@ -99,7 +99,7 @@ func (m *consulMap) Get(ctx context.Context, key string) (driver.Entry, error) {
 	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
-	pair, _, err := m.d.kv.Get(m.path(key), read(ctx))
+	pair, _, err := m.d.kv.Get(m.path(key), m.d.read(ctx))
 	if err != nil {
 		return driver.Entry{}, classify(ctx, err, reading)
 	}
@@ -137,7 +137,7 @@ func (m *consulMap) Len(ctx context.Context) (int, error) {
 	if err := m.check(); err != nil {
 		return 0, err
 	}
-	keys, _, err := m.d.kv.Keys(m.dir, "", read(ctx))
+	keys, _, err := m.d.kv.Keys(m.dir, "", m.d.read(ctx))
 	if err != nil {
 		return 0, classify(ctx, err, reading)
 	}
@@ -154,28 +154,34 @@ func (m *consulMap) Clear(ctx context.Context) error {
 	return err
 }
 
-// Entries yields the entries of one snapshot (a single recursive read), in
-// the order of their encoded keys.
+// Entries lists the keys (a keys-only listing), then reads their values a
+// page at a time (see getMany), in the order of their encoded keys: it
+// holds one page of values at once, however large the map. An entry
+// removed before its page is read is left out; one written meanwhile is
+// yielded as its page found it.
 func (m *consulMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 	return func(yield func(driver.Entry, error) bool) {
 		if err := m.check(); err != nil {
 			yield(driver.Entry{}, err)
 			return
 		}
-		pairs, _, err := m.d.kv.List(m.dir, read(ctx))
+		keys, err := m.d.listKeys(ctx, m.dir)
 		if err != nil {
-			yield(driver.Entry{}, classify(ctx, err, reading))
+			yield(driver.Entry{}, err)
 			return
 		}
-		for _, p := range pairs {
-			key, ok := unsegment(strings.TrimPrefix(p.Key, m.dir))
-			if !ok {
-				continue // not written by this driver
+		m.d.pages(ctx, segmentsOf(m.dir, keys), func(pairs []*api.KVPair, err error) bool {
+			if err != nil {
+				return yield(driver.Entry{}, err)
 			}
-			if !yield(driver.Entry{Key: key, Value: p.Value, Version: p.ModifyIndex}, nil) {
-				return
+			for _, p := range pairs {
+				key, _ := unsegment(strings.TrimPrefix(p.Key, m.dir))
+				if !yield(mapEntry(key, p), nil) {
+					return false
+				}
 			}
-		}
+			return true
+		})
 	}
 }
 

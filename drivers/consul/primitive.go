@@ -55,11 +55,23 @@ func (p *primitive) watchContext(ctx context.Context) (context.Context, context.
 	return wctx, func() { stop(); cancel() }
 }
 
-// read returns QueryOptions for an ordinary read: answered by the leader
-// from its state (Consul's default mode), which includes every write
-// acknowledged before the read was sent, except in the brief window where a
-// deposed leader has not yet noticed.
-func read(ctx context.Context) *api.QueryOptions {
+// read returns QueryOptions for an ordinary read (Get, Len, Entries, the
+// listings of watches), in the mode Options.Consistency chose.
+func (d *Driver) read(ctx context.Context) *api.QueryOptions {
+	q := &api.QueryOptions{}
+	switch d.opts.Consistency {
+	case ConsistencyConsistent:
+		q.RequireConsistent = true
+	case ConsistencyStale:
+		q.AllowStale = true
+	}
+	return q.WithContext(ctx)
+}
+
+// readLeader returns QueryOptions for a read in Consul's default mode (the
+// leader answers from its state without confirming it still leads), for
+// reads whose result a check-and-set validates before anything is written.
+func readLeader(ctx context.Context) *api.QueryOptions {
 	return (&api.QueryOptions{}).WithContext(ctx)
 }
 

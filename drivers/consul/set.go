@@ -63,7 +63,7 @@ func (s *consulSet) Contains(ctx context.Context, element string) (bool, error) 
 	if err := s.check(); err != nil {
 		return false, err
 	}
-	pair, _, err := s.d.kv.Get(s.dir+segment(element), read(ctx))
+	pair, _, err := s.d.kv.Get(s.dir+segment(element), s.d.read(ctx))
 	if err != nil {
 		return false, classify(ctx, err, reading)
 	}
@@ -75,7 +75,7 @@ func (s *consulSet) Len(ctx context.Context) (int, error) {
 	if err := s.check(); err != nil {
 		return 0, err
 	}
-	keys, _, err := s.d.kv.Keys(s.dir, "", read(ctx))
+	keys, _, err := s.d.kv.Keys(s.dir, "", s.d.read(ctx))
 	if err != nil {
 		return 0, classify(ctx, err, reading)
 	}
@@ -98,7 +98,7 @@ func (s *consulSet) Elements(ctx context.Context) iter.Seq2[string, error] {
 			yield("", err)
 			return
 		}
-		keys, _, err := s.d.kv.Keys(s.dir, "", read(ctx))
+		keys, _, err := s.d.kv.Keys(s.dir, "", s.d.read(ctx))
 		if err != nil {
 			yield("", classify(ctx, err, reading))
 			return
@@ -115,40 +115,39 @@ func (s *consulSet) Elements(ctx context.Context) iter.Seq2[string, error] {
 	}
 }
 
-// Watch follows the set with blocking queries on its directory and sends
-// the difference between consecutive answers, as driver/resync computes it
-// (see the package documentation).
+// Watch joins the driver's feed of the set's directory (see feed) and
+// sends, for every change the feed lists, the events driver/resync computes
+// from the keys that changed (see the package documentation).
 func (s *consulSet) Watch(ctx context.Context, ch chan<- driver.ElementEvent) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	pairs, meta, err := s.d.kv.List(s.dir, read(ctx))
+	sub, err := s.d.subscribe(ctx, s.dir, "_", false, s.resynced)
 	if err != nil {
-		return classify(ctx, err, reading)
+		return err
 	}
-	last := s.snapshot(pairs)
 	wctx, cancel := s.watchContext(ctx)
 	go func() {
 		defer close(ch)
 		defer cancel()
-		follow(wctx, s.d, meta.LastIndex, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
-			return s.d.kv.List(s.dir, q)
-		}, func(pairs api.KVPairs) bool {
-			next := s.snapshot(pairs)
-			for _, ev := range resync.Elements(last, next) {
+		defer sub.f.leave()
+		for {
+			c, ok := sub.next(wctx)
+			if !ok {
+				return
+			}
+			for _, ev := range resync.Elements(s.snapshot(c.old), s.snapshot(c.new)) {
 				if !send(wctx, ch, ev) {
-					return false
+					return
 				}
 			}
-			last = next
-			return true
-		}, s.resynced)
+		}
 	}()
 	return nil
 }
 
 // snapshot maps each element to the CreateIndex of its key.
-func (s *consulSet) snapshot(pairs api.KVPairs) map[string]uint64 {
+func (s *consulSet) snapshot(pairs map[string]*api.KVPair) map[string]uint64 {
 	m := make(map[string]uint64, len(pairs))
 	for _, p := range pairs {
 		if e, ok := unsegment(strings.TrimPrefix(p.Key, s.dir)); ok {

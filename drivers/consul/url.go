@@ -50,7 +50,8 @@ func init() {
 //	env=true                    start from the CONSUL_* environment variables
 //	prefix=PATH                 KV prefix of every primitive (default atomix)
 //	session-ttl-min=DURATION    the servers' session_ttl_min (default 10s, at most 24h)
-//	wait=DURATION               longest wait of a blocking query (default 5m, at most 10m)
+//	wait=DURATION               longest wait of a blocking query (default 15s, at most 10m)
+//	consistency=MODE            read mode: consistent (default), default or stale
 //	txn-max-req-len=BYTES       the servers' txn_max_req_len (default 524288)
 //
 // The TLS parameters are the ones every driver shares (package
@@ -95,6 +96,7 @@ func ParseURL(u *url.URL) (Config, error) {
 	cfg.MinSessionTTL = q.Duration("session-ttl-min", maxSessionTTL)
 	cfg.WaitTime = q.Duration("wait", maxURLWait)
 	cfg.TxnMaxRequestSize = q.Int("txn-max-req-len", 0, maxURLTxnReqLen)
+	cfg.Consistency = Consistency(q.OneOf("consistency", string(ConsistencyConsistent), string(ConsistencyDefault), string(ConsistencyStale)))
 	if err := q.Done(); err != nil {
 		return Config{}, err
 	}

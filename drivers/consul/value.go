@@ -48,7 +48,7 @@ func (v *consulValue) Get(ctx context.Context) ([]byte, uint64, error) {
 	if err := v.check(); err != nil {
 		return nil, 0, err
 	}
-	pair, _, err := v.d.kv.Get(v.base, read(ctx))
+	pair, _, err := v.d.kv.Get(v.base, v.d.read(ctx))
 	if err != nil {
 		return nil, 0, classify(ctx, err, reading)
 	}
@@ -86,7 +86,7 @@ func (v *consulValue) Watch(ctx context.Context, ch chan<- driver.ValueEvent) er
 	if err := v.check(); err != nil {
 		return err
 	}
-	pair, meta, err := v.d.kv.Get(v.base, read(ctx))
+	pair, meta, err := v.d.kv.Get(v.base, v.d.read(ctx))
 	if err != nil {
 		return classify(ctx, err, reading)
 	}

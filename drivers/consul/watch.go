@@ -3,7 +3,6 @@ package consul
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -17,7 +16,16 @@ import (
 // the request until something under those keys changes (or WaitTime
 // passes). Each answer is the whole current state; the watcher compares it
 // with the previous answer and sends the difference as events, computed by
-// driver/resync.
+// driver/resync. Maps, sets and indexed maps share that work: one feed per
+// directory per driver runs the blocking query and the listing, and hands
+// every watcher only the keys that changed (see feed).
+//
+// Consul (1.14 at least) does not notice when the client of a blocking
+// query goes away: it holds the request, and counts its connection against
+// http_max_conns_per_client, until WaitTime passes. Cancelling closes the
+// connection on the client's side but not on the agent's, so WaitTime
+// (15s by default) bounds how long an ended watch or lock wait keeps a
+// connection there.
 //
 // Consul reports states, not changes: several writes that land between two
 // answers arrive merged into one state, so a key updated twice in that
@@ -135,46 +143,33 @@ func send[T any](ctx context.Context, ch chan<- T, v T) bool {
 }
 
 // watchEntries is the Watch of a map-like primitive whose entries are the
-// keys under dir: it reads the directory, then follows it with blocking
-// queries and sends the difference between each answer and the last, as
-// driver/resync computes it.
+// keys under dir: it joins the driver's feed of dir (see feed) and sends,
+// for every change the feed lists, the events driver/resync computes from
+// the keys that changed.
 func (p *primitive) watchEntries(ctx context.Context, dir string, toEntry func(string, *api.KVPair) driver.Entry, ch chan<- driver.EntryEvent) error {
 	if err := p.check(); err != nil {
 		return err
 	}
-	pairs, meta, err := p.d.kv.List(dir, read(ctx))
+	sub, err := p.d.subscribe(ctx, dir, "_", false, p.resynced)
 	if err != nil {
-		return classify(ctx, err, reading)
+		return err
 	}
-	last := snapshotEntries(dir, pairs, toEntry)
 	wctx, cancel := p.watchContext(ctx)
 	go func() {
 		defer close(ch)
 		defer cancel()
-		follow(wctx, p.d, meta.LastIndex, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
-			return p.d.kv.List(dir, q)
-		}, func(pairs api.KVPairs) bool {
-			next := snapshotEntries(dir, pairs, toEntry)
-			for _, ev := range resync.Entries(last, next) {
+		defer sub.f.leave()
+		for {
+			c, ok := sub.next(wctx)
+			if !ok {
+				return
+			}
+			for _, ev := range resync.Entries(entries(dir, c.old, toEntry), entries(dir, c.new, toEntry)) {
 				if !send(wctx, ch, ev) {
-					return false
+					return
 				}
 			}
-			last = next
-			return true
-		}, p.resynced)
+		}
 	}()
 	return nil
-}
-
-// snapshotEntries decodes a listing of dir into user key -> entry, leaving
-// out keys this driver did not write.
-func snapshotEntries(dir string, pairs api.KVPairs, toEntry func(string, *api.KVPair) driver.Entry) map[string]driver.Entry {
-	s := make(map[string]driver.Entry, len(pairs))
-	for _, p := range pairs {
-		if key, ok := unsegment(strings.TrimPrefix(p.Key, dir)); ok {
-			s[key] = toEntry(key, p)
-		}
-	}
-	return s
 }
