@@ -26,6 +26,7 @@ func testSessionExpiry(t *testing.T, h Harness) {
 	}{
 		{"LockHolderVanishes", FeatureLock, testLockHolderVanishes},
 		{"ElectionLeaderVanishes", FeatureElection, testElectionLeaderVanishes},
+		{"LeaderOfLeadVanishes", FeatureElection, testLeaderOfLeadVanishes},
 	}
 	var wg sync.WaitGroup
 	for _, c := range cases {
