@@ -61,6 +61,8 @@ func Run(t *testing.T, h Harness) {
 		{"Map", testMap},
 		{"Set", testSet},
 		{"Value", testValue},
+		{"Ephemeral", testEphemeral},
+		{"Fenced", testFenced},
 		{"List", testList},
 		{"IndexedMap", testIndexedMap},
 		{"Kinds", testKinds},
