@@ -18,6 +18,7 @@ import (
 // element is removed, with an EventRemoved for watchers, when its writer's
 // session ends. The crash case is in the SessionExpiry group.
 func testEphemeral(t *testing.T, h Harness) {
+	skipIfGap(t, h, FeatureEphemeral)
 	parallel(t, "VanishOnClose", h, func(t *testing.T, e *env) {
 		owner := e.client()
 		other := e.client()
@@ -120,6 +121,7 @@ func testEphemeralOwnerVanishes(t *testing.T, e *env) {
 // atomic step; a lock of another client is ErrInvalid. The case of a holder
 // cut off past its TTL is in the Faults group.
 func testFenced(t *testing.T, h Harness) {
+	skipIfGap(t, h, FeatureFenced)
 	parallel(t, "AppliedWhileHeld", h, func(t *testing.T, e *env) {
 		c := e.client()
 		l := e.lock(c, "l")
@@ -213,6 +215,7 @@ func testFenced(t *testing.T, h Harness) {
 // session TTL loses the lock to another client; when its connection comes
 // back, its late fenced write is refused.
 func testFencedHolderCutOff(t *testing.T, e *env) {
+	skipIfGap(t, e.h, FeatureFenced)
 	p, d := e.proxied()
 	cut := e.expiringClientOn(d, e.ns)
 	l := e.lock(cut, "l")

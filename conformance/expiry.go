@@ -27,7 +27,7 @@ func testSessionExpiry(t *testing.T, h Harness) {
 		{"LockHolderVanishes", FeatureLock, testLockHolderVanishes},
 		{"ElectionLeaderVanishes", FeatureElection, testElectionLeaderVanishes},
 		{"LeaderOfLeadVanishes", FeatureElection, testLeaderOfLeadVanishes},
-		{"EphemeralOwnerVanishes", FeatureMap, testEphemeralOwnerVanishes},
+		{"EphemeralOwnerVanishes", FeatureEphemeral, testEphemeralOwnerVanishes},
 	}
 	var wg sync.WaitGroup
 	for _, c := range cases {

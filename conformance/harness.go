@@ -74,13 +74,20 @@ const (
 	// FeatureFaults: the fault tier, which needs a network between the
 	// driver and its backend.
 	FeatureFaults Feature = "faults"
+	// FeatureEphemeral: session-bound map entries and set elements
+	// (_map.Ephemeral, set.Ephemeral).
+	FeatureEphemeral Feature = "ephemeral"
+	// FeatureFenced: writes fenced by a lock (_map.Fenced, value.Fenced),
+	// checked in the same atomic step as the write.
+	FeatureFenced Feature = "fenced"
 )
 
 // knownFeature reports whether f is one of the Feature constants.
 func knownFeature(f Feature) bool {
 	switch f {
 	case FeatureCounter, FeatureLock, FeatureElection, FeatureMap, FeatureSet,
-		FeatureValue, FeatureList, FeatureIndexedMap, FeatureSessionExpiry, FeatureFaults:
+		FeatureValue, FeatureList, FeatureIndexedMap, FeatureSessionExpiry, FeatureFaults,
+		FeatureEphemeral, FeatureFenced:
 		return true
 	}
 	return false

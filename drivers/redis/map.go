@@ -101,6 +101,12 @@ func (m *redisMap) Remove(ctx context.Context, key string, ifVersion uint64) (dr
 		return driver.Entry{}, err
 	}
 	r, err := mapRemove.run(ctx, m.client(), m.keys, m.ks.channel(), key, versionBytes(ifVersion))
+	return m.removed(ctx, key, ifVersion, nil, r, err)
+}
+
+// removed reads the reply r, err of a map_remove script run, fenced by f
+// if not nil.
+func (m *redisMap) removed(ctx context.Context, key string, ifVersion uint64, f *driver.Fence, r any, err error) (driver.Entry, error) {
 	if err != nil {
 		return driver.Entry{}, m.fail(ctx, err, true)
 	}
@@ -112,6 +118,8 @@ func (m *redisMap) Remove(ctx context.Context, key string, ifVersion uint64) (dr
 	case 1:
 	case 0:
 		return driver.Entry{}, errNoKey
+	case fenceRefused:
+		return driver.Entry{}, errFence(f)
 	default:
 		return driver.Entry{}, versionConflict(ifVersion)
 	}
