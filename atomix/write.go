@@ -21,6 +21,10 @@ func (b *base) fence(l lock.Lock, version uint64) (*driver.Fence, error) {
 		return nil, invalidf("the fence lock %q was opened by another client: a fence must come from the client of the %s", lp.name, b.kind)
 	case version == 0:
 		return nil, invalidf("fencing version 0: no hold has it")
+	case !lp.owner.holds(version):
+		// This instance never held version, or knows its hold ended: no
+		// need to ask the backend, which checks the rest atomically.
+		return nil, fmt.Errorf("%w: fence: lock %q is not held by this instance with version %d", ErrConflict, lp.name, version)
 	}
 	return &driver.Fence{Lock: lp.id, Owner: lp.owner.owner, Version: version}, nil
 }

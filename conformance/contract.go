@@ -19,6 +19,7 @@ func testDriverContract(t *testing.T, h Harness) {
 	parallel(t, "LockHolds", h, testLockHolds)
 	parallel(t, "LockWaiterWithdraws", h, testLockWaiterWithdraws)
 	parallel(t, "LockGoneWithSession", h, testLockGoneWithSession)
+	parallel(t, "FenceIsChecked", h, testFenceIsChecked)
 }
 
 // id returns an ID in the subtest's namespace.
