@@ -39,9 +39,6 @@ func TestConformance(t *testing.T) {
 		},
 		Crash:      func(d driver.Driver) { d.(*redis.Driver).Crash() },
 		SessionTTL: conformanceTTL,
-		Gaps: map[conformance.Feature]string{
-			conformance.FeatureEphemeral: "not implemented by the redis driver yet",
-		},
 	})
 }
 
@@ -65,9 +62,8 @@ func TestConformanceCluster(t *testing.T) {
 		Crash:      func(d driver.Driver) { d.(*redis.Driver).Crash() },
 		SessionTTL: conformanceTTL,
 		Gaps: map[conformance.Feature]string{
-			conformance.FeatureFaults:    "a cluster client follows redirects to each node's own address, around a single proxy",
-			conformance.FeatureFenced:    "a lock and a map are in different hash slots, which one script cannot both read",
-			conformance.FeatureEphemeral: "not implemented by the redis driver yet",
+			conformance.FeatureFaults: "a cluster client follows redirects to each node's own address, around a single proxy",
+			conformance.FeatureFenced: "a lock and a map are in different hash slots, which one script cannot both read",
 		},
 	})
 }

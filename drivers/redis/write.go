@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	_ "embed"
+	"slices"
 	"strconv"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -25,9 +26,6 @@ import (
 // primitive slots differ (always: the kind is part of the tag) is refused
 // with ErrNotSupported before anything is sent; nothing is checked, or
 // written, in two steps.
-//
-// Ephemeral entries are not implemented by this driver yet: an ephemeral
-// write returns ErrNotSupported.
 
 //go:embed lua/fence.lua
 var fenceLib string
@@ -43,8 +41,8 @@ func fenced(src, refusal string) string {
 }
 
 var (
-	mapWriteFenced    = newScript("map_write_fenced", withCounter(fenced(mapWriteSource, "{-9, 0}")), false)
-	mapRemoveFenced   = newScript("map_remove_fenced", withCounter(fenced(mapRemoveSource, "{-9}")), false)
+	mapWriteFenced    = newScript("map_write_fenced", withEphemeral(fenced(mapWriteSource, "{-9, 0}")), false)
+	mapRemoveFenced   = newScript("map_remove_fenced", withEphemeral(fenced(mapRemoveSource, "{-9}")), false)
 	valueSetFenced    = newScript("value_set_fenced", withCounter(fenced(valueSetSource, "{-9, 0}")), false)
 	valueDeleteFenced = newScript("value_delete_fenced", withCounter(fenced(valueDeleteSource, "-9")), false)
 )
@@ -52,9 +50,6 @@ var (
 // fence returns the keys and arguments to append for w's fence, or an error
 // if it cannot be checked in one script.
 func (h *handle) fence(w driver.Write) (keys []string, args []any, err error) {
-	if w.Session != nil {
-		return nil, nil, driver.Errorf(driver.ErrNotSupported, "ephemeral entries are not implemented by the redis driver")
-	}
 	f := w.Fence
 	ks := newKeyspace(h.d.opts.KeyPrefix, "lock", f.Lock)
 	keys = []string{ks.key("hold"), ks.leasePrefix()}
@@ -70,28 +65,38 @@ func errFence(f *driver.Fence) error {
 	return driver.Errorf(driver.ErrConflict, "fence: the lock is no longer held with version %d", f.Version)
 }
 
-// WriteWith implements driver.ConditionalMap for fenced writes.
+// WriteWith implements driver.ConditionalMap; Put, Insert, Update and
+// Remove are WriteWith with a plain Write. One script run: the fence (with
+// the fenced variant), the expiry of the key if bound to an expired session,
+// the precondition, the write, and the binding.
 func (m *redisMap) WriteWith(ctx context.Context, op driver.MapOp, key string, value []byte, w driver.Write) (driver.Entry, error) {
-	if w.Fence == nil && w.Session == nil {
-		return driver.Entry{}, driver.Errorf(driver.ErrInvalid, "a conditional write without a fence or a session")
-	}
-	fkeys, fargs, err := m.fence(w)
-	if err != nil {
-		return driver.Entry{}, err
-	}
 	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
-	keys := append(append([]string{}, m.keys...), fkeys...)
+	keys := m.keys
+	var fargs []any
+	write, remove := mapWrite, mapRemove
+	if w.Fence != nil {
+		fkeys, fa, err := m.fence(w)
+		if err != nil {
+			return driver.Entry{}, err
+		}
+		keys, fargs = append(slices.Clone(m.keys), fkeys...), fa
+		write, remove = mapWriteFenced, mapRemoveFenced
+	}
 	if op == driver.MapRemove {
-		r, err := mapRemoveFenced.run(ctx, m.client(), keys, append([]any{m.ks.channel(), key, versionBytes(w.IfVersion)}, fargs...)...)
+		r, err := remove.run(ctx, m.client(), keys, append([]any{m.ks.channel(), key, versionBytes(w.IfVersion)}, fargs...)...)
 		return m.removed(ctx, key, w.IfVersion, w.Fence, r, err)
 	}
 	mode := map[driver.MapOp]string{driver.MapPut: "p", driver.MapInsert: "i", driver.MapUpdate: "u"}[op]
 	if mode == "" {
 		return driver.Entry{}, driver.Errorf(driver.ErrInvalid, "unknown map write %d", op)
 	}
-	r, err := mapWriteFenced.run(ctx, m.client(), keys, append([]any{m.ks.channel(), mode, key, value, versionBytes(w.IfVersion)}, fargs...)...)
+	sid, ttl, err := m.eph.binding(ctx, w)
+	if err != nil {
+		return driver.Entry{}, err
+	}
+	r, err := write.run(ctx, m.client(), keys, append([]any{m.ks.channel(), mode, key, value, versionBytes(w.IfVersion), sid, ttl}, fargs...)...)
 	if err != nil {
 		return driver.Entry{}, m.fail(ctx, err, true)
 	}
@@ -115,6 +120,12 @@ func (m *redisMap) WriteWith(ctx context.Context, op driver.MapOp, key string, v
 		return driver.Entry{}, m.fail(ctx, err, true)
 	}
 	return driver.Entry{Key: key, Value: cloneBytes(value), Version: ver}, nil
+}
+
+// AddWith implements driver.ConditionalSet: the set_change script binds
+// the element it adds.
+func (s *set) AddWith(ctx context.Context, element string, w driver.Write) (bool, error) {
+	return s.change(ctx, "I", element, w)
 }
 
 // SetWith implements driver.ConditionalValue for fenced writes.
@@ -177,5 +188,6 @@ func (v *value) DeleteWith(ctx context.Context, w driver.Write) error {
 
 var (
 	_ driver.ConditionalMap   = (*redisMap)(nil)
+	_ driver.ConditionalSet   = (*set)(nil)
 	_ driver.ConditionalValue = (*value)(nil)
 )
