@@ -49,11 +49,14 @@ var wantOutput = map[string]string{
 	"sample2":  "true true\n",
 	"sample3":  "1 true\n",
 	"sample4":  "node-1 leads in term 1\nnode-2 leads in term 2\n",
-	"sample5":  "1 a ALPHA\n2 b beta\nb 1\n",
-	"sample6":  "a\nB\nb\n",
-	"sample9":  "inserted alice 3\n",
-	"sample10": "true true true\n",
-	"sample11": "",
+	"sample5":  "leading term 1\nstopped leading: atomix: leadership ended: a new term began\n",
+	"sample6":  "1 a ALPHA\n2 b beta\nb 1\n",
+	"sample7":  "a\nB\nb\n",
+	"sample10": "inserted alice 3\n",
+	"sample11": "removed node-1\n",
+	"sample12": "true\n",
+	"sample13": "true true true\n",
+	"sample14": "",
 }
 
 // TestSamplesRun runs every README fragment against mem://readme: each must

@@ -159,6 +159,37 @@ func sample4(ctx context.Context) error {
 
 // sample5 is README block 5.
 func sample5(ctx context.Context) error {
+	leader, err := atomix.GetElection(ctx, "scheduler", primitive.WithSessionID("node-1"))
+	if err != nil {
+		return err
+	}
+	defer leader.Close(ctx)
+
+	leading, term, err := leader.Lead(ctx) // blocks until node-1 leads
+	if err != nil {
+		return err
+	}
+	fmt.Println("leading term", term.Term)
+
+	other, err := atomix.GetElection(ctx, "scheduler", primitive.WithSessionID("node-2"))
+	if err != nil {
+		return err
+	}
+	defer other.Close(ctx)
+	if _, err := other.Enter(ctx); err != nil {
+		return err
+	}
+	if _, err := other.Anoint(ctx, "node-2"); err != nil { // node-1 is deposed...
+		return err
+	}
+	<-leading.Done() // ...and its work stops here
+	fmt.Println("stopped leading:", context.Cause(leading))
+
+	return nil
+}
+
+// sample6 is README block 6.
+func sample6(ctx context.Context) error {
 	im, err := atomix.GetIndexedMap[string, string](ctx, "my-indexed-map")
 	if err != nil {
 		return err
@@ -191,8 +222,8 @@ func sample5(ctx context.Context) error {
 	return nil
 }
 
-// sample6 is README block 6.
-func sample6(ctx context.Context) error {
+// sample7 is README block 7.
+func sample7(ctx context.Context) error {
 	l, err := atomix.GetList[string](ctx, "my-list")
 	if err != nil {
 		return err
@@ -220,8 +251,8 @@ func sample6(ctx context.Context) error {
 	return nil
 }
 
-// sample7 is README block 7.
-func sample7(ctx context.Context) error {
+// sample8 is README block 8.
+func sample8(ctx context.Context) error {
 	myLock, err := atomix.GetLock(ctx, "my-lock")
 	if err != nil {
 		return err
@@ -257,8 +288,8 @@ func sample7(ctx context.Context) error {
 	return nil
 }
 
-// sample8 is README block 8.
-func sample8(ctx context.Context) error {
+// sample9 is README block 9.
+func sample9(ctx context.Context) error {
 	myMap, err := atomix.GetMap[string, string](ctx, "my-map",
 		_map.WithKeyType(generic.String()),
 		_map.WithValueType(generic.String()))
@@ -304,8 +335,8 @@ func sample8(ctx context.Context) error {
 	return nil
 }
 
-// sample9 is README block 9.
-func sample9(ctx context.Context) error {
+// sample10 is README block 10.
+func sample10(ctx context.Context) error {
 	m, err := atomix.GetMap[string, int](ctx, "scores")
 	if err != nil {
 		return err
@@ -327,8 +358,73 @@ func sample9(ctx context.Context) error {
 	return nil
 }
 
-// sample10 is README block 10.
-func sample10(ctx context.Context) error {
+// sample11 is README block 11.
+func sample11(ctx context.Context) error {
+	// A member's own client, as another process would have.
+	member, err := atomix.Open(ctx, "mem://readme")
+	if err != nil {
+		return err
+	}
+	members, err := atomix.GetMap[string, string](ctx, "members", atomix.WithClient(member))
+	if err != nil {
+		return err
+	}
+	if _, err := members.Put(ctx, "node-1", "10.0.0.1:8080", _map.Ephemeral()); err != nil {
+		return err
+	}
+
+	view, err := atomix.GetMap[string, string](ctx, "members")
+	if err != nil {
+		return err
+	}
+	defer view.Close(ctx)
+	ch := make(chan _map.Event[string, string], 8)
+	watchCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	if err := view.Watch(watchCtx, ch); err != nil {
+		return err
+	}
+	if err := member.Close(ctx); err != nil { // the member goes away...
+		return err
+	}
+	event := <-ch // ...and so does its entry
+	fmt.Println(event.Type, event.Entry.Key)
+
+	return nil
+}
+
+// sample12 is README block 12.
+func sample12(ctx context.Context) error {
+	l, err := atomix.GetLock(ctx, "config-lock")
+	if err != nil {
+		return err
+	}
+	defer l.Close(ctx)
+	config, err := atomix.GetValue[string](ctx, "config")
+	if err != nil {
+		return err
+	}
+	defer config.Close(ctx)
+
+	version, err := l.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := config.Set(ctx, "v2", value.Fenced(l, version)); err != nil {
+		return err
+	}
+	if _, err := l.Unlock(ctx); err != nil {
+		return err
+	}
+	// Too late: the hold this write was fenced by has ended.
+	_, err = config.Set(ctx, "v3", value.Fenced(l, version))
+	fmt.Println(errors.Is(err, atomix.ErrConflict))
+
+	return nil
+}
+
+// sample13 is README block 13.
+func sample13(ctx context.Context) error {
 	mySet, err := atomix.GetSet[string](ctx, "my-set", set.WithElementType(generic.String()))
 	if err != nil {
 		return err
@@ -355,8 +451,8 @@ func sample10(ctx context.Context) error {
 	return nil
 }
 
-// sample11 is README block 11.
-func sample11(ctx context.Context) error {
+// sample14 is README block 14.
+func sample14(ctx context.Context) error {
 	myValue, err := atomix.GetValue[string](ctx, "my-value", value.WithType(generic.String()))
 	if err != nil {
 		return err
@@ -387,9 +483,9 @@ func sample11(ctx context.Context) error {
 	return nil
 }
 
-// sample12 is README block 12, a whole program (compiled, not run).
+// sample15 is README block 15, a whole program (compiled, not run).
 
-func sample12(t *testing.T) {
+func sample15(t *testing.T) {
 	store := memory.NewStore() // your backend here
 	conformance.Run(t, conformance.Harness{
 		Name: "mydriver",
@@ -419,4 +515,7 @@ var fragments = []struct {
 	{"sample9", sample9},
 	{"sample10", sample10},
 	{"sample11", sample11},
+	{"sample12", sample12},
+	{"sample13", sample13},
+	{"sample14", sample14},
 }
