@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -80,4 +81,58 @@ func testFenceIsChecked(t *testing.T, e *env) {
 	require.NoError(t, cv.DeleteWith(e.ctx, w2), "a value delete fenced by the new hold")
 	_, err = l.Release(e.ctx, "b", h2.Version)
 	require.NoError(t, err)
+}
+
+// testEphemeralFailedWrite: an ephemeral write that fails (its
+// precondition did not hold) binds nothing, and in particular does not end
+// the session: the session still lives two TTLs later, and a successful
+// ephemeral write then is removed when the session is closed.
+func testEphemeralFailedWrite(t *testing.T, e *env) {
+	skipIfGap(t, e.h, FeatureEphemeral)
+	d := e.driver()
+	s, err := d.NewSession(e.ctx, driver.SessionOptions{TTL: e.h.SessionTTL})
+	require.NoError(t, err)
+	defer s.Close(e.ctx)
+	m, err := d.OpenMap(e.ctx, e.id("m"))
+	require.NoError(t, err)
+	defer m.Close(e.ctx)
+	cm, ok := m.(driver.ConditionalMap)
+	require.True(t, ok, "the driver's Map must implement driver.ConditionalMap (or declare the %q gap)", FeatureEphemeral)
+	st, err := d.OpenSet(e.ctx, e.id("s"))
+	require.NoError(t, err)
+	defer st.Close(e.ctx)
+	cs, ok := st.(driver.ConditionalSet)
+	require.True(t, ok, "the driver's Set must implement driver.ConditionalSet (or declare the %q gap)", FeatureEphemeral)
+
+	en, err := m.Put(e.ctx, "k", []byte("persistent"), 0)
+	require.NoError(t, err)
+	_, err = cm.WriteWith(e.ctx, driver.MapInsert, "k", []byte("x"), driver.Write{Session: s})
+	require.ErrorIs(t, err, driver.ErrAlreadyExists)
+	_, err = cm.WriteWith(e.ctx, driver.MapPut, "k", []byte("x"), driver.Write{Session: s, IfVersion: en.Version + 1000})
+	require.ErrorIs(t, err, driver.ErrConflict)
+	_, err = cm.WriteWith(e.ctx, driver.MapUpdate, "absent", []byte("x"), driver.Write{Session: s})
+	require.ErrorIs(t, err, driver.ErrNotFound)
+	added, err := st.Add(e.ctx, "e")
+	require.NoError(t, err)
+	require.True(t, added)
+	added, err = cs.AddWith(e.ctx, "e", driver.Write{Session: s})
+	require.NoError(t, err)
+	require.False(t, added, "AddWith of an element already present")
+
+	select {
+	case <-s.Done():
+		require.FailNow(t, "the session ended after ephemeral writes that bound nothing")
+	case <-time.After(2 * e.h.SessionTTL):
+	}
+	_, err = cm.WriteWith(e.ctx, driver.MapPut, "eph", []byte("x"), driver.Write{Session: s})
+	require.NoError(t, err)
+	require.NoError(t, s.Close(e.ctx))
+	_, err = m.Get(e.ctx, "eph")
+	require.ErrorIs(t, err, driver.ErrNotFound, "an ephemeral entry after its session was closed")
+	got, err := m.Get(e.ctx, "k")
+	require.NoError(t, err)
+	require.Equal(t, "persistent", string(got.Value))
+	contains, err := st.Contains(e.ctx, "e")
+	require.NoError(t, err)
+	require.True(t, contains, "an element added without a session stays")
 }

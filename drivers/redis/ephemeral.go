@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"strings"
 	"time"
 
@@ -74,24 +75,49 @@ type bindable struct {
 	keys []string // see ephemeralKeys
 }
 
-// binding returns the arguments that bind a write to w's session ("" and
-// "0" for none), registering the primitive and binding the session's
-// lease there first.
-func (b bindable) binding(ctx context.Context, w driver.Write) (sid, ttl string, err error) {
+// binding returns the session of w (nil for a plain write) and the
+// arguments that bind a write to it ("" and "0" for none), registering the
+// primitive first. The script creates the session's lease in the
+// primitive's slot only when it binds a key; bound then makes the session
+// renew it.
+func (b bindable) binding(ctx context.Context, w driver.Write) (ss *session, sid, ttl string, err error) {
 	if w.Session == nil {
-		return "", "0", nil
+		return nil, "", "0", nil
 	}
-	ss, err := b.h.sessionOf(w.Session)
-	if err != nil {
-		return "", "", err
+	if ss, err = b.h.sessionOf(w.Session); err != nil {
+		return nil, "", "", err
 	}
 	if err := b.h.d.register(ctx, b.kind+b.h.ks.base); err != nil {
-		return "", "", err
+		return nil, "", "", err
 	}
-	if !ss.bind(b.keys[3]+ss.id, b.drop, false) {
-		return "", "", errSessionEnded
+	return ss, ss.id, ss.ttlMS, nil
+}
+
+// bound makes ss, if not nil, renew its lease in the primitive once a
+// script bound a key to it: applied says it did, and err (the script's
+// error) that it may have (a lost reply), in which case the lease is looked
+// for. A session renews only leases that exist (a missing one ends it), so
+// a write that bound nothing binds no lease. If ss ended meanwhile, what
+// it bound is removed at once.
+func (b bindable) bound(ctx context.Context, ss *session, applied bool, err error) {
+	if ss == nil {
+		return
 	}
-	return ss.id, ss.ttlMS, nil
+	lease := b.keys[3] + ss.id
+	if err != nil {
+		if !errors.Is(err, driver.ErrAmbiguous) {
+			return
+		}
+		n, xerr := b.h.client().Exists(context.WithoutCancel(ctx), lease).Result()
+		if xerr != nil || n == 0 {
+			return
+		}
+	} else if !applied {
+		return
+	}
+	if !ss.bind(lease, b.drop, false) {
+		_ = b.drop(context.WithoutCancel(ctx), ss.id)
+	}
 }
 
 // drop removes every key bound to session id, and its lease: run when the

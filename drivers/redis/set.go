@@ -46,18 +46,23 @@ func (s *set) change(ctx context.Context, mode, element string, w driver.Write) 
 	if err := s.begin(ctx); err != nil {
 		return false, err
 	}
-	sid, ttl, err := s.eph.binding(ctx, w)
+	ss, sid, ttl, err := s.eph.binding(ctx, w)
 	if err != nil {
 		return false, err
 	}
 	r, err := setChange.run(ctx, s.client(), s.keys, s.ks.channel(), element, mode, sid, ttl)
 	if err != nil {
-		return false, s.fail(ctx, err, true)
+		err = s.fail(ctx, err, true)
+		s.eph.bound(ctx, ss, false, err)
+		return false, err
 	}
 	n, err := replyInt(r)
 	if err != nil {
-		return false, s.fail(ctx, err, true)
+		err = s.fail(ctx, err, true)
+		s.eph.bound(ctx, ss, false, err)
+		return false, err
 	}
+	s.eph.bound(ctx, ss, n == 1, nil)
 	return n == 1, nil
 }
 

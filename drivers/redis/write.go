@@ -92,19 +92,25 @@ func (m *redisMap) WriteWith(ctx context.Context, op driver.MapOp, key string, v
 	if mode == "" {
 		return driver.Entry{}, driver.Errorf(driver.ErrInvalid, "unknown map write %d", op)
 	}
-	sid, ttl, err := m.eph.binding(ctx, w)
+	ss, sid, ttl, err := m.eph.binding(ctx, w)
 	if err != nil {
 		return driver.Entry{}, err
 	}
 	r, err := write.run(ctx, m.client(), keys, append([]any{m.ks.channel(), mode, key, value, versionBytes(w.IfVersion), sid, ttl}, fargs...)...)
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, err, true)
+		err = m.fail(ctx, err, true)
+		m.eph.bound(ctx, ss, false, err)
+		return driver.Entry{}, err
 	}
 	a, err := replyArray(r, 2)
 	if err != nil {
-		return driver.Entry{}, m.fail(ctx, err, true)
+		err = m.fail(ctx, err, true)
+		m.eph.bound(ctx, ss, false, err)
+		return driver.Entry{}, err
 	}
-	switch status, _ := replyInt(a[0]); status {
+	status, _ := replyInt(a[0])
+	m.eph.bound(ctx, ss, status == 1, nil)
+	switch status {
 	case 1:
 	case 0:
 		return driver.Entry{}, errNoKey
