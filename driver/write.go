@@ -14,10 +14,14 @@ type Write struct {
 	// Session, when not nil, makes the written entry ephemeral: it is bound
 	// to the session, and when the session ends (closed, expired, or its
 	// renewals failed for good) the backend removes it and watchers see
-	// EventRemoved, as for a Remove. A later write of the same key without
-	// a Session makes the entry persistent again; a later write with
-	// another session binds it to that one. The session was started by the
-	// same driver. Only Map Put, Insert and Update and Set Add take one.
+	// EventRemoved, as for a Remove. The session was started by the same
+	// driver. Only Map Put, Insert and Update and Set Add take one. A
+	// write that fails binds nothing (and must leave the session as it
+	// was). What a later write of a bound key does to the binding is the
+	// backend's and the driver documents it: etcd, Redis and memory bind
+	// the entry to the later write's session, or make it persistent when
+	// the write has none; Consul keeps the first binding until the key is
+	// removed (an ephemeral write from another session is ErrConflict).
 	Session Session
 
 	// Fence, when not nil, makes the write apply only if the lock it names
