@@ -355,6 +355,19 @@ func BenchmarkMapPutFenced(b *testing.B) {
 			}
 		}
 	})
+	// A Put with IfVersion is also one transaction: what separates it from
+	// the fenced Put is only the fence's compares.
+	b.Run("if-version", func(b *testing.B) {
+		e, err := m.Put(ctx, "key", "value")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if e, err = m.Put(ctx, "key", "value", _map.IfVersion(e.Version)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("raw", func(b *testing.B) {
 		key := prefix + "raw/fenced/key"
 		for b.Loop() {
