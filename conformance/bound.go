@@ -39,6 +39,14 @@ func testEphemeral(t *testing.T, h Harness) {
 		require.NoError(t, err)
 		_, err = m.Update(e.ctx, "updated", "c2", _map.Ephemeral())
 		require.NoError(t, err)
+		_, err = m.Put(e.ctx, "made-persistent", "e", _map.Ephemeral())
+		require.NoError(t, err)
+		_, err = m.Put(e.ctx, "made-persistent", "e2") // a plain write unbinds it
+		require.NoError(t, err)
+		_, err = mw.Put(e.ctx, "rebound", "f", _map.Ephemeral())
+		require.NoError(t, err)
+		_, err = m.Put(e.ctx, "rebound", "f2", _map.Ephemeral()) // now bound to owner's session
+		require.NoError(t, err)
 		_, err = m.Put(e.ctx, "persistent", "d")
 		require.NoError(t, err)
 		added, err := s.Add(e.ctx, "member", set.Ephemeral())
@@ -56,18 +64,21 @@ func testEphemeral(t *testing.T, h Harness) {
 
 		require.NoError(t, owner.Close(e.ctx))
 		removed := map[string]bool{}
-		for len(removed) < 3 {
+		for len(removed) < 4 {
 			ev := recv(t, mch, e.event, "EventRemoved of the ephemeral entries once their client closed")
 			require.Equal(t, _map.EventRemoved, ev.Type, "event %+v", ev)
 			removed[ev.Entry.Key] = true
 		}
-		require.Equal(t, map[string]bool{"member": true, "inserted": true, "updated": true}, removed)
+		require.Equal(t, map[string]bool{"member": true, "inserted": true, "updated": true, "rebound": true}, removed)
 		sev := recv(t, sch, e.event, "EventRemoved of the ephemeral element once its client closed")
 		require.Equal(t, set.Event[string]{Type: set.EventRemoved, Element: "member"}, sev)
 
 		_, err = mw.Get(e.ctx, "member")
 		require.ErrorIs(t, err, atomix.ErrNotFound)
-		expect(t, 1)(mw.Len(e.ctx))
+		got, err := mw.Get(e.ctx, "made-persistent")
+		require.NoError(t, err, "an ephemeral entry made persistent by a plain write")
+		require.Equal(t, "e2", got.Value)
+		expect(t, 2)(mw.Len(e.ctx))
 		expect(t, false)(sw.Contains(e.ctx, "member"))
 		expect(t, true)(sw.Contains(e.ctx, "persistent"))
 	})

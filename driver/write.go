@@ -17,11 +17,9 @@ type Write struct {
 	// EventRemoved, as for a Remove. The session was started by the same
 	// driver. Only Map Put, Insert and Update and Set Add take one. A
 	// write that fails binds nothing (and must leave the session as it
-	// was). What a later write of a bound key does to the binding is the
-	// backend's and the driver documents it: etcd, Redis and memory bind
-	// the entry to the later write's session, or make it persistent when
-	// the write has none; Consul keeps the first binding until the key is
-	// removed (an ephemeral write from another session is ErrConflict).
+	// was). A later successful write of a bound key replaces its binding:
+	// it binds the entry to that write's session, or makes it persistent
+	// when the write has none.
 	Session Session
 
 	// Fence, when not nil, makes the write apply only if the lock it names

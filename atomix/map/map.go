@@ -124,10 +124,10 @@ type Fence struct {
 // was cut off from the backend for longer than its session TTL) the entry
 // is removed, and watchers see EventRemoved. It is how a process registers
 // itself (membership, service discovery) so that its entry vanishes with
-// it. Remove does not take it (ErrInvalid). A later write of the key
-// without Ephemeral makes the entry persistent again on etcd, Redis and
-// memory; on Consul the entry stays bound to the first session until it is
-// removed, and an ephemeral write from another client is ErrConflict.
+// it. Remove does not take it (ErrInvalid). Each successful write of the
+// key decides: a later write without Ephemeral makes the entry persistent
+// again, and an ephemeral write by another client binds it to that
+// client's session.
 func Ephemeral() Option { return Option{ephemeral: true} }
 
 // Fenced makes Put, Insert, Update or Remove apply only if l, a lock opened

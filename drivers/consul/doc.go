@@ -85,9 +85,11 @@
 // The driver's sessions have the delete behaviour (and no lock delay), so an
 // ephemeral map entry or set element is a key written with the lock verb by
 // the client's session: Consul deletes it when the session ends, and
-// watchers see it gone. Consul keeps a key's session on a plain set, so a
-// later plain write of a bound key leaves it bound; an ephemeral write of a
-// key bound to another session is ErrConflict. A fenced write puts a
+// watchers see it gone. Consul keeps a key's session on a plain set and
+// refuses to lock a key another session holds, so every map write but
+// Insert deletes the key first in its transaction: a later plain write makes
+// the entry persistent, a later ephemeral one binds it to its own session,
+// as on the other backends. A fenced write puts a
 // check-index on the fence lock's hold key ahead of the write in its one
 // transaction: the hold key is never modified while held and is deleted
 // when the hold ends, so its ModifyIndex is the fencing version exactly

@@ -19,10 +19,12 @@ import (
 // An ephemeral entry is written with the lock verb and the client's
 // session: the key is acquired by the session, and since the driver's
 // sessions have the delete behaviour, Consul deletes the key when the
-// session ends, which watchers see as a removal. A key bound to another
-// client's session cannot be acquired: such an ephemeral write is
-// ErrConflict. A plain write of a bound key keeps its binding (Consul
-// keeps a key's session on a set); Remove it first to make it persistent.
+// session ends, which watchers see as a removal. Consul keeps a key's
+// session on a set, and refuses to lock a key another session holds, so
+// every map write other than Insert deletes the key first in the same
+// transaction: a plain write of a bound key makes it persistent, and an
+// ephemeral one binds it to the writer's session, as on the other backends.
+// Watchers see one update (the transaction is one state).
 
 // fenceOps returns the operations that check w's fence, if any.
 func (p *primitive) fenceOps(w driver.Write) []kvOp {
@@ -37,21 +39,19 @@ func errFence(f *driver.Fence) error {
 	return driver.Errorf(driver.ErrConflict, "fence: the lock is no longer held with version %d", f.Version)
 }
 
-// errBound is the error of an ephemeral write of a key bound to another
-// session.
-var errBound = driver.Errorf(driver.ErrConflict, "the key is bound to another client's session")
-
-// store returns the operation that writes value at path under w: a lock
-// by w's session when ephemeral, else a set.
-func (p *primitive) store(path string, value []byte, w driver.Write) (kvOp, error) {
+// store returns the operations that write value at path under w: a delete
+// (which drops a binding the key may have: Consul keeps a key's session on
+// a set), then a lock by w's session when ephemeral, else a set.
+func (p *primitive) store(path string, value []byte, w driver.Write) ([]kvOp, error) {
+	drop := kvOp{Verb: api.KVDelete, Key: path}
 	if w.Session == nil {
-		return kvOp{Verb: api.KVSet, Key: path, Value: value}, nil
+		return []kvOp{drop, {Verb: api.KVSet, Key: path, Value: value}}, nil
 	}
 	s, err := p.d.sessionOf(w.Session)
 	if err != nil {
-		return kvOp{}, err
+		return nil, err
 	}
-	return kvOp{Verb: api.KVLock, Key: path, Value: value, Session: s.id}, nil
+	return []kvOp{drop, {Verb: api.KVLock, Key: path, Value: value, Session: s.id}}, nil
 }
 
 // WriteWith implements driver.ConditionalMap: the fence, the
@@ -63,7 +63,7 @@ func (m *consulMap) WriteWith(ctx context.Context, op driver.MapOp, key string, 
 	path := m.path(key)
 	ops := m.fenceOps(w)
 	fence := len(ops) // the index of the first operation after the fence
-	var write kvOp
+	var write []kvOp
 	switch op {
 	case driver.MapPut:
 		if w.IfVersion != 0 {
@@ -80,14 +80,14 @@ func (m *consulMap) WriteWith(ctx context.Context, op driver.MapOp, key string, 
 		return driver.Entry{}, driver.Errorf(driver.ErrInvalid, "unknown map write %d", op)
 	}
 	if op == driver.MapRemove {
-		write = kvOp{Verb: api.KVDelete, Key: path}
+		write = []kvOp{{Verb: api.KVDelete, Key: path}}
 	} else {
 		var err error
 		if write, err = m.store(path, value, w); err != nil {
 			return driver.Entry{}, err
 		}
 	}
-	ops = append(ops, write)
+	ops = append(ops, write...)
 	res, rb, err := m.d.txn(ctx, ops)
 	switch {
 	case err != nil:
@@ -100,7 +100,8 @@ func (m *consulMap) WriteWith(ctx context.Context, op driver.MapOp, key string, 
 	case (op == driver.MapUpdate || op == driver.MapRemove) && rb.has(fence):
 		return driver.Entry{}, errNotFound
 	case rb.has(len(ops) - 1):
-		return driver.Entry{}, errBound
+		// The lock of the key failed: its session ended meanwhile.
+		return driver.Entry{}, errSessionEnded
 	default:
 		return driver.Entry{}, errVersion
 	}
@@ -122,7 +123,7 @@ func (s *consulSet) AddWith(ctx context.Context, element string, w driver.Write)
 	if err != nil {
 		return false, err
 	}
-	_, rb, err := s.d.txn(ctx, []kvOp{{Verb: api.KVCheckNotExists, Key: path}, write})
+	_, rb, err := s.d.txn(ctx, append([]kvOp{{Verb: api.KVCheckNotExists, Key: path}}, write...))
 	switch {
 	case err != nil:
 		return false, err
@@ -131,7 +132,7 @@ func (s *consulSet) AddWith(ctx context.Context, element string, w driver.Write)
 	case rb.has(0):
 		return false, nil
 	}
-	return false, errBound
+	return false, errSessionEnded
 }
 
 // SetWith implements driver.ConditionalValue: the fence, the
