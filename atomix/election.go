@@ -75,6 +75,9 @@ type electionPrimitive struct {
 	// never reset.
 	entered atomic.Pointer[enteredWith]
 	watches *watch.Hub[driver.Term, election.Event]
+	// leading holds the live contexts of Lead, ended at once by Leave and
+	// Close.
+	leading leadings
 }
 
 // enteredWith boxes the Done channel of a candidacy's session.
@@ -122,6 +125,8 @@ func (p *electionPrimitive) Leave(ctx context.Context) error {
 	if p.closed.Load() {
 		return p.fail("leave", errClosed)
 	}
+	// Leadership ends before the candidacy is withdrawn, never after.
+	p.leading.endAll(errLeadLeft)
 	if _, err := p.d.Leave(ctx, p.id); err != nil {
 		return p.fail("leave", err)
 	}
@@ -176,6 +181,7 @@ func (p *electionPrimitive) Close(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
+	p.leading.endAll(errLeadClosed)
 	p.watches.Close()
 	if e := p.entered.Load(); e != nil {
 		if _, err := p.d.Leave(ctx, p.id); err != nil {

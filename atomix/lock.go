@@ -296,6 +296,14 @@ func (h *hold) watch(gone, session <-chan struct{}, events holdEvents) {
 	events.ended(h.version, h.since, false, "")
 }
 
+// holds reports whether this instance's latest hold has version and has not
+// ended as far as it knows (the backend may know better).
+func (o *holder) holds(version uint64) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.hold != nil && o.hold.version == version && o.hold.live()
+}
+
 // lost returns the channel that closes when the current hold ends.
 func (o *holder) lost() <-chan struct{} {
 	o.mu.Lock()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/atomix/go-client/atomix/generic"
 	"github.com/atomix/go-client/atomix/internal/watch"
+	"github.com/atomix/go-client/atomix/lock"
 	_map "github.com/atomix/go-client/atomix/map"
 	"github.com/atomix/go-client/atomix/primitive"
 	"github.com/atomix/go-client/driver"
@@ -92,15 +93,42 @@ func (p *mapPrimitive[K, V]) entry(key K, e driver.Entry) (_map.Entry[K, V], err
 }
 
 func (p *mapPrimitive[K, V]) Put(ctx context.Context, key K, value V, opts ..._map.Option) (_map.Entry[K, V], error) {
-	return p.write(ctx, opPut, key, value, _map.Version(opts))
+	return p.write(ctx, opPut, key, value, _map.Apply(opts))
 }
 
-func (p *mapPrimitive[K, V]) Insert(ctx context.Context, key K, value V) (_map.Entry[K, V], error) {
-	return p.write(ctx, opInsert, key, value, 0)
+func (p *mapPrimitive[K, V]) Insert(ctx context.Context, key K, value V, opts ..._map.Option) (_map.Entry[K, V], error) {
+	return p.write(ctx, opInsert, key, value, _map.Apply(opts))
 }
 
 func (p *mapPrimitive[K, V]) Update(ctx context.Context, key K, value V, opts ..._map.Option) (_map.Entry[K, V], error) {
-	return p.write(ctx, opUpdate, key, value, _map.Version(opts))
+	return p.write(ctx, opUpdate, key, value, _map.Apply(opts))
+}
+
+var (
+	errInsertVersion   = invalidf("_map.IfVersion does not apply to Insert (only Ephemeral and Fenced do)")
+	errRemoveEphemeral = invalidf("_map.Ephemeral does not apply to Remove")
+)
+
+// conditional makes the driver write of the options when they ask for an
+// ephemeral or fenced write; ok is false for a plain write.
+func (p *mapPrimitive[K, V]) conditional(ctx context.Context, s _map.Settings) (driver.ConditionalMap, driver.Write, bool, error) {
+	if !s.Ephemeral && s.Fence == nil {
+		return nil, driver.Write{}, false, nil
+	}
+	cm, ok := p.d.(driver.ConditionalMap)
+	if !ok {
+		return nil, driver.Write{}, true, p.notConditional("ephemeral or fenced")
+	}
+	var l lock.Lock
+	var version uint64
+	if s.Fence != nil {
+		l, version = s.Fence.Lock, s.Fence.Version
+		if l == nil {
+			return nil, driver.Write{}, true, invalidf("_map.Fenced with a nil lock")
+		}
+	}
+	w, err := p.writeWith(ctx, s.Version, s.Ephemeral, l, version)
+	return cm, w, true, err
 }
 
 // The writes of a map, named as error messages name them.
@@ -110,24 +138,38 @@ const (
 	opUpdate = "update"
 )
 
+// mapOps maps the writes to the driver's names of them.
+var mapOps = map[string]driver.MapOp{
+	opPut: driver.MapPut, opInsert: driver.MapInsert, opUpdate: driver.MapUpdate, opRemove: driver.MapRemove,
+}
+
 // write is Put, Insert and Update. The entry returned holds the caller's
 // key and value: the codec guarantees they decode from what was stored.
-func (p *mapPrimitive[K, V]) write(ctx context.Context, op string, key K, value V, ifVersion uint64) (_map.Entry[K, V], error) {
+func (p *mapPrimitive[K, V]) write(ctx context.Context, op string, key K, value V, s _map.Settings) (_map.Entry[K, V], error) {
 	if p.closed.Load() {
 		return _map.Entry[K, V]{}, p.failKey(op, key, errClosed)
+	}
+	if op == opInsert && s.Version != 0 {
+		return _map.Entry[K, V]{}, p.failKey(op, key, errInsertVersion)
 	}
 	k, v, err := p.encode(key, value)
 	if err != nil {
 		return _map.Entry[K, V]{}, p.failKey(op, key, err)
 	}
+	cm, w, cond, err := p.conditional(ctx, s)
+	if err != nil {
+		return _map.Entry[K, V]{}, p.failKey(op, key, err)
+	}
 	var e driver.Entry
-	switch op {
-	case opPut:
-		e, err = p.d.Put(ctx, k, v, ifVersion)
-	case opInsert:
+	switch {
+	case cond:
+		e, err = cm.WriteWith(ctx, mapOps[op], k, v, w)
+	case op == opPut:
+		e, err = p.d.Put(ctx, k, v, s.Version)
+	case op == opInsert:
 		e, err = p.d.Insert(ctx, k, v)
 	default:
-		e, err = p.d.Update(ctx, k, v, ifVersion)
+		e, err = p.d.Update(ctx, k, v, s.Version)
 	}
 	if err != nil {
 		return _map.Entry[K, V]{}, p.failKey(op, key, err)
@@ -162,7 +204,20 @@ func (p *mapPrimitive[K, V]) Remove(ctx context.Context, key K, opts ..._map.Opt
 	if err != nil {
 		return _map.Entry[K, V]{}, p.failKey("remove", key, err)
 	}
-	e, err := p.d.Remove(ctx, k, _map.Version(opts))
+	s := _map.Apply(opts)
+	if s.Ephemeral {
+		return _map.Entry[K, V]{}, p.failKey("remove", key, errRemoveEphemeral)
+	}
+	cm, w, cond, err := p.conditional(ctx, s)
+	if err != nil {
+		return _map.Entry[K, V]{}, p.failKey("remove", key, err)
+	}
+	var e driver.Entry
+	if cond {
+		e, err = cm.WriteWith(ctx, driver.MapRemove, k, nil, w)
+	} else {
+		e, err = p.d.Remove(ctx, k, s.Version)
+	}
 	if err != nil {
 		return _map.Entry[K, V]{}, p.failKey("remove", key, err)
 	}

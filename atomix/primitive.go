@@ -31,6 +31,7 @@ type base struct {
 	kind   string
 	name   string
 	driver string // the driver's name, for error messages
+	id     driver.ID
 	limits driver.Limits
 	closed atomic.Bool
 }
@@ -139,6 +140,7 @@ func (o *opening) connect(ctx context.Context, c *Client) error {
 // setup fills in the base of the primitive being opened.
 func (o *opening) setup(b *base) {
 	b.client, b.kind, b.name, b.limits = o.client, o.kind, o.name, o.driver.Limits()
+	b.id = o.id
 	b.driver = o.driver.Name()
 }
 

@@ -8,13 +8,8 @@ import (
 
 	"github.com/atomix/go-client/atomix"
 	"github.com/atomix/go-client/atomix/semaphore"
-	"github.com/atomix/go-client/driver"
 	"github.com/atomix/go-client/drivers/memory"
 )
-
-// plainDriver hides every optional interface of the driver it wraps, as a
-// driver written before semaphores existed would.
-type plainDriver struct{ driver.Driver }
 
 // TestSemaphoreNotSupported: a driver without driver.SemaphoreOpener gives
 // ErrNotSupported from the getter, not a panic or a silent fallback.

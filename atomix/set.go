@@ -60,8 +60,30 @@ func (p *setPrimitive[E]) encode(e E) (string, error) {
 	return s, nil
 }
 
-func (p *setPrimitive[E]) Add(ctx context.Context, e E) (bool, error) {
-	return p.call(ctx, opAdd, e)
+func (p *setPrimitive[E]) Add(ctx context.Context, e E, opts ...set.Option) (bool, error) {
+	if !set.IsEphemeral(opts) {
+		return p.call(ctx, opAdd, e)
+	}
+	if p.closed.Load() {
+		return false, p.failKey(opAdd, e, errClosed)
+	}
+	s, err := p.encode(e)
+	if err != nil {
+		return false, p.failKey(opAdd, e, err)
+	}
+	cs, ok := p.d.(driver.ConditionalSet)
+	if !ok {
+		return false, p.failKey(opAdd, e, p.notConditional("ephemeral"))
+	}
+	w, err := p.writeWith(ctx, 0, true, nil, 0)
+	if err != nil {
+		return false, p.failKey(opAdd, e, err)
+	}
+	added, err := cs.AddWith(ctx, s, w)
+	if err != nil {
+		return false, p.failKey(opAdd, e, err)
+	}
+	return added, nil
 }
 
 func (p *setPrimitive[E]) Remove(ctx context.Context, e E) (bool, error) {

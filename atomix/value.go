@@ -59,7 +59,17 @@ func (p *valuePrimitive[V]) Set(ctx context.Context, v V, opts ...value.Option) 
 	if err := p.checkValue(len(b)); err != nil {
 		return 0, p.fail("set", err)
 	}
-	version, err := p.d.Set(ctx, b, value.Version(opts))
+	var version uint64
+	if f := value.FenceOf(opts); f != nil {
+		var cv driver.ConditionalValue
+		var w driver.Write
+		if cv, w, err = p.fenced(ctx, opts, f); err != nil {
+			return 0, p.fail("set", err)
+		}
+		version, err = cv.SetWith(ctx, b, w)
+	} else {
+		version, err = p.d.Set(ctx, b, value.Version(opts))
+	}
 	if err != nil {
 		return 0, p.fail("set", err)
 	}
@@ -86,10 +96,34 @@ func (p *valuePrimitive[V]) Delete(ctx context.Context, opts ...value.Option) er
 	if p.closed.Load() {
 		return p.fail("delete", errClosed)
 	}
-	if err := p.d.Delete(ctx, value.Version(opts)); err != nil {
+	var err error
+	if f := value.FenceOf(opts); f != nil {
+		var cv driver.ConditionalValue
+		var w driver.Write
+		if cv, w, err = p.fenced(ctx, opts, f); err != nil {
+			return p.fail("delete", err)
+		}
+		err = cv.DeleteWith(ctx, w)
+	} else {
+		err = p.d.Delete(ctx, value.Version(opts))
+	}
+	if err != nil {
 		return p.fail("delete", err)
 	}
 	return nil
+}
+
+// fenced makes the driver write of a fenced Set or Delete.
+func (p *valuePrimitive[V]) fenced(ctx context.Context, opts []value.Option, f *value.Fence) (driver.ConditionalValue, driver.Write, error) {
+	cv, ok := p.d.(driver.ConditionalValue)
+	if !ok {
+		return nil, driver.Write{}, p.notConditional("fenced")
+	}
+	if f.Lock == nil {
+		return nil, driver.Write{}, invalidf("value.Fenced with a nil lock")
+	}
+	w, err := p.writeWith(ctx, value.Version(opts), false, f.Lock, f.Version)
+	return cv, w, err
 }
 
 func (p *valuePrimitive[V]) Watch(ctx context.Context, ch chan<- value.Event[V]) error {

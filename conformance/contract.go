@@ -20,6 +20,8 @@ func testDriverContract(t *testing.T, h Harness) {
 	parallel(t, "LockWaiterWithdraws", h, testLockWaiterWithdraws)
 	parallel(t, "LockGoneWithSession", h, testLockGoneWithSession)
 	parallel(t, "SemaphoreHolds", h, testSemaphoreHolds)
+	parallel(t, "FenceIsChecked", h, testFenceIsChecked)
+	parallel(t, "EphemeralFailedWrite", h, testEphemeralFailedWrite)
 }
 
 // id returns an ID in the subtest's namespace.

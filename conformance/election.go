@@ -19,6 +19,7 @@ func testElection(t *testing.T, h Harness) {
 	parallel(t, "CloseLeaves", h, testElectionCloseLeaves)
 	parallel(t, "ClientCloseLeaves", h, testElectionClientCloseLeaves)
 	parallel(t, "Watch", h, testElectionWatch)
+	testElectionLead(t, h)
 	runWatchEveryChange(t, h, electionWatchSpec())
 	t.Run("WatchIsolation", func(t *testing.T) { testWatchIsolation(t, h, electionWatchSpec()) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, h, electionKind) })

@@ -27,6 +27,8 @@ func testSessionExpiry(t *testing.T, h Harness) {
 		{"LockHolderVanishes", FeatureLock, testLockHolderVanishes},
 		{"SemaphoreHolderVanishes", FeatureSemaphore, testSemaphoreHolderVanishes},
 		{"ElectionLeaderVanishes", FeatureElection, testElectionLeaderVanishes},
+		{"LeaderOfLeadVanishes", FeatureElection, testLeaderOfLeadVanishes},
+		{"EphemeralOwnerVanishes", FeatureEphemeral, testEphemeralOwnerVanishes},
 	}
 	var wg sync.WaitGroup
 	for _, c := range cases {

@@ -25,6 +25,7 @@ func testFaults(t *testing.T, h Harness) {
 	parallel(t, "LostReplyIsAmbiguous", h, testLostReplyIsAmbiguous)
 	parallel(t, "LostReadIsRetriedOrUnavailable", h, testLostRead)
 	parallel(t, "DeadlineDuringWrite", h, testDeadlineDuringWrite)
+	parallel(t, "FencedHolderCutOff", h, testFencedHolderCutOff)
 }
 
 // proxied returns a fault proxy in front of the backend and a driver that

@@ -98,6 +98,12 @@ const (
 	// FeaturePermissions: the permissions tier, which needs credentials
 	// limited to reading (Harness.NewReadOnlyDriver).
 	FeaturePermissions Feature = "permissions"
+	// FeatureEphemeral: session-bound map entries and set elements
+	// (_map.Ephemeral, set.Ephemeral).
+	FeatureEphemeral Feature = "ephemeral"
+	// FeatureFenced: writes fenced by a lock (_map.Fenced, value.Fenced),
+	// checked in the same atomic step as the write.
+	FeatureFenced Feature = "fenced"
 )
 
 // knownFeature reports whether f is one of the Feature constants.
@@ -105,7 +111,7 @@ func knownFeature(f Feature) bool {
 	switch f {
 	case FeatureCounter, FeatureLock, FeatureElection, FeatureMap, FeatureSet,
 		FeatureValue, FeatureList, FeatureIndexedMap, FeatureSemaphore, FeatureSemaphoreFIFO,
-		FeatureSessionExpiry, FeatureFaults, FeaturePermissions:
+		FeatureSessionExpiry, FeatureFaults, FeaturePermissions, FeatureEphemeral, FeatureFenced:
 		return true
 	}
 	return false

@@ -62,6 +62,8 @@ func Run(t *testing.T, h Harness) {
 		{"Map", testMap},
 		{"Set", testSet},
 		{"Value", testValue},
+		{"Ephemeral", testEphemeral},
+		{"Fenced", testFenced},
 		{"List", testList},
 		{"IndexedMap", testIndexedMap},
 		{"Kinds", testKinds},

@@ -51,10 +51,21 @@
 //
 // # Sessions
 //
-// Locks and election candidacies are bound to a [Session]. A session is kept
-// alive by its driver; when its holder stops renewing it (the process died,
-// the network is gone) the backend ends it after its TTL and releases every
-// lock and candidacy bound to it.
+// Locks, election candidacies and ephemeral map entries and set elements
+// (see [Write]) are bound to a [Session]. A session is kept alive by its
+// driver; when its holder stops renewing it (the process died, the network
+// is gone) the backend ends it after its TTL and releases every lock and
+// candidacy bound to it, and removes every entry bound to it.
+//
+// # Conditional writes
+//
+// A driver that supports ephemeral and fenced writes implements
+// [ConditionalMap], [ConditionalSet] and [ConditionalValue] besides Map, Set
+// and Value. They are optional interfaces, as in database/sql/driver: the
+// plain interfaces stay as they were, and the portable layer reports
+// ErrNotSupported for an ephemeral or fenced write through a driver that
+// lacks them. A fence ([Fence]) is checked in the same atomic step as the
+// write it guards, never by a read before it.
 //
 // # Optional interfaces
 //

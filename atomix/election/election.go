@@ -52,6 +52,19 @@ type Election interface {
 	// Enter makes this instance a candidate at the end of the queue (or
 	// keeps its place if it already is one) and returns the new term.
 	Enter(ctx context.Context) (Term, error)
+	// Lead makes this instance a candidate if it is not one, and blocks
+	// until it is the leader or ctx ends. It returns the term it leads and
+	// a context that is done as soon as it stops leading: a new term (an
+	// Anoint, Promote or Evict, or its own Leave), the end of its client's
+	// session, Close of this instance or of its client, or the end of ctx.
+	// context.Cause tells which. Work that must run only under this
+	// leadership should stop when the context is done.
+	//
+	// Waiting survives the end of the client's session (Lead enters again
+	// with the next one); a candidacy removed by Evict or Leave while Lead
+	// waits makes it return ErrNotFound. If Lead made the instance a
+	// candidate and then fails, it withdraws that candidacy.
+	Lead(ctx context.Context) (context.Context, Term, error)
 	// Leave withdraws this instance's candidacy; not being a candidate is
 	// not an error.
 	Leave(ctx context.Context) error

@@ -60,3 +60,39 @@ func Example() {
 	// c [c a b]
 	// a [a b]
 }
+
+// Lead runs work only while this instance leads: the context it returns
+// ends as soon as leadership does (another candidate anointed here).
+func ExampleElection_Lead() {
+	ctx := context.Background()
+	client, err := atomix.Open(ctx, "mem://lead-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close(ctx)
+
+	a, err := client.GetElection(ctx, "scheduler", primitive.WithSessionID("a"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, err := client.GetElection(ctx, "scheduler", primitive.WithSessionID("b"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	leading, term, err := a.Lead(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("a leads term", term.Term)
+	if _, err := b.Enter(ctx); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := b.Anoint(ctx, "b"); err != nil {
+		log.Fatal(err)
+	}
+	<-leading.Done() // the work under a's leadership stops here
+	fmt.Println("a stopped leading:", context.Cause(leading) != nil)
+	// Output:
+	// a leads term 1
+	// a stopped leading: true
+}

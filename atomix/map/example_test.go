@@ -50,3 +50,74 @@ func ExampleIfVersion() {
 	fmt.Println(e.Value)
 	// Output: 7
 }
+
+// An ephemeral entry is removed when its writer's session ends: here the
+// writer's client closes; a crash or a partition longer than the session
+// TTL does the same.
+func ExampleEphemeral() {
+	ctx := context.Background()
+	owner, err := atomix.Open(ctx, "mem://map-ephemeral-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	reader, err := atomix.Open(ctx, "mem://map-ephemeral-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reader.Close(ctx)
+
+	services, err := atomix.GetMap[string, string](ctx, "services", atomix.WithClient(owner))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := services.Put(ctx, "api", "10.0.0.7:443", _map.Ephemeral()); err != nil {
+		log.Fatal(err)
+	}
+	view, err := atomix.GetMap[string, string](ctx, "services", atomix.WithClient(reader))
+	if err != nil {
+		log.Fatal(err)
+	}
+	e, err := view.Get(ctx, "api")
+	fmt.Println(e.Value, err)
+	if err := owner.Close(ctx); err != nil {
+		log.Fatal(err)
+	}
+	_, err = view.Get(ctx, "api")
+	fmt.Println(errors.Is(err, atomix.ErrNotFound))
+	// Output:
+	// 10.0.0.7:443 <nil>
+	// true
+}
+
+// A fenced write applies only while the lock is held with the version
+// given, checked by the backend in the same step as the write.
+func ExampleFenced() {
+	ctx := context.Background()
+	client, err := atomix.Open(ctx, "mem://map-fenced-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close(ctx)
+	l, err := client.GetLock(ctx, "shard-7")
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := atomix.GetMap[string, string](ctx, "shards", atomix.WithClient(client))
+	if err != nil {
+		log.Fatal(err)
+	}
+	version, err := l.Lock(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = m.Put(ctx, "7", "owned by me", _map.Fenced(l, version))
+	fmt.Println(err)
+	if _, err := l.Unlock(ctx); err != nil {
+		log.Fatal(err)
+	}
+	_, err = m.Put(ctx, "7", "late write", _map.Fenced(l, version))
+	fmt.Println(errors.Is(err, atomix.ErrConflict))
+	// Output:
+	// <nil>
+	// true
+}

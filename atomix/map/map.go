@@ -10,6 +10,7 @@ import (
 	"iter"
 
 	"github.com/atomix/go-client/atomix/generic"
+	"github.com/atomix/go-client/atomix/lock"
 	"github.com/atomix/go-client/atomix/primitive"
 )
 
@@ -65,8 +66,9 @@ type Map[K, V any] interface {
 	// version v, else ErrConflict.
 	Put(ctx context.Context, key K, value V, opts ...Option) (Entry[K, V], error)
 	// Insert stores value under key only if key is absent, else
-	// ErrAlreadyExists.
-	Insert(ctx context.Context, key K, value V) (Entry[K, V], error)
+	// ErrAlreadyExists. Of the options only Ephemeral and Fenced apply;
+	// IfVersion is ErrInvalid.
+	Insert(ctx context.Context, key K, value V, opts ...Option) (Entry[K, V], error)
 	// Get returns the entry of key, or ErrNotFound.
 	Get(ctx context.Context, key K) (Entry[K, V], error)
 	// Update replaces the value of an existing key: ErrNotFound if absent,
@@ -104,9 +106,66 @@ type Map[K, V any] interface {
 	Close(ctx context.Context) error
 }
 
-// Option modifies one Put, Update or Remove call.
+// Option modifies one Put, Insert, Update or Remove call.
 type Option struct {
-	version uint64
+	version   uint64
+	ephemeral bool
+	fence     *Fence
+}
+
+// Fence is the lock hold a fenced write depends on (see Fenced).
+type Fence struct {
+	Lock    lock.Lock
+	Version uint64
+}
+
+// Ephemeral binds the entry written by Put, Insert or Update to the writing
+// client's session: when the session ends (the client closed, crashed, or
+// was cut off from the backend for longer than its session TTL) the entry
+// is removed, and watchers see EventRemoved. It is how a process registers
+// itself (membership, service discovery) so that its entry vanishes with
+// it. Remove does not take it (ErrInvalid). Each successful write of the
+// key decides: a later write without Ephemeral makes the entry persistent
+// again, and an ephemeral write by another client binds it to that
+// client's session.
+func Ephemeral() Option { return Option{ephemeral: true} }
+
+// Fenced makes Put, Insert, Update or Remove apply only if l, a lock opened
+// by the same client as the map, is still held with the fencing version
+// version (the one its Lock or TryLock returned). The backend checks the
+// hold in the same atomic step as the write; if the hold has ended (released,
+// or lost with its session), the write fails with ErrConflict and changes
+// nothing. A lock of another client or backend is ErrInvalid.
+func Fenced(l lock.Lock, version uint64) Option {
+	return Option{fence: &Fence{Lock: l, Version: version}}
+}
+
+// Settings is what a list of options asks for. It is used by
+// implementations of Map.
+type Settings struct {
+	// Version is the IfVersion precondition, 0 for none.
+	Version uint64
+	// Ephemeral is set by Ephemeral.
+	Ephemeral bool
+	// Fence is set by Fenced; the last one given wins.
+	Fence *Fence
+}
+
+// Apply returns what opts ask for. It is used by implementations of Map.
+func Apply(opts []Option) Settings {
+	var s Settings
+	for _, o := range opts {
+		if o.version != 0 {
+			s.Version = o.version
+		}
+		if o.ephemeral {
+			s.Ephemeral = true
+		}
+		if o.fence != nil {
+			s.Fence = o.fence
+		}
+	}
+	return s
 }
 
 // IfVersion makes Put, Update or Remove apply only if the entry's current

@@ -79,3 +79,36 @@ func ExampleSet_Watch() {
 	// added alice
 	// removed alice
 }
+
+// An ephemeral element is removed when its writer's session ends, here
+// when the writer's client closes.
+func ExampleEphemeral() {
+	ctx := context.Background()
+	worker, err := atomix.Open(ctx, "mem://set-ephemeral-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	live, err := atomix.GetSet[string](ctx, "live-workers", atomix.WithClient(worker))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := live.Add(ctx, "worker-1", set.Ephemeral()); err != nil {
+		log.Fatal(err)
+	}
+	if err := worker.Close(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	observer, err := atomix.Open(ctx, "mem://set-ephemeral-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer observer.Close(ctx)
+	view, err := atomix.GetSet[string](ctx, "live-workers", atomix.WithClient(observer))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(view.Contains(ctx, "worker-1"))
+	// Output:
+	// false <nil>
+}

@@ -41,8 +41,10 @@ type Event[E any] struct {
 type Set[E any] interface {
 	// Name returns the name the set was opened with.
 	Name() string
-	// Add inserts e and reports whether it was absent.
-	Add(ctx context.Context, e E) (bool, error)
+	// Add inserts e and reports whether it was absent. With Ephemeral the
+	// element is bound to the client's session; adding an element already
+	// present changes nothing, its binding included.
+	Add(ctx context.Context, e E, opts ...Option) (bool, error)
 	// Remove deletes e and reports whether it was present.
 	Remove(ctx context.Context, e E) (bool, error)
 	// Contains reports whether e is present.
@@ -70,6 +72,28 @@ type Set[E any] interface {
 	// Close ends the instance's watches and makes later calls return
 	// ErrClosed.
 	Close(ctx context.Context) error
+}
+
+// Option modifies one Add call.
+type Option struct {
+	ephemeral bool
+}
+
+// Ephemeral binds the element added by Add to the writing client's session:
+// when the session ends (the client closed, crashed, or was cut off from the
+// backend for longer than its session TTL) the element is removed, and
+// watchers see EventRemoved.
+func Ephemeral() Option { return Option{ephemeral: true} }
+
+// IsEphemeral reports whether opts include Ephemeral. It is used by
+// implementations of Set.
+func IsEphemeral(opts []Option) bool {
+	for _, o := range opts {
+		if o.ephemeral {
+			return true
+		}
+	}
+	return false
 }
 
 // WithElementType sets the codec of the set's elements. Its type must be the

@@ -79,3 +79,36 @@ func ExampleValue_Watch() {
 	// updated draining
 	// deleted draining
 }
+
+// A fenced Set applies only while the lock is held with the version given:
+// a holder whose hold ended cannot overwrite its successor's value.
+func ExampleFenced() {
+	ctx := context.Background()
+	client, err := atomix.Open(ctx, "mem://value-fenced-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close(ctx)
+	l, err := client.GetLock(ctx, "leader-config")
+	if err != nil {
+		log.Fatal(err)
+	}
+	config, err := atomix.GetValue[string](ctx, "config", atomix.WithClient(client))
+	if err != nil {
+		log.Fatal(err)
+	}
+	version, err := l.Lock(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := config.Set(ctx, "v1", value.Fenced(l, version)); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := l.Unlock(ctx); err != nil {
+		log.Fatal(err)
+	}
+	_, err = config.Set(ctx, "v2", value.Fenced(l, version))
+	fmt.Println(errors.Is(err, atomix.ErrConflict))
+	// Output:
+	// true
+}

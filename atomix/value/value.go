@@ -5,6 +5,7 @@ import (
 	"context"
 
 	"github.com/atomix/go-client/atomix/generic"
+	"github.com/atomix/go-client/atomix/lock"
 	"github.com/atomix/go-client/atomix/primitive"
 )
 
@@ -76,6 +77,35 @@ type Value[V any] interface {
 // Option modifies one Set or Delete call.
 type Option struct {
 	version uint64
+	fence   *Fence
+}
+
+// Fence is the lock hold a fenced write depends on (see Fenced).
+type Fence struct {
+	Lock    lock.Lock
+	Version uint64
+}
+
+// Fenced makes Set or Delete apply only if l, a lock opened by the same
+// client as the value, is still held with the fencing version version (the
+// one its Lock or TryLock returned). The backend checks the hold in the
+// same atomic step as the write; if the hold has ended (released, or lost
+// with its session), the write fails with ErrConflict and changes nothing.
+// A lock of another client or backend is ErrInvalid.
+func Fenced(l lock.Lock, version uint64) Option {
+	return Option{fence: &Fence{Lock: l, Version: version}}
+}
+
+// FenceOf returns the fence the options ask for (the last Fenced given),
+// nil for none. It is used by implementations of Value.
+func FenceOf(opts []Option) *Fence {
+	var f *Fence
+	for _, o := range opts {
+		if o.fence != nil {
+			f = o.fence
+		}
+	}
+	return f
 }
 
 // IfVersion makes Set or Delete apply only if the current version is v.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/atomix/go-client/atomix"
 	"github.com/atomix/go-client/atomix/lock"
+	_map "github.com/atomix/go-client/atomix/map"
 	"github.com/atomix/go-client/atomix/value"
 	"github.com/atomix/go-client/conformance/testbackend"
 )
@@ -354,4 +355,32 @@ func (h *handoff) stop() {
 	h.unlockIt(h.holder)
 	<-h.acquired
 	h.unlockIt(1 - h.holder)
+}
+
+// BenchmarkMapPutFenced compares Map.Put fenced by a held lock with a plain
+// Map.Put, alternating them: the fence is a check-index operation in the
+// write's own transaction, no extra round trip.
+func BenchmarkMapPutFenced(b *testing.B) {
+	ctx := context.Background()
+	c, _ := benchClients(b, testPrefix(b))
+	m, err := atomix.GetMap[string, string](ctx, "m", atomix.WithClient(c))
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := c.GetLock(ctx, "fence")
+	if err != nil {
+		b.Fatal(err)
+	}
+	version, err := l.Lock(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// "atomix" is the fenced Put, "raw" the plain one.
+	compare(b, func() error {
+		_, err := m.Put(ctx, "key", "value", _map.Fenced(l, version))
+		return err
+	}, func() error {
+		_, err := m.Put(ctx, "key", "value")
+		return err
+	})
 }

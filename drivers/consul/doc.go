@@ -80,6 +80,21 @@
 // owner; the driver keeps no state per owner, and a hold's Gone channel
 // closes when a blocking query on the hold shows it deleted or replaced.
 //
+// # Ephemeral entries and fenced writes
+//
+// The driver's sessions have the delete behaviour (and no lock delay), so an
+// ephemeral map entry or set element is a key written with the lock verb by
+// the client's session: Consul deletes it when the session ends, and
+// watchers see it gone. Consul keeps a key's session on a plain set and
+// refuses to lock a key another session holds, so every map write but
+// Insert deletes the key first in its transaction: a later plain write makes
+// the entry persistent, a later ephemeral one binds it to its own session,
+// as on the other backends. A fenced write puts a
+// check-index on the fence lock's hold key ahead of the write in its one
+// transaction: the hold key is never modified while held and is deleted
+// when the hold ends, so its ModifyIndex is the fencing version exactly
+// while that hold lives.
+//
 // # Elections
 //
 // Candidates are session-bound keys; the term record holds the term

@@ -34,25 +34,11 @@ func newMap(d *Driver, id driver.ID) *consulMap {
 
 func (m *consulMap) path(key string) string { return m.dir + segment(key) }
 
-// Put stores value unconditionally (a set) or, with ifVersion, only if the
-// key's ModifyIndex is ifVersion (a check-and-set; Consul's cas fails on an
-// absent key too).
+// Put stores value, with ifVersion only if the key's ModifyIndex is
+// ifVersion (a check-index, which fails on an absent key too): one
+// transaction (see WriteWith).
 func (m *consulMap) Put(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
-	op := kvOp{Verb: api.KVSet, Key: m.path(key), Value: value}
-	if ifVersion != 0 {
-		op = kvOp{Verb: api.KVCAS, Key: m.path(key), Value: value, Index: ifVersion}
-	}
-	res, rb, err := m.d.txn(ctx, []kvOp{op})
-	switch {
-	case err != nil:
-		return driver.Entry{}, err
-	case rb != nil:
-		return driver.Entry{}, errVersion
-	}
-	return driver.Entry{Key: key, Value: value, Version: res[0].ModifyIndex}, nil
+	return m.WriteWith(ctx, driver.MapPut, key, value, driver.Write{IfVersion: ifVersion})
 }
 
 // Insert stores value only if the key is absent: a check-and-set with index
@@ -72,26 +58,10 @@ func (m *consulMap) Insert(ctx context.Context, key string, value []byte) (drive
 }
 
 // Update replaces an existing value: one transaction of a get (which fails
-// if the key is absent) and a set or check-and-set.
+// if the key is absent), a check-index with ifVersion, and the write (see
+// WriteWith).
 func (m *consulMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	if err := m.check(); err != nil {
-		return driver.Entry{}, err
-	}
-	path := m.path(key)
-	op := kvOp{Verb: api.KVSet, Key: path, Value: value}
-	if ifVersion != 0 {
-		op = kvOp{Verb: api.KVCAS, Key: path, Value: value, Index: ifVersion}
-	}
-	res, rb, err := m.d.txn(ctx, []kvOp{{Verb: api.KVGet, Key: path}, op})
-	switch {
-	case err != nil:
-		return driver.Entry{}, err
-	case rb != nil && rb.has(0):
-		return driver.Entry{}, errNotFound
-	case rb != nil:
-		return driver.Entry{}, errVersion
-	}
-	return driver.Entry{Key: key, Value: value, Version: res[1].ModifyIndex}, nil
+	return m.WriteWith(ctx, driver.MapUpdate, key, value, driver.Write{IfVersion: ifVersion})
 }
 
 // Get reads the key (default consistency: the leader answers).

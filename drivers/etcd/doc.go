@@ -84,6 +84,18 @@
 // or acquisition with another limit is ErrConflict. A TryAcquire that
 // finds no room removes its key again at once.
 //
+// # Ephemeral entries and fenced writes
+//
+// An ephemeral map entry or set element is its key put with the session's
+// lease: etcd deletes it when the lease expires or is revoked, and watchers
+// see the delete. A plain put of the key detaches it from the lease. A
+// fenced write is one transaction whose compares add, to the write's own
+// precondition, that the lock owner's queue key has the fence's version as
+// its create revision and that no key of the lock's queue is older: that
+// key is the head, the holder. No extra round trip; a failed fence is told
+// from a failed precondition by a read of the queue's head in the else
+// branch.
+//
 // # Watches
 //
 // A watch reads the range it covers at a revision and watches from the next

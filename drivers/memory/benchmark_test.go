@@ -476,3 +476,30 @@ func BenchmarkSemaphoreAcquireRelease(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkMapPutFenced compares Map.Put fenced by a held lock with a plain
+// Map.Put: the fence is checked under the lock's mutex, in the same call.
+func BenchmarkMapPutFenced(b *testing.B) {
+	ctx := context.Background()
+	c := benchClient(b)
+	m, err := atomix.GetMap[string, []byte](ctx, "p", atomix.WithClient(c))
+	check(b, err)
+	l, err := c.GetLock(ctx, "fence")
+	check(b, err)
+	version, err := l.Lock(ctx)
+	check(b, err)
+	b.Run("fenced", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, err := m.Put(ctx, "key", benchValue, _map.Fenced(l, version))
+			check(b, err)
+		}
+	})
+	b.Run("plain", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, err := m.Put(ctx, "key", benchValue)
+			check(b, err)
+		}
+	})
+}

@@ -35,6 +35,13 @@
 // closes its Done channel. Time is read from a [Clock] ([WithClock]);
 // [ManualClock] lets tests expire sessions without waiting.
 //
+// # Ephemeral entries and fenced writes
+//
+// An ephemeral entry or element is bound to the memory session like a lock
+// hold, and removed (watchers see EventRemoved) when the session ends: at
+// Close, or one TTL after a Crash. A fenced write holds the fence lock's
+// state mutex around the check and the write.
+//
 // # Where package driver leaves a choice
 //
 //   - A session is usable by primitives of any connection to the same store;

@@ -21,6 +21,7 @@ type mapState struct {
 type mapEntry struct {
 	value   []byte
 	version uint64
+	binding *entryBinding // of an ephemeral entry, else nil
 }
 
 func newMapState() *mapState { return &mapState{entries: map[string]mapEntry{}} }
@@ -48,23 +49,36 @@ func checkVersion(found bool, version, ifVersion uint64) error {
 }
 
 func (m *hashMap) Put(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	return m.write(ctx, key, value, ifVersion, true, true)
+	return m.write(ctx, key, value, driver.Write{IfVersion: ifVersion}, true, true)
 }
 
 func (m *hashMap) Insert(ctx context.Context, key string, value []byte) (driver.Entry, error) {
-	return m.write(ctx, key, value, 0, true, false)
+	return m.write(ctx, key, value, driver.Write{}, true, false)
 }
 
 func (m *hashMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	return m.write(ctx, key, value, ifVersion, false, true)
+	return m.write(ctx, key, value, driver.Write{IfVersion: ifVersion}, false, true)
 }
 
 // write stores value under key if the key's presence is allowed (insert:
 // may be absent; update: may be present) and the version matches.
-func (m *hashMap) write(ctx context.Context, key string, value []byte, ifVersion uint64, insert, update bool) (driver.Entry, error) {
+func (m *hashMap) write(ctx context.Context, key string, value []byte, w driver.Write, insert, update bool) (out driver.Entry, err error) {
 	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
+	ss, err := m.sessionFor(w)
+	if err != nil {
+		return driver.Entry{}, err
+	}
+	err = m.fenced(w, func() error {
+		out, err = m.writeLocked(key, value, w.IfVersion, ss, insert, update)
+		return err
+	})
+	return out, err
+}
+
+// writeLocked is write once the fence, if any, is held.
+func (m *hashMap) writeLocked(key string, value []byte, ifVersion uint64, ss *sessionState, insert, update bool) (driver.Entry, error) {
 	stored := cloneBytes(value)
 	st := m.state
 	st.mu.Lock()
@@ -79,8 +93,18 @@ func (m *hashMap) write(ctx context.Context, key string, value []byte, ifVersion
 	if err := checkVersion(found, old.version, ifVersion); err != nil {
 		return driver.Entry{}, err
 	}
+	var b *entryBinding
+	if ss != nil {
+		b = &entryBinding{state: st, key: key, session: ss}
+		if !ss.bind(b) {
+			return driver.Entry{}, errSessionEnded(ss)
+		}
+	}
+	if found {
+		old.unbind()
+	}
 	st.last++
-	st.entries[key] = mapEntry{value: stored, version: st.last}
+	st.entries[key] = mapEntry{value: stored, version: st.last, binding: b}
 	if st.feed.watched() {
 		t := driver.EventInserted
 		if found {
@@ -106,9 +130,22 @@ func (m *hashMap) Get(ctx context.Context, key string) (driver.Entry, error) {
 }
 
 func (m *hashMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
+	return m.remove(ctx, key, driver.Write{IfVersion: ifVersion})
+}
+
+func (m *hashMap) remove(ctx context.Context, key string, w driver.Write) (out driver.Entry, err error) {
 	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
+	err = m.fenced(w, func() error {
+		out, err = m.removeLocked(key, w.IfVersion)
+		return err
+	})
+	return out, err
+}
+
+// removeLocked is remove once the fence, if any, is held.
+func (m *hashMap) removeLocked(key string, ifVersion uint64) (driver.Entry, error) {
 	st := m.state
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -119,6 +156,7 @@ func (m *hashMap) Remove(ctx context.Context, key string, ifVersion uint64) (dri
 	if err := checkVersion(found, e.version, ifVersion); err != nil {
 		return driver.Entry{}, err
 	}
+	e.unbind()
 	delete(st.entries, key)
 	st.feed.publish(driver.EntryEvent{Type: driver.EventRemoved, Entry: driver.Entry{Key: key, Value: e.value, Version: e.version}})
 	return driver.Entry{Key: key, Value: cloneBytes(e.value), Version: e.version}, nil
@@ -140,8 +178,9 @@ func (m *hashMap) Clear(ctx context.Context) error {
 	st := m.state
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.feed.watched() {
-		for k, e := range st.entries {
+	for k, e := range st.entries {
+		e.unbind()
+		if st.feed.watched() {
 			st.feed.publish(driver.EntryEvent{Type: driver.EventRemoved, Entry: driver.Entry{Key: k, Value: e.value, Version: e.version}})
 		}
 	}

@@ -12,10 +12,22 @@ import (
 type setState struct {
 	mu       sync.RWMutex
 	elements map[string]struct{}
+	bound    map[string]*elementBinding // the ephemeral elements
 	feed     feed[driver.ElementEvent]
 }
 
-func newSetState() *setState { return &setState{elements: map[string]struct{}{}} }
+func newSetState() *setState {
+	return &setState{elements: map[string]struct{}{}, bound: map[string]*elementBinding{}}
+}
+
+// unbind forgets the binding of element, if ephemeral, removed otherwise
+// than by its session's end. st.mu is held.
+func (st *setState) unbind(element string) {
+	if b := st.bound[element]; b != nil {
+		b.session.unbind(b)
+		delete(st.bound, element)
+	}
+}
 
 // set implements driver.Set.
 type set struct {
@@ -24,7 +36,15 @@ type set struct {
 }
 
 func (s *set) Add(ctx context.Context, element string) (bool, error) {
+	return s.add(ctx, element, driver.Write{})
+}
+
+func (s *set) add(ctx context.Context, element string, w driver.Write) (bool, error) {
 	if err := s.begin(ctx); err != nil {
+		return false, err
+	}
+	ss, err := s.sessionFor(w)
+	if err != nil {
 		return false, err
 	}
 	st := s.state
@@ -32,6 +52,13 @@ func (s *set) Add(ctx context.Context, element string) (bool, error) {
 	defer st.mu.Unlock()
 	if _, found := st.elements[element]; found {
 		return false, nil
+	}
+	if ss != nil {
+		b := &elementBinding{state: st, element: element, session: ss}
+		if !ss.bind(b) {
+			return false, errSessionEnded(ss)
+		}
+		st.bound[element] = b
 	}
 	st.elements[element] = struct{}{}
 	st.feed.publish(driver.ElementEvent{Type: driver.EventInserted, Element: element})
@@ -48,6 +75,7 @@ func (s *set) Remove(ctx context.Context, element string) (bool, error) {
 	if _, found := st.elements[element]; !found {
 		return false, nil
 	}
+	st.unbind(element)
 	delete(st.elements, element)
 	st.feed.publish(driver.ElementEvent{Type: driver.EventRemoved, Element: element})
 	return true, nil
@@ -79,8 +107,9 @@ func (s *set) Clear(ctx context.Context) error {
 	st := s.state
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.feed.watched() {
-		for e := range st.elements {
+	for e := range st.elements {
+		st.unbind(e)
+		if st.feed.watched() {
 			st.feed.publish(driver.ElementEvent{Type: driver.EventRemoved, Element: e})
 		}
 	}

@@ -27,9 +27,21 @@ type value struct {
 }
 
 func (v *value) Set(ctx context.Context, val []byte, ifVersion uint64) (uint64, error) {
+	return v.set(ctx, val, driver.Write{IfVersion: ifVersion})
+}
+
+func (v *value) set(ctx context.Context, val []byte, w driver.Write) (version uint64, err error) {
 	if err := v.begin(ctx); err != nil {
 		return 0, err
 	}
+	err = v.fenced(w, func() error {
+		version, err = v.setLocked(val, w.IfVersion)
+		return err
+	})
+	return version, err
+}
+
+func (v *value) setLocked(val []byte, ifVersion uint64) (uint64, error) {
 	stored := cloneBytes(val)
 	st := v.state
 	st.mu.Lock()
@@ -66,9 +78,17 @@ func (v *value) Get(ctx context.Context) ([]byte, uint64, error) {
 }
 
 func (v *value) Delete(ctx context.Context, ifVersion uint64) error {
+	return v.delete(ctx, driver.Write{IfVersion: ifVersion})
+}
+
+func (v *value) delete(ctx context.Context, w driver.Write) error {
 	if err := v.begin(ctx); err != nil {
 		return err
 	}
+	return v.fenced(w, func() error { return v.deleteLocked(w.IfVersion) })
+}
+
+func (v *value) deleteLocked(ifVersion uint64) error {
 	st := v.state
 	st.mu.Lock()
 	defer st.mu.Unlock()

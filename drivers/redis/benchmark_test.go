@@ -9,6 +9,7 @@ import (
 
 	"github.com/atomix/go-client/atomix"
 	"github.com/atomix/go-client/atomix/lock"
+	_map "github.com/atomix/go-client/atomix/map"
 	"github.com/atomix/go-client/conformance/testbackend"
 	"github.com/atomix/go-client/drivers/redis"
 )
@@ -263,4 +264,39 @@ func handoff(b *testing.B, lockWaiter, unlockHolder func(i int) error) {
 		}
 	}
 	b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "handoff-ns")
+}
+
+// BenchmarkMapPutFenced compares Map.Put fenced by a held lock with a plain
+// Map.Put and a raw HSET: the fence is read by the write's own script, no
+// extra round trip.
+func BenchmarkMapPutFenced(b *testing.B) {
+	ctx := context.Background()
+	c := benchClient(b)
+	m, err := atomix.GetMap[string, string](ctx, "m", atomix.WithClient(c))
+	check(b, err)
+	l, err := c.GetLock(ctx, "fence")
+	check(b, err)
+	version, err := l.Lock(ctx)
+	check(b, err)
+	b.Run("fenced", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, err := m.Put(ctx, "k", benchValue, _map.Fenced(l, version))
+			check(b, err)
+		}
+	})
+	b.Run("plain", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, err := m.Put(ctx, "k", benchValue)
+			check(b, err)
+		}
+	})
+	b.Run("raw", func(b *testing.B) {
+		raw := rawClient(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			check(b, raw.HSet(ctx, "raw:bench:map", "k", benchValue).Err())
+		}
+	})
 }

@@ -74,8 +74,10 @@
 //
 // # Operations
 //
-// An operation that is one atomic Redis command is that command: Map.Get is
-// HGET, Counter.Add is INCRBY, Len is HLEN, SCARD or LLEN (O(1)). Every
+// An operation that is one atomic Redis command is that command: Counter.Add
+// is INCRBY, List.Len is LLEN (O(1)). Map.Get, Set.Contains and the Len of a
+// map or set are one script each, because they first remove what an expired
+// session had bound there (see Ephemeral entries). Every
 // other operation that reads and writes is one Lua script: a constant text,
 // run with EVALSHA and loaded with EVAL when the server does not have it;
 // user data travels only in KEYS and ARGV. Each costs one round trip.
@@ -226,6 +228,43 @@
 // when one of its keys is found gone, or by the lease deadline rule. Close
 // runs, in every primitive the session was bound in, the script that
 // removes its holds or candidacies there and publishes the change.
+//
+// # Ephemeral entries
+//
+// A map entry or set element written with a session ([driver.Write].Session)
+// is recorded in the primitive's binding index ("<base>:eph", key to session
+// ID), and the session gets a lease in the primitive's slot, as for a lock
+// hold. The entry lives while that lease does. Nothing on the server expires
+// the entry by itself, so three things remove it, each in one script that
+// publishes the removal as Remove does (watchers see EventRemoved):
+//
+//   - every script that reads or writes a key removes it first if its
+//     session's lease is gone, and Len, Entries and Elements first sweep the
+//     whole primitive: a reader never sees an entry of an expired session;
+//   - closing the session (Client.Close) removes its entries at once;
+//   - every live driver of the backend sweeps, every
+//     [EphemeralSweepInterval] (1s), each primitive listed in
+//     "<prefix>:ephemeral" (the registry of primitives that ever had a bound
+//     entry; members are never removed).
+//
+// The bound: the entry of a client that died, or was cut off, is removed
+// and its removal published at most the session TTL after the session's
+// last renewal plus [EphemeralSweepInterval] (plus one script's run), as
+// long as some driver of the backend is running, even when nobody reads the
+// map. The cost is one SMEMBERS and one script per registered primitive per
+// driver per second. A plain write of a bound key makes it persistent again.
+//
+// # Fenced writes
+//
+// A write with a fence ([driver.Write].Fence) runs a variant of its script
+// that first reads the lock's hold and its session's lease, as Lock.Holder
+// does, and refuses the write (ErrConflict) unless the hold is the fence's:
+// the check and the write are one script run, no extra round trip. On Redis
+// Cluster the lock's keys and the map's or value's keys are in different
+// slots (their hash tags differ by kind and name), and one script cannot
+// read both: a fenced write there is ErrNotSupported, refused before
+// anything is sent (the conformance suite declares the gap). Use etcd or
+// Consul, or one Redis primary, for fenced writes.
 //
 // # Locks
 //

@@ -71,9 +71,15 @@ type Driver struct {
 
 	state atomic.Int32
 
-	mu       sync.Mutex
-	sessions map[*session]struct{}
-	handles  map[*handle]struct{}
+	// quit is closed when the driver is closed or crashed; the ephemeral
+	// key sweeper ends then.
+	quit  chan struct{}
+	swept chan struct{} // closed when the sweeper has ended
+
+	mu         sync.Mutex
+	sessions   map[*session]struct{}
+	handles    map[*handle]struct{}
+	registered map[string]struct{} // members this driver added to the ephemeral registry
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -121,14 +127,19 @@ func NewFromClient(client goredis.UniversalClient, opts Options) (*Driver, error
 }
 
 func newDriver(c goredis.UniversalClient, owned bool, opts Options) *Driver {
-	return &Driver{
-		client:   c,
-		owned:    owned,
-		opts:     opts,
-		hub:      newHub(c),
-		sessions: map[*session]struct{}{},
-		handles:  map[*handle]struct{}{},
+	d := &Driver{
+		client:     c,
+		owned:      owned,
+		opts:       opts,
+		hub:        newHub(c),
+		quit:       make(chan struct{}),
+		swept:      make(chan struct{}),
+		sessions:   map[*session]struct{}{},
+		handles:    map[*handle]struct{}{},
+		registered: map[string]struct{}{},
 	}
+	go d.sweepLoop()
+	return d
 }
 
 // resolve checks o and fills in the defaults.
@@ -223,6 +234,7 @@ func (d *Driver) Close(ctx context.Context) error {
 		}
 	}
 	d.hub.close()
+	<-d.swept
 	if d.owned {
 		if err := d.client.Close(); err != nil && !errors.Is(err, goredis.ErrClosed) {
 			errs = append(errs, driver.Wrap(driver.ErrUnavailable, err, ""))
@@ -253,6 +265,7 @@ func (d *Driver) Crash() {
 		h.shutdown()
 	}
 	d.hub.close()
+	<-d.swept
 	if d.owned {
 		_ = d.client.Close()
 	}
@@ -268,5 +281,6 @@ func (d *Driver) stop(state int32) (handles map[*handle]struct{}, sessions map[*
 	}
 	handles, sessions = d.handles, d.sessions
 	d.handles, d.sessions = map[*handle]struct{}{}, map[*session]struct{}{}
+	close(d.quit)
 	return handles, sessions, true
 }

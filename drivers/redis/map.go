@@ -8,8 +8,6 @@ import (
 	"iter"
 	"slices"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/atomix/go-client/driver"
 	"github.com/atomix/go-client/driver/resync"
 )
@@ -24,8 +22,8 @@ var (
 	//go:embed lua/hash_read.lua
 	hashReadSource string
 
-	mapWrite  = newScript("map_write", withCounter(mapWriteSource), false)
-	mapRemove = newScript("map_remove", withCounter(mapRemoveSource), false)
+	mapWrite  = newScript("map_write", withEphemeral(mapWriteSource), false)
+	mapRemove = newScript("map_remove", withEphemeral(mapRemoveSource), false)
 	clearAll  = newScript("clear", withCounter(clearSource), false)
 	hashRead  = newReadScript("hash_read", hashReadSource)
 )
@@ -41,45 +39,42 @@ const scanCount = 256
 // change.
 type redisMap struct {
 	*handle
-	keys []string // the entries, the version counter
+	keys []string // see ephemeralKeys
+	eph  bindable
 }
 
 func newMap(h *handle) *redisMap {
-	return &redisMap{handle: h, keys: []string{h.ks.key("h"), h.ks.key("ver")}}
+	m := &redisMap{handle: h, keys: ephemeralKeys(h.ks, "h")}
+	m.eph = bindable{h: h, kind: "m", keys: m.keys}
+	return m
 }
 
 func (m *redisMap) Put(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	return m.write(ctx, "p", key, value, ifVersion)
+	return m.WriteWith(ctx, driver.MapPut, key, value, driver.Write{IfVersion: ifVersion})
 }
 
 func (m *redisMap) Insert(ctx context.Context, key string, value []byte) (driver.Entry, error) {
-	return m.write(ctx, "i", key, value, 0)
+	return m.WriteWith(ctx, driver.MapInsert, key, value, driver.Write{})
 }
 
 func (m *redisMap) Update(ctx context.Context, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	return m.write(ctx, "u", key, value, ifVersion)
+	return m.WriteWith(ctx, driver.MapUpdate, key, value, driver.Write{IfVersion: ifVersion})
 }
 
-func (m *redisMap) write(ctx context.Context, mode, key string, value []byte, ifVersion uint64) (driver.Entry, error) {
-	a, err := m.writeEntry(ctx, mapWrite, m.keys, mode, key, value, ifVersion, 1)
-	if err != nil {
-		return driver.Entry{}, err
-	}
-	ver, err := replyUint(a[0])
-	if err != nil {
-		return driver.Entry{}, m.fail(ctx, err, true)
-	}
-	return driver.Entry{Key: key, Value: cloneBytes(value), Version: ver}, nil
-}
-
+// Get is a script that first removes the key if it is bound to an expired
+// session (see ephemeral.go).
 func (m *redisMap) Get(ctx context.Context, key string) (driver.Entry, error) {
 	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
-	s, err := m.client().HGet(ctx, m.keys[0], key).Result()
-	if err == goredis.Nil {
+	r, err := m.eph.get(ctx, key)
+	if err != nil {
+		return driver.Entry{}, err
+	}
+	if r == nil {
 		return driver.Entry{}, errNoKey
 	}
+	s, err := replyString(r)
 	if err != nil {
 		return driver.Entry{}, m.fail(ctx, err, false)
 	}
@@ -97,10 +92,12 @@ func entryOf(key, stored string, n int) (driver.Entry, error) {
 }
 
 func (m *redisMap) Remove(ctx context.Context, key string, ifVersion uint64) (driver.Entry, error) {
-	if err := m.begin(ctx); err != nil {
-		return driver.Entry{}, err
-	}
-	r, err := mapRemove.run(ctx, m.client(), m.keys, m.ks.channel(), key, versionBytes(ifVersion))
+	return m.WriteWith(ctx, driver.MapRemove, key, nil, driver.Write{IfVersion: ifVersion})
+}
+
+// removed reads the reply r, err of a map_remove script run, fenced by f
+// if not nil.
+func (m *redisMap) removed(ctx context.Context, key string, ifVersion uint64, f *driver.Fence, r any, err error) (driver.Entry, error) {
 	if err != nil {
 		return driver.Entry{}, m.fail(ctx, err, true)
 	}
@@ -112,6 +109,8 @@ func (m *redisMap) Remove(ctx context.Context, key string, ifVersion uint64) (dr
 	case 1:
 	case 0:
 		return driver.Entry{}, errNoKey
+	case fenceRefused:
+		return driver.Entry{}, errFence(f)
 	default:
 		return driver.Entry{}, versionConflict(ifVersion)
 	}
@@ -130,15 +129,11 @@ func (m *redisMap) Len(ctx context.Context) (int, error) {
 	if err := m.begin(ctx); err != nil {
 		return 0, err
 	}
-	n, err := m.client().HLen(ctx, m.keys[0]).Result()
-	if err != nil {
-		return 0, m.fail(ctx, err, false)
-	}
-	return int(n), nil
+	return m.eph.sweep(ctx, true)
 }
 
 func (m *redisMap) Clear(ctx context.Context) error {
-	return clearKeys(ctx, m.handle, m.keys[1], m.keys[0])
+	return clearKeys(ctx, m.handle, m.keys[1], m.keys[0], m.keys[2])
 }
 
 // clearKeys runs the clear script on the data keys of h.
@@ -153,12 +148,16 @@ func clearKeys(ctx context.Context, h *handle, version string, data ...string) e
 	return nil
 }
 
-// Entries iterates with HSCAN. HSCAN may return a key twice (when the hash
-// is rehashed meanwhile), so the iteration remembers the keys it yielded
-// and skips repeats.
+// Entries sweeps the expired ephemeral entries, then iterates with HSCAN.
+// HSCAN may return a key twice (when the hash is rehashed meanwhile), so
+// the iteration remembers the keys it yielded and skips repeats.
 func (m *redisMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 	return func(yield func(driver.Entry, error) bool) {
 		if err := m.begin(ctx); err != nil {
+			yield(driver.Entry{}, err)
+			return
+		}
+		if _, err := m.eph.sweep(ctx, false); err != nil {
 			yield(driver.Entry{}, err)
 			return
 		}

@@ -68,7 +68,7 @@ func TestConformanceCluster(t *testing.T) {
 		Gaps: map[conformance.Feature]string{
 			conformance.FeatureFaults:      "a cluster client follows redirects to each node's own address, around a single proxy",
 			conformance.FeaturePermissions: "no ACL on this cluster: TestConformanceLeastPrivilege runs the tier on one server",
-			conformance.FeatureSemaphore:   "not yet implemented",
+			conformance.FeatureFenced:      "a lock and a map are in different hash slots, which one script cannot both read",
 		},
 	})
 }

@@ -16,7 +16,7 @@ var (
 	//go:embed lua/set_read.lua
 	setReadSource string
 
-	setChange = newScript("set_change", withCounter(setChangeSource), false)
+	setChange = newScript("set_change", withEphemeral(setChangeSource), false)
 	setRead   = newReadScript("set_read", setReadSource)
 )
 
@@ -24,33 +24,45 @@ var (
 // Len SCARD; Add and Remove are scripts that also publish the change.
 type set struct {
 	*handle
-	keys []string // the elements, the version counter
+	keys []string // see ephemeralKeys
+	eph  bindable
 }
 
 func newSet(h *handle) *set {
-	return &set{handle: h, keys: []string{h.ks.key("s"), h.ks.key("ver")}}
+	s := &set{handle: h, keys: ephemeralKeys(h.ks, "s")}
+	s.eph = bindable{h: h, kind: "s", keys: s.keys}
+	return s
 }
 
 func (s *set) Add(ctx context.Context, element string) (bool, error) {
-	return s.change(ctx, "I", element)
+	return s.change(ctx, "I", element, driver.Write{})
 }
 
 func (s *set) Remove(ctx context.Context, element string) (bool, error) {
-	return s.change(ctx, "R", element)
+	return s.change(ctx, "R", element, driver.Write{})
 }
 
-func (s *set) change(ctx context.Context, mode, element string) (bool, error) {
+func (s *set) change(ctx context.Context, mode, element string, w driver.Write) (bool, error) {
 	if err := s.begin(ctx); err != nil {
 		return false, err
 	}
-	r, err := setChange.run(ctx, s.client(), s.keys, s.ks.channel(), element, mode)
+	ss, sid, ttl, err := s.eph.binding(ctx, w)
 	if err != nil {
-		return false, s.fail(ctx, err, true)
+		return false, err
+	}
+	r, err := setChange.run(ctx, s.client(), s.keys, s.ks.channel(), element, mode, sid, ttl)
+	if err != nil {
+		err = s.fail(ctx, err, true)
+		s.eph.bound(ctx, ss, false, err)
+		return false, err
 	}
 	n, err := replyInt(r)
 	if err != nil {
-		return false, s.fail(ctx, err, true)
+		err = s.fail(ctx, err, true)
+		s.eph.bound(ctx, ss, false, err)
+		return false, err
 	}
+	s.eph.bound(ctx, ss, n == 1, nil)
 	return n == 1, nil
 }
 
@@ -58,32 +70,36 @@ func (s *set) Contains(ctx context.Context, element string) (bool, error) {
 	if err := s.begin(ctx); err != nil {
 		return false, err
 	}
-	ok, err := s.client().SIsMember(ctx, s.keys[0], element).Result()
+	r, err := s.eph.get(ctx, element)
+	if err != nil {
+		return false, err
+	}
+	n, err := replyInt(r)
 	if err != nil {
 		return false, s.fail(ctx, err, false)
 	}
-	return ok, nil
+	return n == 1, nil
 }
 
 func (s *set) Len(ctx context.Context) (int, error) {
 	if err := s.begin(ctx); err != nil {
 		return 0, err
 	}
-	n, err := s.client().SCard(ctx, s.keys[0]).Result()
-	if err != nil {
-		return 0, s.fail(ctx, err, false)
-	}
-	return int(n), nil
+	return s.eph.sweep(ctx, true)
 }
 
 func (s *set) Clear(ctx context.Context) error {
-	return clearKeys(ctx, s.handle, s.keys[1], s.keys[0])
+	return clearKeys(ctx, s.handle, s.keys[1], s.keys[0], s.keys[2])
 }
 
 // Elements iterates with SSCAN, skipping the repeats SSCAN may return.
 func (s *set) Elements(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		if err := s.begin(ctx); err != nil {
+			yield("", err)
+			return
+		}
+		if _, err := s.eph.sweep(ctx, false); err != nil {
 			yield("", err)
 			return
 		}

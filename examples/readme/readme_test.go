@@ -49,12 +49,15 @@ var wantOutput = map[string]string{
 	"sample2":  "true true\n",
 	"sample3":  "1 true\n",
 	"sample4":  "node-1 leads in term 1\nnode-2 leads in term 2\n",
-	"sample5":  "1 a ALPHA\n2 b beta\nb 1\n",
-	"sample6":  "a\nB\nb\n",
-	"sample8":  "true 2 true\n",
-	"sample10": "inserted alice 3\n",
-	"sample11": "true true true\n",
-	"sample12": "",
+	"sample5":  "leading term 1\nstopped leading: atomix: leadership ended: a new term began\n",
+	"sample6":  "1 a ALPHA\n2 b beta\nb 1\n",
+	"sample7":  "a\nB\nb\n",
+	"sample9":  "true 2 true\n",
+	"sample11": "inserted alice 3\n",
+	"sample12": "removed node-1\n",
+	"sample13": "true\n",
+	"sample14": "true true true\n",
+	"sample15": "",
 }
 
 // TestSamplesRun runs every README fragment against mem://readme: each must

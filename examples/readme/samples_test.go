@@ -165,6 +165,37 @@ func sample4(ctx context.Context) error {
 
 // sample5 is README block 5.
 func sample5(ctx context.Context) error {
+	leader, err := atomix.GetElection(ctx, "scheduler", primitive.WithSessionID("node-1"))
+	if err != nil {
+		return err
+	}
+	defer leader.Close(ctx)
+
+	leading, term, err := leader.Lead(ctx) // blocks until node-1 leads
+	if err != nil {
+		return err
+	}
+	fmt.Println("leading term", term.Term)
+
+	other, err := atomix.GetElection(ctx, "scheduler", primitive.WithSessionID("node-2"))
+	if err != nil {
+		return err
+	}
+	defer other.Close(ctx)
+	if _, err := other.Enter(ctx); err != nil {
+		return err
+	}
+	if _, err := other.Anoint(ctx, "node-2"); err != nil { // node-1 is deposed...
+		return err
+	}
+	<-leading.Done() // ...and its work stops here
+	fmt.Println("stopped leading:", context.Cause(leading))
+
+	return nil
+}
+
+// sample6 is README block 6.
+func sample6(ctx context.Context) error {
 	im, err := atomix.GetIndexedMap[string, string](ctx, "my-indexed-map")
 	if err != nil {
 		return err
@@ -197,8 +228,8 @@ func sample5(ctx context.Context) error {
 	return nil
 }
 
-// sample6 is README block 6.
-func sample6(ctx context.Context) error {
+// sample7 is README block 7.
+func sample7(ctx context.Context) error {
 	l, err := atomix.GetList[string](ctx, "my-list")
 	if err != nil {
 		return err
@@ -226,8 +257,8 @@ func sample6(ctx context.Context) error {
 	return nil
 }
 
-// sample7 is README block 7.
-func sample7(ctx context.Context) error {
+// sample8 is README block 8.
+func sample8(ctx context.Context) error {
 	myLock, err := atomix.GetLock(ctx, "my-lock")
 	if err != nil {
 		return err
@@ -263,8 +294,8 @@ func sample7(ctx context.Context) error {
 	return nil
 }
 
-// sample8 is README block 8.
-func sample8(ctx context.Context) error {
+// sample9 is README block 9.
+func sample9(ctx context.Context) error {
 	pool, err := atomix.GetSemaphore(ctx, "encoders", semaphore.WithLimit(4))
 	if err != nil {
 		return err
@@ -289,8 +320,8 @@ func sample8(ctx context.Context) error {
 	return nil
 }
 
-// sample9 is README block 9.
-func sample9(ctx context.Context) error {
+// sample10 is README block 10.
+func sample10(ctx context.Context) error {
 	myMap, err := atomix.GetMap[string, string](ctx, "my-map",
 		_map.WithKeyType(generic.String()),
 		_map.WithValueType(generic.String()))
@@ -336,8 +367,8 @@ func sample9(ctx context.Context) error {
 	return nil
 }
 
-// sample10 is README block 10.
-func sample10(ctx context.Context) error {
+// sample11 is README block 11.
+func sample11(ctx context.Context) error {
 	m, err := atomix.GetMap[string, int](ctx, "scores")
 	if err != nil {
 		return err
@@ -359,8 +390,73 @@ func sample10(ctx context.Context) error {
 	return nil
 }
 
-// sample11 is README block 11.
-func sample11(ctx context.Context) error {
+// sample12 is README block 12.
+func sample12(ctx context.Context) error {
+	// A member's own client, as another process would have.
+	member, err := atomix.Open(ctx, "mem://readme")
+	if err != nil {
+		return err
+	}
+	members, err := atomix.GetMap[string, string](ctx, "members", atomix.WithClient(member))
+	if err != nil {
+		return err
+	}
+	if _, err := members.Put(ctx, "node-1", "10.0.0.1:8080", _map.Ephemeral()); err != nil {
+		return err
+	}
+
+	view, err := atomix.GetMap[string, string](ctx, "members")
+	if err != nil {
+		return err
+	}
+	defer view.Close(ctx)
+	ch := make(chan _map.Event[string, string], 8)
+	watchCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	if err := view.Watch(watchCtx, ch); err != nil {
+		return err
+	}
+	if err := member.Close(ctx); err != nil { // the member goes away...
+		return err
+	}
+	event := <-ch // ...and so does its entry
+	fmt.Println(event.Type, event.Entry.Key)
+
+	return nil
+}
+
+// sample13 is README block 13.
+func sample13(ctx context.Context) error {
+	l, err := atomix.GetLock(ctx, "config-lock")
+	if err != nil {
+		return err
+	}
+	defer l.Close(ctx)
+	config, err := atomix.GetValue[string](ctx, "config")
+	if err != nil {
+		return err
+	}
+	defer config.Close(ctx)
+
+	version, err := l.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := config.Set(ctx, "v2", value.Fenced(l, version)); err != nil {
+		return err
+	}
+	if _, err := l.Unlock(ctx); err != nil {
+		return err
+	}
+	// Too late: the hold this write was fenced by has ended.
+	_, err = config.Set(ctx, "v3", value.Fenced(l, version))
+	fmt.Println(errors.Is(err, atomix.ErrConflict))
+
+	return nil
+}
+
+// sample14 is README block 14.
+func sample14(ctx context.Context) error {
 	mySet, err := atomix.GetSet[string](ctx, "my-set", set.WithElementType(generic.String()))
 	if err != nil {
 		return err
@@ -387,8 +483,8 @@ func sample11(ctx context.Context) error {
 	return nil
 }
 
-// sample12 is README block 12.
-func sample12(ctx context.Context) error {
+// sample15 is README block 15.
+func sample15(ctx context.Context) error {
 	myValue, err := atomix.GetValue[string](ctx, "my-value", value.WithType(generic.String()))
 	if err != nil {
 		return err
@@ -419,8 +515,8 @@ func sample12(ctx context.Context) error {
 	return nil
 }
 
-// sample13 is README block 13.
-func sample13(ctx context.Context) error {
+// sample16 is README block 16.
+func sample16(ctx context.Context) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	client, err := atomix.Open(ctx, "mem://readme", atomix.WithLogger(logger))
 	if err != nil {
@@ -441,9 +537,9 @@ func sample13(ctx context.Context) error {
 	return nil
 }
 
-// sample14 is README block 14, a whole program (compiled, not run).
+// sample17 is README block 17, a whole program (compiled, not run).
 
-func sample14(t *testing.T) {
+func sample17(t *testing.T) {
 	store := memory.NewStore() // your backend here
 	conformance.Run(t, conformance.Harness{
 		Name: "mydriver",
@@ -480,4 +576,7 @@ var fragments = []struct {
 	{"sample11", sample11},
 	{"sample12", sample12},
 	{"sample13", sample13},
+	{"sample14", sample14},
+	{"sample15", sample15},
+	{"sample16", sample16},
 }

@@ -112,5 +112,46 @@ func TestWrapKeepsOptionalInterfaces(t *testing.T) {
 	}
 }
 
+// TestWrapKeepsConditionalWrites: the wrapped Map, Set and Value of a
+// driver with ephemeral and fenced writes keep them, and an ephemeral Put
+// through the wrapper is one "map put" span.
+func TestWrapKeepsConditionalWrites(t *testing.T) {
+	sr := tracetest.NewSpanRecorder()
+	tel := New(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr)), nil, "memory")
+	ctx := context.Background()
+	d := tel.Wrap(memory.New())
+	defer d.Close(ctx)
+	id := driver.ID{Name: "x"}
+	m, err := d.OpenMap(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.OpenSet(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := d.OpenValue(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, okm := m.(driver.ConditionalMap)
+	_, oks := s.(driver.ConditionalSet)
+	_, okv := v.(driver.ConditionalValue)
+	if !okm || !oks || !okv {
+		t.Fatalf("conditional writes kept: map %v, set %v, value %v", okm, oks, okv)
+	}
+	sess, err := d.NewSession(ctx, driver.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr.Reset()
+	if _, err := cm.WriteWith(ctx, driver.MapPut, "k", []byte("v"), driver.Write{Session: sess}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sr.Ended()); n != 1 || sr.Ended()[0].Name() != "map put" {
+		t.Fatalf("%d spans, want one \"map put\"", n)
+	}
+}
+
 // withoutSemaphores hides every method but driver.Driver's.
 type withoutSemaphores struct{ driver.Driver }

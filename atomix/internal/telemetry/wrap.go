@@ -218,7 +218,11 @@ func (d *tracedDriver) OpenMap(ctx context.Context, id driver.ID) (driver.Map, e
 	if err != nil {
 		return nil, err
 	}
-	return &tracedMap{Map: x, prim: prim{d.t, driver.KindMap, id.Name}}, nil
+	m := &tracedMap{Map: x, prim: prim{d.t, driver.KindMap, id.Name}}
+	if cm, ok := x.(driver.ConditionalMap); ok {
+		return &tracedConditionalMap{tracedMap: m, cm: cm}, nil
+	}
+	return m, nil
 }
 
 type tracedMap struct {
@@ -287,7 +291,11 @@ func (d *tracedDriver) OpenSet(ctx context.Context, id driver.ID) (driver.Set, e
 	if err != nil {
 		return nil, err
 	}
-	return &tracedSet{Set: x, prim: prim{d.t, driver.KindSet, id.Name}}, nil
+	st := &tracedSet{Set: x, prim: prim{d.t, driver.KindSet, id.Name}}
+	if cs, ok := x.(driver.ConditionalSet); ok {
+		return &tracedConditionalSet{tracedSet: st, cs: cs}, nil
+	}
+	return st, nil
 }
 
 type tracedSet struct {
@@ -342,7 +350,11 @@ func (d *tracedDriver) OpenValue(ctx context.Context, id driver.ID) (driver.Valu
 	if err != nil {
 		return nil, err
 	}
-	return &tracedValue{Value: x, prim: prim{d.t, driver.KindValue, id.Name}}, nil
+	v := &tracedValue{Value: x, prim: prim{d.t, driver.KindValue, id.Name}}
+	if cv, ok := x.(driver.ConditionalValue); ok {
+		return &tracedConditionalValue{tracedValue: v, cv: cv}, nil
+	}
+	return v, nil
 }
 
 type tracedValue struct {
