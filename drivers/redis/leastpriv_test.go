@@ -89,9 +89,6 @@ func TestConformanceLeastPrivilege(t *testing.T) {
 		NewDriverAt: func(_ context.Context, _ testing.TB, at string) (driver.Driver, error) { return open(at) },
 		Crash:       func(d driver.Driver) { d.(*redis.Driver).Crash() },
 		SessionTTL:  conformanceTTL,
-		Gaps: map[conformance.Feature]string{
-			conformance.FeatureSemaphore: "not yet implemented",
-		},
 	})
 }
 

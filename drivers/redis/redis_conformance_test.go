@@ -39,9 +39,6 @@ func TestConformance(t *testing.T) {
 		},
 		Crash:      func(d driver.Driver) { d.(*redis.Driver).Crash() },
 		SessionTTL: conformanceTTL,
-		Gaps: map[conformance.Feature]string{
-			conformance.FeatureSemaphore: "not yet implemented",
-		},
 	})
 }
 
@@ -65,8 +62,7 @@ func TestConformanceCluster(t *testing.T) {
 		Crash:      func(d driver.Driver) { d.(*redis.Driver).Crash() },
 		SessionTTL: conformanceTTL,
 		Gaps: map[conformance.Feature]string{
-			conformance.FeatureFaults:    "a cluster client follows redirects to each node's own address, around a single proxy",
-			conformance.FeatureSemaphore: "not yet implemented",
+			conformance.FeatureFaults: "a cluster client follows redirects to each node's own address, around a single proxy",
 		},
 	})
 }
