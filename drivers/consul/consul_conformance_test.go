@@ -32,8 +32,5 @@ func TestConformance(t *testing.T) {
 		// between two answers merge, and watchers converge to the latest
 		// state (see the package documentation).
 		WatchMergesStates: true,
-		Gaps: map[conformance.Feature]string{
-			conformance.FeatureSemaphore: "not yet implemented",
-		},
 	})
 }

@@ -169,24 +169,10 @@ func (l *consulLock) Holder(ctx context.Context) (uint64, bool, error) {
 	return pair.ModifyIndex, true, nil
 }
 
-// watchHold returns the Gone channel of the hold with version: closed when
-// a blocking query on h shows it deleted or replaced, or when sess ends (or
-// the driver is closed, which ends sess), whichever comes first. Its
-// goroutine ends then too.
+// watchHold returns the Gone channel of the hold with version (see
+// watchGone): it ends when h is deleted or replaced.
 func (l *consulLock) watchHold(sess *session, version uint64) <-chan struct{} {
-	gone := make(chan struct{})
-	go func() {
-		defer close(gone)
-		ended := false
-		follow(sess.ctx, l.d, version, func(q *api.QueryOptions) (*api.KVPair, *api.QueryMeta, error) {
-			return l.d.kv.Get(l.holdKey, q)
-		}, func(h *api.KVPair) bool {
-			ended = h == nil || h.ModifyIndex != version
-			return !ended
-		})
-		if !ended { // the agent refused the query for good: rely on the session
-			<-sess.ctx.Done()
-		}
-	}()
-	return gone
+	return l.watchGone(sess, l.holdKey, version, func(h *api.KVPair) bool {
+		return h != nil && h.ModifyIndex == version
+	})
 }
