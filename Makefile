@@ -26,6 +26,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz='^FuzzKeyEncoding$$' -fuzztime=$(FUZZTIME) ./drivers/redis/
 	$(GO) test -run '^$$' -fuzz='^FuzzParseURL$$' -fuzztime=$(FUZZTIME) ./drivers/redis/
 	$(GO) test -run '^$$' -fuzz='^FuzzKeyEncoding$$' -fuzztime=$(FUZZTIME) ./drivers/consul/
+	$(GO) test -run '^$$' -fuzz='^FuzzKeyEncoding$$' -fuzztime=$(FUZZTIME) ./drivers/etcd/
 	$(GO) test -run '^$$' -fuzz='^FuzzJSONCodec$$' -fuzztime=$(FUZZTIME) ./atomix/generic/
 	$(GO) test -run '^$$' -fuzz='^FuzzStringCodec$$' -fuzztime=$(FUZZTIME) ./atomix/generic/
 

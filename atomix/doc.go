@@ -1,6 +1,6 @@
 // Package atomix is the entry point of the atomix client: distributed
-// coordination primitives (Counter, Lock, Election, Map, Set, Value, List,
-// IndexedMap) with one API over any backend that has a driver.
+// coordination primitives (Counter, Lock, Semaphore, Election, Map, Set,
+// Value, List, IndexedMap) with one API over any backend that has a driver.
 //
 // # Clients
 //
@@ -35,16 +35,16 @@
 //
 // # Sessions
 //
-// Locks and election candidacies are bound to their client's session, which
-// the driver keeps alive. A client that dies loses them once its session TTL
-// ([WithSessionTTL], 15 seconds by default) passes without a renewal. A client
-// starts its session when a Lock or an Election first needs one, and starts a
-// new one if it ends.
+// Locks, semaphore permits and election candidacies are bound to their
+// client's session, which the driver keeps alive. A client that dies loses
+// them once its session TTL ([WithSessionTTL], 15 seconds by default) passes
+// without a renewal. A client starts its session when a Lock, a Semaphore or
+// an Election first needs one, and starts a new one if it ends.
 //
 // # Closing
 //
 // Close on a primitive releases what the instance holds (its lock, its
-// candidacy), ends its watches and makes every later call return
+// permits, its candidacy), ends its watches and makes every later call return
 // [ErrClosed]; a second Close does nothing and returns nil. Closing a client
 // closes every primitive it opened.
 //

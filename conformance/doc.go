@@ -81,6 +81,18 @@
 // flight matches both the context's error and ErrAmbiguous. A backend with
 // no network declares the FeatureFaults gap.
 //
+// # The permissions tier
+//
+// With Harness.NewReadOnlyDriver, credentials that may read and keep
+// sessions but not write, the suite checks (Permissions) that such a client
+// reads the same state as a full one, that every write of every primitive
+// (each Counter, Map, Set, Value, List and IndexedMap write, Lock, TryLock
+// and Election.Enter) returns ErrPermission well within 15 s (no panic, no
+// retry until the context ends, no other error kind), and that none of them
+// changed anything. A backend without credentials declares the
+// FeaturePermissions gap; the drivers of this module run the tier from
+// their least-privilege tests, on servers with authentication turned on.
+//
 // # How it runs
 //
 // Every subtest uses a namespace of its own, with a random suffix, so a

@@ -37,6 +37,7 @@ func ExampleRun() {
 			SessionTTL:  2 * time.Second, // the smallest lease TTL etcd grants by default
 			Gaps: map[conformance.Feature]string{
 				conformance.FeatureSessionExpiry: "no Crash: the harness cannot make a driver vanish",
+				conformance.FeaturePermissions:   "no credentials on this server",
 			},
 		})
 	}

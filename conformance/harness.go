@@ -35,6 +35,14 @@ type Harness struct {
 	// return errors.
 	Crash func(d driver.Driver)
 
+	// NewReadOnlyDriver returns a new driver that sees the same state as
+	// NewDriver's, with credentials that may read every primitive and keep
+	// sessions but not write. It enables the permissions tier, which expects
+	// every write to be refused with ErrPermission at once and nothing to be
+	// written; a harness without credentials to limit declares the
+	// FeaturePermissions gap instead.
+	NewReadOnlyDriver func(ctx context.Context, t testing.TB) (driver.Driver, error)
+
 	// SessionTTL is the session TTL the suite configures for clients whose
 	// expiry it waits for. Use the smallest the backend accepts.
 	SessionTTL time.Duration
@@ -80,13 +88,17 @@ const (
 	// FeatureFaults: the fault tier, which needs a network between the
 	// driver and its backend.
 	FeatureFaults Feature = "faults"
+	// FeaturePermissions: the permissions tier, which needs credentials
+	// limited to reading (Harness.NewReadOnlyDriver).
+	FeaturePermissions Feature = "permissions"
 )
 
 // knownFeature reports whether f is one of the Feature constants.
 func knownFeature(f Feature) bool {
 	switch f {
 	case FeatureCounter, FeatureLock, FeatureElection, FeatureMap, FeatureSet,
-		FeatureValue, FeatureList, FeatureIndexedMap, FeatureSemaphore, FeatureSemaphoreFIFO, FeatureSessionExpiry, FeatureFaults:
+		FeatureValue, FeatureList, FeatureIndexedMap, FeatureSemaphore, FeatureSemaphoreFIFO,
+		FeatureSessionExpiry, FeatureFaults, FeaturePermissions:
 		return true
 	}
 	return false

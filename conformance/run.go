@@ -68,6 +68,7 @@ func Run(t *testing.T, h Harness) {
 		{"Errors", testErrors},
 		{"DriverContract", testDriverContract},
 		{"Faults", testFaults},
+		{"Permissions", testPermissions},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

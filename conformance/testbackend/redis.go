@@ -81,6 +81,11 @@ func redisAnswers(addr string) bool {
 	if err != nil {
 		return false
 	}
+	return pongs(c)
+}
+
+// pongs sends PING on c, reports whether the answer is PONG, and closes c.
+func pongs(c net.Conn) bool {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(time.Second))
 	if _, err := c.Write([]byte("PING\r\n")); err != nil {

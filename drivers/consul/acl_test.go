@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -91,6 +90,7 @@ func TestConformanceLeastPrivilege(t *testing.T) {
 	a := newACLAgent(t)
 	prefix := testPrefix(t)
 	token := a.token(t, minimalRules(prefix, a.node))
+	readOnly := a.token(t, fmt.Sprintf("key_prefix %q { policy = \"read\" }\nsession %q { policy = \"write\" }", prefix+"/", a.node))
 	newDriver := func(at string) (driver.Driver, error) {
 		return New(Config{Address: at, Token: token, Options: Options{Prefix: prefix}})
 	}
@@ -103,6 +103,9 @@ func TestConformanceLeastPrivilege(t *testing.T) {
 		NewDriverAt: func(_ context.Context, _ testing.TB, at string) (driver.Driver, error) {
 			return newDriver(at)
 		},
+		NewReadOnlyDriver: func(context.Context, testing.TB) (driver.Driver, error) {
+			return New(Config{Address: a.addr, Token: readOnly, Options: Options{Prefix: prefix}})
+		},
 		Crash:             func(d driver.Driver) { d.(*Driver).crash() },
 		SessionTTL:        10 * time.Second,
 		WatchMergesStates: true,
@@ -113,74 +116,6 @@ func TestConformanceLeastPrivilege(t *testing.T) {
 // trip; the bound only tells a prompt answer from a call that retries until
 // its context ends, which is refusalBound later.
 const refusalBound = 10 * time.Second
-
-// expectRefused runs call with a context of refusalBound and fails t unless
-// it returns an error matching ErrPermission before that context ends,
-// without panicking.
-func expectRefused(t *testing.T, what string, call func(ctx context.Context) error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), refusalBound)
-	defer cancel()
-	err := func() (err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("panic: %v", p)
-			}
-		}()
-		return call(ctx)
-	}()
-	switch {
-	case ctx.Err() != nil:
-		t.Errorf("%s: returned %v only when its %v context ended, want ErrPermission at once", what, err, refusalBound)
-	case !errors.Is(err, atomix.ErrPermission):
-		t.Errorf("%s: %v, want ErrPermission", what, err)
-	}
-}
-
-// snapshot returns every key under prefix with its ModifyIndex, read with
-// the management token.
-func (a *aclAgent) snapshot(t *testing.T, prefix string) map[string]uint64 {
-	t.Helper()
-	pairs, _, err := a.admin.KV().List(prefix+"/", nil)
-	if err != nil {
-		t.Fatalf("list %s: %v", prefix, err)
-	}
-	s := make(map[string]uint64, len(pairs))
-	for _, p := range pairs {
-		s[p.Key] = p.ModifyIndex
-	}
-	return s
-}
-
-// TestReadOnlyTokenRefused checks that with a token that may read the
-// prefix (and create sessions) but not write it, every write of every
-// primitive returns ErrPermission at once: no panic, no retry until the
-// context ends, no other error kind, and nothing written.
-func TestReadOnlyTokenRefused(t *testing.T) {
-	a := newACLAgent(t)
-	prefix := testPrefix(t)
-	ctx := testContext(t)
-
-	// Entries to update and remove, written with full rights.
-	seed := atomix.NewClient(atomix.WithDriver(a.driver(t, prefix, a.mgmt)))
-	t.Cleanup(func() { seed.Close(context.Background()) })
-	setUp(t, ctx, seed)
-	before := a.snapshot(t, prefix)
-	if len(before) == 0 {
-		t.Fatal("the seeded keys are not there")
-	}
-
-	rules := fmt.Sprintf("key_prefix %q { policy = \"read\" }\nsession %q { policy = \"write\" }", prefix+"/", a.node)
-	c := atomix.NewClient(atomix.WithDriver(a.driver(t, prefix, a.token(t, rules))), atomix.WithSessionTTL(10*time.Second))
-	t.Cleanup(func() { c.Close(context.Background()) })
-	for _, op := range writes(t, ctx, c) {
-		expectRefused(t, op.name, op.call)
-	}
-
-	if after := a.snapshot(t, prefix); !maps.Equal(before, after) {
-		t.Errorf("refused writes changed the store:\nbefore %v\nafter  %v", before, after)
-	}
-}
 
 // TestTokenWithoutRightsRefused checks the first use of a driver whose
 // token Consul does not know, or knows with no rights at all: Ping, a read,
@@ -194,107 +129,22 @@ func TestTokenWithoutRightsRefused(t *testing.T) {
 	for name, token := range tokens {
 		t.Run(name, func(t *testing.T) {
 			d := a.driver(t, testPrefix(t), token)
-			expectRefused(t, "Ping", d.Ping)
+			conformance.CheckRefused(t, "Ping", d.Ping)
 			c := atomix.NewClient(atomix.WithDriver(d), atomix.WithSessionTTL(10*time.Second))
 			t.Cleanup(func() { c.Close(context.Background()) })
 			ctr, err := c.GetCounter(testContext(t), "c")
 			if err != nil {
 				t.Fatal(err)
 			}
-			expectRefused(t, "Counter.Get", func(ctx context.Context) error { _, err := ctr.Get(ctx); return err })
-			expectRefused(t, "Counter.Set", func(ctx context.Context) error { _, err := ctr.Set(ctx, 1); return err })
-			expectRefused(t, "Counter.Increment", func(ctx context.Context) error { _, err := ctr.Increment(ctx, 1); return err })
+			conformance.CheckRefused(t, "Counter.Get", func(ctx context.Context) error { _, err := ctr.Get(ctx); return err })
+			conformance.CheckRefused(t, "Counter.Set", func(ctx context.Context) error { _, err := ctr.Set(ctx, 1); return err })
+			conformance.CheckRefused(t, "Counter.Increment", func(ctx context.Context) error { _, err := ctr.Increment(ctx, 1); return err })
 			l, err := c.GetLock(testContext(t), "l")
 			if err != nil {
 				t.Fatal(err)
 			}
-			expectRefused(t, "Lock.Lock", func(ctx context.Context) error { _, err := l.Lock(ctx); return err })
+			conformance.CheckRefused(t, "Lock.Lock", func(ctx context.Context) error { _, err := l.Lock(ctx); return err })
 		})
-	}
-}
-
-// setUp writes one entry into each primitive that has entries, so that
-// updates and removals have something to refuse.
-func setUp(t *testing.T, ctx context.Context, c *atomix.Client) {
-	t.Helper()
-	ctr, err := c.GetCounter(ctx, "c")
-	must(t, err)
-	_, err = ctr.Set(ctx, 5)
-	must(t, err)
-	m, err := atomix.GetMap[string, string](ctx, "m", atomix.WithClient(c))
-	must(t, err)
-	_, err = m.Put(ctx, "k", "v")
-	must(t, err)
-	s, err := atomix.GetSet[string](ctx, "s", atomix.WithClient(c))
-	must(t, err)
-	_, err = s.Add(ctx, "a")
-	must(t, err)
-	v, err := atomix.GetValue[string](ctx, "v", atomix.WithClient(c))
-	must(t, err)
-	_, err = v.Set(ctx, "v")
-	must(t, err)
-	l, err := atomix.GetList[string](ctx, "l", atomix.WithClient(c))
-	must(t, err)
-	_, err = l.Append(ctx, "x")
-	must(t, err)
-	im, err := atomix.GetIndexedMap[string, string](ctx, "im", atomix.WithClient(c))
-	must(t, err)
-	_, err = im.Append(ctx, "k", "v")
-	must(t, err)
-}
-
-type writeOp struct {
-	name string
-	call func(ctx context.Context) error
-}
-
-// writes returns one call of every write of every primitive, on the
-// primitives setUp wrote.
-func writes(t *testing.T, ctx context.Context, c *atomix.Client) []writeOp {
-	t.Helper()
-	ctr, err := c.GetCounter(ctx, "c")
-	must(t, err)
-	m, err := atomix.GetMap[string, string](ctx, "m", atomix.WithClient(c))
-	must(t, err)
-	s, err := atomix.GetSet[string](ctx, "s", atomix.WithClient(c))
-	must(t, err)
-	v, err := atomix.GetValue[string](ctx, "v", atomix.WithClient(c))
-	must(t, err)
-	l, err := atomix.GetList[string](ctx, "l", atomix.WithClient(c))
-	must(t, err)
-	im, err := atomix.GetIndexedMap[string, string](ctx, "im", atomix.WithClient(c))
-	must(t, err)
-	lk, err := c.GetLock(ctx, "lock")
-	must(t, err)
-	lk2, err := c.GetLock(ctx, "lock2")
-	must(t, err)
-	el, err := c.GetElection(ctx, "e")
-	must(t, err)
-	return []writeOp{
-		{"Counter.Set", func(ctx context.Context) error { _, err := ctr.Set(ctx, 7); return err }},
-		{"Counter.Increment", func(ctx context.Context) error { _, err := ctr.Increment(ctx, 1); return err }},
-		{"Counter.CompareAndSet", func(ctx context.Context) error { _, err := ctr.CompareAndSet(ctx, 5, 6); return err }},
-		{"Map.Put", func(ctx context.Context) error { _, err := m.Put(ctx, "k2", "v"); return err }},
-		{"Map.Insert", func(ctx context.Context) error { _, err := m.Insert(ctx, "k3", "v"); return err }},
-		{"Map.Update", func(ctx context.Context) error { _, err := m.Update(ctx, "k", "w"); return err }},
-		{"Map.Remove", func(ctx context.Context) error { _, err := m.Remove(ctx, "k"); return err }},
-		{"Map.Clear", func(ctx context.Context) error { return m.Clear(ctx) }},
-		{"Set.Add", func(ctx context.Context) error { _, err := s.Add(ctx, "b"); return err }},
-		{"Set.Remove", func(ctx context.Context) error { _, err := s.Remove(ctx, "a"); return err }},
-		{"Set.Clear", func(ctx context.Context) error { return s.Clear(ctx) }},
-		{"Value.Set", func(ctx context.Context) error { _, err := v.Set(ctx, "w"); return err }},
-		{"Value.Delete", func(ctx context.Context) error { return v.Delete(ctx) }},
-		{"List.Append", func(ctx context.Context) error { _, err := l.Append(ctx, "y"); return err }},
-		{"List.Set", func(ctx context.Context) error { _, err := l.Set(ctx, 0, "y"); return err }},
-		{"List.Remove", func(ctx context.Context) error { _, err := l.Remove(ctx, 0); return err }},
-		{"List.Clear", func(ctx context.Context) error { return l.Clear(ctx) }},
-		{"IndexedMap.Append", func(ctx context.Context) error { _, err := im.Append(ctx, "k2", "v"); return err }},
-		{"IndexedMap.Update", func(ctx context.Context) error { _, err := im.Update(ctx, "k", "w"); return err }},
-		{"IndexedMap.Remove", func(ctx context.Context) error { _, err := im.Remove(ctx, "k"); return err }},
-		{"IndexedMap.Clear", func(ctx context.Context) error { return im.Clear(ctx) }},
-		{"Lock.Lock", func(ctx context.Context) error { _, err := lk.Lock(ctx); return err }},
-		{"Lock.TryLock", func(ctx context.Context) error { _, _, err := lk2.TryLock(ctx); return err }},
-		{"Election.Enter", func(ctx context.Context) error { _, err := el.Enter(ctx); return err }},
 	}
 }
 

@@ -256,6 +256,13 @@ func (cfg Config) client() (*api.Client, *http.Transport, error) {
 
 // newTransport is a pooled transport that keeps enough idle connections for
 // the blocking queries of watches and lock waiters.
+//
+// It speaks HTTP/1.1, with and without TLS. Over HTTP/2 an agent's refusal
+// of the client certificate (a TLS alert that TLS 1.3 delivers after the
+// handshake) reaches the caller only as "client conn could not be
+// established", indistinguishable from a lost connection, so a write would
+// be reported ambiguous instead of refused; and connection use stays the
+// same whether TLS is on or not.
 func newTransport() *http.Transport {
 	return &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
@@ -268,6 +275,7 @@ func newTransport() *http.Transport {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
-		ForceAttemptHTTP2:     true,
+		// A non-nil empty map turns HTTP/2 off.
+		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
 	}
 }

@@ -161,7 +161,11 @@
 // token lacks a permission for one of its operations (HTTP 409 whose reason
 // is "Permission denied"): a refusal is never retried and, since Consul
 // checks every operation's permission before it applies any, it wrote
-// nothing. A read that timed out is ErrTimeout. Every error is a
+// nothing. Over HTTPS (HTTP/1.1: see newTransport's comment), an agent
+// certificate that does not verify is ErrInvalid, a client certificate the
+// agent refuses (or none, when it wants one) is ErrPermission, and an agent
+// that does not speak TLS is ErrInvalid, never ambiguous: the request was
+// not read. A read that timed out is ErrTimeout. Every error is a
 // *driver.Error whose cause is the API's own error (an api.StatusError, a
 // *url.Error), reachable with errors.As.
 package consul

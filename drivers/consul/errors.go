@@ -2,8 +2,6 @@ package consul
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"net"
 	"net/http"
@@ -33,6 +31,14 @@ func classify(ctx context.Context, err error, a access) error {
 	}
 	if ue, ok := err.(*url.Error); ok {
 		err = requestError{ue}
+	}
+	if tlsErr := driver.TLSFailure("the agent", err); tlsErr != nil {
+		// Certificates that do not verify and refused client certificates
+		// end the connection before any request is read.
+		return tlsErr
+	}
+	if errors.Is(err, http.ErrSchemeMismatch) {
+		return driver.Wrap(driver.ErrInvalid, err, "the agent does not speak TLS")
 	}
 	if ierr := driver.Interrupted(ctx, a == writing && !notSent(err)); ierr != nil {
 		return ierr
@@ -105,17 +111,11 @@ func rejectedBeforeApply(body string) bool {
 }
 
 // notSent reports whether err happened before the request could reach the
-// agent: the connection or the TLS handshake failed.
+// agent: the connection could not be made. (A failed TLS handshake is
+// classified before, by driver.TLSFailure.)
 func notSent(err error) bool {
 	var op *net.OpError
-	if errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect") {
-		return true
-	}
-	var unknownCA x509.UnknownAuthorityError
-	var hostname x509.HostnameError
-	var verify *tls.CertificateVerificationError
-	var header tls.RecordHeaderError
-	return errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &verify) || errors.As(err, &header)
+	return errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect")
 }
 
 var (

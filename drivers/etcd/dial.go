@@ -3,7 +3,6 @@ package etcd
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"net"
 	"strings"
@@ -146,35 +145,15 @@ func readFull(conn net.Conn, b []byte) (int, error) {
 
 // handshakeError classifies a failed TLS handshake.
 func handshakeError(ep string, err error) error {
-	var (
-		verify    *tls.CertificateVerificationError
-		unknownCA x509.UnknownAuthorityError
-		hostname  x509.HostnameError
-		invalid   x509.CertificateInvalidError
-		record    tls.RecordHeaderError
-	)
-	switch {
-	case errors.As(err, &verify), errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid):
-		return driver.Wrap(driver.ErrInvalid, err, "the certificate of %s does not verify", ep)
-	case isRemoteAlert(err):
-		return driver.Wrap(driver.ErrPermission, err, "%s refused the TLS handshake", ep)
-	case errors.As(err, &record):
-		return driver.Wrap(driver.ErrInvalid, err, "%s does not speak TLS", ep)
+	if kind := driver.TLSFailure(ep, err); kind != nil {
+		return kind
 	}
 	return driver.Wrap(driver.ErrUnavailable, err, "TLS handshake with %s (a server without TLS ends it so)", ep)
 }
 
-// isRemoteAlert reports whether err is a TLS alert the server sent (crypto/tls
-// reports those as a *net.OpError with Op "remote error").
-func isRemoteAlert(err error) bool {
-	var alert tls.AlertError
-	var op *net.OpError
-	return errors.As(err, &alert) || errors.As(err, &op) && op.Op == "remote error"
-}
-
 // answerError classifies a failure to read the server's first frame.
 func answerError(ep string, useTLS bool, err error) error {
-	if isRemoteAlert(err) {
+	if driver.IsTLSAlert(err) {
 		return driver.Wrap(driver.ErrPermission, err, "%s refused the client certificate", ep)
 	}
 	if !useTLS {

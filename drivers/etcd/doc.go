@@ -79,7 +79,7 @@
 // created before it fit in the limit, so waiters are granted strictly in
 // arrival order (a large request is never overtaken) and the fencing
 // version is again the key's create revision. Waiters watch the queue for
-// deletions; nobody polls. OpenSemaphore makes one request: the first open
+// deletions; nobody polls. OpenSemaphore reads the limit record: the first open
 // of a name records its limit in a key that is never removed, and an open
 // or acquisition with another limit is ErrConflict. A TryAcquire that
 // finds no room removes its key again at once.

@@ -56,8 +56,8 @@ type etcdSemaphore struct {
 var _ driver.Semaphore = (*etcdSemaphore)(nil)
 
 // OpenSemaphore opens the semaphore id with limit permits. Unlike the
-// other Open methods it makes one request: it records the limit if the
-// semaphore has none yet, else checks it (ErrConflict if it differs).
+// other Open methods it reads the limit record: it checks it (ErrConflict if
+// it differs), or writes it if the semaphore has none yet.
 func (d *Driver) OpenSemaphore(ctx context.Context, id driver.ID, limit int) (driver.Semaphore, error) {
 	if limit < 1 {
 		return nil, driver.Errorf(driver.ErrInvalid, "semaphore limit %d is below 1", limit)
@@ -77,8 +77,17 @@ func (d *Driver) OpenSemaphore(ctx context.Context, id driver.ID, limit int) (dr
 }
 
 // recordLimit writes the limit record if there is none, else checks that
-// it agrees with the instance's limit.
+// it agrees with the instance's limit. It reads first, so that opening a
+// semaphore whose limit is recorded needs no write permission (etcd checks
+// a transaction's permissions on both branches).
 func (s *etcdSemaphore) recordLimit(ctx context.Context) error {
+	got, err := s.l.get(ctx, s.limitKey)
+	if err != nil {
+		return err
+	}
+	if len(got.Kvs) > 0 {
+		return s.checkLimit(got.Kvs)
+	}
 	resp, err := s.l.txn(ctx, write,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(s.limitKey), "=", 0)},
 		[]clientv3.Op{clientv3.OpPut(s.limitKey, s.limitVal)},

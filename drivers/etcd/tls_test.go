@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/url"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/atomix/go-client/atomix"
 	"github.com/atomix/go-client/conformance"
 	"github.com/atomix/go-client/conformance/testbackend"
 	"github.com/atomix/go-client/driver"
@@ -174,7 +172,7 @@ func secureUser(t *testing.T, s *testbackend.EtcdTLS, prefix string, perm client
 	var c *clientv3.Client
 	root.As(&c)
 	ctx := testContext(t)
-	name := "u-" + strings.TrimSuffix(prefix, "/")
+	name := fmt.Sprintf("u%d-%s", perm, strings.TrimSuffix(prefix, "/"))
 	password := name + "-pw"
 	if _, err := c.RoleAdd(ctx, name); err != nil {
 		t.Fatal(err)
@@ -201,7 +199,7 @@ func TestSessionNeedsNoKeyPermission(t *testing.T) {
 	cfg.Prefix = testPrefix(t) // not the prefix the role covers
 	d := mustNew(t, cfg)
 	newTestSession(t, d, 5*time.Second)
-	expectRefused(t, "Ping", d.Ping)
+	conformance.CheckRefused(t, "Ping", d.Ping)
 }
 
 // TestConformanceLeastPrivilege runs the conformance suite over TLS with
@@ -209,7 +207,9 @@ func TestSessionNeedsNoKeyPermission(t *testing.T) {
 // driver's prefix.
 func TestConformanceLeastPrivilege(t *testing.T) {
 	s := testbackend.EtcdSecure(t)
-	cfg := secureUser(t, s, testPrefix(t), clientv3.PermissionType(clientv3.PermReadWrite))
+	prefix := testPrefix(t)
+	cfg := secureUser(t, s, prefix, clientv3.PermissionType(clientv3.PermReadWrite))
+	readOnly := secureUser(t, s, prefix, clientv3.PermissionType(clientv3.PermRead))
 	conformance.Run(t, conformance.Harness{
 		Name: "etcd",
 		NewDriver: func(context.Context, testing.TB) (driver.Driver, error) {
@@ -221,161 +221,12 @@ func TestConformanceLeastPrivilege(t *testing.T) {
 			c.Endpoints = []string{"https://" + addr}
 			return New(c)
 		},
+		NewReadOnlyDriver: func(context.Context, testing.TB) (driver.Driver, error) {
+			return New(readOnly)
+		},
 		Crash:      func(d driver.Driver) { d.(*Driver).crash() },
 		SessionTTL: conformanceTTL,
 	})
-}
-
-// refusalBound is how long a refused call may take; a refusal is one round
-// trip, the bound only tells it from a retry until the context ends.
-const refusalBound = 10 * time.Second
-
-func expectRefused(t *testing.T, what string, call func(ctx context.Context) error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), refusalBound)
-	defer cancel()
-	err := func() (err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("panic: %v", p)
-			}
-		}()
-		return call(ctx)
-	}()
-	switch {
-	case ctx.Err() != nil:
-		t.Errorf("%s: returned %v only when its %v context ended, want ErrPermission at once", what, err, refusalBound)
-	case !errors.Is(err, atomix.ErrPermission):
-		t.Errorf("%s: %v, want ErrPermission", what, err)
-	}
-}
-
-// snapshot returns the mod revision of every key under prefix.
-func snapshot(t *testing.T, c *clientv3.Client, prefix string) map[string]int64 {
-	t.Helper()
-	resp, err := c.Get(testContext(t), prefix, clientv3.WithPrefix())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]int64{}
-	for _, kv := range resp.Kvs {
-		m[string(kv.Key)] = kv.ModRevision
-	}
-	return m
-}
-
-// TestReadOnlyUserRefused checks that a user who may only read the prefix
-// gets ErrPermission at once from every write of every primitive, and that
-// nothing is written.
-func TestReadOnlyUserRefused(t *testing.T) {
-	s := testbackend.EtcdSecure(t)
-	prefix := testPrefix(t)
-	ctx := testContext(t)
-	rootCfg := secureConfig(s)
-	rootCfg.Prefix = prefix
-	rootDriver := mustNew(t, rootCfg)
-	seed := atomix.NewClient(atomix.WithDriver(rootDriver))
-	t.Cleanup(func() { seed.Close(context.Background()) })
-	setUp(t, ctx, seed)
-	var rc *clientv3.Client
-	rootDriver.As(&rc)
-	before := snapshot(t, rc, prefix)
-	if len(before) == 0 {
-		t.Fatal("the seeded keys are not there")
-	}
-
-	ro := mustNew(t, secureUser(t, s, prefix, clientv3.PermissionType(clientv3.PermRead)))
-	c := atomix.NewClient(atomix.WithDriver(ro), atomix.WithSessionTTL(5*time.Second))
-	t.Cleanup(func() { c.Close(context.Background()) })
-	for _, op := range writes(t, ctx, c) {
-		expectRefused(t, op.name, op.call)
-	}
-	if after := snapshot(t, rc, prefix); !maps.Equal(before, after) {
-		t.Errorf("refused writes changed the store:\nbefore %v\nafter  %v", before, after)
-	}
-}
-
-// setUp writes one entry into each primitive that has entries.
-func setUp(t *testing.T, ctx context.Context, c *atomix.Client) {
-	t.Helper()
-	ctr, err := c.GetCounter(ctx, "c")
-	must(t, err)
-	_, err = ctr.Set(ctx, 5)
-	must(t, err)
-	m, err := atomix.GetMap[string, string](ctx, "m", atomix.WithClient(c))
-	must(t, err)
-	_, err = m.Put(ctx, "k", "v")
-	must(t, err)
-	st, err := atomix.GetSet[string](ctx, "s", atomix.WithClient(c))
-	must(t, err)
-	_, err = st.Add(ctx, "a")
-	must(t, err)
-	v, err := atomix.GetValue[string](ctx, "v", atomix.WithClient(c))
-	must(t, err)
-	_, err = v.Set(ctx, "v")
-	must(t, err)
-	l, err := atomix.GetList[string](ctx, "l", atomix.WithClient(c))
-	must(t, err)
-	_, err = l.Append(ctx, "x")
-	must(t, err)
-	im, err := atomix.GetIndexedMap[string, string](ctx, "im", atomix.WithClient(c))
-	must(t, err)
-	_, err = im.Append(ctx, "k", "v")
-	must(t, err)
-}
-
-type writeOp struct {
-	name string
-	call func(ctx context.Context) error
-}
-
-// writes returns one call of every write of every primitive.
-func writes(t *testing.T, ctx context.Context, c *atomix.Client) []writeOp {
-	t.Helper()
-	ctr, err := c.GetCounter(ctx, "c")
-	must(t, err)
-	m, err := atomix.GetMap[string, string](ctx, "m", atomix.WithClient(c))
-	must(t, err)
-	st, err := atomix.GetSet[string](ctx, "s", atomix.WithClient(c))
-	must(t, err)
-	v, err := atomix.GetValue[string](ctx, "v", atomix.WithClient(c))
-	must(t, err)
-	l, err := atomix.GetList[string](ctx, "l", atomix.WithClient(c))
-	must(t, err)
-	im, err := atomix.GetIndexedMap[string, string](ctx, "im", atomix.WithClient(c))
-	must(t, err)
-	lk, err := c.GetLock(ctx, "lock")
-	must(t, err)
-	lk2, err := c.GetLock(ctx, "lock2")
-	must(t, err)
-	el, err := c.GetElection(ctx, "e")
-	must(t, err)
-	return []writeOp{
-		{"Counter.Set", func(ctx context.Context) error { _, err := ctr.Set(ctx, 7); return err }},
-		{"Counter.Increment", func(ctx context.Context) error { _, err := ctr.Increment(ctx, 1); return err }},
-		{"Counter.CompareAndSet", func(ctx context.Context) error { _, err := ctr.CompareAndSet(ctx, 5, 6); return err }},
-		{"Map.Put", func(ctx context.Context) error { _, err := m.Put(ctx, "k2", "v"); return err }},
-		{"Map.Insert", func(ctx context.Context) error { _, err := m.Insert(ctx, "k3", "v"); return err }},
-		{"Map.Update", func(ctx context.Context) error { _, err := m.Update(ctx, "k", "w"); return err }},
-		{"Map.Remove", func(ctx context.Context) error { _, err := m.Remove(ctx, "k"); return err }},
-		{"Map.Clear", func(ctx context.Context) error { return m.Clear(ctx) }},
-		{"Set.Add", func(ctx context.Context) error { _, err := st.Add(ctx, "b"); return err }},
-		{"Set.Remove", func(ctx context.Context) error { _, err := st.Remove(ctx, "a"); return err }},
-		{"Set.Clear", func(ctx context.Context) error { return st.Clear(ctx) }},
-		{"Value.Set", func(ctx context.Context) error { _, err := v.Set(ctx, "w"); return err }},
-		{"Value.Delete", func(ctx context.Context) error { return v.Delete(ctx) }},
-		{"List.Append", func(ctx context.Context) error { _, err := l.Append(ctx, "y"); return err }},
-		{"List.Set", func(ctx context.Context) error { _, err := l.Set(ctx, 0, "y"); return err }},
-		{"List.Remove", func(ctx context.Context) error { _, err := l.Remove(ctx, 0); return err }},
-		{"List.Clear", func(ctx context.Context) error { return l.Clear(ctx) }},
-		{"IndexedMap.Append", func(ctx context.Context) error { _, err := im.Append(ctx, "k2", "v"); return err }},
-		{"IndexedMap.Update", func(ctx context.Context) error { _, err := im.Update(ctx, "k", "w"); return err }},
-		{"IndexedMap.Remove", func(ctx context.Context) error { _, err := im.Remove(ctx, "k"); return err }},
-		{"IndexedMap.Clear", func(ctx context.Context) error { return im.Clear(ctx) }},
-		{"Lock.Lock", func(ctx context.Context) error { _, err := lk.Lock(ctx); return err }},
-		{"Lock.TryLock", func(ctx context.Context) error { _, _, err := lk2.TryLock(ctx); return err }},
-		{"Election.Enter", func(ctx context.Context) error { _, err := el.Enter(ctx); return err }},
-	}
 }
 
 func must(t *testing.T, err error) {

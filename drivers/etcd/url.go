@@ -45,6 +45,8 @@ func init() {
 //	keepalive-time=DURATION     Config.KeepAliveTime
 //	keepalive-timeout=DURATION  Config.KeepAliveTimeout
 //	prefix=STRING               Config.Prefix, the key prefix (default "atomix/")
+//	password-file=PATH          file holding the password (instead of the URL's), such
+//	                            as a mounted secret; one trailing newline is ignored
 //
 // The TLS parameters are read by package driver/urlparam into Config.TLS;
 // tls=false with another TLS parameter is a contradiction. Durations use
@@ -78,8 +80,15 @@ func ParseURL(u *url.URL) (Config, error) {
 	cfg.KeepAliveTime = q.Duration("keepalive-time", maxURLDuration)
 	cfg.KeepAliveTimeout = q.Duration("keepalive-timeout", maxURLDuration)
 	cfg.Prefix = q.String("prefix")
+	passwordFile := q.SecretFile("password-file")
 	if err := q.Done(); err != nil {
 		return Config{}, err
+	}
+	if q.Has("password-file") {
+		if cfg.Password != "" {
+			return Config{}, driver.Errorf(driver.ErrInvalid, "password-file: the URL also has a password")
+		}
+		cfg.Password = passwordFile
 	}
 	scheme := "http://"
 	if cfg.TLS != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -145,5 +147,45 @@ func TestParseURLRefusesOutOfRangePorts(t *testing.T) {
 	cfg, err := parseRaw(t, "etcd://h3,h1:1,h2:65535")
 	if want := []string{"http://h3:2379", "http://h1:1", "http://h2:65535"}; err != nil || !slices.Equal(cfg.Endpoints, want) {
 		t.Errorf("edge ports: %v, %v; want %v", cfg.Endpoints, err, want)
+	}
+}
+
+// TestParseURLPasswordFile checks password-file: the file's content, less
+// one trailing newline, is the password; a URL that also has a password, a
+// missing file or an empty one is ErrInvalid; no error shows the content.
+func TestParseURLPasswordFile(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(pw, []byte("s3cret-pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse("etcd://alice@h:2379?password-file=" + url.QueryEscape(pw))
+	cfg, err := ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Username != "alice" || cfg.Password != "s3cret-pw" {
+		t.Errorf("user %q, password %q; want alice and the file's content", cfg.Username, cfg.Password)
+	}
+	for _, raw := range []string{
+		"etcd://alice:inurl@h?password-file=" + url.QueryEscape(pw),
+		"etcd://alice@h?password-file=",
+		"etcd://alice@h?password-file=" + url.QueryEscape(filepath.Join(dir, "missing")),
+		"etcd://alice@h?password-file=" + url.QueryEscape(empty),
+		"etcd://alice@h?password-file=" + url.QueryEscape(pw) + "&dial-timeout=x",
+	} {
+		u, _ := url.Parse(raw)
+		_, err := ParseURL(u)
+		if !errors.Is(err, driver.ErrInvalid) {
+			t.Errorf("ParseURL(%q): %v, want ErrInvalid", raw, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "inurl") {
+			t.Errorf("ParseURL(%q): error %q shows the password", raw, err)
+		}
 	}
 }

@@ -39,7 +39,7 @@
 //	  +scard +sismember +sscan +sadd +srem +smembers
 //	  +llen +lindex +lrange +lpop +lpush +lset +rpop +rpush
 //	  +zadd +zrange +zrangebyscore +zrem +zrevrangebyscore
-//	  +evalsha +eval +publish +subscribe +unsubscribe
+//	  +evalsha +eval +evalsha_ro +eval_ro +publish +subscribe +unsubscribe
 //
 // (one line in redis-cli; replace atomix with [Options].KeyPrefix).
 // +client|setname is needed only with client-name; go-redis also sends
@@ -47,7 +47,18 @@
 // are loaded with EVAL, never SCRIPT LOAD; TIME is read by a script that
 // starts a missing version counter from the server's clock; nothing needs KEYS, SCAN, CONFIG,
 // FLUSH* or any admin command. TestConformanceLeastPrivilege runs the
-// whole conformance suite as such a user. A user refused a command gets
+// whole conformance suite as such a user. Scripts that only read run with
+// EVALSHA_RO and EVAL_RO (Redis 7), so a user that may only read needs no
+// write command at all:
+//
+//	ACL SETUSER reader on >password %R~atomix:* ~atomix:session:* &atomix:*
+//	  +@read +@connection +evalsha_ro +eval_ro +subscribe +unsubscribe
+//	  +set +pexpire +del
+//
+// (SET, PEXPIRE and DEL on the session keys keep the client's session;
+// every write of a
+// primitive is then refused with ErrPermission, which the conformance
+// suite's permissions tier checks). A user refused a command gets
 // ErrPermission at once (it is never retried), and a refused write stores
 // nothing: scripts read and publish before they write (see Watches).
 //
@@ -75,7 +86,12 @@
 // not have been applied. A connection that cannot be made is
 // ErrUnavailable, no reply in time ErrTimeout (for a read), a refusal by the
 // server before running anything (LOADING, READONLY, CLUSTERDOWN, OOM, ...)
-// ErrUnavailable.
+// ErrUnavailable. With TLS, the handshake completes while dialing, so its
+// failures are never ambiguous: a server certificate that does not verify
+// is ErrInvalid, a client certificate the server refuses (or none) is
+// ErrPermission, and a server that does not answer the handshake within
+// dial-timeout (a plaintext server) is ErrUnavailable; the x509 error or
+// TLS alert stays reachable with errors.As.
 //
 // # Versions
 //

@@ -94,6 +94,11 @@ func New(clientOpts *goredis.UniversalOptions, opts Options) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
+	if clientOpts.TLSConfig != nil && clientOpts.Dialer == nil {
+		o := *clientOpts
+		o.Dialer = tlsDialer(o.TLSConfig, o.DialTimeout)
+		clientOpts = &o
+	}
 	return newDriver(goredis.NewUniversalClient(clientOpts), true, opts), nil
 }
 

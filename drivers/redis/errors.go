@@ -102,6 +102,12 @@ func wrapError(ctx context.Context, err error, write bool) error {
 	if driver.IsClassified(err) {
 		return err
 	}
+	if tlsErr := driver.TLSFailure("the server", err); tlsErr != nil {
+		// A certificate that does not verify fails the handshake, before
+		// anything is sent; a server's alert refuses the connection at its
+		// first read, before any command runs.
+		return tlsErr
+	}
 	kind, fromContext := classify(err, write)
 	if fromContext {
 		return err

@@ -22,8 +22,8 @@ var (
 
 	imapWrite  = newScript("imap_write", withCounter(imapWriteSource), false)
 	imapRemove = newScript("imap_remove", withCounter(imapRemoveSource), false)
-	imapFind   = newScript("imap_find", imapFindSource, true)
-	imapPage   = newScript("imap_page", imapPageSource, true)
+	imapFind   = newReadScript("imap_find", imapFindSource)
+	imapPage   = newReadScript("imap_page", imapPageSource)
 )
 
 // indexedMap implements driver.IndexedMap with a Redis hash from each key

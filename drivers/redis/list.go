@@ -25,7 +25,7 @@ var (
 	listWrite = newScript("list_write", withCounter(listWriteSource), false)
 	// listRead writes only a snapshot under a fresh name: running it
 	// twice has the effect of once.
-	listRead = newScript("list_read", listReadSource, true)
+	listRead = newReadScript("list_read", listReadSource)
 )
 
 // snapshotTTL is how long an iteration's snapshot of a long list lives

@@ -21,7 +21,7 @@ var (
 	// hold the first one made.
 	lockAcquire = newScript("lock_acquire", withCounter(lockAcquireSource), true)
 	lockRelease = newScript("lock_release", lockReleaseSource, false)
-	lockHolder  = newScript("lock_holder", lockHolderSource, true)
+	lockHolder  = newReadScript("lock_holder", lockHolderSource)
 )
 
 // lock implements driver.Lock. It keeps no state per owner.

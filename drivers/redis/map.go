@@ -27,7 +27,7 @@ var (
 	mapWrite  = newScript("map_write", withCounter(mapWriteSource), false)
 	mapRemove = newScript("map_remove", withCounter(mapRemoveSource), false)
 	clearAll  = newScript("clear", withCounter(clearSource), false)
-	hashRead  = newScript("hash_read", hashReadSource, true)
+	hashRead  = newReadScript("hash_read", hashReadSource)
 )
 
 // scanCount is the COUNT hint of the SCAN family and the page size of

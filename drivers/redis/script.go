@@ -23,6 +23,10 @@ type script struct {
 	// go-redis's retries; every other script is sent once, and a lost reply
 	// is reported as ambiguous instead of being retried blindly.
 	idempotent bool
+	// readOnly scripts only read. They run with EVALSHA_RO (EVAL_RO to
+	// load), so a user whose ACL allows reads but no writes can run them,
+	// and the server refuses any write they might attempt.
+	readOnly bool
 }
 
 // counterLib defines readCounter and advanceCounter, which every script
@@ -40,12 +44,28 @@ func newScript(name, src string, idempotent bool) *script {
 	return &script{name: name, src: src, sha: hex.EncodeToString(sum[:]), idempotent: idempotent}
 }
 
+// newReadScript returns a script that only reads; it is idempotent.
+func newReadScript(name, src string) *script {
+	s := newScript(name, src, true)
+	s.readOnly = true
+	return s
+}
+
 // run runs the script and returns its reply. A nil reply is returned as
 // (nil, nil), not as goredis.Nil.
 func (s *script) run(ctx context.Context, c goredis.UniversalClient, keys []string, args ...any) (any, error) {
-	v, err := s.eval(ctx, c, "evalsha", s.sha, keys, args)
+	evalsha, eval := "evalsha", "eval"
+	if s.readOnly {
+		evalsha, eval = "evalsha_ro", "eval_ro"
+	}
+	v, err := s.eval(ctx, c, evalsha, s.sha, keys, args)
+	if s.readOnly && err != nil && isUnknownCommand(err) {
+		// Redis before 7.0 has no EVALSHA_RO: run it as any script.
+		evalsha, eval = "evalsha", "eval"
+		v, err = s.eval(ctx, c, evalsha, s.sha, keys, args)
+	}
 	if err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
-		v, err = s.eval(ctx, c, "eval", s.src, keys, args)
+		v, err = s.eval(ctx, c, eval, s.src, keys, args)
 	}
 	if err == goredis.Nil {
 		return nil, nil
@@ -93,4 +113,10 @@ func do(ctx context.Context, c goredis.UniversalClient, once bool, args ...any) 
 		return nil, nil
 	}
 	return v, err
+}
+
+// isUnknownCommand reports whether err is the server's refusal of a command
+// it does not know.
+func isUnknownCommand(err error) bool {
+	return goredis.HasErrorPrefix(err, "ERR unknown command")
 }

@@ -17,7 +17,7 @@ var (
 	setReadSource string
 
 	setChange = newScript("set_change", withCounter(setChangeSource), false)
-	setRead   = newScript("set_read", setReadSource, true)
+	setRead   = newReadScript("set_read", setReadSource)
 )
 
 // set implements driver.Set with one Redis set. Contains is SISMEMBER and

@@ -2,10 +2,8 @@ package redis
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -139,8 +137,8 @@ func ParseURL(u *url.URL) (*goredis.UniversalOptions, Options, error) {
 	c.MasterName = q.String("sentinel-master")
 	c.SentinelUsername = q.String("sentinel-username")
 	c.SentinelPassword = q.String("sentinel-password")
-	passwordFile := q.String("password-file")
-	sentinelPasswordFile := q.String("sentinel-password-file")
+	passwordFile := q.SecretFile("password-file")
+	sentinelPasswordFile := q.SecretFile("sentinel-password-file")
 	c.ClientName = q.String("client-name")
 	c.Protocol = q.Int("protocol", 2, 3)
 	c.DialTimeout = q.Duration("dial-timeout", maxURLDuration)
@@ -156,25 +154,17 @@ func ParseURL(u *url.URL) (*goredis.UniversalOptions, Options, error) {
 	if err := q.Done(); err != nil {
 		return nil, opts, err
 	}
-	if passwordFile != "" || q.Has("password-file") {
+	if q.Has("password-file") {
 		if _, set := userPassword(u); set {
 			return nil, opts, driver.Errorf(driver.ErrInvalid, "password-file: the URL also has a password")
 		}
-		p, err := readPasswordFile("password-file", passwordFile)
-		if err != nil {
-			return nil, opts, err
-		}
-		c.Password = p
+		c.Password = passwordFile
 	}
-	if sentinelPasswordFile != "" || q.Has("sentinel-password-file") {
+	if q.Has("sentinel-password-file") {
 		if q.Has("sentinel-password") {
 			return nil, opts, driver.Errorf(driver.ErrInvalid, "sentinel-password-file: sentinel-password is also given")
 		}
-		p, err := readPasswordFile("sentinel-password-file", sentinelPasswordFile)
-		if err != nil {
-			return nil, opts, err
-		}
-		c.SentinelPassword = p
+		c.SentinelPassword = sentinelPasswordFile
 	}
 
 	if len(c.Addrs) == 0 {
@@ -196,38 +186,6 @@ func userPassword(u *url.URL) (string, bool) {
 		return "", false
 	}
 	return u.User.Password()
-}
-
-// maxPasswordFile bounds the size of a password file.
-const maxPasswordFile = 64 << 10
-
-// readPasswordFile returns the content of the password file path, named by
-// the URL parameter key, without one trailing newline. Its errors name the
-// parameter and the path, never the content.
-func readPasswordFile(key, path string) (string, error) {
-	if path == "" {
-		return "", driver.Errorf(driver.ErrInvalid, "%s: empty file name", key)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", driver.Wrap(driver.ErrInvalid, err, "%s", key)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxPasswordFile+1))
-	if err != nil {
-		return "", driver.Wrap(driver.ErrInvalid, err, "%s", key)
-	}
-	if len(data) > maxPasswordFile {
-		return "", driver.Errorf(driver.ErrInvalid, "%s: the file is larger than %d bytes", key, maxPasswordFile)
-	}
-	p := string(data)
-	if strings.HasSuffix(p, "\n") {
-		p = strings.TrimSuffix(strings.TrimSuffix(p, "\n"), "\r")
-	}
-	if p == "" {
-		return "", driver.Errorf(driver.ErrInvalid, "%s: the file is empty", key)
-	}
-	return p, nil
 }
 
 // withPort adds the default port to an address without one and checks

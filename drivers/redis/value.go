@@ -21,7 +21,7 @@ var (
 
 	valueSet    = newScript("value_set", withCounter(valueSetSource), false)
 	valueDelete = newScript("value_delete", withCounter(valueDeleteSource), false)
-	valueRead   = newScript("value_read", valueReadSource, true)
+	valueRead   = newReadScript("value_read", valueReadSource)
 )
 
 // value implements driver.Value with one Redis string: the version as 8

@@ -427,8 +427,13 @@ func sample13(t *testing.T) {
 		Crash:      func(d driver.Driver) { d.(*memory.Driver).Crash() }, // vanish without cleanup
 		SessionTTL: time.Second,
 		// A networked driver sets Backend (host:port) and NewDriverAt, and
-		// the suite's fault tier runs it through a TCP fault proxy.
-		Gaps: map[conformance.Feature]string{conformance.FeatureFaults: "in-process"},
+		// the suite's fault tier runs it through a TCP fault proxy; a
+		// backend with credentials sets NewReadOnlyDriver, and the
+		// permissions tier checks that every write is refused.
+		Gaps: map[conformance.Feature]string{
+			conformance.FeatureFaults:      "in-process",
+			conformance.FeaturePermissions: "no credentials",
+		},
 	})
 }
 
