@@ -25,7 +25,7 @@ var (
 	// hold or the place in the queue the first one made.
 	semAcquire = newScript("sem_acquire", withCounter(semLibSource+semAcquireSource), true)
 	semRelease = newScript("sem_release", withCounter(semLibSource+semReleaseSource), false)
-	semRead    = newScript("sem_read", withCounter(semLibSource+semReadSource), true)
+	semRead    = newReadScript("sem_read", withCounter(semLibSource+semReadSource))
 )
 
 // semaphore implements driver.Semaphore. It keeps no state per owner.
