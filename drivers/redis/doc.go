@@ -56,7 +56,8 @@
 //	  +set +pexpire +del
 //
 // (SET, PEXPIRE and DEL on the session keys keep the client's session;
-// every write of a
+// iterating a List longer than one page of 256 items copies it to a
+// snapshot, a write, which such a user may not do; every write of a
 // primitive is then refused with ErrPermission, which the conformance
 // suite's permissions tier checks). A user refused a command gets
 // ErrPermission at once (it is never retried), and a refused write stores

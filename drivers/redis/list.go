@@ -21,11 +21,14 @@ var (
 	listWriteSource string
 	//go:embed lua/list_read.lua
 	listReadSource string
+	//go:embed lua/list_snapshot.lua
+	listSnapshotSource string
 
 	listWrite = newScript("list_write", withCounter(listWriteSource), false)
-	// listRead writes only a snapshot under a fresh name: running it
+	listRead  = newReadScript("list_read", listReadSource)
+	// listSnapshot writes only a snapshot under a fresh name: running it
 	// twice has the effect of once.
-	listRead = newReadScript("list_read", listReadSource)
+	listSnapshot = newScript("list_snapshot", listSnapshotSource, true)
 )
 
 // snapshotTTL is how long an iteration's snapshot of a long list lives
@@ -128,9 +131,10 @@ func (l *list) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 			yield(nil, err)
 			return
 		}
-		snap := l.ks.key("snap:" + randomID())
-		keys := []string{l.keys[0], l.keys[1], snap}
-		r, err := listRead.run(ctx, l.client(), keys, scanCount, snapshotTTL.Milliseconds())
+		// One page is read without writing anything (a read-only user may
+		// iterate a short list); a longer list is read again from a
+		// snapshot, so that every page comes from one state.
+		r, err := listRead.run(ctx, l.client(), l.keys, scanCount)
 		if err != nil {
 			yield(nil, l.fail(ctx, err, false))
 			return
@@ -139,6 +143,17 @@ func (l *list) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 		if err != nil {
 			yield(nil, l.fail(ctx, err, false))
 			return
+		}
+		snap := l.ks.key("snap:" + randomID())
+		if len(items) < n {
+			keys := []string{l.keys[0], l.keys[1], snap}
+			if r, err = listSnapshot.run(ctx, l.client(), keys, scanCount, snapshotTTL.Milliseconds()); err == nil {
+				_, n, items, err = listPage(r)
+			}
+			if err != nil {
+				yield(nil, l.fail(ctx, err, false))
+				return
+			}
 		}
 		if len(items) < n {
 			defer func() {
@@ -178,7 +193,7 @@ func (l *list) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 	}
 }
 
-// listPage decodes the reply of listRead.
+// listPage decodes the reply of listRead and listSnapshot.
 func listPage(r any) (seq uint64, n int, items []string, err error) {
 	a, err := replyArray(r, 3)
 	if err != nil {
@@ -213,8 +228,7 @@ type listReplica struct {
 }
 
 func (r *listReplica) load(ctx context.Context, first bool) (uint64, []driver.ListEvent, error) {
-	keys := []string{r.l.keys[0], r.l.keys[1], r.l.ks.key("snap")}
-	reply, err := listRead.run(ctx, r.l.client(), keys, -1, 0)
+	reply, err := listRead.run(ctx, r.l.client(), r.l.keys, -1)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -22,7 +22,8 @@ func (c *scriptCounter) ProcessPipelineHook(next goredis.ProcessPipelineHook) go
 }
 func (c *scriptCounter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
-		if n := cmd.Name(); n == "evalsha" || n == "eval" {
+		switch cmd.Name() {
+		case "evalsha", "eval", "evalsha_ro", "eval_ro":
 			c.n.Add(1)
 		}
 		return next(ctx, cmd)
