@@ -215,8 +215,11 @@ func (s *semaphore) attempt(ctx context.Context, ss *session, owner string, perm
 // abandon handles an attempt given up or failed, whose outcome may be
 // unknown: it removes the owner's place in the queue, or the hold it was
 // granted meanwhile, so that nothing is left behind, and reports err
-// (ctx.Err() if ctx ended). If that cannot be done either, what is left
-// ends with its session.
+// (ctx.Err() if ctx ended). If that cannot be done either (the server is
+// unreachable for its 5 seconds), what is left stays until the session
+// ends or the same owner acquires again (which takes the place in the
+// queue, or the hold, that was left); it is not retried in the background,
+// where it could remove that later acquisition.
 func (s *semaphore) abandon(ctx context.Context, owner string, err error) error {
 	if derr := s.d.check(); derr != nil {
 		return derr // the client is gone; so are its sessions
