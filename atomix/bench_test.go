@@ -2,7 +2,11 @@ package atomix_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/atomix/go-client/atomix"
 	"github.com/atomix/go-client/driver"
@@ -115,5 +119,55 @@ func TestPortableLayerAllocations(t *testing.T) {
 	}
 	if portablePut >= 10 || portableGet >= 10 {
 		t.Errorf("over the budget of 10 allocations")
+	}
+}
+
+// The same with the OpenTelemetry SDK installed (a tracer provider that
+// samples every span, with no exporter, and a meter provider with a manual
+// reader) and a logger: the cost of observing.
+
+func observedClient(b *testing.B) *atomix.Client {
+	tp := sdktrace.NewTracerProvider()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() {
+		_ = tp.Shutdown(context.Background())
+		_ = mp.Shutdown(context.Background())
+	})
+	return atomix.NewClient(atomix.WithDriver(memory.New()), atomix.WithTracerProvider(tp),
+		atomix.WithMeterProvider(mp), atomix.WithLogger(slog.New(slog.DiscardHandler)))
+}
+
+func BenchmarkMapPutObserved(b *testing.B) {
+	ctx := context.Background()
+	c := observedClient(b)
+	defer c.Close(ctx)
+	m, err := atomix.GetMap[string, string](ctx, "m", atomix.WithClient(c))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Put(ctx, "key", "value"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMapGetObserved(b *testing.B) {
+	ctx := context.Background()
+	c := observedClient(b)
+	defer c.Close(ctx)
+	m, err := atomix.GetMap[string, string](ctx, "m", atomix.WithClient(c))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := m.Put(ctx, "key", "value"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Get(ctx, "key"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -31,6 +31,9 @@ type Client struct {
 
 	sessions sessionKeeper
 
+	// obs is the client's logger and telemetry (observe.go).
+	obs observer
+
 	// watched holds the channels that the live watches of the client's
 	// primitives feed, so that one channel given to two of them is refused
 	// rather than closed twice.
@@ -57,6 +60,7 @@ func NewClient(opts ...Option) *Client {
 func newClient(cfg config, err error) *Client {
 	c := &Client{cfg: cfg, err: err, open: make(map[closer]struct{})}
 	c.sessions.init()
+	c.observe()
 	return c
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/atomix/go-client/atomix"
@@ -14,7 +16,7 @@ import (
 	_map "github.com/atomix/go-client/atomix/map"
 	"github.com/atomix/go-client/atomix/primitive"
 	"github.com/atomix/go-client/atomix/value"
-	_ "github.com/atomix/go-client/drivers/memory" // registers mem://
+	"github.com/atomix/go-client/drivers/memory" // also registers mem://
 )
 
 func ExampleOpen() {
@@ -407,4 +409,45 @@ func ExampleGetCounter() {
 	// 15
 	// 12
 	// true
+}
+
+// ExampleWithLogger logs what an operator needs through log/slog: here, the
+// session a lock needs and a hold lost when another client released it by
+// version. Nothing is logged for a successful operation.
+func ExampleWithLogger() {
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		// Drop the times, so that the example's output is stable.
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == "held" {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	store := memory.NewStore()
+	client := atomix.NewClient(atomix.WithDriver(store.Connect()), atomix.WithLogger(logger))
+	defer client.Close(ctx)
+	other := atomix.NewClient(atomix.WithDriver(store.Connect()))
+	defer other.Close(ctx)
+
+	l, err := client.GetLock(ctx, "jobs")
+	if err != nil {
+		panic(err)
+	}
+	version, err := l.Lock(ctx)
+	if err != nil {
+		panic(err)
+	}
+	admin, err := other.GetLock(ctx, "jobs")
+	if err != nil {
+		panic(err)
+	}
+	if _, err := admin.Unlock(ctx, lock.IfMatch(version)); err != nil {
+		panic(err)
+	}
+	<-l.Lost() // the loss is logged before Lost closes
+	// Output:
+	// level=INFO msg="atomix: session started" driver=memory session=memory-session-1 ttl=15s
+	// level=WARN msg="atomix: hold lost" driver=memory kind=lock name=jobs version=1 reason=removed
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/atomix/go-client/atomix/lock"
@@ -43,6 +44,7 @@ func getLock(ctx context.Context, c *Client, name string, opts []primitive.Optio
 	p := &lockPrimitive{d: d}
 	o.setup(&p.base)
 	p.owner.init(o.client, randomID(), d, "the lock", "Lock or TryLock") // c is nil for the package-level GetLock
+	p.owner.events = holdEvents{c: o.client, kind: driver.KindLock, name: name}
 	if err := o.finish(ctx, p); err != nil {
 		return nil, err
 	}
@@ -141,6 +143,9 @@ type holder struct {
 
 	errHeld      error // of an acquisition while the instance holds
 	errAcquiring error // of an acquisition while another is in progress
+	// events reports waits and the end of holds to the client's logger
+	// and meter.
+	events holdEvents
 
 	mu        sync.Mutex
 	acquiring context.CancelFunc // of the acquisition in progress, nil when none
@@ -158,6 +163,10 @@ type hold struct {
 	session <-chan struct{} // Done of the session the hold is bound to
 	ended   chan struct{}
 	once    sync.Once
+	since   time.Time // when it was acquired
+	// releasing is set before its owner asks the backend to release it,
+	// so that its removal is not taken for a loss.
+	releasing atomic.Bool
 }
 
 func (h *hold) end() { h.once.Do(func() { close(h.ended) }) }
@@ -194,7 +203,7 @@ func (o *holder) init(c *Client, owner string, d releaser, held, calls string) {
 // acquire takes a hold through a, waiting for it if wait is set. A session
 // that ends while it waits is replaced and the wait goes on: nothing was
 // held yet. Closing the instance cancels the wait.
-func (o *holder) acquire(ctx context.Context, a acquirer, wait bool) (uint64, bool, error) {
+func (o *holder) acquire(ctx context.Context, a acquirer, wait bool) (version uint64, acquired bool, err error) {
 	o.mu.Lock()
 	switch {
 	case o.closed:
@@ -218,6 +227,8 @@ func (o *holder) acquire(ctx context.Context, a acquirer, wait bool) (uint64, bo
 		o.mu.Unlock()
 		close(done)
 	}()
+	start := time.Now()
+	defer func() { o.events.waited(ctx, start, acquired, err) }()
 
 	for {
 		s, err := o.client.session(actx)
@@ -241,10 +252,10 @@ func (o *holder) acquire(ctx context.Context, a acquirer, wait bool) (uint64, bo
 			return 0, false, nil
 		}
 		o.mu.Lock()
-		hd := &hold{version: h.Version, session: s.Done(), ended: make(chan struct{})}
+		hd := &hold{version: h.Version, session: s.Done(), ended: make(chan struct{}), since: time.Now()}
 		o.hold = hd
 		o.mu.Unlock()
-		go hd.watch(h.Gone, s.Done())
+		go hd.watch(h.Gone, s.Done(), o.events)
 		return h.Version, true, nil
 	}
 }
@@ -261,14 +272,28 @@ func (o *holder) interrupted(ctx context.Context, err error) error {
 	return err
 }
 
-// watch ends the hold when the driver sees it gone or the session ends.
-func (h *hold) watch(gone, session <-chan struct{}) {
+// watch ends the hold when the driver sees it gone or the session ends,
+// and reports its end to events: lost, unless its owner released it.
+func (h *hold) watch(gone, session <-chan struct{}, events holdEvents) {
 	select {
 	case <-gone:
 	case <-session:
 	case <-h.ended:
 	}
+	lost := !isClosed(h.ended) && !h.releasing.Load()
+	reason := lostRemoved
+	if isClosed(session) {
+		reason = lostSessionEnded
+	}
+	if lost {
+		// Reported before Lost closes, so that whoever waits on Lost
+		// finds the loss in the logs and metrics.
+		events.ended(h.version, h.since, true, reason)
+		h.end()
+		return
+	}
 	h.end()
+	events.ended(h.version, h.since, false, "")
 }
 
 // lost returns the channel that closes when the current hold ends.
@@ -292,6 +317,7 @@ func (o *holder) release(ctx context.Context) (bool, error) {
 	if h == nil || !h.live() {
 		return false, nil
 	}
+	h.releasing.Store(true)
 	ok, err := o.d.Release(ctx, o.owner, h.version)
 	h.end()
 	if err != nil {
@@ -364,13 +390,16 @@ func retryUntilConfirmed(session <-chan struct{}, undo func(ctx context.Context)
 // releaseVersion releases, through the lock d, whoever holds version; if
 // that is this instance, its hold ends.
 func (o *holder) releaseVersion(ctx context.Context, d driver.Lock, version uint64) (bool, error) {
+	o.mu.Lock()
+	h := o.hold
+	o.mu.Unlock()
+	if h != nil && h.version == version {
+		h.releasing.Store(true)
+	}
 	ok, err := d.ReleaseVersion(ctx, version)
 	if err != nil {
 		return false, err
 	}
-	o.mu.Lock()
-	h := o.hold
-	o.mu.Unlock()
 	if ok && h != nil && h.version == version {
 		h.end()
 	}

@@ -2,7 +2,11 @@ package atomix
 
 import (
 	"errors"
+	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/atomix/go-client/atomix/primitive"
 	"github.com/atomix/go-client/driver"
@@ -24,7 +28,12 @@ type config struct {
 	driver     driver.Driver
 	namespace  string
 	sessionTTL time.Duration
-	errs       []error
+	// logger, tracerProvider and meterProvider are those of WithLogger,
+	// WithTracerProvider and WithMeterProvider; nil when not given.
+	logger         *slog.Logger
+	tracerProvider trace.TracerProvider
+	meterProvider  metric.MeterProvider
+	errs           []error
 }
 
 // WithDriver makes the client use d. The client owns d from then on: its

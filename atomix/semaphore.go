@@ -56,6 +56,7 @@ func getSemaphore(ctx context.Context, c *Client, name string, opts []primitive.
 	p := &semaphorePrimitive{d: d, limit: limit}
 	o.setup(&p.base)
 	p.owner.init(o.client, randomID(), d, "permits of the semaphore", "Acquire or TryAcquire")
+	p.owner.events = holdEvents{c: o.client, kind: driver.KindSemaphore, name: o.id.Name}
 	if err := o.finish(ctx, p); err != nil {
 		return nil, err
 	}

@@ -77,6 +77,11 @@ func (c *Client) session(ctx context.Context) (driver.Session, error) {
 	}
 	k.current.Store(&liveSession{s})
 	k.mu.Unlock()
+	var replaced driver.Session
+	if old != nil {
+		replaced = old.Session
+	}
+	c.sessionStarted(s, replaced)
 	return s, nil
 }
 

@@ -42,6 +42,13 @@ type Harness struct {
 	// written; a harness without credentials to limit declares the
 	// FeaturePermissions gap instead.
 	NewReadOnlyDriver func(ctx context.Context, t testing.TB) (driver.Driver, error)
+	// DiscardHistory, if set, makes the backend forget its history of
+	// changes up to now (etcd's compaction). The observability tier calls
+	// it while a watch's connection is cut, on backends whose clients
+	// resume a broken watch from where it was without re-reading: the
+	// watch must then re-read. Leave it nil where a cut connection alone
+	// makes a watch re-read.
+	DiscardHistory func(ctx context.Context, t testing.TB)
 
 	// SessionTTL is the session TTL the suite configures for clients whose
 	// expiry it waits for. Use the smallest the backend accepts.

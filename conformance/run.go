@@ -69,6 +69,7 @@ func Run(t *testing.T, h Harness) {
 		{"DriverContract", testDriverContract},
 		{"Faults", testFaults},
 		{"Permissions", testPermissions},
+		{"Observability", testObservability},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -63,6 +63,22 @@
 // compiling: [SemaphoreOpener]. The portable layer reports ErrNotSupported
 // for a driver that lacks one.
 //
+// # Observability
+//
+// A driver tells the operator what only it sees through an [Observer], which
+// the portable layer gives it once, through the optional [Observable]
+// interface, before opening anything: embed an [ObserverSlot] in the driver
+// type and call Observer() where there is something to report. Three
+// things are reported: the backend client's own log lines go to
+// Observer().Logger(), at levels that keep a healthy process quiet; each
+// session renewal goes to SessionRenewed (a driver whose sessions use
+// package lease passes lease.OnRenew); and each time a watch re-reads its
+// state instead of following changes it calls WatchResynced with a
+// [ResyncReason], after the re-read succeeded and before it sends the
+// events. A session that can say why it ended implements [SessionCause].
+// Spans and metrics of operations are not the driver's business: the
+// portable layer records them around every driver call.
+//
 // # Concurrency
 //
 // Every value returned by a driver must be safe for concurrent use.

@@ -50,19 +50,31 @@ type RenewFunc func(ctx context.Context) (ttl time.Duration, err error)
 // backend says the lease is gone, or the deadline passes without a
 // successful renewal. Its methods are safe for concurrent use.
 type Keeper struct {
-	renew RenewFunc
-	stop  context.CancelFunc
-	done  chan struct{}
-	ended chan struct{} // closed when the loop has returned
+	renew    RenewFunc
+	reported func(err error) // OnRenew's, nil when none
+	stop     context.CancelFunc
+	done     chan struct{}
+	ended    chan struct{} // closed when the loop has returned
 
 	mu       sync.Mutex
 	deadline time.Time
 	cause    error
 }
 
+// Option configures a Keeper.
+type Option func(*Keeper)
+
+// OnRenew makes the keeper call report after every renewal it sends, with
+// nil if the renewal succeeded, else its error: how a driver reports
+// renewals to its driver.Observer. report runs on the keeper's goroutine
+// and must return quickly.
+func OnRenew(report func(err error)) Option {
+	return func(k *Keeper) { k.reported = report }
+}
+
 // Start starts renewing a lease that the backend granted for ttl in reply to
 // a request sent at sent. The first deadline is sent+ttl.
-func Start(sent time.Time, ttl time.Duration, renew RenewFunc) *Keeper {
+func Start(sent time.Time, ttl time.Duration, renew RenewFunc, opts ...Option) *Keeper {
 	ctx, stop := context.WithCancel(context.Background())
 	k := &Keeper{
 		renew:    renew,
@@ -70,6 +82,9 @@ func Start(sent time.Time, ttl time.Duration, renew RenewFunc) *Keeper {
 		done:     make(chan struct{}),
 		ended:    make(chan struct{}),
 		deadline: sent.Add(ttl),
+	}
+	for _, opt := range opts {
+		opt(k)
 	}
 	go k.loop(ctx, ttl)
 	return k
@@ -138,6 +153,9 @@ func (k *Keeper) loop(ctx context.Context, ttl time.Duration) {
 		rctx, cancel := context.WithDeadline(ctx, deadline)
 		granted, err := k.renew(rctx)
 		cancel()
+		if k.reported != nil && ctx.Err() == nil {
+			k.reported(err)
+		}
 		switch {
 		case err == nil:
 			if granted > 0 {

@@ -85,3 +85,28 @@ func TestGoneEndsAtOnce(t *testing.T) {
 		t.Fatalf("Cause = %v, want ErrGone", k.Cause())
 	}
 }
+
+// TestOnRenewReportsEveryRenewal: OnRenew's function hears each renewal the
+// keeper sends, with nil for a success and the error of a failure.
+func TestOnRenewReportsEveryRenewal(t *testing.T) {
+	failing := errors.New("unreachable")
+	var n atomic.Int32
+	reports := make(chan error, 16)
+	k := lease.Start(time.Now(), 300*time.Millisecond, func(ctx context.Context) (time.Duration, error) {
+		if n.Add(1) == 2 {
+			return 0, failing
+		}
+		return 0, nil
+	}, lease.OnRenew(func(err error) { reports <- err }))
+	defer k.Stop()
+	for i, want := range []error{nil, failing, nil} {
+		select {
+		case err := <-reports:
+			if err != want {
+				t.Fatalf("report %d = %v, want %v", i, err, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("report %d not heard", i)
+		}
+	}
+}

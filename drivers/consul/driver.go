@@ -15,6 +15,10 @@ import (
 // Driver is a driver.Driver on a Consul agent's KV store, sessions and
 // transactions. It is safe for concurrent use.
 type Driver struct {
+	// ObserverSlot makes the driver a driver.Observable: what it reports
+	// goes to the Observer of the client that uses it.
+	driver.ObserverSlot
+
 	client *api.Client
 	kv     *api.KV
 	opts   Options

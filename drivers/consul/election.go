@@ -372,7 +372,7 @@ func (e *consulElection) Watch(ctx context.Context, ch chan<- driver.Term) error
 			}
 			last = t
 			return true
-		})
+		}, e.resynced)
 	}()
 	return nil
 }

@@ -319,7 +319,7 @@ func (l *consulList) Watch(ctx context.Context, ch chan<- driver.ListEvent) erro
 			}
 			last = next
 			return true
-		})
+		}, l.resynced)
 	}()
 	return nil
 }

@@ -14,6 +14,9 @@ import (
 type primitive struct {
 	d    *Driver
 	base string // the primitive's path, without a trailing slash
+	// kind and id name the primitive to the driver's Observer.
+	kind driver.Kind
+	id   driver.ID
 
 	// ctx ends when the primitive or its driver is closed; watches run
 	// under it.
@@ -24,7 +27,7 @@ type primitive struct {
 
 // init sets p up as the primitive of kind with id.
 func (p *primitive) init(d *Driver, kind string, id driver.ID) {
-	p.d, p.base = d, d.base(kind, id)
+	p.d, p.base, p.kind, p.id = d, d.base(kind, id), driver.Kind(kind), id
 	p.ctx, p.cancel = context.WithCancel(d.ctx)
 }
 

@@ -76,7 +76,7 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 		return nil, classify(ctx, err, writing)
 	}
 	s := &session{d: d, id: out.ID}
-	s.keeper = lease.Start(sent, ttl, s.renew)
+	s.keeper = lease.Start(sent, ttl, s.renew, lease.OnRenew(func(err error) { d.Observer().SessionRenewed(s.id, err) }))
 	s.ctx, s.cancel = context.WithCancel(d.ctx)
 	go func() {
 		select {
@@ -113,6 +113,10 @@ func (s *session) ID() string { return s.id }
 // Done is closed when the session has ended: closed, invalidated by Consul,
 // or not renewed for a whole TTL.
 func (s *session) Done() <-chan struct{} { return s.keeper.Done() }
+
+// Cause says why the session ended (see lease.Keeper.Cause); nil while it
+// lives.
+func (s *session) Cause() error { return s.keeper.Cause() }
 
 // Close destroys the session; Consul deletes every key it holds. A second
 // Close returns nil.

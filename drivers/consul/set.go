@@ -142,7 +142,7 @@ func (s *consulSet) Watch(ctx context.Context, ch chan<- driver.ElementEvent) er
 			}
 			last = next
 			return true
-		})
+		}, s.resynced)
 	}()
 	return nil
 }

@@ -106,7 +106,7 @@ func (v *consulValue) Watch(ctx context.Context, ch chan<- driver.ValueEvent) er
 			}
 			last = next
 			return true
-		})
+		}, v.resynced)
 	}()
 	return nil
 }

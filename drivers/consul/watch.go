@@ -55,9 +55,14 @@ const (
 // so that the next answer comes at once and is the store's current state.
 // It returns when changed returns false, when ctx ends, or when the agent
 // refuses the query for good (an ACL or request error).
-func follow[T any](ctx context.Context, d *Driver, index uint64, query func(*api.QueryOptions) (T, *api.QueryMeta, error), changed func(T) bool) {
+//
+// resynced, if not nil, is told of each read that follows a failed one or
+// an index that went backwards: a watch that reads again from scratch.
+func follow[T any](ctx context.Context, d *Driver, index uint64, query func(*api.QueryOptions) (T, *api.QueryMeta, error), changed func(T) bool, resynced func(driver.ResyncReason, error)) {
 	index = max(index, 1)
 	backoff := retryMin
+	var reason driver.ResyncReason // why this read is a re-read; "" when it is not
+	var cause error
 	for ctx.Err() == nil {
 		q := (&api.QueryOptions{WaitIndex: index, WaitTime: d.opts.WaitTime}).WithContext(ctx)
 		v, meta, err := query(q)
@@ -68,6 +73,9 @@ func follow[T any](ctx context.Context, d *Driver, index uint64, query func(*api
 			// The agent may come back as another store, whose index is
 			// below ours: a blocking query with ours would wait for it.
 			index = 0
+			if reason == "" {
+				reason, cause = driver.ResyncReconnect, err
+			}
 			if !sleep(ctx, backoff) {
 				return
 			}
@@ -75,6 +83,10 @@ func follow[T any](ctx context.Context, d *Driver, index uint64, query func(*api
 			continue
 		}
 		backoff = retryMin
+		if reason != "" && resynced != nil {
+			resynced(reason, cause)
+		}
+		reason, cause = "", nil
 		next := max(meta.LastIndex, 1)
 		if next == index {
 			continue // WaitTime passed without a change
@@ -84,9 +96,15 @@ func follow[T any](ctx context.Context, d *Driver, index uint64, query func(*api
 		}
 		if next < index {
 			next = 0 // the index went backwards: read afresh, then block
+			reason = driver.ResyncRestart
 		}
 		index = next
 	}
+}
+
+// resynced reports a watch's re-read to the driver's Observer.
+func (p *primitive) resynced(reason driver.ResyncReason, cause error) {
+	p.d.Observer().WatchResynced(p.kind, p.id, reason, cause)
 }
 
 // permanent reports whether a watch should give up after err.
@@ -144,7 +162,7 @@ func (p *primitive) watchEntries(ctx context.Context, dir string, toEntry func(s
 			}
 			last = next
 			return true
-		})
+		}, p.resynced)
 	}()
 	return nil
 }
@@ -175,7 +193,7 @@ func (p *primitive) watchGone(sess *session, key string, index uint64, held func
 		}, func(pair *api.KVPair) bool {
 			ended = !held(pair)
 			return !ended
-		})
+		}, nil)
 		if !ended { // the agent refused the query for good: rely on the session
 			<-sess.ctx.Done()
 		}

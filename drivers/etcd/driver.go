@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
@@ -30,6 +29,10 @@ const (
 // Driver is a driver.Driver that keeps every primitive's state in etcd.
 // It is safe for concurrent use.
 type Driver struct {
+	// ObserverSlot makes the driver a driver.Observable: what it reports
+	// goes to the Observer of the client that uses it.
+	driver.ObserverSlot
+
 	client     *clientv3.Client
 	ownsClient bool
 	prefix     string
@@ -78,6 +81,7 @@ func New(cfg Config) (*Driver, error) {
 		dialOpts = append(dialOpts, grpc.WithTransportCredentials(serverNameCreds{
 			TransportCredentials: credentials.NewTLS(tlsCfg), name: tlsCfg.ServerName}))
 	}
+	logger, logTo := newZapLogger()
 	client, err := clientv3.New(clientv3.Config{
 		Endpoints:            cfg.Endpoints,
 		Username:             cfg.Username,
@@ -86,9 +90,9 @@ func New(cfg Config) (*Driver, error) {
 		DialTimeout:          cfg.DialTimeout,
 		DialKeepAliveTime:    cfg.KeepAliveTime,
 		DialKeepAliveTimeout: cfg.KeepAliveTimeout,
-		// The driver reports every failure through its errors; the
-		// client's own logging would only repeat them on stderr.
-		Logger:      zap.NewNop(),
+		// The client's own lines go to the logger of the atomix client
+		// that uses the driver (WithLogger), never to stderr.
+		Logger:      logger,
 		DialOptions: dialOpts,
 	})
 	if err != nil {
@@ -97,12 +101,14 @@ func New(cfg Config) (*Driver, error) {
 	}
 	d := newDriver(client, cfg.Prefix)
 	d.ownsClient = true
+	logTo.Store(&d.ObserverSlot)
 	return d, nil
 }
 
 // NewFromClient returns a driver over an existing client, keeping its keys
 // under prefix (DefaultPrefix when empty). Closing the driver does not close
-// the client.
+// the client. The client keeps its own logger: only a driver made by New
+// sends clientv3's log lines to the atomix client's WithLogger.
 func NewFromClient(client *clientv3.Client, prefix string) *Driver {
 	if prefix == "" {
 		prefix = DefaultPrefix

@@ -16,6 +16,9 @@ import (
 type primitive struct {
 	d    *Driver
 	root string
+	// kind and id name the primitive to the driver's Observer.
+	kind driver.Kind
+	id   driver.ID
 
 	// ctx ends when the primitive or its driver is closed.
 	ctx    context.Context
@@ -26,7 +29,7 @@ type primitive struct {
 
 func newPrimitive(d *Driver, kind string, id driver.ID) primitive {
 	ctx, cancel := context.WithCancel(d.ctx)
-	return primitive{d: d, root: rootKey(d.prefix, kind, id), ctx: ctx, cancel: cancel}
+	return primitive{d: d, root: rootKey(d.prefix, kind, id), kind: driver.Kind(kind), id: id, ctx: ctx, cancel: cancel}
 }
 
 // check returns ErrClosed once the primitive or its driver is closed.

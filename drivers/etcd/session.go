@@ -69,7 +69,7 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 		cancel()
 		return nil, errDriverClosed
 	}
-	s.keep = lease.Start(sent, s.ttl, s.renew)
+	s.keep = lease.Start(sent, s.ttl, s.renew, lease.OnRenew(func(err error) { d.Observer().SessionRenewed(s.idStr, err) }))
 	d.sessions[s] = struct{}{}
 	return s, nil
 }
@@ -88,6 +88,10 @@ func (s *session) renew(ctx context.Context) (time.Duration, error) {
 
 // ID returns the lease ID in hexadecimal, as etcdctl prints it.
 func (s *session) ID() string { return s.idStr }
+
+// Cause says why the session ended (see lease.Keeper.Cause); nil while it
+// lives.
+func (s *session) Cause() error { return s.keep.Cause() }
 
 // Done is closed when the session ends: closed, expired, or its renewal
 // failed until the deadline passed.

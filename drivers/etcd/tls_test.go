@@ -224,8 +224,9 @@ func TestConformanceLeastPrivilege(t *testing.T) {
 		NewReadOnlyDriver: func(context.Context, testing.TB) (driver.Driver, error) {
 			return New(readOnly)
 		},
-		Crash:      func(d driver.Driver) { d.(*Driver).crash() },
-		SessionTTL: conformanceTTL,
+		Crash:          func(d driver.Driver) { d.(*Driver).crash() },
+		SessionTTL:     conformanceTTL,
+		DiscardHistory: discardHistory(secureConfig(s)),
 	})
 }
 

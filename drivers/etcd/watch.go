@@ -157,8 +157,13 @@ func (p *primitive) runWatch(ctx context.Context, key, end string, state mirror,
 	var changes []change
 	for {
 		wch := p.d.client.Watch(clientv3.WithRequireLeader(ctx), key, clientv3.WithRange(end), clientv3.WithRev(rev+1))
+		reason, cause := driver.ResyncReconnect, error(nil)
 		for resp := range wch {
 			if resp.Canceled || resp.Err() != nil {
+				cause = resp.Err()
+				if resp.CompactRevision != 0 || errors.Is(cause, rpctypes.ErrCompacted) {
+					reason = driver.ResyncCompaction
+				}
 				break
 			}
 			events := resp.Events
@@ -194,6 +199,10 @@ func (p *primitive) runWatch(ctx context.Context, key, end string, state mirror,
 		if !ok {
 			return
 		}
+		if freshRev < rev {
+			reason = driver.ResyncRestart // the cluster's history went back
+		}
+		p.d.Observer().WatchResynced(p.kind, p.id, reason, cause)
 		old := state
 		state, rev = fresh, freshRev
 		if !w.resynced(ctx, old, fresh) {

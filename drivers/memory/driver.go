@@ -19,6 +19,10 @@ const (
 // Make one with [New], [Store.Connect] or driver.Open("mem://NAME").
 // It is safe for concurrent use.
 type Driver struct {
+	// ObserverSlot makes the driver a driver.Observable: what it reports
+	// goes to the Observer of the client that uses it.
+	driver.ObserverSlot
+
 	store *Store
 
 	state atomic.Int32  // connOpen, connClosed or connCrashed

@@ -60,6 +60,10 @@ const (
 // with [New], [NewFromClient], or driver.Open with a redis:// or rediss://
 // URL. It is safe for concurrent use.
 type Driver struct {
+	// ObserverSlot makes the driver a driver.Observable: what it reports
+	// goes to the Observer of the client that uses it.
+	driver.ObserverSlot
+
 	client goredis.UniversalClient
 	owned  bool // Close closes client
 	opts   Options
@@ -208,6 +212,7 @@ func (d *Driver) Close(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
+	forgetLogs(d)
 	var errs []error
 	for h := range handles {
 		h.shutdown()

@@ -15,6 +15,9 @@ import (
 type handle struct {
 	d  *Driver
 	ks keyspace
+	// kind and id name the primitive to the driver's Observer.
+	kind driver.Kind
+	id   driver.ID
 
 	mu       sync.Mutex // orders closing against starting a watch
 	closed   atomic.Bool

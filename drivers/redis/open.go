@@ -11,6 +11,8 @@ func (d *Driver) open(ctx context.Context, kind string, id driver.ID) (*handle, 
 	h := &handle{
 		d:        d,
 		ks:       newKeyspace(d.opts.KeyPrefix, kind, id),
+		kind:     driver.Kind(kind),
+		id:       id,
 		closedCh: make(chan struct{}),
 	}
 	if err := ctx.Err(); err != nil {

@@ -78,7 +78,7 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 	if err := d.client.Set(ctx, s.key, "1", ttl).Err(); err != nil {
 		return nil, wrapError(ctx, err, true)
 	}
-	s.keeper = lease.Start(sent, ttl, s.renew)
+	s.keeper = lease.Start(sent, ttl, s.renew, lease.OnRenew(func(err error) { d.Observer().SessionRenewed(id, err) }))
 	d.mu.Lock()
 	if err := d.check(); err != nil {
 		d.mu.Unlock()
@@ -92,6 +92,10 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 
 // ID returns the session's random 128-bit ID, in hex.
 func (s *session) ID() string { return s.id }
+
+// Cause says why the session ended (see lease.Keeper.Cause); nil while it
+// lives.
+func (s *session) Cause() error { return s.keeper.Cause() }
 
 // Done is closed when the session has ended.
 func (s *session) Done() <-chan struct{} { return s.keeper.Done() }

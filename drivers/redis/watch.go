@@ -6,6 +6,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/atomix/go-client/driver"
 )
 
 // replica is a watcher's copy of one primitive, kept up to date from the
@@ -188,7 +190,7 @@ func (w *watcher[E]) run() {
 				continue
 			case <-timerC:
 				timerC = nil
-				if !w.reload() {
+				if !w.reload(driver.ResyncExpiry, nil) {
 					return
 				}
 				rearm()
@@ -215,23 +217,25 @@ func (w *watcher[E]) run() {
 // handle applies one queued item and reports whether the watch goes on.
 func (w *watcher[E]) handle(item string) bool {
 	if item == "" {
-		return w.reload()
+		// Resubscribed after a reconnect, or the queue overflowed.
+		return w.reload(driver.ResyncReconnect, nil)
 	}
 	p := &payload{s: item}
 	seq := p.u64()
 	switch {
 	case p.err != nil:
-		return w.reload()
+		return w.reload(driver.ResyncInconsistent, p.err)
 	case seq <= w.base:
 		return true // already in the state the watcher loaded
 	case seq <= w.last:
-		return w.reload() // a second message with a number applied: one is forged
+		// A second message with a number applied: one is forged.
+		return w.reload(driver.ResyncInconsistent, nil)
 	case seq != w.last+1:
-		return w.reload() // a change was missed
+		return w.reload(driver.ResyncGap, nil) // a change was missed
 	}
 	events, err := w.replica.apply(seq, p)
 	if err != nil {
-		return w.reload()
+		return w.reload(driver.ResyncInconsistent, err)
 	}
 	w.last = seq
 	w.unverified = true
@@ -253,17 +257,24 @@ func (w *watcher[E]) verify() bool {
 	if w.ctx.Err() != nil {
 		return false
 	}
-	return w.reload()
+	if err != nil {
+		return w.reload(driver.ResyncReconnect, err)
+	}
+	return w.reload(driver.ResyncInconsistent, nil)
 }
 
 // reload reads the state again, retrying until it succeeds or the watch
-// ends, and sends the difference.
-func (w *watcher[E]) reload() bool {
+// ends, and sends the difference. reason and cause say why, to the
+// driver's Observer.
+func (w *watcher[E]) reload(reason driver.ResyncReason, cause error) bool {
 	delay := 50 * time.Millisecond
 	for {
 		seq, events, err := w.replica.load(w.ctx, false)
 		if err == nil {
 			w.base, w.last, w.unverified = seq, seq, false
+			if reason != driver.ResyncExpiry {
+				w.h.d.Observer().WatchResynced(w.h.kind, w.h.id, reason, cause)
+			}
 			return w.send(events)
 		}
 		select {

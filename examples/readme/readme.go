@@ -22,6 +22,8 @@ var imports = []struct{ name, path, use string }{
 	{"", "context", "context.Background"},
 	{"", "errors", "errors.Is"},
 	{"", "fmt", "fmt.Println"},
+	{"", "log/slog", "slog.New"},
+	{"", "os", "os.Stderr"},
 	{"", "testing", "testing.Short"},
 	{"", "time", "time.Second"},
 	{"", "github.com/atomix/go-client/atomix", "atomix.NewClient"},

@@ -20,6 +20,8 @@ import (
 	"github.com/atomix/go-client/conformance"
 	"github.com/atomix/go-client/driver"
 	"github.com/atomix/go-client/drivers/memory"
+	"log/slog"
+	"os"
 	"testing"
 	"time"
 )
@@ -28,6 +30,8 @@ var (
 	_ = context.Background
 	_ = errors.Is
 	_ = fmt.Println
+	_ = slog.New
+	_ = os.Stderr
 	_ = testing.Short
 	_ = time.Second
 	_ = atomix.NewClient
@@ -415,9 +419,31 @@ func sample12(ctx context.Context) error {
 	return nil
 }
 
-// sample13 is README block 13, a whole program (compiled, not run).
+// sample13 is README block 13.
+func sample13(ctx context.Context) error {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	client, err := atomix.Open(ctx, "mem://readme", atomix.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	defer client.Close(ctx)
+	l, err := client.GetLock(ctx, "jobs")
+	if err != nil {
+		return err
+	}
+	if _, err := l.Lock(ctx); err != nil { // logs "session started"
+		return err
+	}
+	if _, err := l.Unlock(ctx); err != nil { // logs nothing: a release is not a loss
+		return err
+	}
 
-func sample13(t *testing.T) {
+	return nil
+}
+
+// sample14 is README block 14, a whole program (compiled, not run).
+
+func sample14(t *testing.T) {
 	store := memory.NewStore() // your backend here
 	conformance.Run(t, conformance.Harness{
 		Name: "mydriver",
@@ -453,4 +479,5 @@ var fragments = []struct {
 	{"sample10", sample10},
 	{"sample11", sample11},
 	{"sample12", sample12},
+	{"sample13", sample13},
 }

@@ -17,6 +17,13 @@ import "sync"
 type Channels struct {
 	mu   sync.Mutex
 	live map[any]struct{}
+
+	// Failed, if set before the first hub uses the set, is told of every
+	// backend event that a hub using the set could not convert (an event
+	// the primitive's codec cannot decode), with the conversion's error,
+	// when the hub ends the backend watch because of it. It must return
+	// quickly.
+	Failed func(event any, err error)
 }
 
 // claim adds ch to the set and reports whether it was absent.

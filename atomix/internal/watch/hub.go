@@ -194,6 +194,9 @@ func (h *Hub[In, Out]) dispatch(ctx context.Context, in <-chan In, s *stream[Out
 			}
 			out, err := h.convert(ev)
 			if err != nil {
+				if h.chans.Failed != nil {
+					h.chans.Failed(ev, err)
+				}
 				h.end(s)
 				return
 			}

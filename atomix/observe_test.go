@@ -1,0 +1,162 @@
+package atomix_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atomix/go-client/atomix"
+	_map "github.com/atomix/go-client/atomix/map"
+	"github.com/atomix/go-client/drivers/memory"
+)
+
+// logBuffer collects the JSON lines of a slog.JSONHandler.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// records returns the records logged so far, decoded.
+func (l *logBuffer) records(t *testing.T) []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var r map[string]any
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// await returns the first record whose level and message are as given,
+// waiting up to 5s for it.
+func (l *logBuffer) await(t *testing.T, level, msg string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for _, r := range l.records(t) {
+			if r["level"] == level && strings.HasPrefix(r["msg"].(string), msg) {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s record %q among %v", level, msg, l.records(t))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func newLogger() (*slog.Logger, *logBuffer) {
+	buf := &logBuffer{}
+	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
+}
+
+// TestLogUndecodableEvent: a stored value the watcher's codec cannot decode
+// ends the watch (its channel closes) and is logged as an error with the
+// key and the codec's error.
+func TestLogUndecodableEvent(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	store := memory.NewStore()
+	logger, logs := newLogger()
+	c := atomix.NewClient(atomix.WithDriver(store.Connect()), atomix.WithLogger(logger))
+	other := atomix.NewClient(atomix.WithDriver(store.Connect()))
+	defer c.Close(ctx)
+	defer other.Close(ctx)
+	ints, err := atomix.GetMap[string, int](ctx, "m", atomix.WithClient(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	strs, err := atomix.GetMap[string, string](ctx, "m", atomix.WithClient(other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan _map.Event[string, int], 1)
+	if err := ints.Watch(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := strs.Put(ctx, "k", "not a number"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev, ok := <-ch:
+		if ok {
+			t.Fatalf("event %+v of an undecodable value; want the channel closed", ev)
+		}
+	case <-ctx.Done():
+		t.Fatal("the watch of an undecodable value did not end")
+	}
+	r := logs.await(t, "ERROR", "atomix: a watch event could not be decoded")
+	if r["key"] != "k" || r["driver"] != "memory" || r["error"] == "" || r["error"] == nil {
+		t.Fatalf("record %v: want key k, driver memory and the codec's error", r)
+	}
+}
+
+// TestLogSessionEndAndLostHold: a session that ends without the client
+// closing it is logged as a warning, so is the lock hold lost with it
+// (reason session-ended), and the session that replaces it.
+func TestLogSessionEndAndLostHold(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	fd := &faultyDriver{Driver: memory.New()}
+	logger, logs := newLogger()
+	c := atomix.NewClient(atomix.WithDriver(fd), atomix.WithLogger(logger))
+	defer c.Close(ctx)
+	l, err := c.GetLock(ctx, "l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := l.Lock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := logs.await(t, "INFO", "atomix: session started")
+	fd.endSessions(t)
+	<-l.Lost()
+	ended := logs.await(t, "WARN", "atomix: session ended")
+	if ended["session"] != started["session"] {
+		t.Fatalf("ended %v, started %v", ended, started)
+	}
+	lost := logs.await(t, "WARN", "atomix: hold lost")
+	if lost["reason"] != "session-ended" || lost["kind"] != "lock" || lost["name"] != "l" || lost["version"] != float64(v) {
+		t.Fatalf("record %v: want the lock l, version %d, reason session-ended", lost, v)
+	}
+	if _, err := l.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	replaced := logs.await(t, "WARN", "atomix: session replaced")
+	if replaced["previous"] != started["session"] {
+		t.Fatalf("record %v: want previous %v", replaced, started["session"])
+	}
+}
+
+// TestLoggerNil: WithLogger(nil) is no logger, not an error or a panic.
+func TestLoggerNil(t *testing.T) {
+	ctx := t.Context()
+	c := atomix.NewClient(atomix.WithDriver(memory.New()), atomix.WithLogger(nil))
+	defer c.Close(ctx)
+	l, err := c.GetLock(ctx, "l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
