@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/atomix/go-client/driver"
@@ -87,6 +88,11 @@ func (d *Driver) OpenSemaphore(ctx context.Context, id driver.ID, limit int) (dr
 type semWatch struct {
 	*holdWatch
 	grant string // "g OWNER"
+	// attempting is set while an attempt is in flight: removals heard then
+	// are kept (the attempt may take a hold whose removal follows at
+	// once), those heard while the waiter sleeps are not, however many
+	// holds end meanwhile.
+	attempting atomic.Bool
 }
 
 func (w *semWatch) message(payload string) {
@@ -96,7 +102,16 @@ func (w *semWatch) message(payload string) {
 		}
 		return
 	}
-	w.hear(payload)
+	if w.attempting.Load() || w.holding() {
+		w.hear(payload)
+	}
+}
+
+// holding reports whether the acquisition holds its permits.
+func (w *semWatch) holding() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.version != 0
 }
 
 func (s *semaphore) Acquire(ctx context.Context, ds driver.Session, owner string, permits int) (driver.Hold, error) {
@@ -134,7 +149,11 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 	bound := false
 	for {
 		w.forget()
+		w.attempting.Store(true)
 		version, left, err := s.attempt(ctx, ss, owner, permits, wait)
+		if version == 0 {
+			w.attempting.Store(false)
+		}
 		if errors.Is(err, driver.ErrConflict) {
 			return driver.Hold{}, false, err // nothing was written
 		}

@@ -186,3 +186,52 @@ func TestSemaphoreKeysShareASlot(t *testing.T) {
 		}
 	}
 }
+
+// TestSemaphoreWaiterKeepsNoRemovals checks that a waiter does not keep the
+// removals it hears while it sleeps: releases of holds ahead of it, as many
+// as there are, leave nothing in its listener.
+func TestSemaphoreWaiterKeepsNoRemovals(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t)
+	s := openTestSemaphore(t, d, testID(t, "s"), 3)
+	ss := longSession(t, d)
+	holds := make([]driver.Hold, 3)
+	owners := []string{"h0", "h1", "h2"}
+	for i, o := range owners {
+		h, err := s.Acquire(ctx, ss, o, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		holds[i] = h
+	}
+	w := acquireAsync(ctx, s, ss, "waiter", 3)
+	queued(t, s, 1)
+	time.Sleep(50 * time.Millisecond) // the waiter sleeps
+	for i := range 2 {
+		if ok, err := s.Release(ctx, owners[i], holds[i].Version); err != nil || !ok {
+			t.Fatalf("Release = %v, %v", ok, err)
+		}
+		if !closedWithin(holds[i].Gone, 5*time.Second) {
+			t.Fatal("Gone not closed by the release")
+		}
+	}
+	var kept int
+	d.hub.mu.Lock()
+	for l := range d.hub.channels[s.ks.channel()].listeners {
+		if sw, ok := l.(*semWatch); ok && sw.grant == "g waiter" {
+			sw.mu.Lock()
+			kept = len(sw.heard)
+			sw.mu.Unlock()
+		}
+	}
+	d.hub.mu.Unlock()
+	if kept != 0 {
+		t.Errorf("the sleeping waiter kept %d removals it heard", kept)
+	}
+	if ok, err := s.Release(ctx, owners[2], holds[2].Version); err != nil || !ok {
+		t.Fatalf("Release = %v, %v", ok, err)
+	}
+	if r := <-w; r.err != nil || r.h.Version <= holds[2].Version {
+		t.Fatalf("the waiter got %+v, %v", r.h, r.err)
+	}
+}
