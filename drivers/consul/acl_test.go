@@ -109,9 +109,6 @@ func TestConformanceLeastPrivilege(t *testing.T) {
 		Crash:             func(d driver.Driver) { d.(*Driver).crash() },
 		SessionTTL:        10 * time.Second,
 		WatchMergesStates: true,
-		Gaps: map[conformance.Feature]string{
-			conformance.FeatureSemaphore: "not yet implemented",
-		},
 	})
 }
 

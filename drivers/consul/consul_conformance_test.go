@@ -34,7 +34,6 @@ func TestConformance(t *testing.T) {
 		WatchMergesStates: true,
 		Gaps: map[conformance.Feature]string{
 			conformance.FeaturePermissions: "no ACLs on this agent: TestConformanceLeastPrivilege runs the tier",
-			conformance.FeatureSemaphore:   "not yet implemented",
 		},
 	})
 }

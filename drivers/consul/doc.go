@@ -95,6 +95,26 @@
 // when the hold ends, so its ModifyIndex is the fencing version exactly
 // while that hold lives.
 //
+// # Semaphores
+//
+// Each acquisition attempt creates a contender key held by its session
+// (deleted by Consul when the session ends); its CreateIndex orders the
+// contenders by arrival and is the fencing version if it is granted. The
+// holder record lists the holders and the limit and changes only by
+// check-and-set. Waiters are granted strictly in arrival order: a contender
+// adds itself to the record once every earlier contender holds and its
+// permits fit, so a large request is never overtaken, and TryAcquire fails
+// while anyone waits. Waiters follow the semaphore's directory with
+// blocking queries; every change wakes every waiter of that semaphore,
+// which reads the directory again (Consul has no per-key notification to
+// wake only the next one). A holder whose session ended stops counting at
+// once, and the next writer drops it from the record. A contender whose
+// limit differs from the recorded one while permits are held gets
+// ErrConflict; once nothing is held the next grant records its own limit.
+// A TryAcquire that fails, and an Acquire given up, delete their key
+// before returning (or, if the agent cannot be reached, in the background
+// until the session ends).
+//
 // # Elections
 //
 // Candidates are session-bound keys; the term record holds the term

@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/atomix/go-client/atomix"
+	"github.com/atomix/go-client/atomix/semaphore"
 	"github.com/atomix/go-client/drivers/consul"
 )
 
@@ -48,4 +49,27 @@ func ExampleParseURL() {
 	}
 	fmt.Println(cfg.Address, cfg.Datacenter, cfg.TLS.CAFile, cfg.Prefix)
 	// Output: consul.internal:8501 eu-west /etc/consul/ca.pem myapp/atomix
+}
+
+// A semaphore over Consul: waiters are granted in arrival order, and the
+// version is the Consul index at which the acquisition queued.
+func ExampleDriver_OpenSemaphore() {
+	ctx := context.Background()
+	d, err := consul.New(consul.Config{Address: "consul.internal:8500"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	client := atomix.NewClient(atomix.WithDriver(d), atomix.WithNamespace("media"))
+	defer client.Close(ctx)
+
+	encoders, err := client.GetSemaphore(ctx, "encoders", semaphore.WithLimit(4))
+	if err != nil {
+		log.Fatal(err)
+	}
+	version, err := encoders.Acquire(ctx, semaphore.Permits(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer encoders.Release(ctx)
+	fmt.Println("holding 2 of 4 permits; fencing token", version)
 }

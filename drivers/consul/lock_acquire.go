@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/consul/api"
 
@@ -25,10 +24,6 @@ func (l *consulLock) TryAcquire(ctx context.Context, s driver.Session, owner str
 
 // errHeld ends an attempt without wait that found the lock held.
 var errHeld = errors.New("held by another owner")
-
-// cleanupTimeout bounds how long a failed attempt waits for its traces to
-// be removed before it returns; what is left is removed in the background.
-const cleanupTimeout = 2 * time.Second
 
 func (l *consulLock) acquire(ctx context.Context, s driver.Session, owner string, wait bool) (driver.Hold, bool, error) {
 	if err := l.check(); err != nil {
@@ -221,39 +216,8 @@ func (a *attempt) holds(h *api.KVPair) bool {
 }
 
 // cleanUp removes what the attempt may have left: its waiter key, and the
-// hold if it got the lock after all (handed over to the next waiter). It
-// tries for cleanupTimeout after ctx ended, then goes on in the background.
-func (a *attempt) cleanUp(ctx context.Context) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	if !a.undo(cctx) {
-		// Until it succeeds, the session ends (Consul then deletes the
-		// keys) or the driver is closed.
-		go a.undo(a.sess.ctx)
-	}
-}
-
-// undo retries the clean-up until it succeeds or ctx ends (or the session
-// does), and reports whether it is over. It is over too when the agent
-// refuses it (ErrPermission): retrying cannot help, and whatever the
-// attempt left is held by its session, so Consul deletes it when the
-// session ends.
-func (a *attempt) undo(ctx context.Context) bool {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(a.sess.ctx, cancel)()
-	backoff := retryMin
-	for {
-		err := a.undoOnce(ctx)
-		switch {
-		case err == nil, errors.Is(err, driver.ErrPermission):
-			return true
-		case !sleep(ctx, backoff):
-			return false
-		}
-		backoff = min(2*backoff, retryMax)
-	}
-}
+// hold if it got the lock after all (see the function cleanUp).
+func (a *attempt) cleanUp(ctx context.Context) { cleanUp(ctx, a.sess, a.undoOnce) }
 
 // undoOnce deletes the attempt's waiter key and releases the hold if the
 // attempt got it after all.

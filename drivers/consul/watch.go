@@ -173,3 +173,25 @@ func (p *primitive) watchEntries(ctx context.Context, dir string, toEntry func(s
 	}()
 	return nil
 }
+
+// watchGone returns the Gone channel of a hold that lasts while key, as
+// blocking queries from index show it, satisfies held: closed when an
+// answer does not, or when sess ends (or the driver is closed, which ends
+// sess), whichever comes first. Its goroutine ends then too.
+func (p *primitive) watchGone(sess *session, key string, index uint64, held func(*api.KVPair) bool) <-chan struct{} {
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		ended := false
+		follow(sess.ctx, p.d, index, func(q *api.QueryOptions) (*api.KVPair, *api.QueryMeta, error) {
+			return p.d.kv.Get(key, q)
+		}, func(pair *api.KVPair) bool {
+			ended = !held(pair)
+			return !ended
+		}, nil)
+		if !ended { // the agent refused the query for good: rely on the session
+			<-sess.ctx.Done()
+		}
+	}()
+	return gone
+}

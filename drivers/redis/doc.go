@@ -294,6 +294,24 @@
 // checks fencing versions still turns away a holder from before the
 // restart that has not noticed yet.
 //
+// # Semaphores
+//
+// A semaphore keeps, in its hash slot, its holds (owner, version, permits,
+// session), a queue of waiters ordered by arrival, a version counter (the
+// lock's rule: it starts from the server's clock when missing) and its
+// limit. Waiters are granted in arrival order: a request that does not fit
+// yet stops every later one, however small, and TryAcquire fails while
+// anyone waits. Grants are made on the server by the script that frees
+// permits (a release, a withdrawn wait, a session's Close, or any script
+// that finds a hold whose lease has expired), which publishes the owners it
+// granted; each waiter wakes only for its own grant, or when the first
+// lease ahead of it would expire unless renewed, so that the permits of a
+// client that vanished go to the next waiter about a TTL after its last
+// renewal. A waiter whose context ends withdraws from the queue. The limit
+// is recorded while anything is held or queued and forgotten when the
+// semaphore is idle: a different limit is ErrConflict only while it is in
+// use. Replication and restarts weaken it as they weaken locks (above).
+//
 // # Elections
 //
 // Every election operation, reading the term included, is one script that

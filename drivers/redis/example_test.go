@@ -9,6 +9,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/atomix/go-client/atomix"
+	"github.com/atomix/go-client/atomix/semaphore"
 	"github.com/atomix/go-client/drivers/redis"
 )
 
@@ -52,4 +53,34 @@ func ExampleParseURL() {
 	}
 	fmt.Println(clientOpts.Addrs, clientOpts.TLSConfig != nil, opts.KeyPrefix)
 	// Output: [redis-0.internal:6379 redis-1.internal:7000] true myapp
+}
+
+// A semaphore over Redis: waiters queue on the server and are granted in
+// arrival order; each is woken only by its own grant.
+func ExampleDriver_OpenSemaphore() {
+	ctx := context.Background()
+	d, err := redis.New(&goredis.UniversalOptions{
+		Addrs:                 []string{"redis.internal:6379"},
+		ContextTimeoutEnabled: true,
+	}, redis.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	client := atomix.NewClient(atomix.WithDriver(d), atomix.WithNamespace("media"))
+	defer client.Close(ctx)
+
+	encoders, err := client.GetSemaphore(ctx, "encoders", semaphore.WithLimit(4))
+	if err != nil {
+		log.Fatal(err)
+	}
+	version, ok, err := encoders.TryAcquire(ctx, semaphore.Permits(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if !ok {
+		fmt.Println("busy: 2 permits are not free, or others are waiting")
+		return
+	}
+	defer encoders.Release(ctx)
+	fmt.Println("holding 2 of 4 permits; fencing token", version)
 }

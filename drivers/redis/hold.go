@@ -37,9 +37,18 @@ func newHoldWatch() *holdWatch {
 
 // message hears the removal of a hold.
 func (w *holdWatch) message(payload string) {
+	if w.hear(payload) {
+		poke(w.wake)
+	}
+}
+
+// hear records the removal of the hold whose version is payload: while
+// waiting, as heard; once holding, a removal of the version held makes the
+// hold be read. It reports false if payload is not a version.
+func (w *holdWatch) hear(payload string) bool {
 	v, err := strconv.ParseUint(payload, 10, 64)
 	if err != nil {
-		return
+		return false
 	}
 	w.mu.Lock()
 	switch {
@@ -49,7 +58,7 @@ func (w *holdWatch) message(payload string) {
 		poke(w.recheck)
 	}
 	w.mu.Unlock()
-	poke(w.wake)
+	return true
 }
 
 func (w *holdWatch) resubscribed() {
@@ -103,17 +112,27 @@ func poke(c chan struct{}) {
 }
 
 // watchHold starts the goroutine that closes the Gone channel of the hold
-// of version taken by an acquisition listening with w: when a read of the
-// hold, made when its removal is heard or after a lost subscription, finds
-// it gone, or when its session ends (which is also when the driver is
-// closed). A read that fails is tried again. The goroutine then leaves the
-// lock's channel. The session counts it (see session.bind): it has
-// returned when the session's end returns.
+// of version taken by an acquisition listening with w (see watchGone).
 func (l *lock) watchHold(w *holdWatch, ss *session, version uint64) <-chan struct{} {
+	return l.watchGone(w, w, ss, version, func(ctx context.Context) (bool, error) {
+		cur, err := l.holder(ctx)
+		return cur == version, err
+	})
+}
+
+// watchGone starts the goroutine that closes the Gone channel of the hold
+// of version taken by an acquisition whose listener l (on h's channel)
+// passes removals to w: when live, a read of the hold made when its removal
+// is heard or after a lost subscription, reports it gone, or when its
+// session ends (which is also when the driver is closed). A read that
+// fails is tried again. The goroutine then leaves the channel. The session
+// counts it (see session.bind): it has returned when the session's end
+// returns.
+func (h *handle) watchGone(l listener, w *holdWatch, ss *session, version uint64, live func(context.Context) (bool, error)) <-chan struct{} {
 	w.hold(version)
 	go func() {
 		defer ss.watchers.Done()
-		defer l.d.hub.unsubscribe(l.ks.channel(), w)
+		defer h.d.hub.unsubscribe(h.ks.channel(), l)
 		defer w.end()
 		for {
 			select {
@@ -122,7 +141,7 @@ func (l *lock) watchHold(w *holdWatch, ss *session, version uint64) <-chan struc
 			case <-ss.Done():
 				return
 			case <-w.recheck:
-				if !l.holdLive(ss, version) {
+				if !holdLive(ss, live) {
 					return
 				}
 			}
@@ -131,16 +150,16 @@ func (l *lock) watchHold(w *holdWatch, ss *session, version uint64) <-chan struc
 	return w.gone
 }
 
-// holdLive reads the hold, trying again until a read succeeds, and reports
-// whether the hold of version is live; false also when the session ends.
-func (l *lock) holdLive(ss *session, version uint64) bool {
+// holdLive reads the hold with live, trying again until a read succeeds,
+// and reports what the read says; false also when the session ends.
+func holdLive(ss *session, live func(context.Context) (bool, error)) bool {
 	delay := 50 * time.Millisecond
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), ss.ttl)
-		cur, err := l.holder(ctx)
+		ok, err := live(ctx)
 		cancel()
 		if err == nil {
-			return cur == version
+			return ok
 		}
 		select {
 		case <-ss.Done():

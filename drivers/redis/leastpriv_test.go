@@ -96,9 +96,6 @@ func TestConformanceLeastPrivilege(t *testing.T) {
 		},
 		Crash:      func(d driver.Driver) { d.(*redis.Driver).Crash() },
 		SessionTTL: conformanceTTL,
-		Gaps: map[conformance.Feature]string{
-			conformance.FeatureSemaphore: "not yet implemented",
-		},
 	})
 }
 

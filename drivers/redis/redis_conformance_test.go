@@ -41,7 +41,6 @@ func TestConformance(t *testing.T) {
 		SessionTTL: conformanceTTL,
 		Gaps: map[conformance.Feature]string{
 			conformance.FeaturePermissions: "no ACL on this server: TestConformanceLeastPrivilege runs the tier",
-			conformance.FeatureSemaphore:   "not yet implemented",
 		},
 	})
 }

@@ -52,6 +52,11 @@ func TestVersionsIncreaseAcrossEmptyRestart(t *testing.T) {
 	}
 	defer v.Close(ctx)
 	e := openTestElection(t, d, testID(t, "election"))
+	sem, err := d.OpenSemaphore(ctx, testID(t, "semaphore"), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sem.Close(ctx)
 
 	// Each primitive's greatest number before the restart.
 	type probe struct {
@@ -65,6 +70,14 @@ func TestVersionsIncreaseAcrossEmptyRestart(t *testing.T) {
 				return 0, err
 			}
 			_, err = lock.Release(ctx, "owner", h.Version)
+			return h.Version, err
+		}},
+		{"semaphore version", func(s driver.Session) (uint64, error) {
+			h, err := sem.Acquire(ctx, s, "owner", 1)
+			if err != nil {
+				return 0, err
+			}
+			_, err = sem.Release(ctx, "owner", h.Version)
 			return h.Version, err
 		}},
 		{"map version", func(driver.Session) (uint64, error) {
