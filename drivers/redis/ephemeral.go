@@ -48,10 +48,14 @@ var (
 	ephSweepSource string
 	//go:embed lua/eph_get.lua
 	ephGetSource string
+	//go:embed lua/eph_expired.lua
+	ephExpiredSource string
 
 	// ephSweep changes nothing when run twice; ephGet only reads.
 	ephSweep = newScript("eph_sweep", withEphemeral(ephSweepSource), true)
 	ephGet   = newReadScript("eph_get", ephGetSource)
+	// ephExpired lists, reading only, what a reader must not see.
+	ephExpired = newReadScript("eph_expired", ephExpiredSource)
 )
 
 // withEphemeral returns the source of a script that uses the ephemeral
@@ -127,22 +131,35 @@ func (b bindable) drop(ctx context.Context, id string) error {
 	return err
 }
 
-// sweep removes the expired keys, and returns the length after when
-// length is set.
-func (b bindable) sweep(ctx context.Context, length bool) (int, error) {
-	what := "n"
-	if length {
-		what = "l"
-	}
-	r, err := ephSweep.run(ctx, b.h.client(), b.keys, b.h.ks.channel(), b.kind, "", what)
+// expired returns the primitive's length without its expired keys (bound
+// to a session whose lease is gone) and those keys, reading only: Len,
+// Entries and Elements leave them out, and the sweep removes them.
+func (b bindable) expired(ctx context.Context) (int, map[string]struct{}, error) {
+	r, err := ephExpired.run(ctx, b.h.client(), b.keys, b.kind)
 	if err != nil {
-		return 0, b.h.fail(ctx, err, false)
+		return 0, nil, b.h.fail(ctx, err, false)
 	}
-	n, err := replyInt(r)
+	a, err := replyArray(r, 2)
 	if err != nil {
-		return 0, b.h.fail(ctx, err, false)
+		return 0, nil, b.h.fail(ctx, err, false)
 	}
-	return int(n), nil
+	n, err := replyInt(a[0])
+	if err != nil {
+		return 0, nil, b.h.fail(ctx, err, false)
+	}
+	raw, ok := a[1].([]any)
+	if !ok {
+		return 0, nil, b.h.fail(ctx, badReply("want the expired keys, got %T", a[1]), false)
+	}
+	var keys map[string]struct{}
+	if len(raw) > 0 {
+		keys = make(map[string]struct{}, len(raw))
+		for _, x := range raw {
+			k, _ := replyString(x)
+			keys[k] = struct{}{}
+		}
+	}
+	return int(n), keys, nil
 }
 
 // get reads one key once it is swept: the stored entry (map) or "1"/"0"

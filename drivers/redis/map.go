@@ -129,7 +129,8 @@ func (m *redisMap) Len(ctx context.Context) (int, error) {
 	if err := m.begin(ctx); err != nil {
 		return 0, err
 	}
-	return m.eph.sweep(ctx, true)
+	n, _, err := m.eph.expired(ctx)
+	return n, err
 }
 
 func (m *redisMap) Clear(ctx context.Context) error {
@@ -148,7 +149,8 @@ func clearKeys(ctx context.Context, h *handle, version string, data ...string) e
 	return nil
 }
 
-// Entries sweeps the expired ephemeral entries, then iterates with HSCAN.
+// Entries learns the expired ephemeral entries, then iterates with HSCAN,
+// leaving them out.
 // HSCAN may return a key twice (when the hash is rehashed meanwhile), so
 // the iteration remembers the keys it yielded and skips repeats.
 func (m *redisMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
@@ -157,7 +159,8 @@ func (m *redisMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 			yield(driver.Entry{}, err)
 			return
 		}
-		if _, err := m.eph.sweep(ctx, false); err != nil {
+		_, expired, err := m.eph.expired(ctx)
+		if err != nil {
 			yield(driver.Entry{}, err)
 			return
 		}
@@ -172,6 +175,9 @@ func (m *redisMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 			for i := 0; i+1 < len(kvs); i += 2 {
 				key := kvs[i]
 				if _, dup := seen[key]; dup {
+					continue
+				}
+				if _, gone := expired[key]; gone {
 					continue
 				}
 				seen[key] = struct{}{}

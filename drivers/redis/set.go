@@ -85,21 +85,24 @@ func (s *set) Len(ctx context.Context) (int, error) {
 	if err := s.begin(ctx); err != nil {
 		return 0, err
 	}
-	return s.eph.sweep(ctx, true)
+	n, _, err := s.eph.expired(ctx)
+	return n, err
 }
 
 func (s *set) Clear(ctx context.Context) error {
 	return clearKeys(ctx, s.handle, s.keys[1], s.keys[0], s.keys[2])
 }
 
-// Elements iterates with SSCAN, skipping the repeats SSCAN may return.
+// Elements iterates with SSCAN, skipping the repeats SSCAN may return and
+// the expired ephemeral elements.
 func (s *set) Elements(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		if err := s.begin(ctx); err != nil {
 			yield("", err)
 			return
 		}
-		if _, err := s.eph.sweep(ctx, false); err != nil {
+		_, expired, err := s.eph.expired(ctx)
+		if err != nil {
 			yield("", err)
 			return
 		}
@@ -113,6 +116,9 @@ func (s *set) Elements(ctx context.Context) iter.Seq2[string, error] {
 			}
 			for _, e := range elems {
 				if _, dup := seen[e]; dup {
+					continue
+				}
+				if _, gone := expired[e]; gone {
 					continue
 				}
 				seen[e] = struct{}{}
