@@ -25,7 +25,8 @@ func TestConformance(t *testing.T) {
 		Crash:      func(d driver.Driver) { d.(*memory.Driver).Crash() },
 		SessionTTL: conformanceTTL,
 		Gaps: map[conformance.Feature]string{
-			conformance.FeatureFaults: "in-process: no network between the driver and its store to break",
+			conformance.FeatureFaults:       "in-process: no network between the driver and its store to break",
+			conformance.FeatureServerFaults: "in-process: no server process to pause or restart",
 		},
 	})
 }
