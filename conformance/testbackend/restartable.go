@@ -319,19 +319,20 @@ func StartConsulServer(t testing.TB) *Restartable {
 		name: "consul",
 		addr: addr,
 		args: func(dir string) []string {
-			return append(consulServerArgs("atomix-test", dir), append(ports, "-bootstrap-expect", "1")...)
+			args := append(consulAgentArgs("atomix-test", dir), "-server", "-bootstrap-expect", "1")
+			return append(args, ports...)
 		},
 		ready:   func() bool { return consulHasLeader(addr) },
 		timeout: time.Minute,
 	}, "consul", consulHowTo)
 }
 
-// consulServerArgs are the arguments of a Consul server agent named node
-// with its data in dir, everything on 127.0.0.1, without DNS, gRPC or the
-// update check; the caller adds ports and how it bootstraps.
-func consulServerArgs(node, dir string) []string {
+// consulAgentArgs are the arguments of a Consul agent named node with its
+// data in dir, everything on 127.0.0.1, without DNS, gRPC or the update
+// check; the caller adds ports, -server and how it bootstraps.
+func consulAgentArgs(node, dir string) []string {
 	return []string{
-		"agent", "-server",
+		"agent",
 		"-node", node,
 		"-bind", "127.0.0.1",
 		"-client", "127.0.0.1",
@@ -342,9 +343,8 @@ func consulServerArgs(node, dir string) []string {
 		"-disable-keyring-file",
 		"-log-level", "warn",
 		"-hcl", "disable_update_check = true",
-		// Quick elections on loopback: a stopped leader is replaced in
-		// about a second rather than the default five.
-		"-raft-protocol", "3",
+		// The quickest Raft timing: a stopped leader is replaced in about a
+		// second rather than five (the default multiplier is 5).
 		"-hcl", "performance { raft_multiplier = 1 }",
 	}
 }
