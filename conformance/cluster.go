@@ -45,7 +45,16 @@ type ClusterHarness struct {
 
 	// Recovery bounds how long the cluster may take to serve again after
 	// StopLeader (an election, a failover); the scenarios fail past it.
+	// Locks may take a session expiry longer (see SessionTTL).
 	Recovery time.Duration
+
+	// SessionTTL is the session TTL of the clients that take turns at the
+	// lock. A holder whose release fails while the leader is away leaves
+	// its hold to its session's expiry (releasing never leaves a hold
+	// behind, but it may take a TTL), so the workload's lock progress is
+	// awaited up to 3 x SessionTTL + 15s after Recovery. The client that
+	// holds a lock throughout has a long TTL, which must survive.
+	SessionTTL time.Duration
 }
 
 // clusterCallTimeout bounds each call of the cluster workload, as an
@@ -66,13 +75,13 @@ const clusterCallTimeout = 2 * time.Second
 // models, check the counter's and the map's histories (ambiguous calls as
 // pending) here too; today the checks are the invariants above.
 func RunClusterFailover(t *testing.T, h ClusterHarness) {
-	if h.NewDriver == nil || h.StopLeader == nil {
-		t.Fatal("conformance: ClusterHarness.NewDriver and StopLeader are needed")
+	if h.NewDriver == nil || h.StopLeader == nil || h.SessionTTL <= 0 {
+		t.Fatal("conformance: ClusterHarness.NewDriver, StopLeader and SessionTTL are needed")
 	}
 	if h.Recovery <= 0 {
 		h.Recovery = 30 * time.Second
 	}
-	e := newEnv(t, Harness{Name: h.Name, NewDriver: h.NewDriver, SessionTTL: stableSessionTTL})
+	e := newEnv(t, Harness{Name: h.Name, NewDriver: h.NewDriver, SessionTTL: h.SessionTTL})
 	w := newClusterWorkload(e)
 
 	// The hold that must outlive the leader change.
@@ -83,10 +92,12 @@ func RunClusterFailover(t *testing.T, h ClusterHarness) {
 	w.waitProgress(t, e.event, "before the leader is stopped")
 	restart := h.StopLeader(t)
 	stopped := time.Now()
-	w.waitProgress(t, h.Recovery, "after the leader was stopped")
+	w.waitProgress(t, h.Recovery+e.expiry, "after the leader was stopped")
 	t.Logf("%s: every call kind succeeded again %v after the leader was stopped", h.Name, time.Since(stopped).Round(time.Millisecond))
 	restart()
-	w.waitProgress(t, h.Recovery, "after the stopped node was started again")
+	restarted := time.Now()
+	w.waitProgress(t, h.Recovery+e.expiry, "after the stopped node was started again")
+	t.Logf("%s: every call kind succeeded %v after the stopped node was started again", h.Name, time.Since(restarted).Round(time.Millisecond))
 	w.stop()
 	require.Empty(t, w.unexplained(), "errors no node loss explains (want ErrTimeout, ErrUnavailable or ErrAmbiguous)")
 
@@ -139,6 +150,7 @@ type clusterWorkload struct {
 	regressions []string
 	acked       []string // acknowledged map keys
 	errs        []error  // errors no fault explains
+	lastErr     error    // the last error of any call, for a failure message
 }
 
 func newClusterWorkload(e *env) *clusterWorkload {
@@ -158,6 +170,9 @@ func (w *clusterWorkload) fault(err error) {
 	if err == nil {
 		return
 	}
+	w.mu.Lock()
+	w.lastErr = err
+	w.mu.Unlock()
 	if !isAny(err, driver.ErrTimeout, driver.ErrUnavailable, driver.ErrAmbiguous) {
 		w.mu.Lock()
 		w.errs = append(w.errs, err)
@@ -190,7 +205,7 @@ func (w *clusterWorkload) start() {
 		})
 	}
 	for range 2 {
-		l := e.lock(e.client(), "l")
+		l := e.lock(e.expiringClientOn(e.driver(), e.ns), "l")
 		w.wg.Go(func() {
 			for !w.stopped() {
 				var v uint64
@@ -242,9 +257,17 @@ func (w *clusterWorkload) waitProgress(t testing.TB, d time.Duration, what strin
 	w.counterOK.Store(0)
 	w.lockOK.Store(0)
 	w.putOK.Store(0)
-	waitFor(t, d, "counter increments, lock holds and map writes succeed "+what, func() bool {
-		return w.counterOK.Load() >= 3 && w.lockOK.Load() >= 3 && w.putOK.Load() >= 3
-	})
+	deadline := time.Now().Add(d)
+	for w.counterOK.Load() < 3 || w.lockOK.Load() < 3 || w.putOK.Load() < 3 {
+		if time.Now().After(deadline) {
+			w.mu.Lock()
+			last := w.lastErr
+			w.mu.Unlock()
+			require.FailNowf(t, "the cluster does not serve again", "not within %v: counter increments, lock holds and map writes succeed %s: %d, %d and %d successes; the last error: %v",
+				d, what, w.counterOK.Load(), w.lockOK.Load(), w.putOK.Load(), last)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (w *clusterWorkload) stop() {

@@ -304,12 +304,20 @@ func StartRedisCluster(t testing.TB) *Cluster {
 	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
 		t.Fatalf("testbackend: redis-cli --cluster create: %v\n%s", err, out)
 	}
-	waitRedis(t, "every node reports cluster_state:ok", func(ctx context.Context) error {
+	// A replica that never synced with its master does not take over from
+	// it (its data's age is unknown), so wait for the links too.
+	waitRedis(t, "every node reports cluster_state:ok and every replica is in sync", func(ctx context.Context) error {
 		for _, a := range c.Addrs {
 			err := redisQuery(a, func(rc *goredis.Client) error {
 				info, err := rc.ClusterInfo(ctx).Result()
 				if err == nil && !strings.Contains(info, "cluster_state:ok") {
-					err = fmt.Errorf("%s: cluster not ok", a)
+					return fmt.Errorf("%s: cluster not ok", a)
+				}
+				if err == nil {
+					info, err = rc.Info(ctx, "replication").Result()
+				}
+				if err == nil && strings.Contains(info, "role:slave") && !strings.Contains(info, "master_link_status:up") {
+					return fmt.Errorf("%s: replica not in sync", a)
 				}
 				return err
 			})

@@ -29,6 +29,7 @@ func TestCluster(t *testing.T) {
 			StopLeader: cluster.StopLeader,
 			Durable:    true,
 			Recovery:   30 * time.Second,
+			SessionTTL: 10 * time.Second,
 		})
 	})
 	t.Run("Suite", func(t *testing.T) {

@@ -26,6 +26,7 @@ func TestCluster(t *testing.T) {
 			StopLeader: cluster.StopLeader,
 			Durable:    true,
 			Recovery:   30 * time.Second,
+			SessionTTL: conformanceTTL,
 		})
 	})
 	t.Run("Suite", func(t *testing.T) {
