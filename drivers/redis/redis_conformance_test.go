@@ -66,9 +66,6 @@ func TestConformanceCluster(t *testing.T) {
 		},
 		Crash:      func(d driver.Driver) { d.(*redis.Driver).Crash() },
 		SessionTTL: conformanceTTL,
-		Gaps: map[conformance.Feature]string{
-			conformance.FeatureFaults:       "a cluster client follows redirects to each node's own address, around a single proxy",
-			conformance.FeatureServerFaults: "the cluster scenarios (TestClusterScenarios) stop and restart its nodes",
-		},
+		Gaps:       clusterGaps,
 	})
 }

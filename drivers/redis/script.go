@@ -61,12 +61,25 @@ func (s *script) eval(ctx context.Context, c goredis.UniversalClient, verb, body
 	}
 	a = append(a, args...)
 	cmd := goredis.NewCmd(ctx, a...)
-	if s.idempotent {
-		_ = c.Process(ctx, cmd)
-	} else {
-		_ = c.Process(ctx, onceCmd{cmd})
-	}
+	process(ctx, c, cmd, !s.idempotent)
 	return cmd.Val(), cmd.Err()
+}
+
+// process sends cmd, through onceCmd when once is true. A cluster client
+// refreshes its map of slots to masters only on MOVED and every minute, so
+// a command that could not even reach its master (a dial error: the master
+// is down) makes it reload the map now; otherwise, after a failover, a
+// client that is refused a resend (onceCmd) would keep dialing the dead
+// master for up to a minute.
+func process(ctx context.Context, c goredis.UniversalClient, cmd *goredis.Cmd, once bool) {
+	if once {
+		_ = c.Process(ctx, onceCmd{cmd})
+	} else {
+		_ = c.Process(ctx, cmd)
+	}
+	if cc, ok := c.(*goredis.ClusterClient); ok && cmd.Err() != nil && isDialError(cmd.Err()) {
+		cc.ReloadState(ctx)
+	}
 }
 
 // onceCmd is a command go-redis must not send a second time: if the
@@ -83,11 +96,7 @@ func (onceCmd) NoRetry() bool { return true }
 // command is not idempotent, with go-redis's retries otherwise.
 func do(ctx context.Context, c goredis.UniversalClient, once bool, args ...any) (any, error) {
 	cmd := goredis.NewCmd(ctx, args...)
-	if once {
-		_ = c.Process(ctx, onceCmd{cmd})
-	} else {
-		_ = c.Process(ctx, cmd)
-	}
+	process(ctx, c, cmd, once)
 	v, err := cmd.Val(), cmd.Err()
 	if err == goredis.Nil {
 		return nil, nil
