@@ -231,6 +231,13 @@ func StartConsulCluster(t testing.TB) *Cluster {
 	}
 	c := &Cluster{t: t, Addrs: []string{members[n].addr}}
 	c.Members = newCluster(t, "consul", consulHowTo, members)
+	deadline := time.Now().Add(time.Minute)
+	for consulNodes(c.Addrs[0]) < n+1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("testbackend: the Consul catalog does not list the %d agents within a minute", n+1)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	c.leader = func() (int, error) {
 		client := &http.Client{Timeout: time.Second}
 		resp, err := client.Get("http://" + c.Addrs[0] + "/v1/status/leader")

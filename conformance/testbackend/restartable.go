@@ -1,6 +1,7 @@
 package testbackend
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -322,9 +323,26 @@ func StartConsulServer(t testing.TB) *Restartable {
 			args := append(consulAgentArgs("atomix-test", dir), "-server", "-bootstrap-expect", "1")
 			return append(args, ports...)
 		},
-		ready:   func() bool { return consulHasLeader(addr) },
+		ready:   func() bool { return consulHasLeader(addr) && consulNodes(addr) >= 1 },
 		timeout: time.Minute,
 	}, "consul", consulHowTo)
+}
+
+// consulNodes returns how many nodes the catalog of the agent at addr
+// lists: a session can be made only for a node the catalog has (else
+// "Missing node registration"), which comes a moment after a leader.
+func consulNodes(addr string) int {
+	client := &http.Client{Timeout: time.Second}
+	resp, err := client.Get("http://" + addr + "/v1/catalog/nodes")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var nodes []struct{ Node string }
+	if json.NewDecoder(resp.Body).Decode(&nodes) != nil {
+		return 0
+	}
+	return len(nodes)
 }
 
 // consulAgentArgs are the arguments of a Consul agent named node with its
