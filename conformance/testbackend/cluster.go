@@ -86,6 +86,9 @@ func (c *Cluster) StopLeader(t testing.TB) (restart func()) {
 // be ready: a quorum).
 func newCluster(t testing.TB, binary, howTo string, members []*Restartable) []*Restartable {
 	t.Helper()
+	if !UseProcess() {
+		t.Skipf("ATOMIX_TEST_PROVIDER=%s: the clusters are started from local binaries, which only runs without that setting", Provider())
+	}
 	bin := FindBinary(binary)
 	if bin == "" {
 		Unavailable(t, members[0].name, "no "+binary+" binary on PATH or in "+BinDir(), howTo)

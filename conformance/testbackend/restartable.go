@@ -22,7 +22,8 @@ import (
 // Unlike the servers of Redis and Consul, a Restartable never comes from
 // the environment or a container: a test that restarts a server must own
 // it, so without the binary the test is skipped (or fails when
-// ATOMIX_REQUIRE_BACKENDS names the backend).
+// ATOMIX_REQUIRE_BACKENDS names the backend), and under
+// ATOMIX_TEST_PROVIDER=container it is skipped.
 type Restartable struct {
 	t       testing.TB
 	name    string // the backend, for messages
@@ -185,10 +186,15 @@ func (s *Restartable) start() error {
 }
 
 // newRestartable finds the binary (or skips t), starts the server and has
-// t's cleanup stop it.
+// t's cleanup stop it. Under ATOMIX_TEST_PROVIDER=container it skips t.
 func newRestartable(t testing.TB, s *Restartable, binary, howTo string) *Restartable {
 	t.Helper()
 	s.t = t
+	if !UseProcess() {
+		// The container leg runs the suites again on servers in
+		// containers; what needs a process of its own already ran.
+		t.Skipf("ATOMIX_TEST_PROVIDER=%s: this test starts a %s process of its own, which only runs without that setting", Provider(), s.name)
+	}
 	if s.bin = FindBinary(binary); s.bin == "" {
 		Unavailable(t, s.name, "no "+binary+" binary on PATH or in "+BinDir(), howTo)
 	}
