@@ -77,6 +77,11 @@
 // server before running anything (LOADING, READONLY, CLUSTERDOWN, OOM, ...)
 // ErrUnavailable.
 //
+// On a Redis Cluster, a command that cannot reach its master (a dial
+// error: the master is down) makes the client reload its map of slots to
+// masters at once, so after a failover the next call goes to the new
+// master rather than to the dead one until go-redis's periodic reload.
+//
 // # Versions
 //
 // Every write of a map, value, set, list or indexed map increments the
