@@ -211,8 +211,10 @@ func testRestartEmpty(t *testing.T, e *env) {
 	expect(t, int64(5))(cn.Set(e.ctx, 5))
 
 	srv.Restart()
+	// The client learns that its session is gone at its next renewal, up
+	// to a third of its TTL later, and then starts another.
 	var after uint64
-	waitFor(t, e.event, "a lock granted after the server restarted empty", func() bool {
+	waitFor(t, e.event+stableSessionTTL, "a lock granted after the server restarted empty", func() bool {
 		ctx, cancel := context.WithTimeout(e.ctx, time.Second)
 		defer cancel()
 		v, err := l.Lock(ctx)
