@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/atomix/go-client/atomix"
+	"github.com/atomix/go-client/atomix/counter"
 	"github.com/atomix/go-client/atomix/lock"
 	"github.com/atomix/go-client/driver"
 )
@@ -94,10 +95,7 @@ func (o *outcomes) requireCounterWithin(t testing.TB, ctx context.Context, what 
 func testWritesDuringPause(t *testing.T, e *env) {
 	srv, connect := e.ownServer()
 	const writers = 2
-	counters := make([]interface {
-		Increment(context.Context, int64) (int64, error)
-		Get(context.Context) (int64, error)
-	}, writers)
+	counters := make([]counter.Counter, writers)
 	for i := range counters {
 		counters[i] = e.counter(connect(), "c")
 		_, err := counters[i].Get(e.ctx) // connected before the pause
