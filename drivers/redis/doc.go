@@ -13,7 +13,7 @@
 // URL parameter: addr, cluster, sentinel-master, sentinel-username,
 // sentinel-password, password-file, sentinel-password-file, client-name, protocol, dial-timeout, read-timeout,
 // write-timeout, pool-size, min-idle-conns, max-retries, key-prefix,
-// max-key-size, max-value-size, and the TLS keys every driver shares (tls,
+// max-key-size, max-value-size, wait-replicas, wait-timeout, and the TLS keys every driver shares (tls,
 // ca-file, cert-file, key-file, server-name, insecure-skip-verify);
 // atomix.Open also reads namespace and session-ttl. An unknown, repeated or
 // malformed parameter is an error wrapping ErrInvalid. Redis 6.2 or later
@@ -76,6 +76,14 @@
 // ErrUnavailable, no reply in time ErrTimeout (for a read), a refusal by the
 // server before running anything (LOADING, READONLY, CLUSTERDOWN, OOM, ...)
 // ErrUnavailable.
+//
+// With wait-replicas=N ([Options].WaitReplicas), a lock acquisition
+// sends WAIT N after its script, on the same connection, and keeps the
+// hold only if N replicas acknowledged it within wait-timeout (else it
+// releases it and fails with ErrUnavailable): a failover to one of those
+// replicas then keeps the hold and its fencing version. What it does not
+// promise is in the option's documentation: Redis stays asynchronously
+// replicated.
 //
 // On a Redis Cluster, a command that cannot reach its master (a dial
 // error: the master is down) makes the client reload its map of slots to
