@@ -42,7 +42,8 @@
 //	  +evalsha +eval +publish +subscribe +unsubscribe
 //
 // (one line in redis-cli; replace atomix with [Options].KeyPrefix).
-// +client|setname is needed only with client-name; go-redis also sends
+// +client|setname is needed only with client-name, +wait only with
+// wait-replicas; go-redis also sends
 // CLIENT SETINFO on Redis 7.2 and later and ignores its refusal. Scripts
 // are loaded with EVAL, never SCRIPT LOAD; TIME is read by a script that
 // starts a missing version counter from the server's clock; nothing needs KEYS, SCAN, CONFIG,
