@@ -13,11 +13,25 @@ FUZZTIME ?= 50000x
 STRESS_COUNT ?= 5
 STRESS_BUSY ?= 2
 
-.PHONY: test fuzz stress backends quickstart vet fmt-check images test-containers
+.PHONY: test test-clusters fuzz stress backends quickstart vet fmt-check images test-containers
 
-## test: install the servers the tests need, then run every test with -race.
+## test: install the servers the tests need, then run every test with -race, then the cluster tests.
 test: backends
 	$(GO) test $(TEST_FLAGS) ./...
+	$(MAKE) test-clusters
+
+# The cluster tests start several servers each (3-member etcd, 3 Consul
+# servers and a client agent, a 6-node Redis Cluster, a Redis primary with a
+# replica and a Sentinel), so they run one package at a time, and the
+# conformance suite on each cluster is limited to its Map, Counter and Lock
+# parts; the failover scenario runs whole.
+CLUSTER_RUN = '^TestCluster[A-Za-z]*$$/^(Failover|Suite)$$/^(Map|Counter|Lock)$$'
+
+## test-clusters: the failover scenarios and the Map/Counter/Lock suite on real multi-node clusters.
+test-clusters: backends
+	@start=$$(date +%s); \
+	ATOMIX_TEST_CLUSTERS=1 $(GO) test -race -p 1 -timeout 20m -run $(CLUSTER_RUN) ./drivers/etcd/ ./drivers/consul/ ./drivers/redis/ && \
+	echo "test-clusters: done in $$(( $$(date +%s) - start ))s"
 
 ## fuzz: run every fuzz target for FUZZTIME each, after its committed corpus (testdata/fuzz).
 fuzz:

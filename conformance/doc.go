@@ -78,8 +78,36 @@
 // write and a map write, each checked against a driver that does not go
 // through the proxy), a read in the same state is retried or ErrUnavailable
 // or ErrTimeout but never ambiguous, and a write whose deadline passes in
-// flight matches both the context's error and ErrAmbiguous. A backend with
-// no network declares the FeatureFaults gap.
+// flight matches both the context's error and ErrAmbiguous; a lock holder
+// whose connections are blackholed past its session TTL loses the lock to
+// another client with a greater version, its Lost closes, and its late
+// Unlock releases nothing of the new holder's. A backend with no network
+// declares the FeatureFaults gap.
+//
+// With Harness.StartServer each of the following starts a server of its
+// own (ServerFaults), so the shared backend is never disturbed: writers
+// with 500ms deadlines go on while the server is frozen (SIGSTOP) for 2s,
+// every error must be ErrTimeout, ErrUnavailable or ErrAmbiguous, writes
+// must succeed again after it resumes, and the counter must end between
+// the acknowledged increments and those plus the ambiguous ones; a map
+// watcher across a kill and restart on the server's data must replay to
+// the final state; and after a restart with no data a lock must be granted
+// again, its fencing version above every earlier one if the harness
+// declares VersionsSurviveEmptyRestart (else the suite logs what happened).
+// A harness without a server of its own declares FeatureServerFaults.
+//
+// # Cluster scenarios
+//
+// RunClusterFailover takes a ClusterHarness for a multi-node backend and
+// kills its leader (then starts it again) during a workload of counter
+// increments, lock turns and map writes, with a lock held throughout. The
+// cluster must serve every call kind again within the harness's Recovery
+// bound, every error must be typed as above and nothing may be applied
+// twice; a Durable backend must also lose no acknowledged write, keep
+// fencing versions strictly increasing and keep the held lock (its session
+// outlives the leader change). Package testbackend starts such clusters
+// (StartEtcdCluster, StartConsulCluster, StartRedisCluster,
+// StartRedisSentinel) when ATOMIX_TEST_CLUSTERS is set.
 //
 // # The permissions tier
 //

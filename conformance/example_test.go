@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/atomix/go-client/conformance"
+	"github.com/atomix/go-client/conformance/testbackend"
 	"github.com/atomix/go-client/driver"
 	"github.com/atomix/go-client/drivers/etcd"
 )
@@ -42,4 +43,28 @@ func ExampleRun() {
 		})
 	}
 	_ = testConformance // as func TestConformance(t *testing.T)
+}
+
+// A driver's test package runs the cluster scenario on a multi-node
+// backend it starts itself: here a 3-member etcd cluster from package
+// testbackend, whose leader the scenario kills during a workload. etcd is
+// Durable: a Raft quorum loses nothing it acknowledged with one member
+// gone.
+func ExampleRunClusterFailover() {
+	// In a _test.go file of the driver's module:
+	testClusterFailover := func(t *testing.T) {
+		testbackend.RequireClusters(t) // ATOMIX_TEST_CLUSTERS=1
+		cluster := testbackend.StartEtcdCluster(t)
+		conformance.RunClusterFailover(t, conformance.ClusterHarness{
+			Name: "etcd-3",
+			NewDriver: func(context.Context, testing.TB) (driver.Driver, error) {
+				return etcd.New(etcd.Config{Endpoints: cluster.Addrs})
+			},
+			StopLeader: cluster.StopLeader,
+			Durable:    true,
+			Recovery:   30 * time.Second,
+			SessionTTL: 2 * time.Second,
+		})
+	}
+	_ = testClusterFailover // as func TestClusterFailover(t *testing.T)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/atomix/go-client/atomix/lock"
 	"github.com/atomix/go-client/conformance/faultproxy"
 	"github.com/atomix/go-client/driver"
 )
@@ -26,6 +27,7 @@ func testFaults(t *testing.T, h Harness) {
 	parallel(t, "LostReadIsRetriedOrUnavailable", h, testLostRead)
 	parallel(t, "DeadlineDuringWrite", h, testDeadlineDuringWrite)
 	parallel(t, "FencedHolderCutOff", h, testFencedHolderCutOff)
+	parallel(t, "HolderCutPastTTL", h, testHolderCutPastTTL)
 }
 
 // proxied returns a fault proxy in front of the backend and a driver that
@@ -192,4 +194,39 @@ func testDeadlineDuringWrite(t *testing.T, e *env) {
 	_, err = m.Put(done, "k", []byte("x"), 0)
 	require.ErrorIs(t, err, context.Canceled, "Put with a context already cancelled")
 	require.NotErrorIs(t, err, driver.ErrAmbiguous, "Put with a context already cancelled: nothing was sent")
+}
+
+// testHolderCutPastTTL: a lock holder whose connections are blackholed (it
+// looks paused to the backend) for longer than its session TTL loses the
+// lock: another client gets it with a strictly greater version, the
+// holder's Lost closes, and once the network is back the holder's late
+// Unlock releases nothing of the new holder's.
+func testHolderCutPastTTL(t *testing.T, e *env) {
+	skipIfGap(t, e.h, FeatureLock)
+	skipIfGap(t, e.h, FeatureSessionExpiry)
+	p, d := e.proxied()
+	holder := e.lock(e.expiringClientOn(d, e.ns), "l")
+	waiter := e.lock(e.client(), "l")
+	v := acquire(t, e.ctx, holder, 0)
+	lost := holder.Lost()
+	res := lockAsync(e.ctx, waiter)
+	requirePending(t, res, e.quiet, "Lock of a held lock")
+
+	p.Blackhole(true)
+	cut := time.Now()
+	r := await(t, res, e.expiry, "the lock of a holder cut off must be granted to another client once the holder's session TTL (%v) expires", e.h.SessionTTL)
+	require.NoError(t, r.err)
+	require.Greater(t, r.val, v, "the next holder's version")
+	t.Logf("the waiter got the lock %v after the holder was cut off (session TTL %v)", time.Since(cut).Round(time.Millisecond), e.h.SessionTTL)
+	requireDoneWithin(t, lost, e.expiry, "Lost of the holder cut off past its TTL")
+
+	p.Blackhole(false)
+	p.Cut() // connections that lost data mid-stream cannot be resumed
+	ctx, cancel := context.WithTimeout(e.ctx, e.event)
+	defer cancel()
+	released, err := holder.Unlock(ctx)
+	require.False(t, released, "the late Unlock of a holder that lost the lock (err %v)", err)
+	expect(t, true, "the new holder keeps the lock after the old holder's late Unlock")(waiter.IsLocked(e.ctx, lock.WithVersion(r.val)))
+	require.False(t, isDone(waiter.Lost()), "the new holder's Lost after the old holder's late Unlock")
+	expect(t, true)(waiter.Unlock(e.ctx))
 }

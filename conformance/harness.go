@@ -29,6 +29,23 @@ type Harness struct {
 	// declares the FeatureFaults gap instead.
 	NewDriverAt func(ctx context.Context, t testing.TB, addr string) (driver.Driver, error)
 
+	// StartServer starts a backend server of the test's own, for the fault
+	// tier's scenarios that pause and restart a server (the shared backend
+	// of the other tests must not be disturbed); the suite connects to it
+	// with NewDriverAt(Server.Addr()). The server must be stopped when t
+	// ends. Package testbackend's Restartable servers (StartEtcdServer,
+	// StartRedisServer, StartConsulServer) are Servers. Without it the
+	// harness declares the FeatureServerFaults gap.
+	StartServer func(t testing.TB) Server
+
+	// VersionsSurviveEmptyRestart declares that versions (lock fencing
+	// versions, entry versions) keep increasing across a restart of the
+	// server that loses all its data (Server.Restart), as the Redis driver
+	// does by starting a missing counter from the server's clock. Without
+	// it the suite only records what versions did, since a store that
+	// restarts empty (etcd, Consul) starts its revisions again.
+	VersionsSurviveEmptyRestart bool
+
 	// Crash makes d vanish as if its process had died: it stops renewing
 	// its sessions and drops its connections without releasing anything, so
 	// that the backend has to expire its sessions. Afterwards d need only
@@ -104,14 +121,36 @@ const (
 	// FeatureFenced: writes fenced by a lock (_map.Fenced, value.Fenced),
 	// checked in the same atomic step as the write.
 	FeatureFenced Feature = "fenced"
+	// FeatureServerFaults: the fault tier's scenarios that pause and
+	// restart a server of the test's own (Harness.StartServer).
+	FeatureServerFaults Feature = "server-faults"
 )
+
+// Server is a backend server that belongs to one test, for the scenarios
+// that pause and restart it. Each method returns once the server is in the
+// state it names (after a restart: answering) and fails the test if it
+// cannot get there.
+type Server interface {
+	// Addr is the host:port drivers connect to, the same across restarts.
+	Addr() string
+	// Pause freezes the server's process (SIGSTOP): connections stay open
+	// and nothing answers.
+	Pause()
+	// Resume continues a paused server.
+	Resume()
+	// RestartKeepingData kills the server as a crash would and starts it
+	// again on its data: every write it acknowledged survives.
+	RestartKeepingData()
+	// Restart kills the server and starts it again with no data at all.
+	Restart()
+}
 
 // knownFeature reports whether f is one of the Feature constants.
 func knownFeature(f Feature) bool {
 	switch f {
 	case FeatureCounter, FeatureLock, FeatureElection, FeatureMap, FeatureSet,
 		FeatureValue, FeatureList, FeatureIndexedMap, FeatureSemaphore, FeatureSemaphoreFIFO,
-		FeatureSessionExpiry, FeatureFaults, FeaturePermissions, FeatureEphemeral, FeatureFenced:
+		FeatureSessionExpiry, FeatureFaults, FeatureServerFaults, FeaturePermissions, FeatureEphemeral, FeatureFenced:
 		return true
 	}
 	return false

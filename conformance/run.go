@@ -72,6 +72,7 @@ func Run(t *testing.T, h Harness) {
 		{"Faults", testFaults},
 		{"Permissions", testPermissions},
 		{"Observability", testObservability},
+		{"ServerFaults", testServerFaults},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -25,8 +25,9 @@ func TestConformance(t *testing.T) {
 		Crash:      func(d driver.Driver) { d.(*memory.Driver).Crash() },
 		SessionTTL: conformanceTTL,
 		Gaps: map[conformance.Feature]string{
-			conformance.FeatureFaults:      "in-process: no network between the driver and its store to break",
-			conformance.FeaturePermissions: "in-process: no credentials",
+			conformance.FeatureFaults:       "in-process: no network between the driver and its store to break",
+			conformance.FeatureServerFaults: "in-process: no server process to pause or restart",
+			conformance.FeaturePermissions:  "in-process: no credentials",
 		},
 	})
 }

@@ -13,7 +13,7 @@
 // URL parameter: addr, cluster, sentinel-master, sentinel-username,
 // sentinel-password, password-file, sentinel-password-file, client-name, protocol, dial-timeout, read-timeout,
 // write-timeout, pool-size, min-idle-conns, max-retries, key-prefix,
-// max-key-size, max-value-size, and the TLS keys every driver shares (tls,
+// max-key-size, max-value-size, wait-replicas, wait-timeout, and the TLS keys every driver shares (tls,
 // ca-file, cert-file, key-file, server-name, insecure-skip-verify);
 // atomix.Open also reads namespace and session-ttl. An unknown, repeated or
 // malformed parameter is an error wrapping ErrInvalid. Redis 6.2 or later
@@ -42,7 +42,8 @@
 //	  +evalsha +eval +evalsha_ro +eval_ro +publish +subscribe +unsubscribe
 //
 // (one line in redis-cli; replace atomix with [Options].KeyPrefix).
-// +client|setname is needed only with client-name; go-redis also sends
+// +client|setname is needed only with client-name, +wait only with
+// wait-replicas; go-redis also sends
 // CLIENT SETINFO on Redis 7.2 and later and ignores its refusal. Scripts
 // are loaded with EVAL, never SCRIPT LOAD; TIME is read by a script that
 // starts a missing version counter from the server's clock; nothing needs KEYS, SCAN, CONFIG,
@@ -95,6 +96,19 @@
 // ErrPermission, and a server that does not answer the handshake within
 // dial-timeout (a plaintext server) is ErrUnavailable; the x509 error or
 // TLS alert stays reachable with errors.As.
+//
+// With wait-replicas=N ([Options].WaitReplicas), a lock acquisition
+// sends WAIT N after its script, on the same connection, and keeps the
+// hold only if N replicas acknowledged it within wait-timeout (else it
+// releases it and fails with ErrUnavailable): a failover to one of those
+// replicas then keeps the hold and its fencing version. What it does not
+// promise is in the option's documentation: Redis stays asynchronously
+// replicated.
+//
+// On a Redis Cluster, a command that cannot reach its master (a dial
+// error: the master is down) makes the client reload its map of slots to
+// masters at once, so after a failover the next call goes to the new
+// master rather than to the dead one until go-redis's periodic reload.
 //
 // # Versions
 //

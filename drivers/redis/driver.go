@@ -46,6 +46,23 @@ type Options struct {
 	// at most 512 MB).
 	MaxKeySize   int
 	MaxValueSize int
+	// WaitReplicas, when above 0, makes every lock acquisition wait (Redis
+	// WAIT, on the connection that took the hold) until that many replicas
+	// have acknowledged the hold and its fencing version, for at most
+	// WaitTimeout. If fewer do, the hold is released and the acquisition
+	// fails with ErrUnavailable (ErrAmbiguous if the release fails too).
+	// It makes a failover to an acknowledging replica keep the hold and
+	// its version; it does not make Redis consistent: a failover may
+	// promote a replica that did not acknowledge (when WaitReplicas is
+	// below the number of replicas), a replica acknowledges what it has in
+	// memory, not on disk, and renewals and releases are not waited for (a
+	// lost renewal ends the hold early, Lost closes; a lost release leaves
+	// the hold to its session's expiry). Locks only; 0 (the default) waits
+	// for nothing.
+	WaitReplicas int
+	// WaitTimeout bounds the wait of WaitReplicas (default 1s); keep it
+	// below the client's read timeout.
+	WaitTimeout time.Duration
 }
 
 // The states of a driver.
@@ -143,6 +160,9 @@ func newDriver(c goredis.UniversalClient, owned bool, opts Options) *Driver {
 }
 
 // resolve checks o and fills in the defaults.
+// DefaultWaitTimeout is Options.WaitTimeout when WaitReplicas is set.
+const DefaultWaitTimeout = time.Second
+
 func (o Options) resolve() (Options, error) {
 	if o.KeyPrefix == "" {
 		o.KeyPrefix = DefaultKeyPrefix
@@ -161,6 +181,12 @@ func (o Options) resolve() (Options, error) {
 	}
 	if o.MaxKeySize > maxRedisSize || o.MaxValueSize > maxRedisSize {
 		return o, driver.Errorf(driver.ErrInvalid, "size limits above Redis's 512 MB")
+	}
+	if o.WaitReplicas < 0 || o.WaitTimeout < 0 {
+		return o, driver.Errorf(driver.ErrInvalid, "negative wait-replicas or wait-timeout")
+	}
+	if o.WaitReplicas > 0 && o.WaitTimeout == 0 {
+		o.WaitTimeout = DefaultWaitTimeout
 	}
 	return o, nil
 }

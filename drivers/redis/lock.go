@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	_ "embed"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -117,7 +118,14 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 // attempt runs the acquire script once. It returns the version of the hold
 // taken, or 0 and how long to wait before the holder's lease would expire.
 func (l *lock) attempt(ctx context.Context, ss *session, owner string) (uint64, time.Duration, error) {
-	r, err := lockAcquire.run(ctx, l.client(), l.keys, l.ks.channel(), ss.id, owner, ss.ttlMS)
+	var r any
+	var err error
+	replicas, acked := l.d.opts.WaitReplicas, int64(0)
+	if replicas > 0 {
+		r, acked, err = lockAcquire.runReplicated(ctx, l.client(), replicas, l.d.opts.WaitTimeout, l.keys, l.ks.channel(), ss.id, owner, ss.ttlMS)
+	} else {
+		r, err = lockAcquire.run(ctx, l.client(), l.keys, l.ks.channel(), ss.id, owner, ss.ttlMS)
+	}
 	if err != nil {
 		return 0, 0, err
 	}
@@ -129,6 +137,11 @@ func (l *lock) attempt(ctx context.Context, ss *session, owner string) (uint64, 
 	ms, err2 := replyInt(a[1])
 	if err1 != nil || err2 != nil {
 		return 0, 0, badReply("malformed lock attempt %v", a)
+	}
+	if version > 0 && acked < int64(replicas) {
+		// Not classified: abandon releases the hold and reports
+		// ErrUnavailable, or ErrAmbiguous if the release fails.
+		return 0, 0, fmt.Errorf("%d of the %d replicas of wait-replicas acknowledged the hold within %v", acked, replicas, l.d.opts.WaitTimeout)
 	}
 	left := ss.ttl
 	if ms >= 0 {

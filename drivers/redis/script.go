@@ -5,6 +5,8 @@ import (
 	"crypto/sha1"
 	_ "embed"
 	"encoding/hex"
+	"fmt"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -73,20 +75,72 @@ func (s *script) run(ctx context.Context, c goredis.UniversalClient, keys []stri
 	return v, err
 }
 
-func (s *script) eval(ctx context.Context, c goredis.UniversalClient, verb, body string, keys []string, args []any) (any, error) {
+// runReplicated runs the script, which must be idempotent (a pipeline may
+// be resent), followed on the same connection by WAIT replicas timeout,
+// and returns the script's reply and how many replicas acknowledged it. On
+// a cluster client the keyless WAIT goes to the script's node. A WAIT that
+// fails is returned as the error, with the reply.
+func (s *script) runReplicated(ctx context.Context, c goredis.UniversalClient, replicas int, timeout time.Duration, keys []string, args ...any) (any, int64, error) {
+	if !s.idempotent {
+		return nil, 0, fmt.Errorf("script %s is not idempotent: it cannot be pipelined with WAIT", s.name)
+	}
+	verb, body := "evalsha", s.sha
+	for {
+		cmd := goredis.NewCmd(ctx, s.args(verb, body, keys, args)...)
+		wait := goredis.NewIntCmd(ctx, "wait", replicas, timeout.Milliseconds())
+		_, _ = c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			_ = p.Process(ctx, cmd)
+			_ = p.Process(ctx, wait)
+			return nil
+		})
+		err := cmd.Err()
+		if err != nil && verb == "evalsha" && goredis.HasErrorPrefix(err, "NOSCRIPT") {
+			verb, body = "eval", s.src
+			continue
+		}
+		v := cmd.Val()
+		if err == goredis.Nil {
+			v, err = nil, nil
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		n, err := wait.Result()
+		return v, n, err
+	}
+}
+
+// args returns the arguments of EVAL or EVALSHA (verb) with body.
+func (s *script) args(verb, body string, keys []string, args []any) []any {
 	a := make([]any, 0, 3+len(keys)+len(args))
 	a = append(a, verb, body, len(keys))
 	for _, k := range keys {
 		a = append(a, k)
 	}
-	a = append(a, args...)
-	cmd := goredis.NewCmd(ctx, a...)
-	if s.idempotent {
-		_ = c.Process(ctx, cmd)
-	} else {
-		_ = c.Process(ctx, onceCmd{cmd})
-	}
+	return append(a, args...)
+}
+
+func (s *script) eval(ctx context.Context, c goredis.UniversalClient, verb, body string, keys []string, args []any) (any, error) {
+	cmd := goredis.NewCmd(ctx, s.args(verb, body, keys, args)...)
+	process(ctx, c, cmd, !s.idempotent)
 	return cmd.Val(), cmd.Err()
+}
+
+// process sends cmd, through onceCmd when once is true. A cluster client
+// refreshes its map of slots to masters only on MOVED and every minute, so
+// a command that could not even reach its master (a dial error: the master
+// is down) makes it reload the map now; otherwise, after a failover, a
+// client that is refused a resend (onceCmd) would keep dialing the dead
+// master for up to a minute.
+func process(ctx context.Context, c goredis.UniversalClient, cmd *goredis.Cmd, once bool) {
+	if once {
+		_ = c.Process(ctx, onceCmd{cmd})
+	} else {
+		_ = c.Process(ctx, cmd)
+	}
+	if cc, ok := c.(*goredis.ClusterClient); ok && cmd.Err() != nil && isDialError(cmd.Err()) {
+		cc.ReloadState(ctx)
+	}
 }
 
 // onceCmd is a command go-redis must not send a second time: if the
@@ -103,11 +157,7 @@ func (onceCmd) NoRetry() bool { return true }
 // command is not idempotent, with go-redis's retries otherwise.
 func do(ctx context.Context, c goredis.UniversalClient, once bool, args ...any) (any, error) {
 	cmd := goredis.NewCmd(ctx, args...)
-	if once {
-		_ = c.Process(ctx, onceCmd{cmd})
-	} else {
-		_ = c.Process(ctx, cmd)
-	}
+	process(ctx, c, cmd, once)
 	v, err := cmd.Val(), cmd.Err()
 	if err == goredis.Nil {
 		return nil, nil

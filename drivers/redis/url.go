@@ -27,6 +27,9 @@ const (
 	maxURLDuration = 24 * time.Hour
 	maxURLConns    = 1 << 16
 	maxURLRetries  = 100
+	// maxURLWaitReplicas bounds wait-replicas: more replicas than this are
+	// a typo, not a deployment.
+	maxURLWaitReplicas = 100
 )
 
 func init() {
@@ -77,6 +80,8 @@ func Open(_ context.Context, u *url.URL) (driver.Driver, error) {
 //	key-prefix=p             Options.KeyPrefix (default "atomix")
 //	max-key-size=n           Options.MaxKeySize in bytes (default 64 KiB)
 //	max-value-size=n         Options.MaxValueSize in bytes (default 4 MiB)
+//	wait-replicas=n          Options.WaitReplicas: a lock acquisition waits for n replicas (WAIT)
+//	wait-timeout=d           Options.WaitTimeout (default 1s)
 //
 // and the TLS keys every driver shares (package driver/urlparam): tls,
 // ca-file, cert-file, key-file, server-name, insecure-skip-verify. TLS is
@@ -150,6 +155,8 @@ func ParseURL(u *url.URL) (*goredis.UniversalOptions, Options, error) {
 	opts.KeyPrefix = q.String("key-prefix")
 	opts.MaxKeySize = q.Int("max-key-size", 0, maxRedisSize)
 	opts.MaxValueSize = q.Int("max-value-size", 0, maxRedisSize)
+	opts.WaitReplicas = q.Int("wait-replicas", 0, maxURLWaitReplicas)
+	opts.WaitTimeout = q.Duration("wait-timeout", maxURLDuration)
 	c.TLSConfig = q.TLS(u.Scheme == SchemeTLS)
 	if err := q.Done(); err != nil {
 		return nil, opts, err
