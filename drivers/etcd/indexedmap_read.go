@@ -31,16 +31,16 @@ func (m *etcdIndexedMap) First(ctx context.Context) (driver.Entry, error) {
 	return m.one(ctx, m.idxPrefix, clientv3.WithRange(m.idxEnd), clientv3.WithLimit(1))
 }
 
-// Last reads the entry with the highest index.
+// Last finds the entry with the highest index (see lastBelow): one round
+// trip when this instance knows the index counter and the last entry is
+// among the tailWindow highest indexes.
 func (m *etcdIndexedMap) Last(ctx context.Context) (driver.Entry, error) {
-	return m.one(ctx, m.idxPrefix, clientv3.WithRange(m.idxEnd), clientv3.WithLimit(1),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
+	return m.lastBelow(ctx, math.MaxUint64)
 }
 
-// Prev reads the entry with the highest index below index.
+// Prev finds the entry with the highest index below index (see lastBelow).
 func (m *etcdIndexedMap) Prev(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.one(ctx, m.idxPrefix, clientv3.WithRange(m.byIndex(index)), clientv3.WithLimit(1),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
+	return m.lastBelow(ctx, index)
 }
 
 // Next reads the entry with the lowest index above index.

@@ -27,7 +27,7 @@ import (
 // or deletes it when it is left empty) and the directory when the counts
 // changed. So an Insert or Remove anywhere costs the same at 100 items as
 // at 100,000: the chunk's bounded bytes plus the directory's few bytes per
-// chunk (about 2 KiB for 100k short items), and a few operations in the
+// chunk (about 3 KiB for 100k short items), and a few operations in the
 // transaction, never one per item moved (the earlier layout, one key per
 // index, moved n-i keys in one transaction and was capped by
 // --max-txn-ops at 127 items). Changes are atomic and, being transactions
