@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/atomix/go-client/atomix"
 	"github.com/atomix/go-client/atomix/lock"
+	"github.com/atomix/go-client/conformance/scalebench"
 	"github.com/atomix/go-client/conformance/testbackend"
 	"github.com/atomix/go-client/drivers/redis"
 )
@@ -263,4 +265,31 @@ func handoff(b *testing.B, lockWaiter, unlockHolder func(i int) error) {
 		}
 	}
 	b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "handoff-ns")
+}
+
+// The scale benchmarks (package scalebench): cost against N items, K lock
+// contenders and 64 concurrent goroutines.
+//
+//	go test -run '^$' -bench 'Scale' ./drivers/redis/
+
+func BenchmarkScaleLockContention(b *testing.B) { scalebench.LockContention(b, benchClient(b)) }
+func BenchmarkScaleList(b *testing.B)           { scalebench.ListOps(b, benchClient(b)) }
+func BenchmarkScaleMap(b *testing.B)            { scalebench.MapOps(b, benchClient(b)) }
+func BenchmarkScaleIndexedMap(b *testing.B)     { scalebench.IndexedMapOps(b, benchClient(b)) }
+
+// BenchmarkScaleThroughput64: Map.Put from 64 goroutines, atomix against
+// HSET.
+func BenchmarkScaleThroughput64(b *testing.B) {
+	run(b, func(b *testing.B, ctx context.Context, c goredis.UniversalClient) {
+		scalebench.Throughput(b, func(ctx context.Context, i int) error {
+			return c.HSet(ctx, "raw:bench:throughput", "key-"+strconv.Itoa(i%1024), benchValue).Err()
+		})
+	}, func(b *testing.B, ctx context.Context, c *atomix.Client) {
+		m, err := atomix.GetMap[string, string](ctx, "throughput", atomix.WithClient(c))
+		check(b, err)
+		scalebench.Throughput(b, func(ctx context.Context, i int) error {
+			_, err := m.Put(ctx, "key-"+strconv.Itoa(i%1024), benchValue)
+			return err
+		})
+	})
 }

@@ -214,12 +214,19 @@
 //
 // The driver keeps no owner state: a hold is a hash of its version, its
 // session and its owner. The fencing version comes from INCR in the script
-// that takes the hold. Every removal of a hold publishes its version on
-// the lock's channel. Waiters are woken by that message, and otherwise try
-// again when the holder's lease would expire (the attempt returns its
-// TTL): no polling. Waiters are not queued on the server, so a waiter whose
-// context ends leaves nothing behind, and there is no fairness among
-// waiters. A hold's Gone closes when a read of the hold, made when the
+// that takes the hold. Waiters are queued on the server in arrival order (a
+// sorted set, lua/queue.lua, which a semaphore's scripts can prepend as
+// well) and get the lock first come, first served: a newcomer never takes
+// a free lock ahead of a queued waiter. Every removal of a hold publishes
+// its version on the lock's channel together with the waiter at the head
+// of the queue, and only that waiter tries again; the others try again
+// only when the lease of the holder (or of the waiter whose turn it is)
+// would expire (the attempt returns its TTL): no polling, and a waiter
+// whose client vanished delays the others by one TTL at most. A waiter's
+// session lease is made when it queues, so a crashed waiter is skipped
+// once its session expires; a waiter whose context ends leaves the queue
+// and, if the lock is free, wakes the next. A hold's Gone closes when a
+// read of the hold, made when the
 // removal of its version is heard or after a lost subscription, finds it
 // gone, or when its session ends.
 //

@@ -4,20 +4,23 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
 
 // holdWatch is one acquisition's listener on its lock's channel, on which
-// every removal of a hold publishes the hold's version. While the
-// acquisition waits, what it hears wakes it; once it holds the lock, the
-// removal of its version makes it read the hold, and gone is closed if the
-// hold is indeed gone. Messages are not authenticated (anyone allowed to
-// PUBLISH on the channel can send one): a forged one can wake a waiter,
-// which then tries again, or make a holder read the hold, never close a
-// live hold's gone.
+// every removal of a hold publishes the hold's version, followed by the
+// queue member whose turn it is ("<version> <member>", version 0 when no
+// hold was removed). While the acquisition waits, a message that names it
+// wakes it; once it holds the lock, the removal of its version makes it
+// read the hold, and gone is closed if the hold is indeed gone. Messages
+// are not authenticated (anyone allowed to PUBLISH on the channel can send
+// one): a forged one can wake a waiter, which then tries again, or make a
+// holder read the hold, never close a live hold's gone.
 type holdWatch struct {
-	wake    chan struct{} // a removal was heard, or the channel was resubscribed
+	me      string        // the acquisition's queue member
+	wake    chan struct{} // it was named, or the channel was resubscribed
 	recheck chan struct{} // the hold must be read: its removal was heard, or removals may have been missed
 	gone    chan struct{}
 
@@ -27,29 +30,34 @@ type holdWatch struct {
 	ended   bool
 }
 
-func newHoldWatch() *holdWatch {
+func newHoldWatch(me string) *holdWatch {
 	return &holdWatch{
+		me:      me,
 		wake:    make(chan struct{}, 1),
 		recheck: make(chan struct{}, 1),
 		gone:    make(chan struct{}),
 	}
 }
 
-// message hears the removal of a hold.
+// message hears the removal of a hold, and whose turn it is.
 func (w *holdWatch) message(payload string) {
-	v, err := strconv.ParseUint(payload, 10, 64)
+	ver, next, _ := strings.Cut(payload, " ")
+	v, err := strconv.ParseUint(ver, 10, 64)
 	if err != nil {
 		return
 	}
 	w.mu.Lock()
 	switch {
+	case v == 0:
 	case w.version == 0:
 		w.heard = append(w.heard, v)
 	case w.version == v:
 		poke(w.recheck)
 	}
 	w.mu.Unlock()
-	poke(w.wake)
+	if next == w.me {
+		poke(w.wake)
+	}
 }
 
 func (w *holdWatch) resubscribed() {

@@ -18,9 +18,9 @@ var (
 	lockHolderSource string
 
 	// lockAcquire is idempotent for one owner: a second run returns the
-	// hold the first one made.
-	lockAcquire = newScript("lock_acquire", withCounter(lockAcquireSource), true)
-	lockRelease = newScript("lock_release", lockReleaseSource, false)
+	// hold the first one made, or leaves the owner where it is queued.
+	lockAcquire = newScript("lock_acquire", withCounter(withQueue(lockAcquireSource)), true)
+	lockRelease = newScript("lock_release", withQueue(lockReleaseSource), false)
 	lockHolder  = newScript("lock_holder", lockHolderSource, true)
 )
 
@@ -35,20 +35,28 @@ var (
 // so it stays increasing across a restart that lost the data: a fencing
 // token, within the limits the package documentation states.
 //
-// Every removal of a hold publishes its version on the lock's channel.
-// Waiting uses no polling loop: an attempt subscribes to the channel
-// first, and a waiter tries again when it hears a removal, or when the
-// holder's lease would expire (the attempt returns its TTL), whichever
-// comes first. Waiters are not queued on the server, so a waiter whose
-// context ends leaves nothing behind; there is no fairness among waiters.
-// The same subscription then closes the hold's Gone (see holdWatch).
+// Waiters are queued in arrival order (lua/queue.lua): an Acquire that
+// cannot take the lock joins the queue, and the lock goes to the waiter at
+// its head, never to one that comes later, so waiters get it first come,
+// first served. Every removal of a hold publishes its version on the
+// lock's channel, followed by the member at the head of the queue: only
+// that waiter tries again, where every waiter used to, and the others keep
+// waiting without a request. Waiting uses no polling loop: an attempt
+// subscribes to the channel first, and a waiter tries again when it is
+// named, when its subscription was made again (messages may have been
+// lost), or when the lease of the holder (or of the waiter whose turn it
+// is) would expire, whichever comes first; so a waiter whose client
+// vanished costs the others one TTL at most. A waiter whose context ends
+// leaves the queue, waking the next one if the lock is free. The same
+// subscription then closes the hold's Gone (see holdWatch).
 type lock struct {
 	*handle
-	keys []string // the hold, the version counter, the lease prefix
+	keys []string // the hold, the version counter, the lease prefix, the queue, its sequence
 }
 
 func newLock(h *handle) *lock {
-	return &lock{handle: h, keys: []string{h.ks.key("hold"), h.ks.key("ver"), h.ks.leasePrefix()}}
+	return &lock{handle: h, keys: []string{h.ks.key("hold"), h.ks.key("ver"), h.ks.leasePrefix(),
+		h.ks.key("queue"), h.ks.key("qseq")}}
 }
 
 func (l *lock) Acquire(ctx context.Context, s driver.Session, owner string) (driver.Hold, error) {
@@ -69,11 +77,11 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 		return driver.Hold{}, false, err
 	}
 	// Subscribed before the first attempt, no removal is missed.
-	w := newHoldWatch()
+	w := newHoldWatch(queueMember(ss.id, owner))
 	if err := l.d.hub.subscribe(ctx, l.ks.channel(), w); err != nil {
 		return driver.Hold{}, false, l.fail(ctx, err, false)
 	}
-	held := false
+	held, queued := false, false
 	defer func() {
 		if !held {
 			l.d.hub.unsubscribe(l.ks.channel(), w)
@@ -81,13 +89,13 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 	}()
 	for {
 		w.forget()
-		version, left, err := l.attempt(ctx, ss, owner)
+		version, left, err := l.attempt(ctx, ss, owner, wait)
 		if err != nil {
-			return driver.Hold{}, false, l.abandon(ctx, owner, err)
+			return driver.Hold{}, false, l.abandon(ctx, ss, owner, err)
 		}
 		if version > 0 {
 			if !ss.bind(l.keys[2]+ss.id, l.drop, true) {
-				_ = l.abandon(ctx, owner, errSessionEnded)
+				_ = l.abandon(ctx, ss, owner, errSessionEnded)
 				return driver.Hold{}, false, errSessionEnded
 			}
 			held = true
@@ -96,15 +104,23 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 		if !wait {
 			return driver.Hold{}, false, nil
 		}
+		if !queued { // the attempt made the session's lease here: renew it
+			if !ss.bind(l.keys[2]+ss.id, l.drop, false) {
+				_ = l.abandon(ctx, ss, owner, errSessionEnded)
+				return driver.Hold{}, false, errSessionEnded
+			}
+			queued = true
+		}
 		t := time.NewTimer(left)
 		select {
 		case <-w.wake:
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return driver.Hold{}, false, ctx.Err()
+			return driver.Hold{}, false, l.abandon(ctx, ss, owner, ctx.Err())
 		case <-l.closedCh:
 			t.Stop()
+			_ = l.abandon(ctx, ss, owner, errInstanceClosed)
 			return driver.Hold{}, false, errInstanceClosed
 		case <-ss.Done():
 			t.Stop()
@@ -114,10 +130,16 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 	}
 }
 
-// attempt runs the acquire script once. It returns the version of the hold
-// taken, or 0 and how long to wait before the holder's lease would expire.
-func (l *lock) attempt(ctx context.Context, ss *session, owner string) (uint64, time.Duration, error) {
-	r, err := lockAcquire.run(ctx, l.client(), l.keys, l.ks.channel(), ss.id, owner, ss.ttlMS)
+// attempt runs the acquire script once, joining the queue if wait is set.
+// It returns the version of the hold taken, or 0 and how long to wait
+// before the lease of the holder (or of the waiter whose turn it is) would
+// expire.
+func (l *lock) attempt(ctx context.Context, ss *session, owner string, wait bool) (uint64, time.Duration, error) {
+	join := "0"
+	if wait {
+		join = "1"
+	}
+	r, err := lockAcquire.run(ctx, l.client(), l.keys, l.ks.channel(), ss.id, owner, ss.ttlMS, join)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -137,17 +159,18 @@ func (l *lock) attempt(ctx context.Context, ss *session, owner string) (uint64, 
 	return version, left, nil
 }
 
-// abandon handles a failed attempt, whose outcome may be unknown: it
-// releases a hold the attempt may have taken, so that nothing is left
-// behind, and reports err (ctx.Err() if ctx ended). If that cannot be done
-// either, the attempt is ambiguous; such a hold ends with its session.
-func (l *lock) abandon(ctx context.Context, owner string, err error) error {
+// abandon handles a failed or given-up attempt, whose outcome may be
+// unknown: it releases a hold the attempt may have taken and takes the
+// owner out of the queue, so that nothing is left behind, and reports err
+// (ctx.Err() if ctx ended). If that cannot be done either, the attempt is
+// ambiguous; such a hold, or place in the queue, ends with its session.
+func (l *lock) abandon(ctx context.Context, ss *session, owner string, err error) error {
 	if derr := l.d.check(); derr != nil {
 		return derr // the client is gone; so are its sessions
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	_, rerr := lockRelease.run(cctx, l.client(), l.releaseKeys(), l.ks.channel(), "o", owner)
+	_, rerr := lockRelease.run(cctx, l.client(), l.releaseKeys(), l.ks.channel(), "o", owner, ss.id)
 	switch {
 	case l.closed.Load():
 		return errInstanceClosed
@@ -213,6 +236,10 @@ func (l *lock) holder(ctx context.Context) (uint64, error) {
 	return replyUint(r)
 }
 
-// releaseKeys are the keys of the release and holder scripts: the hold and
-// the lease prefix.
-func (l *lock) releaseKeys() []string { return []string{l.keys[0], l.keys[2]} }
+// releaseKeys are the keys of the release and holder scripts: the hold,
+// the lease prefix and the queue.
+func (l *lock) releaseKeys() []string { return []string{l.keys[0], l.keys[2], l.keys[3]} }
+
+// queueMember is how a waiter appears in a queue (lua/queue.lua): session
+// IDs hold no colon, so the first one ends the session's part.
+func queueMember(sessionID, owner string) string { return sessionID + ":" + owner }
