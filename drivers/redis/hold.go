@@ -119,9 +119,19 @@ func poke(c chan struct{}) {
 // returned when the session's end returns.
 func (l *lock) watchHold(w *holdWatch, ss *session, version uint64) <-chan struct{} {
 	w.hold(version)
+	l.holdingMu.Lock()
+	l.holding[version] = w
+	l.holdingMu.Unlock()
 	go func() {
 		defer ss.watchers.Done()
 		defer l.d.hub.unsubscribe(l.ks.channel(), w)
+		defer func() {
+			l.holdingMu.Lock()
+			if l.holding[version] == w {
+				delete(l.holding, version)
+			}
+			l.holdingMu.Unlock()
+		}()
 		defer w.end()
 		for {
 			select {

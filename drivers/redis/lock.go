@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/atomix/go-client/driver"
@@ -52,11 +53,29 @@ var (
 type lock struct {
 	*handle
 	keys []string // the hold, the version counter, the lease prefix, the queue, its sequence
+
+	// holding has the watch of every hold this instance took and is
+	// watching, by version: a Release here that removed the hold ends its
+	// watch at once, instead of the watch hearing the removal and reading
+	// the hold to make sure (one script less per Lock and Unlock).
+	holdingMu sync.Mutex
+	holding   map[uint64]*holdWatch
 }
 
 func newLock(h *handle) *lock {
 	return &lock{handle: h, keys: []string{h.ks.key("hold"), h.ks.key("ver"), h.ks.leasePrefix(),
-		h.ks.key("queue"), h.ks.key("qseq")}}
+		h.ks.key("queue"), h.ks.key("qseq")}, holding: map[uint64]*holdWatch{}}
+}
+
+// released ends the watch of the hold of version, which a release here
+// removed.
+func (l *lock) released(version uint64) {
+	l.holdingMu.Lock()
+	w := l.holding[version]
+	l.holdingMu.Unlock()
+	if w != nil {
+		w.end()
+	}
 }
 
 func (l *lock) Acquire(ctx context.Context, s driver.Session, owner string) (driver.Hold, error) {
@@ -190,14 +209,22 @@ func (l *lock) drop(ctx context.Context, id string) error {
 }
 
 func (l *lock) Release(ctx context.Context, owner string, version uint64) (bool, error) {
-	return l.release(ctx, "h", owner, strconv.FormatUint(version, 10))
+	ok, err := l.release(ctx, "h", owner, strconv.FormatUint(version, 10))
+	if ok {
+		l.released(version)
+	}
+	return ok, err
 }
 
 func (l *lock) ReleaseVersion(ctx context.Context, version uint64) (bool, error) {
 	if version == 0 {
 		return false, nil
 	}
-	return l.release(ctx, "v", strconv.FormatUint(version, 10))
+	ok, err := l.release(ctx, "v", strconv.FormatUint(version, 10))
+	if ok {
+		l.released(version)
+	}
+	return ok, err
 }
 
 func (l *lock) release(ctx context.Context, args ...any) (bool, error) {
