@@ -83,8 +83,11 @@
 // # Locks and elections
 //
 // A lock is a queue of lease-bound waiter keys, one name per owner, ordered
-// by create revision; the fencing version is the holder's create revision,
-// and a hold's Gone channel closes when a watch sees its key deleted. The
+// by create revision, so waiters get the lock first come, first served; the
+// fencing version is the holder's create revision, and a hold's Gone
+// channel closes when a watch sees its key deleted. A waiter watches only
+// its predecessor, from the server's current revision, so a handoff waits
+// for no resync of lagging watches. The
 // driver keeps no state per owner or candidate. An election is a
 // queue of lease-bound candidate keys plus a record of the term and order;
 // its term changes exactly when its leader does, including when a leader's
