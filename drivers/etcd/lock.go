@@ -47,6 +47,11 @@ type etcdLock struct {
 	primitive
 	prefix string // rootKey + "/"
 	end    string
+
+	// watching, if set (by tests, before the lock is used), is called with
+	// the key once a watch of awaitGone is in place, its catch-up read
+	// done.
+	watching func(key string)
 }
 
 var _ driver.Lock = (*etcdLock)(nil)

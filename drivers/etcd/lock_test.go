@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ type lockOwner struct {
 	l       *etcdLock
 	owner   string
 	watched *watchRecorder
+	ready   atomic.Int64 // watches in place (see etcdLock.watching)
 }
 
 func newLockOwner(t *testing.T, prefix string, id driver.ID) *lockOwner {
@@ -28,7 +30,9 @@ func newLockOwner(t *testing.T, prefix string, id driver.ID) *lockOwner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &lockOwner{d: d, s: newTestSession(t, d, 0), l: l.(*etcdLock), owner: testPrefix(t), watched: w}
+	o := &lockOwner{d: d, s: newTestSession(t, d, 0), l: l.(*etcdLock), owner: testPrefix(t), watched: w}
+	o.l.watching = func(string) { o.ready.Add(1) }
+	return o
 }
 
 func (o *lockOwner) acquire(ctx context.Context) (driver.Hold, error) {
@@ -66,11 +70,12 @@ func recordWatches(d *Driver) *watchRecorder {
 }
 
 // waitWatches waits until the owner's driver has started n watches (or
-// more: the caller checks which), failing t after 10s.
+// more: the caller checks which), and n are in place with their catch-up
+// reads done, failing t after 10s.
 func (o *lockOwner) waitWatches(t *testing.T, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for len(o.watched.seen()) < n {
+	for len(o.watched.seen()) < n || o.ready.Load() < int64(n) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the owner started the watches %q, want %d", o.watched.seen(), n)
 		}
