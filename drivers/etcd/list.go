@@ -236,7 +236,11 @@ func (l *etcdList) modify(ctx context.Context, place func(*listDir) (int, int64,
 			items = slices.Clone(c.items)
 			cmps = []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(l.chunkKey(id)), "=", c.chunkRev)}
 		}
-		dir, ops, keep := l.rewrite(c.dir, j, e(items, off), off)
+		// An item added at the very end of the list starts a new chunk
+		// when the last one is full, so that a list built by Append has
+		// full chunks rather than halves.
+		atEnd := j >= 0 && j == len(c.dir.chunks)-1 && off == c.dir.chunks[j].n
+		dir, ops, keep := l.rewrite(c.dir, j, e(items, off), off, atEnd)
 		resp, ok, err := l.ifDir(ctx, write, c.dirRev, cmps, ops, j >= 0, id)
 		if err != nil {
 			return nil, err
@@ -285,8 +289,16 @@ type keptChunk struct {
 // rewrite returns the operations that replace chunk j of dir (-1: the list
 // is empty) with items, the new directory (nil when it does not change) and
 // the part holding offset off, to cache.
-func (l *etcdList) rewrite(dir *listDir, j int, items [][]byte, off int64) (*listDir, []clientv3.Op, keptChunk) {
-	if j >= 0 && len(items) > 0 && int64(len(items)) == dir.chunks[j].n && len(splitChunk(items)) == 1 {
+//
+// With atEnd, items is the last chunk plus one item added at its end: if
+// they do not fit one chunk but the old ones did, the new item starts a
+// chunk of its own instead of the chunk being halved.
+func (l *etcdList) rewrite(dir *listDir, j int, items [][]byte, off int64, atEnd bool) (*listDir, []clientv3.Op, keptChunk) {
+	parts := splitChunk(items)
+	if atEnd && len(parts) > 1 && len(items) > 1 && len(splitChunk(items[:len(items)-1])) == 1 {
+		parts = [][][]byte{items[:len(items)-1], items[len(items)-1:]}
+	}
+	if j >= 0 && len(items) > 0 && int64(len(items)) == dir.chunks[j].n && len(parts) == 1 {
 		// The same number of items in one chunk (Set): the directory
 		// stays.
 		id := dir.chunks[j].id
@@ -296,7 +308,7 @@ func (l *etcdList) rewrite(dir *listDir, j int, items [][]byte, off int64) (*lis
 	var ops []clientv3.Op
 	var refs []chunkRef
 	var keep keptChunk
-	for k, part := range splitChunk(items) {
+	for k, part := range parts {
 		if len(part) == 0 {
 			continue
 		}

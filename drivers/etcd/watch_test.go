@@ -210,6 +210,23 @@ func TestListChunks(t *testing.T) {
 		}
 		model = append(model, []byte{byte(i)})
 	}
+	raw := rawClient(t)
+	dirKey := rootKey(prefix, kindList, driver.ID{Name: "l"}) + "/d"
+	readDir := func() *listDir {
+		t.Helper()
+		resp, err := raw.Get(ctx, dirKey)
+		if err != nil || len(resp.Kvs) != 1 {
+			t.Fatalf("reading the directory: %v", err)
+		}
+		dir, err := decodeListDir(resp.Kvs[0].Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	if dir := readDir(); len(dir.chunks) != 3 {
+		t.Errorf("300 appended items are in %d chunks, want 3 full ones but the last", len(dir.chunks))
+	}
 	for i := 0; i < 300; i++ {
 		if err := l.Insert(ctx, 0, []byte("x")); err != nil {
 			t.Fatalf("Insert at the front of %d items: %v", len(model), err)
@@ -233,16 +250,7 @@ func TestListChunks(t *testing.T) {
 	if !slices.EqualFunc(got, model, bytes.Equal) {
 		t.Fatalf("Items differ from the model (%d items, want %d)", len(got), len(model))
 	}
-	raw := rawClient(t)
-	dirKey := rootKey(prefix, kindList, driver.ID{Name: "l"}) + "/d"
-	resp, err := raw.Get(ctx, dirKey)
-	if err != nil || len(resp.Kvs) != 1 {
-		t.Fatalf("reading the directory: %v", err)
-	}
-	dir, err := decodeListDir(resp.Kvs[0].Value)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := readDir()
 	if dir.total != int64(len(model)) {
 		t.Errorf("the directory counts %d items, want %d", dir.total, len(model))
 	}
