@@ -86,8 +86,9 @@ func TestIndexedMapIndexes(t *testing.T) {
 	}
 }
 
-// TestIndexedMapLastPrevGaps: Last and Prev, which search with probes
-// instead of a descending sort of the whole range, agree with a model over
+// TestIndexedMapLastPrevGaps: Last and Prev, First and Next, which search
+// with reads of bounded segments instead of reads of the whole range, agree
+// with a model over
 // entries removed in runs long and short (gaps of every scale below the
 // counter, at the top and in the middle), from an instance whose cached
 // counter is stale and from a fresh one.
@@ -124,8 +125,33 @@ func TestIndexedMapLastPrevGaps(t *testing.T) {
 		}
 		return 0, false
 	}
+	firstFrom := func(from uint64) (uint64, bool) {
+		for i := max(from, 1); i <= n+1; i++ {
+			if present[i] {
+				return i, true
+			}
+		}
+		return 0, false
+	}
 	check := func(what string, im driver.IndexedMap) {
 		t.Helper()
+		for _, from := range []uint64{0, 1, 2, 40, 60, 333, 649, 650, 1000, n, n + 1, n + 500} {
+			want, ok := firstFrom(from)
+			var e driver.Entry
+			var err error
+			if from == 0 {
+				e, err = im.First(ctx)
+			} else {
+				e, err = im.Next(ctx, from-1)
+			}
+			if !ok {
+				if !errors.Is(err, driver.ErrNotFound) {
+					t.Errorf("%s: first from %d = %+v, %v; want ErrNotFound", what, from, e, err)
+				}
+			} else if err != nil || e.Index != want {
+				t.Errorf("%s: first from %d = %d, %v; want %d", what, from, e.Index, err, want)
+			}
+		}
 		want, ok := lastBelow(n + 1)
 		e, err := im.Last(ctx)
 		if !ok {
@@ -154,6 +180,8 @@ func TestIndexedMapLastPrevGaps(t *testing.T) {
 	check("long gap at the top", m)
 	remove(50, 650) // and one in the middle
 	check("gap in the middle", m)
+	remove(1, 40) // and one at the bottom
+	check("gap at the bottom", m)
 	other, _ := newTestDriver(t, prefix).OpenIndexedMap(ctx, id)
 	check("a fresh instance", other)
 	if _, err := other.Append(ctx, "late", []byte("v")); err != nil { // m's counter is stale now
