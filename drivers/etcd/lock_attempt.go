@@ -77,7 +77,7 @@ func (a *attempt) waitTurn(ctx context.Context, ahead []*mvccKV) error {
 	seen := a.rev // the revision at which ahead was read
 	for len(ahead) > 0 {
 		pred := ahead[0]
-		if err := l.awaitGone(ctx, a.s, string(pred.Key), pred.CreateRevision, seen, false); err != nil {
+		if err := l.awaitGone(ctx, a.s, string(pred.Key), pred.CreateRevision, seen); err != nil {
 			return err
 		}
 		if len(ahead) == 1 {

@@ -20,7 +20,7 @@ func (a *attempt) hold() (driver.Hold, error) {
 	l := a.l
 	watching := l.spawn(func() {
 		defer close(gone)
-		_ = l.awaitGone(l.ctx, a.s, a.key, a.rev, a.rev, true)
+		_ = l.awaitGone(l.ctx, a.s, a.key, a.rev, a.rev)
 	})
 	if !watching {
 		a.remove()
@@ -41,20 +41,14 @@ func (a *attempt) hold() (driver.Hold, error) {
 // meantime by up to 100 ms. The watch's created notification carries the
 // revision it starts after; when that is seen, nothing can have been
 // missed, otherwise one read of the key covers the revisions in between.
-//
-// With replay set, the first watch starts at seen+1 instead, with no read:
-// for a hold's own key, whose Gone may lag a little, but which should cost
-// no request (a hold is taken with none).
-func (l *etcdLock) awaitGone(ctx context.Context, s *session, key string, created, seen int64, replay bool) error {
+// A hold's own watch (see hold) is set up the same way: watches from past
+// revisions also cost the server, which re-reads their ranges every
+// 100 ms until they catch up, and slowed handoffs measurably.
+func (l *etcdLock) awaitGone(ctx context.Context, s *session, key string, created, seen int64) error {
 	for {
 		wctx, cancel := context.WithCancel(ctx)
-		opts := []clientv3.OpOption{clientv3.WithFilterPut(), clientv3.WithCreatedNotify()}
-		if replay {
-			opts = append(opts, clientv3.WithRev(seen+1))
-		}
-		wch := l.d.client.Watch(clientv3.WithRequireLeader(wctx), key, opts...)
-		gone, err := l.watchGone(ctx, s, wch, key, created, seen, replay)
-		replay = false
+		wch := l.d.client.Watch(clientv3.WithRequireLeader(wctx), key, clientv3.WithFilterPut(), clientv3.WithCreatedNotify())
+		gone, err := l.watchGone(ctx, s, wch, key, created, seen)
 		cancel()
 		if gone || err != nil {
 			return err
@@ -72,7 +66,7 @@ func (l *etcdLock) awaitGone(ctx context.Context, s *session, key string, create
 // reports whether the incarnation created at revision created is gone (see
 // awaitGone). It returns false and no error when the watch ends or the read
 // of the key fails for a reason worth retrying.
-func (l *etcdLock) watchGone(ctx context.Context, s *session, wch clientv3.WatchChan, key string, created, seen int64, replay bool) (bool, error) {
+func (l *etcdLock) watchGone(ctx context.Context, s *session, wch clientv3.WatchChan, key string, created, seen int64) (bool, error) {
 	var start int64
 	select {
 	case resp, ok := <-wch:
@@ -85,7 +79,7 @@ func (l *etcdLock) watchGone(ctx context.Context, s *session, wch clientv3.Watch
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
-	if start != seen && !replay {
+	if start != seen {
 		resp, err := l.get(ctx, key, clientv3.WithKeysOnly())
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, driver.ErrClosed) {
