@@ -18,6 +18,7 @@ func testList(t *testing.T, h Harness) {
 	skipIfGap(t, h, FeatureList)
 	parallel(t, "Operations", h, testListOperations)
 	parallel(t, "Items", h, testListItems)
+	parallel(t, "Long", h, testListLong)
 	parallel(t, "Watch", h, testListWatch)
 	runWatchEveryChange(t, h, listWatchSpec())
 	t.Run("WatchIsolation", func(t *testing.T) { testWatchIsolation(t, h, listWatchSpec()) })
@@ -134,6 +135,44 @@ func testListItems(t *testing.T, e *env) {
 	}
 	require.Equal(t, want[:3], got, "stopping early")
 	expect(t, n)(b.Len(ctx))
+}
+
+// testListLong changes a list of 300 items at its front, in its middle and
+// at its end: more items than one etcd transaction could move (the etcd
+// driver once shifted items key by key and failed here), and more than one
+// chunk of any chunked layout.
+func testListLong(t *testing.T, e *env) {
+	ctx := e.ctx
+	a := openList[string](e, e.client(), "l")
+	b := openList[string](e, e.client(), "l")
+	const n = 300
+	want := make([]string, 0, n+2)
+	for i := range n {
+		item := "item-" + strconv.Itoa(i)
+		expect(t, i)(a.Append(ctx, item))
+		want = append(want, item)
+	}
+	require.NoError(t, a.Insert(ctx, 0, "front"), "Insert at the front of %d items", n)
+	want = slices.Insert(want, 0, "front")
+	require.NoError(t, b.Insert(ctx, 150, "middle"), "Insert in the middle from another instance")
+	want = slices.Insert(want, 150, "middle")
+	expect(t, "item-199", "Remove in the middle")(a.Remove(ctx, 201))
+	want = slices.Delete(want, 201, 202)
+	expect(t, "front", "Remove at the front")(b.Remove(ctx, 0))
+	want = want[1:]
+	expect(t, "item-0", "Set returns the replaced item")(a.Set(ctx, 0, "first"))
+	want[0] = "first"
+	expect(t, len(want))(b.Append(ctx, "end"))
+	want = append(want, "end")
+	expect(t, "middle")(b.Get(ctx, 149))
+	expect(t, "end")(a.Get(ctx, len(want)-1))
+	expect(t, len(want))(a.Len(ctx))
+	require.Equal(t, want, iterate(t, b.Items(ctx)))
+	for range 200 { // empties the front chunks
+		_, err := a.Remove(ctx, 0)
+		require.NoError(t, err)
+	}
+	require.Equal(t, want[200:], iterate(t, b.Items(ctx)))
 }
 
 func testListWatch(t *testing.T, e *env) {

@@ -13,6 +13,7 @@ import (
 	"github.com/atomix/go-client/atomix"
 	_map "github.com/atomix/go-client/atomix/map"
 	"github.com/atomix/go-client/atomix/value"
+	"github.com/atomix/go-client/conformance/scalebench"
 	"github.com/atomix/go-client/driver"
 )
 
@@ -375,5 +376,53 @@ func BenchmarkMapPutFenced(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+}
+
+// The scale benchmarks (package scalebench): cost against N items, K lock
+// contenders and 64 concurrent goroutines.
+//
+//	go test -run '^$' -bench 'Scale' ./drivers/etcd/
+
+func BenchmarkScaleLockContention(b *testing.B) {
+	c, _, _ := benchSetup(b)
+	scalebench.LockContention(b, c)
+}
+
+func BenchmarkScaleList(b *testing.B) {
+	c, _, _ := benchSetup(b)
+	scalebench.ListOps(b, c)
+}
+
+func BenchmarkScaleMap(b *testing.B) {
+	c, _, _ := benchSetup(b)
+	scalebench.MapOps(b, c)
+}
+
+func BenchmarkScaleIndexedMap(b *testing.B) {
+	c, _, _ := benchSetup(b)
+	scalebench.IndexedMapOps(b, c)
+}
+
+// BenchmarkScaleThroughput64: Map.Put from 64 goroutines, atomix against
+// clientv3 Put.
+func BenchmarkScaleThroughput64(b *testing.B) {
+	ctx := context.Background()
+	c, raw, prefix := benchSetup(b)
+	m, err := atomix.GetMap[string, string](ctx, "throughput", atomix.WithClient(c))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("atomix", func(b *testing.B) {
+		scalebench.Throughput(b, func(ctx context.Context, i int) error {
+			_, err := m.Put(ctx, "key-"+strconv.Itoa(i%1024), "value")
+			return err
+		})
+	})
+	b.Run("raw", func(b *testing.B) {
+		scalebench.Throughput(b, func(ctx context.Context, i int) error {
+			_, err := raw.Put(ctx, prefix+"raw/throughput/key-"+strconv.Itoa(i%1024), "value")
+			return err
+		})
 	})
 }

@@ -26,7 +26,7 @@
 // of another's: "a" and "a/b", "ns1" and "ns10", names containing "/" are
 // all unrelated. The kinds' layouts below the ID are documented on each
 // type; in short: a counter or a value is one key; a map or a set one key
-// per entry; a list one key per index; an indexed map two keys per entry
+// per entry; a list a directory and chunks of items; an indexed map two keys per entry
 // (by key and by index) and an index counter; a lock one key per waiter; an
 // election one key per candidate and a record.
 //
@@ -47,10 +47,28 @@
 // on the server, so Counter.Add, List.Append and IndexedMap.Append compare
 // against the revision this instance saw last and retry from what the
 // failed transaction returned: one more round trip per retry, never two.
-// The exceptions, which read before they write, are List.Insert and
-// List.Remove (which shift items), IndexedMap.Update, Remove and
+// The exceptions, which read before they write, are the List writes on a
+// chunk the instance has not cached (they read it first), IndexedMap.Update, Remove and
 // RemoveIndex (which need the entry's index), and Lock.ReleaseVersion
 // (which needs the holder's key).
+//
+// # Lists
+//
+// A list is chunked: a directory key lists chunks in order with their item
+// counts, and each chunk key holds a bounded run of consecutive items (at
+// most 128 items and 32 KiB, or one item alone). Every change, Insert and
+// Remove at any index included, is one transaction over the directory and
+// one chunk (split in halves when it outgrows its bounds, deleted when it
+// empties), so its cost does not grow with the list's length and no list
+// is too long to change. This layout was chosen over keys ordered with gaps
+// between neighbours because etcd cannot find the i-th key of a range
+// without reading the keys before it: a Get by index would be O(i), where
+// here it is one read of a chunk located through the directory (kept
+// cached by each instance and checked by the read's transaction). What
+// grows with the length is the directory, a few bytes per chunk (about
+// 2 KiB for 100,000 short items), which every Insert or Remove rewrites.
+// Chunks are not merged back, so removals scattered across a long list
+// can leave chunks well under their bounds.
 //
 // # Sessions
 //
@@ -65,8 +83,11 @@
 // # Locks and elections
 //
 // A lock is a queue of lease-bound waiter keys, one name per owner, ordered
-// by create revision; the fencing version is the holder's create revision,
-// and a hold's Gone channel closes when a watch sees its key deleted. The
+// by create revision, so waiters get the lock first come, first served; the
+// fencing version is the holder's create revision, and a hold's Gone
+// channel closes when a watch sees its key deleted. A waiter watches only
+// its predecessor, from the server's current revision, so a handoff waits
+// for no resync of lagging watches. The
 // driver keeps no state per owner or candidate. An election is a
 // queue of lease-bound candidate keys plus a record of the term and order;
 // its term changes exactly when its leader does, including when a leader's

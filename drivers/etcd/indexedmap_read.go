@@ -26,21 +26,23 @@ func (m *etcdIndexedMap) GetIndex(ctx context.Context, index uint64) (driver.Ent
 	return m.one(ctx, m.byIndex(index))
 }
 
-// First reads the entry with the lowest index.
+// First finds the entry with the lowest index (see firstFrom): one round
+// trip when this instance knows the index counter and the first entry is
+// among the lowest indexes.
 func (m *etcdIndexedMap) First(ctx context.Context) (driver.Entry, error) {
-	return m.one(ctx, m.idxPrefix, clientv3.WithRange(m.idxEnd), clientv3.WithLimit(1))
+	return m.firstFrom(ctx, 0)
 }
 
-// Last reads the entry with the highest index.
+// Last finds the entry with the highest index (see lastBelow): one round
+// trip when this instance knows the index counter and the last entry is
+// among the tailWindow highest indexes.
 func (m *etcdIndexedMap) Last(ctx context.Context) (driver.Entry, error) {
-	return m.one(ctx, m.idxPrefix, clientv3.WithRange(m.idxEnd), clientv3.WithLimit(1),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
+	return m.lastBelow(ctx, math.MaxUint64)
 }
 
-// Prev reads the entry with the highest index below index.
+// Prev finds the entry with the highest index below index (see lastBelow).
 func (m *etcdIndexedMap) Prev(ctx context.Context, index uint64) (driver.Entry, error) {
-	return m.one(ctx, m.idxPrefix, clientv3.WithRange(m.byIndex(index)), clientv3.WithLimit(1),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
+	return m.lastBelow(ctx, index)
 }
 
 // Next reads the entry with the lowest index above index.
@@ -48,7 +50,7 @@ func (m *etcdIndexedMap) Next(ctx context.Context, index uint64) (driver.Entry, 
 	if index == math.MaxUint64 {
 		return driver.Entry{}, errNotFound
 	}
-	return m.one(ctx, m.byIndex(index+1), clientv3.WithRange(m.idxEnd), clientv3.WithLimit(1))
+	return m.firstFrom(ctx, index+1)
 }
 
 // one reads at most one "i/" key and decodes it, or fails with ErrNotFound.

@@ -4,35 +4,62 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"slices"
 	"sync"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/atomix/go-client/driver"
 	"github.com/atomix/go-client/driver/resync"
 )
 
-// etcdList is a driver.List kept dense: item i is the key
-// rootKey + "/" + 16 hex digits of i, for i in [0, Len).
+// etcdList is a driver.List kept as a chunked list: a directory key
+// (rootKey + "/d") lists the list's chunks in order with the number of
+// items of each, and each chunk key (rootKey + "/c/" + 16 hex digits of
+// the chunk's ID) holds a run of consecutive items, at most maxChunkItems
+// of them and maxChunkBytes of data unless it is a single item (see
+// list_chunks.go for the encodings).
 //
-// Get, Set and Len are one request. Append is one transaction "if key n is
-// absent and key n-1 present, put key n" from the last length this
-// instance saw, whose else branch returns the current length: one round
-// trip when the guess is right, one more per retry. Insert and Remove shift
-// the items after the index: they read them (one request), then write them
-// back moved by one place in one transaction that compares the mod
-// revisions of the whole range read and the keys at the end of the list,
-// retrying if another write came between. A shift is one etcd transaction,
-// so it is limited by the server's --max-txn-ops (128 by default): Insert
-// and Remove at index i of a list of length n move n-i items, and fail with
-// ErrInvalid when that exceeds the limit.
+// Every change is one transaction over the directory and one chunk: it
+// compares the mod revisions of both with the ones it read, writes the
+// chunk (or, when it outgrew its bounds, the chunk's halves under new IDs;
+// or deletes it when it is left empty) and the directory when the counts
+// changed. So an Insert or Remove anywhere costs the same at 100 items as
+// at 100,000: the chunk's bounded bytes plus the directory's few bytes per
+// chunk (about 3 KiB for 100k short items), and a few operations in the
+// transaction, never one per item moved (the earlier layout, one key per
+// index, moved n-i keys in one transaction and was capped by
+// --max-txn-ops at 127 items). Changes are atomic and, being transactions
+// under the list's prefix, reach watchers in commit order.
+//
+// Round trips: an instance keeps the directory and the last chunk it used,
+// with their mod revisions. A read (Get) is one transaction "if the
+// directory is the one cached, read the chunk, else read the directory":
+// one round trip when nothing changed the list's shape since. A write on
+// the cached chunk is one transaction; Append from the instance that
+// appended last is one round trip, an Insert or Remove elsewhere two (read
+// the chunk, write it). A failed compare returns the current directory and
+// chunk, and the write is tried again.
 type etcdList struct {
 	primitive
 	prefix string
 	end    string
+	dirKey string
 
-	mu     sync.Mutex
-	length int64 // last length seen
+	mu    sync.Mutex
+	cache listCache
+}
+
+// listCache is what an instance last saw of its list. Its revisions are
+// checked by every transaction that relies on them.
+type listCache struct {
+	dirRev int64 // the directory's mod revision (0: absent); -1 when not known
+	dir    *listDir
+
+	chunkID  uint64
+	chunkRev int64 // 0 when no chunk is cached
+	items    [][]byte
 }
 
 var _ driver.List = (*etcdList)(nil)
@@ -41,214 +68,430 @@ func newList(d *Driver, id driver.ID) *etcdList {
 	l := &etcdList{primitive: newPrimitive(d, kindList, id)}
 	l.prefix = l.root + "/"
 	l.end = rangeEnd(l.prefix)
+	l.dirKey = l.prefix + "d"
+	l.cache.dirRev = -1
 	return l
 }
 
-func (l *etcdList) itemKey(i int64) string { return indexKey(l.prefix, uint64(i)) }
+func (l *etcdList) chunkKey(id uint64) string { return indexKey(l.prefix+"c/", id) }
 
-func (l *etcdList) remember(n int64) {
+func (l *etcdList) cached() listCache {
 	l.mu.Lock()
-	l.length = n
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	return l.cache
 }
 
-// Append puts key n if the list has length n, from the cached length.
-func (l *etcdList) Append(ctx context.Context, value []byte) (int, error) {
+// learn updates the cache from the else branch of a failed transaction
+// (or a read): the directory at index di of resp's responses and, if ci is
+// not negative, the chunk at ci.
+func (l *etcdList) learn(resp *clientv3.TxnResponse, di, ci int) error {
+	dirRev, dir, err := l.dirOf(rangeResp(resp, di))
+	if err != nil {
+		return err
+	}
 	l.mu.Lock()
-	n := l.length
-	l.mu.Unlock()
-	for {
-		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(l.itemKey(n)), "=", 0)}
-		if n > 0 {
-			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(l.itemKey(n-1)), ">", 0))
+	defer l.mu.Unlock()
+	l.cache.dirRev, l.cache.dir = dirRev, dir
+	if ci >= 0 {
+		kvs := rangeResp(resp, ci)
+		if len(kvs) == 0 {
+			l.cache.chunkRev = 0
+			return nil
 		}
-		resp, err := l.txn(ctx, write, cmps,
-			[]clientv3.Op{clientv3.OpPut(l.itemKey(n), string(value))},
-			[]clientv3.Op{clientv3.OpGet(l.prefix, clientv3.WithRange(l.end), clientv3.WithCountOnly())})
-		if err != nil {
-			return 0, err
-		}
-		if resp.Succeeded {
-			l.remember(n + 1)
-			return int(n), nil
-		}
-		n = resp.Responses[0].GetResponseRange().Count
-		l.remember(n)
-	}
-}
-
-// Get reads item index.
-func (l *etcdList) Get(ctx context.Context, index int) ([]byte, error) {
-	resp, err := l.get(ctx, l.itemKey(int64(index)))
-	if err != nil {
-		return nil, err
-	}
-	if len(resp.Kvs) == 0 {
-		return nil, errNotFound
-	}
-	return resp.Kvs[0].Value, nil
-}
-
-// Set replaces item index in one transaction that returns the previous
-// value.
-func (l *etcdList) Set(ctx context.Context, index int, value []byte) ([]byte, error) {
-	k := l.itemKey(int64(index))
-	resp, err := l.txn(ctx, write,
-		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), ">", 0)},
-		[]clientv3.Op{clientv3.OpPut(k, string(value), clientv3.WithPrevKV())}, nil)
-	if err != nil {
-		return nil, err
-	}
-	if !resp.Succeeded {
-		return nil, errNotFound
-	}
-	return resp.Responses[0].GetResponsePut().PrevKv.Value, nil
-}
-
-// tail reads the items from index from (and the length) at one revision.
-func (l *etcdList) tail(ctx context.Context, from int64) (items []*mvccKV, length, rev int64, err error) {
-	resp, err := l.txn(ctx, read, nil, []clientv3.Op{
-		clientv3.OpGet(l.itemKey(from), clientv3.WithRange(l.end)),
-		clientv3.OpGet(l.prefix, clientv3.WithRange(l.end), clientv3.WithCountOnly()),
-	}, nil)
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	length = resp.Responses[1].GetResponseRange().Count
-	l.remember(length)
-	return rangeResp(resp, 0), length, resp.Header.Revision, nil
-}
-
-// shiftGuard compares that nothing in [from, end) was written after rev,
-// that the list still ends with the key read last, and that nothing was
-// appended.
-func (l *etcdList) shiftGuard(from int64, items []*mvccKV, length, rev int64) []clientv3.Cmp {
-	cmps := []clientv3.Cmp{
-		clientv3.Compare(clientv3.ModRevision(l.itemKey(from)), "<", rev+1).WithRange(l.end),
-		clientv3.Compare(clientv3.CreateRevision(l.itemKey(length)), "=", 0),
-	}
-	if len(items) > 0 {
-		last := items[len(items)-1]
-		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(string(last.Key)), "=", last.CreateRevision))
-	}
-	return cmps
-}
-
-// Insert puts value at index and moves the items from index on up by one.
-func (l *etcdList) Insert(ctx context.Context, index int, value []byte) error {
-	i := int64(index)
-	from := max(i-1, 0) // read one item before, so that the guard covers the end when appending
-	for {
-		items, length, rev, err := l.tail(ctx, from)
+		items, err := decodeChunk(kvs[0].Value)
 		if err != nil {
 			return err
 		}
-		if i > length {
-			return driver.Errorf(driver.ErrNotFound, "the list has %d items", length)
-		}
-		then := make([]clientv3.Op, 0, length-i+1)
-		then = append(then, clientv3.OpPut(l.itemKey(i), string(value)))
-		for _, kv := range items[i-from:] {
-			then = append(then, clientv3.OpPut(l.itemKey(l.indexOf(kv)+1), string(kv.Value)))
-		}
-		resp, err := l.txn(ctx, write, l.shiftGuard(from, items, length, rev), then, nil)
-		if err != nil {
-			return shiftError(length-i, err)
-		}
-		if resp.Succeeded {
-			l.remember(length + 1)
-			return nil
-		}
+		id, _ := parseIndexKey(l.prefix+"c/", string(kvs[0].Key))
+		l.cache.chunkID, l.cache.chunkRev, l.cache.items = id, kvs[0].ModRevision, items
 	}
+	return nil
 }
 
-// Remove deletes item index and moves the items after it down by one.
-func (l *etcdList) Remove(ctx context.Context, index int) ([]byte, error) {
-	i := int64(index)
+// dirOf decodes the directory from the result of reading its key.
+func (l *etcdList) dirOf(kvs []*mvccKV) (int64, *listDir, error) {
+	if len(kvs) == 0 {
+		return 0, &listDir{}, nil
+	}
+	dir, err := decodeListDir(kvs[0].Value)
+	return kvs[0].ModRevision, dir, err
+}
+
+// ifDir runs a transaction that does then if the directory's mod revision
+// is dirRev, and else reads the directory (and the chunk id, if chunk):
+// on failure the cache is refreshed from that read and ok is false.
+func (l *etcdList) ifDir(ctx context.Context, kind opKind, dirRev int64, cmps []clientv3.Cmp, then []clientv3.Op, chunk bool, id uint64) (*clientv3.TxnResponse, bool, error) {
+	cmps = append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(l.dirKey), "=", dirRev)}, cmps...)
+	els := []clientv3.Op{clientv3.OpGet(l.dirKey)}
+	if chunk {
+		els = append(els, clientv3.OpGet(l.chunkKey(id)))
+	}
+	resp, err := l.txn(ctx, kind, cmps, then, els)
+	if err != nil {
+		return nil, false, err
+	}
+	if resp.Succeeded {
+		return resp, true, nil
+	}
+	ci := -1
+	if chunk {
+		ci = 1
+	}
+	return resp, false, l.learn(resp, 0, ci)
+}
+
+// Get reads the chunk that holds item index, if the cached directory is
+// current; else learns the directory and tries again.
+func (l *etcdList) Get(ctx context.Context, index int) ([]byte, error) {
 	for {
-		items, length, rev, err := l.tail(ctx, i)
+		c := l.cached()
+		if c.dirRev < 0 {
+			if _, _, err := l.ifDir(ctx, read, -1, nil, nil, false, 0); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		j, off := c.dir.find(int64(index), false)
+		var then []clientv3.Op
+		if j >= 0 {
+			then = []clientv3.Op{clientv3.OpGet(l.chunkKey(c.dir.chunks[j].id))}
+		}
+		resp, ok, err := l.ifDir(ctx, read, c.dirRev, nil, then, false, 0)
 		if err != nil {
 			return nil, err
 		}
-		if i >= length || len(items) == 0 {
-			return nil, driver.Errorf(driver.ErrNotFound, "the list has %d items", length)
+		if !ok {
+			continue
 		}
-		then := make([]clientv3.Op, 0, len(items))
-		for j := 1; j < len(items); j++ {
-			then = append(then, clientv3.OpPut(l.itemKey(i+int64(j)-1), string(items[j].Value)))
+		if j < 0 {
+			return nil, errNotFound
 		}
-		then = append(then, clientv3.OpDelete(string(items[len(items)-1].Key)))
-		resp, err := l.txn(ctx, write, l.shiftGuard(i, items, length, rev), then, nil)
+		kvs := rangeResp(resp, 0)
+		if len(kvs) == 0 {
+			return nil, errCorruptList
+		}
+		items, err := decodeChunk(kvs[0].Value)
 		if err != nil {
-			return nil, shiftError(length-i-1, err)
+			return nil, err
 		}
-		if resp.Succeeded {
-			l.remember(length - 1)
-			return items[0].Value, nil
+		if off >= int64(len(items)) {
+			return nil, errCorruptList
 		}
+		return items[off], nil
 	}
 }
 
-// shiftError explains a transaction refused for its size.
-func shiftError(moved int64, err error) error {
-	var de *driver.Error
-	if errors.As(err, &de) && de.Kind == driver.ErrInvalid {
-		return driver.Wrap(driver.ErrInvalid, de.Cause, "it moves %d items in one transaction, more than the etcd server accepts (--max-txn-ops, --max-request-bytes)", moved)
+// edit is a change to one chunk: given the chunk's items (a copy it may
+// change; nil for an empty list) and the offset of the change in it, it
+// returns the chunk's new items.
+type edit func(items [][]byte, off int64) [][]byte
+
+// modify applies e to the chunk that place picks in the directory (the
+// chunk's position and the offset in it, or an error such as ErrNotFound
+// for an index out of range), in one transaction guarded by the mod
+// revisions of the directory and the chunk. It returns the directory the
+// change was applied to.
+func (l *etcdList) modify(ctx context.Context, place func(*listDir) (int, int64, error), e edit) (*listDir, error) {
+	for {
+		c := l.cached()
+		if c.dirRev < 0 {
+			if _, _, err := l.ifDir(ctx, read, -1, nil, nil, false, 0); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		j, off, err := place(c.dir)
+		if err != nil {
+			// Out of range in the cached directory: true only if it is
+			// current.
+			_, ok, terr := l.ifDir(ctx, read, c.dirRev, nil, nil, false, 0)
+			if terr != nil {
+				return nil, terr
+			}
+			if ok {
+				return nil, err
+			}
+			continue
+		}
+		var items [][]byte
+		var cmps []clientv3.Cmp
+		var id uint64
+		if j >= 0 {
+			id = c.dir.chunks[j].id
+			if c.chunkRev == 0 || c.chunkID != id || int64(len(c.items)) != c.dir.chunks[j].n {
+				// Read the chunk (the cached copy, if any, is not the
+				// one the cached directory counts), then try again with
+				// it cached.
+				resp, ok, err := l.ifDir(ctx, read, c.dirRev, nil, []clientv3.Op{clientv3.OpGet(l.chunkKey(id))}, false, 0)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					if err := l.learnChunk(rangeResp(resp, 0), id); err != nil {
+						return nil, err
+					}
+				}
+				continue
+			}
+			items = slices.Clone(c.items)
+			cmps = []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(l.chunkKey(id)), "=", c.chunkRev)}
+		}
+		// An item added at the very end of the list starts a new chunk
+		// when the last one is full, so that a list built by Append has
+		// full chunks rather than halves.
+		atEnd := j >= 0 && j == len(c.dir.chunks)-1 && off == c.dir.chunks[j].n
+		dir, ops, keep := l.rewrite(c.dir, j, e(items, off), off, atEnd)
+		resp, ok, err := l.ifDir(ctx, write, c.dirRev, cmps, ops, j >= 0, id)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		l.mu.Lock()
+		if dir != nil {
+			l.cache.dirRev, l.cache.dir = resp.Header.Revision, dir
+		}
+		l.cache.chunkID, l.cache.chunkRev, l.cache.items = keep.id, resp.Header.Revision, keep.items
+		if keep.items == nil {
+			l.cache.chunkRev = 0
+		}
+		l.mu.Unlock()
+		if dir == nil {
+			dir = c.dir
+		}
+		return dir, nil
 	}
-	return err
 }
 
-func (l *etcdList) indexOf(kv *mvccKV) int64 {
-	i, _ := parseIndexKey(l.prefix, string(kv.Key))
-	return int64(i)
+// learnChunk caches the chunk id read in kvs; a chunk that the directory
+// names but that is missing is a list this driver did not write.
+func (l *etcdList) learnChunk(kvs []*mvccKV, id uint64) error {
+	if len(kvs) == 0 {
+		return errCorruptList
+	}
+	items, err := decodeChunk(kvs[0].Value)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.cache.chunkID, l.cache.chunkRev, l.cache.items = id, kvs[0].ModRevision, items
+	l.mu.Unlock()
+	return nil
 }
 
-// Len counts the items.
-func (l *etcdList) Len(ctx context.Context) (int, error) {
-	resp, err := l.get(ctx, l.prefix, clientv3.WithRange(l.end), clientv3.WithCountOnly())
+// keptChunk is the part of a rewritten chunk an instance keeps cached.
+type keptChunk struct {
+	id    uint64
+	items [][]byte
+}
+
+// rewrite returns the operations that replace chunk j of dir (-1: the list
+// is empty) with items, the new directory (nil when it does not change) and
+// the part holding offset off, to cache.
+//
+// With atEnd, items is the last chunk plus one item added at its end: if
+// they do not fit one chunk but the old ones did, the new item starts a
+// chunk of its own instead of the chunk being halved.
+func (l *etcdList) rewrite(dir *listDir, j int, items [][]byte, off int64, atEnd bool) (*listDir, []clientv3.Op, keptChunk) {
+	parts := splitChunk(items)
+	if atEnd && len(parts) > 1 && len(items) > 1 && len(splitChunk(items[:len(items)-1])) == 1 {
+		parts = [][][]byte{items[:len(items)-1], items[len(items)-1:]}
+	}
+	if j >= 0 && len(items) > 0 && int64(len(items)) == dir.chunks[j].n && len(parts) == 1 {
+		// The same number of items in one chunk (Set): the directory
+		// stays.
+		id := dir.chunks[j].id
+		return nil, []clientv3.Op{clientv3.OpPut(l.chunkKey(id), string(encodeChunk(items)))}, keptChunk{id, items}
+	}
+	nd := dir.clone()
+	var ops []clientv3.Op
+	var refs []chunkRef
+	var keep keptChunk
+	for k, part := range parts {
+		if len(part) == 0 {
+			continue
+		}
+		var id uint64
+		if k == 0 && j >= 0 {
+			id = dir.chunks[j].id
+		} else {
+			id = nd.next
+			nd.next++
+		}
+		ops = append(ops, clientv3.OpPut(l.chunkKey(id), string(encodeChunk(part))))
+		refs = append(refs, chunkRef{id: id, n: int64(len(part))})
+		if off >= 0 { // the last part that starts at or before off
+			keep = keptChunk{id, part}
+		}
+		off -= int64(len(part))
+	}
+	if j < 0 {
+		nd.chunks = refs
+	} else {
+		if len(refs) == 0 {
+			ops = append(ops, clientv3.OpDelete(l.chunkKey(dir.chunks[j].id)))
+		}
+		nd.chunks = slices.Concat(nd.chunks[:j], refs, nd.chunks[j+1:])
+	}
+	nd.total = dir.total + int64(len(items))
+	if j >= 0 {
+		nd.total -= dir.chunks[j].n
+	}
+	ops = append(ops, clientv3.OpPut(l.dirKey, string(nd.encode())))
+	return nd, ops, keep
+}
+
+// Append adds value at the end of the last chunk.
+func (l *etcdList) Append(ctx context.Context, value []byte) (int, error) {
+	var at int64
+	_, err := l.modify(ctx, func(d *listDir) (int, int64, error) {
+		at = d.total
+		j, off := d.find(d.total, true)
+		return j, off, nil
+	}, func(items [][]byte, off int64) [][]byte { return slices.Insert(items, int(off), value) })
 	if err != nil {
 		return 0, err
 	}
-	l.remember(resp.Count)
-	return int(resp.Count), nil
+	return int(at), nil
 }
 
-// Clear deletes every item in one range delete.
+// Insert puts value at index in the chunk that holds it (at the end of the
+// last chunk for index == Len).
+func (l *etcdList) Insert(ctx context.Context, index int, value []byte) error {
+	_, err := l.modify(ctx, func(d *listDir) (int, int64, error) {
+		if int64(index) > d.total {
+			return 0, 0, driver.Errorf(driver.ErrNotFound, "the list has %d items", d.total)
+		}
+		j, off := d.find(int64(index), true)
+		return j, off, nil
+	}, func(items [][]byte, off int64) [][]byte { return slices.Insert(items, int(off), value) })
+	return err
+}
+
+// at places an index that must hold an item.
+func at(index int) func(*listDir) (int, int64, error) {
+	return func(d *listDir) (int, int64, error) {
+		j, off := d.find(int64(index), false)
+		if j < 0 {
+			return 0, 0, driver.Errorf(driver.ErrNotFound, "the list has %d items", d.total)
+		}
+		return j, off, nil
+	}
+}
+
+// Set replaces item index in its chunk and returns the previous value.
+func (l *etcdList) Set(ctx context.Context, index int, value []byte) ([]byte, error) {
+	var prev []byte
+	_, err := l.modify(ctx, at(index), func(items [][]byte, off int64) [][]byte {
+		prev = items[off]
+		items[off] = value
+		return items
+	})
+	return prev, err
+}
+
+// Remove deletes item index from its chunk, and the chunk if it is left
+// empty.
+func (l *etcdList) Remove(ctx context.Context, index int) ([]byte, error) {
+	var prev []byte
+	_, err := l.modify(ctx, at(index), func(items [][]byte, off int64) [][]byte {
+		prev = items[off]
+		return slices.Delete(items, int(off), int(off)+1)
+	})
+	return prev, err
+}
+
+// Len reads the directory.
+func (l *etcdList) Len(ctx context.Context) (int, error) {
+	resp, err := l.get(ctx, l.dirKey)
+	if err != nil {
+		return 0, err
+	}
+	rev, dir, err := l.dirOf(resp.Kvs)
+	if err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	l.cache.dirRev, l.cache.dir = rev, dir
+	l.mu.Unlock()
+	return int(dir.total), nil
+}
+
+// Clear deletes the directory and every chunk in one range delete.
 func (l *etcdList) Clear(ctx context.Context) error {
 	if _, err := l.del(ctx, l.prefix, clientv3.WithRange(l.end)); err != nil {
 		return err
 	}
-	l.remember(0)
+	l.mu.Lock()
+	l.cache = listCache{dirRev: -1}
+	l.mu.Unlock()
 	return nil
 }
 
-// Items iterates over the items, page by page, every page read at the
-// revision of the first: a consistent snapshot. If that revision is
+// itemsBatch is how many chunks one request of Items reads.
+const itemsBatch = 16
+
+// Items iterates over the items: it reads the directory, then the chunks
+// itemsBatch at a time, all at the directory's revision: a consistent
+// snapshot whose memory is bounded by a batch. If that revision is
 // compacted before the iteration ends, the iteration ends with
 // ErrUnavailable.
 func (l *etcdList) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		stopped := false
-		_, err := l.scan(ctx, l.prefix, l.end, false, true, func(kv *mvccKV) bool {
-			if !yield(kv.Value, nil) {
-				stopped = true
-				return false
-			}
-			return true
-		})
-		if errors.Is(err, errRestart) {
-			err = driver.Errorf(driver.ErrUnavailable, "the snapshot was compacted during the iteration; iterate again")
-		}
-		if err != nil && !stopped {
+		err := l.items(ctx, yield)
+		if err != nil {
 			yield(nil, err)
 		}
 	}
 }
 
+// items yields the items; it returns an error to report, or nil when done
+// or when yield asked to stop.
+func (l *etcdList) items(ctx context.Context, yield func([]byte, error) bool) error {
+	resp, err := l.get(ctx, l.dirKey)
+	if err != nil {
+		return err
+	}
+	rev := resp.Header.Revision
+	_, dir, err := l.dirOf(resp.Kvs)
+	if err != nil {
+		return err
+	}
+	for batch := range slices.Chunk(dir.chunks, itemsBatch) {
+		ops := make([]clientv3.Op, len(batch))
+		for k, c := range batch {
+			ops[k] = clientv3.OpGet(l.chunkKey(c.id), clientv3.WithRev(rev))
+		}
+		tr, err := l.txn(ctx, read, nil, ops, nil)
+		if errors.Is(err, rpctypes.ErrCompacted) {
+			return driver.Errorf(driver.ErrUnavailable, "the snapshot was compacted during the iteration; iterate again")
+		}
+		if err != nil {
+			return err
+		}
+		for k := range batch {
+			kvs := rangeResp(tr, k)
+			if len(kvs) == 0 {
+				return errCorruptList
+			}
+			items, err := decodeChunk(kvs[0].Value)
+			if err != nil {
+				return err
+			}
+			for _, it := range items {
+				if !yield(it, nil) {
+					return nil
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // Watch sends the changes of each transaction as list events: the
 // difference (package resync) between the items before and after it, so an
-// insert or a removal that shifted items is one event, not one per moved
-// item.
+// insert or a removal is one event.
 func (l *etcdList) Watch(ctx context.Context, ch chan<- driver.ListEvent) error {
 	var items [][]byte
 	update := func(ctx context.Context, m mirror) bool {
@@ -265,21 +508,28 @@ func (l *etcdList) Watch(ctx context.Context, ch chan<- driver.ListEvent) error 
 	})
 }
 
-// itemsOf returns the values of the items a mirror holds, in index order.
+// itemsOf returns the items a mirror holds, in order: the chunks the
+// directory names, concatenated. (A transaction writes the directory and
+// its chunks together, so a mirror never holds one without the other;
+// anything unreadable is left out.)
 func (l *etcdList) itemsOf(m mirror) [][]byte {
-	items := make([][]byte, len(m))
-	present := make([]bool, len(m))
-	for k, kv := range m {
-		if i, ok := parseIndexKey(l.prefix, k); ok && i < uint64(len(items)) {
-			items[i], present[i] = kv.Value, true
+	var dir *listDir
+	if kv := m[l.dirKey]; kv != nil {
+		dir, _ = decodeListDir(kv.Value)
+	}
+	if dir == nil {
+		return nil
+	}
+	items := make([][]byte, 0, dir.total)
+	for _, c := range dir.chunks {
+		kv := m[l.chunkKey(c.id)]
+		if kv == nil {
+			continue
+		}
+		part, err := decodeChunk(kv.Value)
+		if err == nil {
+			items = append(items, part...)
 		}
 	}
-	n := 0
-	for i, ok := range present {
-		if ok {
-			items[n] = items[i]
-			n++
-		}
-	}
-	return items[:n]
+	return items
 }

@@ -30,6 +30,10 @@ import (
 // further request (keys are never inserted ahead of a waiter, so nothing can
 // come between). Otherwise, when the predecessor goes, one transaction
 // checks that the waiter's key still exists and finds the new predecessor.
+// The watch starts at the server's current revision, with one read of the
+// predecessor when writes came in since it was seen (see awaitGone): a
+// watch from a past revision is one etcd catches up only every 100 ms,
+// which held every handoff under contention back by up to that long.
 //
 // Key names: one name per owner, reused by its successive attempts, as
 // concurrency.Mutex reuses one per session: etcd keeps a deleted key in its
@@ -43,6 +47,11 @@ type etcdLock struct {
 	primitive
 	prefix string // rootKey + "/"
 	end    string
+
+	// watching, if set (by tests, before the lock is used), is called with
+	// the key once a watch of awaitGone is in place, its catch-up read
+	// done.
+	watching func(key string)
 }
 
 var _ driver.Lock = (*etcdLock)(nil)

@@ -74,10 +74,10 @@ func (a *attempt) enqueue(ctx context.Context) ([]*mvccKV, error) {
 // predecessor and, unless that was the head, finds the next one.
 func (a *attempt) waitTurn(ctx context.Context, ahead []*mvccKV) error {
 	l := a.l
-	from := a.rev + 1
+	seen := a.rev // the revision at which ahead was read
 	for len(ahead) > 0 {
 		pred := ahead[0]
-		if err := l.awaitGone(ctx, a.s, string(pred.Key), pred.CreateRevision, from); err != nil {
+		if err := l.awaitGone(ctx, a.s, string(pred.Key), pred.CreateRevision, seen); err != nil {
 			return err
 		}
 		if len(ahead) == 1 {
@@ -97,7 +97,7 @@ func (a *attempt) waitTurn(ctx context.Context, ahead []*mvccKV) error {
 			return errSessionEnded // only the lease's expiry deletes a waiter's key
 		}
 		ahead = rangeResp(resp, 0)
-		from = resp.Header.Revision + 1
+		seen = resp.Header.Revision
 	}
 	if !a.s.alive() {
 		return errSessionEnded

@@ -20,7 +20,7 @@ func (a *attempt) hold() (driver.Hold, error) {
 	l := a.l
 	watching := l.spawn(func() {
 		defer close(gone)
-		_ = l.awaitGone(l.ctx, a.s, a.key, a.rev, a.rev+1)
+		_ = l.awaitGone(l.ctx, a.s, a.key, a.rev, a.rev)
 	})
 	if !watching {
 		a.remove()
@@ -30,34 +30,71 @@ func (a *attempt) hold() (driver.Hold, error) {
 }
 
 // awaitGone waits until the incarnation of key created at revision created
-// is deleted, watching from revision from; or until the session ends
-// (errSessionEnded) or ctx ends. It needs the deletion only, so it filters
-// out puts.
-func (l *etcdLock) awaitGone(ctx context.Context, s *session, key string, created, from int64) error {
+// is deleted, knowing that it still existed at revision seen (0 when that
+// is not known); or until the session ends (errSessionEnded) or ctx ends.
+// It needs the deletion only, so it filters out puts.
+//
+// The watch starts at the server's current revision, never at an earlier
+// one: etcd serves a watch whose start revision is already past from its
+// "unsynced" group, which it catches up only every 100 ms, so watching from
+// seen+1 would stall every lock handoff behind a write that came in the
+// meantime by up to 100 ms. The watch's created notification carries the
+// revision it starts after; when that is seen, nothing can have been
+// missed, otherwise one read of the key covers the revisions in between.
+// A hold's own watch (see hold) is set up the same way: watches from past
+// revisions also cost the server, which re-reads their ranges every
+// 100 ms until they catch up, and slowed handoffs measurably.
+func (l *etcdLock) awaitGone(ctx context.Context, s *session, key string, created, seen int64) error {
 	for {
 		wctx, cancel := context.WithCancel(ctx)
-		wch := l.d.client.Watch(clientv3.WithRequireLeader(wctx), key, clientv3.WithRev(from), clientv3.WithFilterPut())
-		deleted, err := waitDeleteEvent(ctx, s, wch)
+		wch := l.d.client.Watch(clientv3.WithRequireLeader(wctx), key, clientv3.WithFilterPut(), clientv3.WithCreatedNotify())
+		gone, err := l.watchGone(ctx, s, wch, key, created, seen)
 		cancel()
-		if deleted || err != nil {
+		if gone || err != nil {
 			return err
 		}
-		// The watch broke (compaction, leader loss): look at the key.
+		// The watch broke (leader loss, a lost stream) or the read in
+		// between failed: watch again, and read the key again.
+		seen = 0
+		if !sleepCtx(ctx, 10*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+}
+
+// watchGone reads wch, a watch on key created with WithCreatedNotify, and
+// reports whether the incarnation created at revision created is gone (see
+// awaitGone). It returns false and no error when the watch ends or the read
+// of the key fails for a reason worth retrying.
+func (l *etcdLock) watchGone(ctx context.Context, s *session, wch clientv3.WatchChan, key string, created, seen int64) (bool, error) {
+	var start int64
+	select {
+	case resp, ok := <-wch:
+		if !ok || resp.Canceled || resp.Err() != nil || !resp.Created {
+			return false, ctx.Err()
+		}
+		start = resp.Header.Revision
+	case <-s.Done():
+		return false, errSessionEnded
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	if start != seen {
 		resp, err := l.get(ctx, key, clientv3.WithKeysOnly())
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, driver.ErrClosed) {
-				return err
+				return false, err
 			}
-			if !sleepCtx(ctx, 100*time.Millisecond) {
-				return ctx.Err()
-			}
-			continue
+			return false, nil
 		}
 		if len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != created {
-			return nil
+			return true, nil
 		}
-		from = resp.Header.Revision + 1
 	}
+	if l.watching != nil {
+		l.watching(key)
+	}
+	return waitDeleteEvent(ctx, s, wch)
 }
 
 // waitDeleteEvent reads wch until a delete event (true), the watch ends

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,16 +68,23 @@ func newTestSession(t testing.TB, d *Driver, ttl time.Duration) *session {
 	return s.(*session)
 }
 
-// txnCounter counts the requests a driver sends through its KV.
+// txnCounter counts the requests a driver sends through its KV, and the
+// Gets by key.
 type txnCounter struct {
 	clientv3.KV
 	n atomic.Int64
+
+	mu   sync.Mutex
+	gets map[string]int
 }
 
 func (c *txnCounter) Txn(ctx context.Context) clientv3.Txn { c.n.Add(1); return c.KV.Txn(ctx) }
 
 func (c *txnCounter) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
 	c.n.Add(1)
+	c.mu.Lock()
+	c.gets[key]++
+	c.mu.Unlock()
 	return c.KV.Get(ctx, key, opts...)
 }
 
@@ -93,9 +101,16 @@ func (c *txnCounter) Delete(ctx context.Context, key string, opts ...clientv3.Op
 // requests returns the number of requests sent so far.
 func (c *txnCounter) requests() int64 { return c.n.Load() }
 
+// getsOf returns the number of Gets of key sent so far.
+func (c *txnCounter) getsOf(key string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return int64(c.gets[key])
+}
+
 // countRequests makes d count its KV requests. Call it before d is used.
 func countRequests(d *Driver) *txnCounter {
-	c := &txnCounter{KV: d.client.KV}
+	c := &txnCounter{KV: d.client.KV, gets: map[string]int{}}
 	d.client.KV = c
 	return c
 }

@@ -1,8 +1,8 @@
 package etcd
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -193,24 +193,78 @@ func TestListWatchShifts(t *testing.T) {
 	}
 }
 
-// TestListShiftLimit: a shift larger than one etcd transaction may hold is
-// refused as ErrInvalid, and changes nothing.
-func TestListShiftLimit(t *testing.T) {
+// TestListChunks: the list is chunked, so an Insert at the front of more
+// items than one etcd transaction may hold works (it failed with ErrInvalid
+// when every item was a key of its own and an Insert moved them all), the
+// chunks stay within their bounds, and items near MaxValueSize, which a
+// chunk of small items cannot take, get chunks of their own.
+func TestListChunks(t *testing.T) {
 	ctx := testContext(t)
-	d := newTestDriver(t, testPrefix(t))
+	prefix := testPrefix(t)
+	d := newTestDriver(t, prefix)
 	l, _ := d.OpenList(ctx, driver.ID{Name: "l"})
-	for i := 0; i < 130; i++ {
+	var model [][]byte
+	for i := 0; i < 300; i++ {
 		if _, err := l.Append(ctx, []byte{byte(i)}); err != nil {
 			t.Fatal(err)
 		}
+		model = append(model, []byte{byte(i)})
 	}
-	if err := l.Insert(ctx, 0, []byte("x")); !errors.Is(err, driver.ErrInvalid) {
-		t.Errorf("Insert shifting 130 items: %v, want ErrInvalid", err)
+	raw := rawClient(t)
+	dirKey := rootKey(prefix, kindList, driver.ID{Name: "l"}) + "/d"
+	readDir := func() *listDir {
+		t.Helper()
+		resp, err := raw.Get(ctx, dirKey)
+		if err != nil || len(resp.Kvs) != 1 {
+			t.Fatalf("reading the directory: %v", err)
+		}
+		dir, err := decodeListDir(resp.Kvs[0].Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dir
 	}
-	if err := l.Insert(ctx, 100, []byte("x")); err != nil {
-		t.Errorf("Insert shifting 30 items: %v", err)
+	if dir := readDir(); len(dir.chunks) != 3 {
+		t.Errorf("300 appended items are in %d chunks, want 3 full ones but the last", len(dir.chunks))
 	}
-	if n, err := l.Len(ctx); err != nil || n != 131 {
-		t.Errorf("Len = %d, %v; want 131", n, err)
+	for i := 0; i < 300; i++ {
+		if err := l.Insert(ctx, 0, []byte("x")); err != nil {
+			t.Fatalf("Insert at the front of %d items: %v", len(model), err)
+		}
+		model = slices.Insert(model, 0, []byte("x"))
+	}
+	big := bytes.Repeat([]byte("b"), MaxValueSize-64)
+	for _, at := range []int{1, 301, 302, len(model)} {
+		if err := l.Insert(ctx, at, big); err != nil {
+			t.Fatalf("Insert of a %d-byte item at %d: %v", len(big), at, err)
+		}
+		model = slices.Insert(model, at, big)
+	}
+	var got [][]byte
+	for it, err := range l.Items(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, it)
+	}
+	if !slices.EqualFunc(got, model, bytes.Equal) {
+		t.Fatalf("Items differ from the model (%d items, want %d)", len(got), len(model))
+	}
+	dir := readDir()
+	if dir.total != int64(len(model)) {
+		t.Errorf("the directory counts %d items, want %d", dir.total, len(model))
+	}
+	for _, c := range dir.chunks {
+		if c.n > maxChunkItems {
+			t.Errorf("chunk %d holds %d items, more than %d", c.id, c.n, maxChunkItems)
+		}
+		if c.n < maxChunkItems/4 && c.n > 1 {
+			t.Logf("chunk %d holds %d items", c.id, c.n)
+		}
+	}
+	// Half full at least, but for the big items and a small run on either
+	// side of each.
+	if len(dir.chunks) > 2*len(model)/maxChunkItems+1+3*4 {
+		t.Errorf("%d chunks for %d items: the chunks are not kept half full", len(dir.chunks), len(model))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/atomix/go-client/atomix"
 	_map "github.com/atomix/go-client/atomix/map"
 	"github.com/atomix/go-client/atomix/semaphore"
+	"github.com/atomix/go-client/conformance/scalebench"
 	"github.com/atomix/go-client/driver"
 	"github.com/atomix/go-client/drivers/memory"
 )
@@ -503,3 +504,13 @@ func BenchmarkMapPutFenced(b *testing.B) {
 		}
 	})
 }
+
+// The scale benchmarks (package scalebench), the reference for the other
+// drivers': cost against N items and K lock contenders.
+//
+//	go test -run '^$' -bench 'Scale' ./drivers/memory/
+
+func BenchmarkScaleLockContention(b *testing.B) { scalebench.LockContention(b, benchClient(b)) }
+func BenchmarkScaleList(b *testing.B)           { scalebench.ListOps(b, benchClient(b)) }
+func BenchmarkScaleMap(b *testing.B)            { scalebench.MapOps(b, benchClient(b)) }
+func BenchmarkScaleIndexedMap(b *testing.B)     { scalebench.IndexedMapOps(b, benchClient(b)) }

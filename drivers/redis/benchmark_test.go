@@ -2,6 +2,8 @@ package redis_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/atomix/go-client/atomix"
 	"github.com/atomix/go-client/atomix/lock"
 	_map "github.com/atomix/go-client/atomix/map"
+	"github.com/atomix/go-client/conformance/scalebench"
 	"github.com/atomix/go-client/conformance/testbackend"
 	"github.com/atomix/go-client/drivers/redis"
 )
@@ -55,19 +58,53 @@ func check(b *testing.B, err error) {
 	}
 }
 
-// run runs the raw and atomix variants of one benchmark.
+// run runs the raw and atomix variants of one benchmark. Each also
+// reports, from INFO commandstats, the server's time and the calls per
+// operation of every command (see reportServerTime).
 func run(b *testing.B, raw func(*testing.B, context.Context, goredis.UniversalClient), onAtomix func(*testing.B, context.Context, *atomix.Client)) {
 	ctx := context.Background()
 	b.Run("raw", func(b *testing.B) {
 		c := rawClient(b)
 		b.ReportAllocs()
+		check(b, c.ConfigResetStat(ctx).Err())
 		raw(b, ctx, c)
+		reportServerTime(b, ctx, c)
 	})
 	b.Run("atomix", func(b *testing.B) {
 		c := benchClient(b)
 		b.ReportAllocs()
+		stats := rawClient(b)
+		check(b, stats.ConfigResetStat(ctx).Err())
 		onAtomix(b, ctx, c)
+		reportServerTime(b, ctx, stats)
 	})
+}
+
+// reportServerTime reports, for every command in INFO commandstats but
+// INFO and CONFIG themselves, its server time (usec) and its calls per
+// operation, as <command>-us/op and <command>-calls/op. The time of a
+// script (evalsha) includes that of the commands it calls, which are
+// counted under their own names too.
+func reportServerTime(b *testing.B, ctx context.Context, c goredis.UniversalClient) {
+	info, err := c.Info(ctx, "commandstats").Result()
+	check(b, err)
+	for line := range strings.SplitSeq(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		name, isCmd := strings.CutPrefix(name, "cmdstat_")
+		if !ok || !isCmd || name == "info" || strings.HasPrefix(name, "config") {
+			continue
+		}
+		for f := range strings.SplitSeq(rest, ",") {
+			if v, ok := strings.CutPrefix(f, "usec="); ok {
+				us, _ := strconv.ParseFloat(v, 64)
+				b.ReportMetric(us/float64(b.N), name+"-us/op")
+			}
+			if v, ok := strings.CutPrefix(f, "calls="); ok {
+				n, _ := strconv.ParseFloat(v, 64)
+				b.ReportMetric(n/float64(b.N), name+"-calls/op")
+			}
+		}
+	}
 }
 
 const benchValue = "0123456789abcdef"
@@ -298,5 +335,32 @@ func BenchmarkMapPutFenced(b *testing.B) {
 		for b.Loop() {
 			check(b, raw.HSet(ctx, "raw:bench:map", "k", benchValue).Err())
 		}
+	})
+}
+
+// The scale benchmarks (package scalebench): cost against N items, K lock
+// contenders and 64 concurrent goroutines.
+//
+//	go test -run '^$' -bench 'Scale' ./drivers/redis/
+
+func BenchmarkScaleLockContention(b *testing.B) { scalebench.LockContention(b, benchClient(b)) }
+func BenchmarkScaleList(b *testing.B)           { scalebench.ListOps(b, benchClient(b)) }
+func BenchmarkScaleMap(b *testing.B)            { scalebench.MapOps(b, benchClient(b)) }
+func BenchmarkScaleIndexedMap(b *testing.B)     { scalebench.IndexedMapOps(b, benchClient(b)) }
+
+// BenchmarkScaleThroughput64: Map.Put from 64 goroutines, atomix against
+// HSET.
+func BenchmarkScaleThroughput64(b *testing.B) {
+	run(b, func(b *testing.B, ctx context.Context, c goredis.UniversalClient) {
+		scalebench.Throughput(b, func(ctx context.Context, i int) error {
+			return c.HSet(ctx, "raw:bench:throughput", "key-"+strconv.Itoa(i%1024), benchValue).Err()
+		})
+	}, func(b *testing.B, ctx context.Context, c *atomix.Client) {
+		m, err := atomix.GetMap[string, string](ctx, "throughput", atomix.WithClient(c))
+		check(b, err)
+		scalebench.Throughput(b, func(ctx context.Context, i int) error {
+			_, err := m.Put(ctx, "key-"+strconv.Itoa(i%1024), benchValue)
+			return err
+		})
 	})
 }

@@ -1,0 +1,294 @@
+// Package scalebench holds benchmarks that show how the cost of atomix
+// operations grows with the data (N items), the contention (K lock
+// contenders) and the concurrency (64 goroutines), over any driver. A
+// driver's test package calls them from its Benchmark functions with a
+// client on its test backend, so every driver is measured the same way:
+//
+//	go test -run '^$' -bench 'Scale' ./drivers/etcd/
+//
+// The sizes are short by default (N = 100, 1k, 10k); ATOMIX_SCALE_N, a
+// comma-separated list, replaces them (e.g. ATOMIX_SCALE_N=100000). The
+// benchmarks only report numbers: none asserts a time.
+package scalebench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/atomix/go-client/atomix"
+	"github.com/atomix/go-client/atomix/lock"
+)
+
+// Sizes returns the collection sizes to measure: ATOMIX_SCALE_N if set,
+// else 100, 1,000 and 10,000.
+func Sizes() []int {
+	env := os.Getenv("ATOMIX_SCALE_N")
+	if env == "" {
+		return []int{100, 1000, 10000}
+	}
+	var ns []int
+	for f := range strings.SplitSeq(env, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+			ns = append(ns, n)
+		}
+	}
+	return ns
+}
+
+// Contenders are the numbers of lock contenders LockContention measures.
+var Contenders = []int{1, 10, 50}
+
+// uniqueName returns a primitive name no earlier run used, so that runs on
+// a long-lived server do not see each other's data.
+func uniqueName(kind string) string {
+	return fmt.Sprintf("scale-%s-%x", kind, rand.Uint64())
+}
+
+// LockContention measures K owners (one lock instance each, from c) taking
+// turns on one lock, at each K of Contenders: every owner loops Lock,
+// Unlock. It reports acquisitions per second and the p50 and p99 of the
+// time a Lock call waited, in milliseconds.
+func LockContention(b *testing.B, c *atomix.Client) {
+	for _, k := range Contenders {
+		b.Run(fmt.Sprintf("K=%d", k), func(b *testing.B) {
+			ctx := context.Background()
+			name := uniqueName("lock")
+			locks := make([]lock.Lock, k)
+			for i := range locks {
+				l, err := c.GetLock(ctx, name)
+				if err != nil {
+					b.Fatal(err)
+				}
+				locks[i] = l
+				defer l.Close(ctx)
+			}
+			var left atomic.Int64
+			left.Store(int64(b.N))
+			waits := make([][]time.Duration, k)
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for i, l := range locks {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for left.Add(-1) >= 0 {
+						t := time.Now()
+						if _, err := l.Lock(ctx); err != nil {
+							b.Error(err)
+							return
+						}
+						waits[i] = append(waits[i], time.Since(t))
+						if _, err := l.Unlock(ctx); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			all := slices.Concat(waits...)
+			slices.Sort(all)
+			b.ReportMetric(float64(len(all))/elapsed.Seconds(), "acq/s")
+			b.ReportMetric(ms(percentile(all, 0.50)), "p50-ms")
+			b.ReportMetric(ms(percentile(all, 0.99)), "p99-ms")
+		})
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// percentile returns the q-quantile of sorted, 0 if it is empty.
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
+}
+
+// ListOps measures, at each size of Sizes, the per-item operations of a
+// list of N items: Get and Set in the middle, Insert and Remove at the
+// front (one pair per op), Append and Remove at the end (one pair per op),
+// and Len.
+func ListOps(b *testing.B, c *atomix.Client) {
+	ctx := context.Background()
+	for _, n := range Sizes() {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			l, err := atomix.GetList[string](ctx, uniqueName("list"), atomix.WithClient(c))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = l.Clear(ctx); _ = l.Close(ctx) }()
+			for i := range n {
+				if _, err := l.Append(ctx, "item-"+strconv.Itoa(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			mid := n / 2
+			run(b, "Get", func() error { _, err := l.Get(ctx, mid); return err })
+			run(b, "Set", func() error { _, err := l.Set(ctx, mid, "set"); return err })
+			run(b, "InsertRemoveFront", func() error {
+				if err := l.Insert(ctx, 0, "front"); err != nil {
+					return err
+				}
+				_, err := l.Remove(ctx, 0)
+				return err
+			})
+			run(b, "AppendRemoveLast", func() error {
+				i, err := l.Append(ctx, "last")
+				if err != nil {
+					return err
+				}
+				_, err = l.Remove(ctx, i)
+				return err
+			})
+			run(b, "Len", func() error { _, err := l.Len(ctx); return err })
+		})
+	}
+}
+
+// MapOps measures Put and Get of one key in a map of N entries, at each
+// size of Sizes.
+func MapOps(b *testing.B, c *atomix.Client) {
+	ctx := context.Background()
+	for _, n := range Sizes() {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			m, err := atomix.GetMap[string, string](ctx, uniqueName("map"), atomix.WithClient(c))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = m.Clear(ctx); _ = m.Close(ctx) }()
+			if err := fill(ctx, n, func(ctx context.Context, i int) error {
+				_, err := m.Put(ctx, "key-"+strconv.Itoa(i), "value")
+				return err
+			}); err != nil {
+				b.Fatal(err)
+			}
+			key := "key-" + strconv.Itoa(n/2)
+			run(b, "Put", func() error { _, err := m.Put(ctx, key, "value"); return err })
+			run(b, "Get", func() error { _, err := m.Get(ctx, key); return err })
+		})
+	}
+}
+
+// IndexedMapOps measures, at each size of Sizes, the reads of an indexed
+// map of N entries by key, by index and at its ends, and an Append with
+// the RemoveIndex of the appended entry (one pair per op).
+func IndexedMapOps(b *testing.B, c *atomix.Client) {
+	ctx := context.Background()
+	for _, n := range Sizes() {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			m, err := atomix.GetIndexedMap[string, string](ctx, uniqueName("imap"), atomix.WithClient(c))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = m.Clear(ctx); _ = m.Close(ctx) }()
+			if err := fill(ctx, n, func(ctx context.Context, i int) error {
+				_, err := m.Append(ctx, "key-"+strconv.Itoa(i), "value")
+				return err
+			}); err != nil {
+				b.Fatal(err)
+			}
+			mid, err := m.Get(ctx, "key-"+strconv.Itoa(n/2))
+			if err != nil {
+				b.Fatal(err)
+			}
+			run(b, "Get", func() error { _, err := m.Get(ctx, mid.Key); return err })
+			run(b, "GetIndex", func() error { _, err := m.GetIndex(ctx, mid.Index); return err })
+			run(b, "FirstEntry", func() error { _, err := m.FirstEntry(ctx); return err })
+			run(b, "LastEntry", func() error { _, err := m.LastEntry(ctx); return err })
+			run(b, "AppendRemove", func() error {
+				e, err := m.Append(ctx, "appended", "value")
+				if err != nil {
+					return err
+				}
+				_, err = m.RemoveIndex(ctx, e.Index)
+				return err
+			})
+		})
+	}
+}
+
+// fill calls put for 0..n-1 from 8 goroutines; writes to distinct keys do
+// not depend on each other's order.
+func fill(ctx context.Context, n int, put func(ctx context.Context, i int) error) error {
+	var next atomic.Int64
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					errs <- nil
+					return
+				}
+				if err := put(ctx, i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	var first error
+	for range 8 {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// run is one sub-benchmark calling op b.N times.
+func run(b *testing.B, name string, op func() error) {
+	b.Run(name, func(b *testing.B) {
+		for b.Loop() {
+			if err := op(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// Goroutines is the number of concurrent callers Throughput runs.
+const Goroutines = 64
+
+// Throughput runs op from Goroutines goroutines at once, b.N calls in all,
+// each with its own call number, and reports operations per second. A
+// driver's benchmark runs it once with an atomix operation and once with the
+// raw client's equivalent, to compare them.
+func Throughput(b *testing.B, op func(ctx context.Context, i int) error) {
+	ctx := context.Background()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range Goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= b.N {
+					return
+				}
+				if err := op(ctx, i); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ops/s")
+}
