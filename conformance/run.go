@@ -67,6 +67,7 @@ func Run(t *testing.T, h Harness) {
 		{"Errors", testErrors},
 		{"DriverContract", testDriverContract},
 		{"Faults", testFaults},
+		{"Linearizability", testLinearizability},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
