@@ -164,34 +164,39 @@ func TestLockWaitInterruptedOrTimedOut(t *testing.T) {
 // Two atomix lock processes, each running a child that makes an unguarded
 // read-modify-write of a shared file, never run their children at once.
 func TestLockExcludesProcesses(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
-		ns, dir := uniqueName(t), t.TempDir()
-		counter, busy, overlaps := filepath.Join(dir, "counter"), filepath.Join(dir, "busy"), filepath.Join(dir, "overlaps")
-		if err := os.WriteFile(counter, []byte("0\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		script := `[ -e ` + busy + ` ] && echo overlap >> ` + overlaps + `; touch ` + busy +
-			`; n=$(cat ` + counter + `); sleep 0.05; echo $((n+1)) > ` + counter + `; rm -f ` + busy
-		const procs, rounds = 2, 5
-		var wg sync.WaitGroup
-		for range procs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for range rounds {
-					if r := run(t, command(b, ns, "lock", "shared", "--", "sh", "-c", script)); r.code != 0 {
-						t.Errorf("status %d: %s", r.code, r.stderr)
-					}
+	forEachBackend(t, func(t *testing.T, b backend) { testExclusion(t, b, "lock", "shared") })
+}
+
+// testExclusion runs two atomix processes with args (a lock or an elect
+// command) five times each; their children make an unguarded
+// read-modify-write of a shared file and record any overlap.
+func testExclusion(t *testing.T, b backend, args ...string) {
+	ns, dir := uniqueName(t), t.TempDir()
+	counter, busy, overlaps := filepath.Join(dir, "counter"), filepath.Join(dir, "busy"), filepath.Join(dir, "overlaps")
+	if err := os.WriteFile(counter, []byte("0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := `[ -e ` + busy + ` ] && echo overlap >> ` + overlaps + `; touch ` + busy +
+		`; n=$(cat ` + counter + `); sleep 0.05; echo $((n+1)) > ` + counter + `; rm -f ` + busy
+	const procs, rounds = 2, 5
+	var wg sync.WaitGroup
+	for range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rounds {
+				if r := run(t, command(b, ns, append(args, "--", "sh", "-c", script)...)); r.code != 0 {
+					t.Errorf("status %d: %s", r.code, r.stderr)
 				}
-			}()
-		}
-		wg.Wait()
-		got, _ := os.ReadFile(counter)
-		if strings.TrimSpace(string(got)) != strconv.Itoa(procs*rounds) {
-			t.Errorf("the shared counter is %s after %d guarded increments", strings.TrimSpace(string(got)), procs*rounds)
-		}
-		if b, err := os.ReadFile(overlaps); err == nil {
-			t.Errorf("children ran at once %d times", strings.Count(string(b), "overlap"))
-		}
-	})
+			}
+		}()
+	}
+	wg.Wait()
+	got, _ := os.ReadFile(counter)
+	if strings.TrimSpace(string(got)) != strconv.Itoa(procs*rounds) {
+		t.Errorf("the shared counter is %s after %d guarded increments", strings.TrimSpace(string(got)), procs*rounds)
+	}
+	if b, err := os.ReadFile(overlaps); err == nil {
+		t.Errorf("children ran at once %d times", strings.Count(string(b), "overlap"))
+	}
 }

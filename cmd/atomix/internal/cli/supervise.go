@@ -175,7 +175,10 @@ func runElected(g *globals, name, id string, argv []string, timeout, grace time.
 	go func() {
 		defer close(lost)
 		for ev := range events {
-			if ev.Term.Leader != e.ID() || ev.Term.Term != term.Term {
+			// Events of earlier terms may still be queued from before
+			// this one began; a later term, or this one with another
+			// leader, is the end of the leadership.
+			if ev.Term.Term > term.Term || (ev.Term.Term == term.Term && ev.Term.Leader != e.ID()) {
 				return
 			}
 		}
