@@ -130,7 +130,7 @@ func newCounterCommand(g *globals) *cobra.Command {
 			})
 		},
 	}, &cobra.Command{
-		Use: "set NAME N", Short: "Set the counter to N", Args: cobra.ExactArgs(2),
+		Use: "set NAME N", Short: "Set the counter to N (a negative N after --: set NAME -- -5)", Args: cobra.ExactArgs(2),
 		RunE: func(_ *cobra.Command, args []string) error {
 			n, err := parseInt(args[1])
 			if err != nil {
@@ -149,7 +149,7 @@ func newCounterCommand(g *globals) *cobra.Command {
 			})
 		},
 	}, &cobra.Command{
-		Use: "inc NAME [N]", Short: "Add N (default 1) to the counter and print the new value", Args: cobra.RangeArgs(1, 2),
+		Use: "inc NAME [N]", Short: "Add N (default 1) to the counter and print the new value (a negative N after --)", Args: cobra.RangeArgs(1, 2),
 		RunE: func(_ *cobra.Command, args []string) error {
 			n := int64(1)
 			if len(args) == 2 {
