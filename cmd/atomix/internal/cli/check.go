@@ -56,7 +56,9 @@ backend, in a namespace of its own:
 A progress bar runs on stderr; then a table gives each check's operations and
 verdict, and for a failure the shortest history that shows it. --out writes
 porcupine's HTML visualization of the first linearizability check that failed
-(of the map check if none did).`,
+(of the map check if none did). A check the checker could not finish within
+30s (verdict "unknown") does not hold; a check the backend cannot take part
+in (session expiry on a backend local to one process) is "skipped" and does.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if clients < 2 {
