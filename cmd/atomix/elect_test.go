@@ -62,7 +62,7 @@ func TestElectWaitAndExitStatus(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := startCmd(t, command(b, ns, "elect", "job", "--", "touch", marker))
-		time.Sleep(time.Second)
+		s.waitForStderr(t, "waiting")
 		signal(t, s, syscall.SIGINT)
 		if r := s.wait(t); r.code != 1 || !strings.Contains(r.stderr, "interrupted while waiting") {
 			t.Errorf("SIGINT while waiting: status %d, stderr %q", r.code, r.stderr)

@@ -145,7 +145,7 @@ func TestLockWaitInterruptedOrTimedOut(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := startCmd(t, command(b, ns, "lock", "job", "--", "touch", marker))
-		time.Sleep(time.Second) // let it reach the wait
+		s.waitForStderr(t, "waiting")
 		signal(t, s, syscall.SIGINT)
 		r := s.wait(t)
 		if r.code != 1 || !strings.Contains(r.stderr, "interrupted while waiting") {

@@ -229,3 +229,23 @@ func TestVersionHelpCompletion(t *testing.T) {
 		t.Errorf("ping without a URL: status %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// waitForStderr waits until the command has written want to stderr.
+func (s *started) waitForStderr(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(s.stderrText(), want) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%v did not write %q to stderr within 60s; stderr:\n%s", s.cmd.Args, want, s.stderrText())
+}
+
+func (s *started) stderrText() string {
+	w := s.cmd.Stderr.(*lockedWriter)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.String()
+}

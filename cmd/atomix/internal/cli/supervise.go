@@ -112,7 +112,11 @@ func runLocked(g *globals, name string, argv []string, timeout, grace time.Durat
 	if err != nil {
 		return exit(1, "lock %q: %v", name, err)
 	}
-	v, err := l.Lock(ctx)
+	v, ok, err := l.TryLock(ctx)
+	if err == nil && !ok {
+		fmt.Fprintf(g.stderr, "atomix: lock %q is held elsewhere; waiting\n", name)
+		v, err = l.Lock(ctx)
+	}
 	if err != nil {
 		return waitFailed(fmt.Sprintf("lock %q", name), ctx, timeout, err)
 	}
@@ -157,6 +161,9 @@ func runElected(g *globals, name, id string, argv []string, timeout, grace time.
 	term, err := e.Enter(ctx)
 	if err != nil {
 		return waitFailed(what, ctx, timeout, err)
+	}
+	if term.Leader != e.ID() {
+		fmt.Fprintf(g.stderr, "atomix: %s: %q leads; waiting\n", what, term.Leader)
 	}
 	for term.Leader != e.ID() {
 		select {
