@@ -200,6 +200,10 @@ func runCheck(g *globals, n, ops int, out string) error {
 	if ctx.Err() != nil {
 		return exit(1, "check: interrupted")
 	}
+	if !g.json {
+		fmt.Fprintf(g.stdout, "atomix check: %s %s, %d clients, namespace %s\n\n",
+			backendName(g.url), orDash(serverVersion(ctx, ck.clients[0])), n, ns)
+	}
 	if err := g.report(results); err != nil {
 		return err
 	}
