@@ -121,6 +121,17 @@
 // FeaturePermissions gap; the drivers of this module run the tier from
 // their least-privilege tests, on servers with authentication turned on.
 //
+// # The linearizability tier
+//
+// Four independent clients share a few hundred Get/Put/Insert/Remove,
+// Get/Increment/Set/CompareAndSet, Get/Set/Delete and Add/Remove/Contains
+// operations on one Map, Counter, Value and Set; each history is checked
+// against the sequential models of package conformance/linearize with
+// porcupine. An operation whose outcome is unknown (ErrAmbiguous,
+// ErrTimeout, its context ended while in flight) is pending in the history:
+// it may or may not have taken effect. A failure shows the shortest prefix
+// of one key's history that is already not linearizable.
+//
 // # How it runs
 //
 // Every subtest uses a namespace of its own, with a random suffix, so a

@@ -73,6 +73,7 @@ func Run(t *testing.T, h Harness) {
 		{"Permissions", testPermissions},
 		{"Observability", testObservability},
 		{"ServerFaults", testServerFaults},
+		{"Linearizability", testLinearizability},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
