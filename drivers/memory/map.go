@@ -70,6 +70,9 @@ func (m *hashMap) write(ctx context.Context, key string, value []byte, w driver.
 	if err != nil {
 		return driver.Entry{}, err
 	}
+	if w.Fence == nil { // the plain write: no closure on its path
+		return m.writeLocked(key, value, w.IfVersion, ss, insert, update)
+	}
 	err = m.fenced(w, func() error {
 		out, err = m.writeLocked(key, value, w.IfVersion, ss, insert, update)
 		return err
@@ -136,6 +139,9 @@ func (m *hashMap) Remove(ctx context.Context, key string, ifVersion uint64) (dri
 func (m *hashMap) remove(ctx context.Context, key string, w driver.Write) (out driver.Entry, err error) {
 	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
+	}
+	if w.Fence == nil {
+		return m.removeLocked(key, w.IfVersion)
 	}
 	err = m.fenced(w, func() error {
 		out, err = m.removeLocked(key, w.IfVersion)

@@ -34,6 +34,9 @@ func (v *value) set(ctx context.Context, val []byte, w driver.Write) (version ui
 	if err := v.begin(ctx); err != nil {
 		return 0, err
 	}
+	if w.Fence == nil {
+		return v.setLocked(val, w.IfVersion)
+	}
 	err = v.fenced(w, func() error {
 		version, err = v.setLocked(val, w.IfVersion)
 		return err
