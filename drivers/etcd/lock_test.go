@@ -246,6 +246,9 @@ func TestLockWaiterWhosePredecessorLeaves(t *testing.T) {
 	waitQueue(t, a.l, 2)
 	gotC := c.acquireAsync(ctx)
 	q := waitQueue(t, a.l, 3)
+	// C's watch of B must be in place before B leaves: had B gone first,
+	// C would find it gone by reading, without a watch of it to count.
+	c.waitWatches(t, 1)
 
 	cancelB()
 	rb := receive(t, gotB, "B's cancelled Acquire")
