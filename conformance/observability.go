@@ -368,17 +368,19 @@ func testObservedWatchResync(t *testing.T, e *env) {
 			break
 		}
 	}
-	waitFor(t, e.event, "a point of atomix.watch.resyncs after the cut", func() bool {
-		return o.total("atomix.watch.resyncs", base) > before
-	})
+	// The metric point and the log record of one re-read are made one
+	// after the other: wait for both.
 	var reasons []string
-	for _, r := range o.logs.all()[logged:] {
-		if r.level == slog.LevelInfo && r.msg == "atomix: watch re-read the state" &&
-			matches(r.attrs, map[string]string{"driver": d.Name(), "kind": "map", "name": "m"}) {
-			reasons = append(reasons, r.attrs["reason"])
+	waitFor(t, e.event, "a point of atomix.watch.resyncs and an Info record of the re-read after the cut", func() bool {
+		reasons = reasons[:0]
+		for _, r := range o.logs.all()[logged:] {
+			if r.level == slog.LevelInfo && r.msg == "atomix: watch re-read the state" &&
+				matches(r.attrs, map[string]string{"driver": d.Name(), "kind": "map", "name": "m"}) {
+				reasons = append(reasons, r.attrs["reason"])
+			}
 		}
-	}
-	require.NotEmpty(t, reasons, "an Info record of the re-read after the cut")
+		return o.total("atomix.watch.resyncs", base) > before && len(reasons) > 0
+	})
 	for _, r := range reasons {
 		require.Positive(t, o.total("atomix.watch.resyncs", with(base, "atomix.reason", r)), "the re-reads counted with reason %q", r)
 	}
