@@ -272,6 +272,9 @@ func (s *semaphore) Release(ctx context.Context, owner string, version uint64) (
 	if err != nil {
 		return false, s.fail(ctx, err, true)
 	}
+	if ok {
+		s.released(version)
+	}
 	return ok, nil
 }
 
