@@ -166,7 +166,8 @@
 // (Checking the permission when a primitive is opened would need ACL
 // DRYRUN, which needs admin rights, and would go stale when the ACL
 // changes.) A user without PUBLISH permission can still use counters,
-// read everything, and take a free lock; whatever publishes is refused. Watch subscribes (over one pub/sub connection per driver)
+// read everything, and take a free lock that nobody waits for; whatever
+// publishes is refused. Watch subscribes (over one pub/sub connection per driver)
 // and returns once the server has confirmed the subscription and the
 // watcher has read the state.
 //
