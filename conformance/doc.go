@@ -41,7 +41,8 @@
 // increments of a counter, a map entry and a value, and take turns at an
 // unguarded read-modify-write under a lock; no update may be lost and lock
 // versions must increase from holder to holder. Locks and elections are
-// also checked for blocking, TryLock, Unlock(IfMatch), waiters that give up,
+// also checked for blocking, waiters granted in arrival order (locks),
+// TryLock, Unlock(IfMatch), waiters that give up,
 // Close releasing, Anoint/Promote/Evict, and the term rule (the term number
 // changes exactly when the leader does). With Harness.Crash, a vanished lock
 // holder, semaphore holder and leader must be replaced after the session TTL.

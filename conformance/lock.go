@@ -20,6 +20,7 @@ func testLock(t *testing.T, h Harness) {
 	parallel(t, "Conflict", h, testLockConflict)
 	parallel(t, "TryLock", h, testLockTryLock)
 	parallel(t, "Blocking", h, testLockBlocking)
+	parallel(t, "ArrivalOrder", h, testLockArrivalOrder)
 	parallel(t, "UnlockIfMatch", h, testLockUnlockIfMatch)
 	parallel(t, "AbandonedWait", h, testLockAbandonedWait)
 	parallel(t, "CloseReleases", h, testLockCloseReleases)
@@ -171,6 +172,33 @@ func testLockBlocking(t *testing.T, e *env) {
 	expect(t, true)(a.IsLocked(ctx, lock.WithVersion(r.val)))
 	require.False(t, isDone(b.Lost()))
 	expect(t, true)(b.Unlock(ctx))
+}
+
+// testLockArrivalOrder checks that waiters get the lock in arrival order:
+// of two queued waiters, the one that came first is granted the lock when
+// it is released, while the second keeps waiting, and the second gets it
+// next, with a greater version.
+func testLockArrivalOrder(t *testing.T, e *env) {
+	ctx := e.ctx
+	holder := e.lock(e.client(), "l")
+	first := e.lock(e.client(), "l")
+	second := e.lock(e.client(), "l")
+	v0 := acquire(t, ctx, holder, 0)
+	firstRes := lockAsync(ctx, first)
+	requirePending(t, firstRes, e.quiet, "the first waiter while the lock is held")
+	secondRes := lockAsync(ctx, second)
+	requirePending(t, secondRes, e.quiet, "the second waiter while the lock is held")
+
+	expect(t, true)(holder.Unlock(ctx))
+	r := await(t, firstRes, e.event, "the first waiter, once the lock is released")
+	require.NoError(t, r.err)
+	require.Greater(t, r.val, v0)
+	requirePending(t, secondRes, e.quiet, "the second waiter while the first holds the lock")
+	expect(t, true)(first.Unlock(ctx))
+	r2 := await(t, secondRes, e.event, "the second waiter, after the first released")
+	require.NoError(t, r2.err)
+	require.Greater(t, r2.val, r.val)
+	expect(t, true)(second.Unlock(ctx))
 }
 
 func testLockUnlockIfMatch(t *testing.T, e *env) {

@@ -166,7 +166,8 @@
 // (Checking the permission when a primitive is opened would need ACL
 // DRYRUN, which needs admin rights, and would go stale when the ACL
 // changes.) A user without PUBLISH permission can still use counters,
-// read everything, and take a free lock; whatever publishes is refused. Watch subscribes (over one pub/sub connection per driver)
+// read everything, and take a free lock that nobody waits for; whatever
+// publishes is refused. Watch subscribes (over one pub/sub connection per driver)
 // and returns once the server has confirmed the subscription and the
 // watcher has read the state.
 //
@@ -226,9 +227,9 @@
 // watcher sees it (Redis's client-output-buffer-limit for pub/sub, 32 MB
 // by default, bounds its size). A lock's holder reads the hold when it
 // hears the hold's version, so a forged release cannot close a live hold's
-// Gone; it can wake waiters, which then try again. A forger who can write
-// the keys can do anything a writer can; restrict both with ACLs
-// (channels &<prefix>:*, keys ~<prefix>:*).
+// Gone; it can wake the waiter it names, which then tries again. A forger
+// who can write the keys can do anything a writer can; restrict both with
+// ACLs (channels &<prefix>:*, keys ~<prefix>:*).
 //
 // # Sessions
 //
@@ -284,14 +285,22 @@
 //
 // The driver keeps no owner state: a hold is a hash of its version, its
 // session and its owner. The fencing version comes from INCR in the script
-// that takes the hold. Every removal of a hold publishes its version on
-// the lock's channel. Waiters are woken by that message, and otherwise try
-// again when the holder's lease would expire (the attempt returns its
-// TTL): no polling. Waiters are not queued on the server, so a waiter whose
-// context ends leaves nothing behind, and there is no fairness among
-// waiters. A hold's Gone closes when a read of the hold, made when the
-// removal of its version is heard or after a lost subscription, finds it
-// gone, or when its session ends.
+// that takes the hold. Waiters are queued on the server in arrival order
+// (a sorted set in the lock's slot; the semaphore's queue uses the same
+// scripts) and get the lock first come, first served: neither a newcomer
+// nor TryAcquire takes a free lock ahead of a queued waiter. Every removal
+// of a hold publishes its version on the lock's channel together with the
+// waiter at the head of the queue, and only that waiter tries again; the
+// others try again only when the lease of the holder (or of the waiter
+// whose turn it is) would expire (the attempt returns its TTL): no
+// polling, and a waiter whose client vanished delays the others by one
+// TTL at most. A waiter's session gets its lease in the lock's slot when
+// it queues, so a crashed waiter is skipped once its session expires; a
+// waiter whose context ends leaves the queue and, if the lock is free,
+// wakes the next. A hold's Gone closes when a Release through the same
+// instance removes it, when a read of the hold, made when the removal of
+// its version is heard or after a lost subscription, finds it gone, or
+// when its session ends.
 //
 // What Redis can promise: on one primary the lock is safe while that
 // primary stays up (it serializes the scripts, and the hold expires only

@@ -23,6 +23,11 @@ type handle struct {
 	closed   atomic.Bool
 	closedCh chan struct{}
 	watches  sync.WaitGroup
+
+	// holding has the watch of every hold taken through this instance
+	// that is still watched, by version (see watchGone and released).
+	holdingMu sync.Mutex
+	holding   map[uint64]*holdWatch
 }
 
 func (h *handle) client() goredis.UniversalClient { return h.d.client }

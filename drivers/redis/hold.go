@@ -8,16 +8,17 @@ import (
 	"time"
 )
 
-// holdWatch is one acquisition's listener on its lock's channel, on which
-// every removal of a hold publishes the hold's version. While the
-// acquisition waits, what it hears wakes it; once it holds the lock, the
-// removal of its version makes it read the hold, and gone is closed if the
-// hold is indeed gone. Messages are not authenticated (anyone allowed to
-// PUBLISH on the channel can send one): a forged one can wake a waiter,
-// which then tries again, or make a holder read the hold, never close a
-// live hold's gone.
+// holdWatch is what one acquisition hears on its primitive's channel (a
+// lock's or a semaphore's), on which every removal of a hold publishes the
+// hold's version; the primitive's listener (lockWatch, semWatch) passes
+// removals to it and decides what wakes the waiter. Once the acquisition
+// holds, the removal of its version makes it read the hold, and gone is
+// closed if the hold is indeed gone. Messages are not authenticated
+// (anyone allowed to PUBLISH on the channel can send one): a forged one
+// can wake a waiter, which then tries again, or make a holder read the
+// hold, never close a live hold's gone.
 type holdWatch struct {
-	wake    chan struct{} // a removal was heard, or the channel was resubscribed
+	wake    chan struct{} // the waiter's turn came, or the channel was resubscribed
 	recheck chan struct{} // the hold must be read: its removal was heard, or removals may have been missed
 	gone    chan struct{}
 
@@ -32,13 +33,6 @@ func newHoldWatch() *holdWatch {
 		wake:    make(chan struct{}, 1),
 		recheck: make(chan struct{}, 1),
 		gone:    make(chan struct{}),
-	}
-}
-
-// message hears the removal of a hold.
-func (w *holdWatch) message(payload string) {
-	if w.hear(payload) {
-		poke(w.wake)
 	}
 }
 
@@ -113,8 +107,8 @@ func poke(c chan struct{}) {
 
 // watchHold starts the goroutine that closes the Gone channel of the hold
 // of version taken by an acquisition listening with w (see watchGone).
-func (l *lock) watchHold(w *holdWatch, ss *session, version uint64) <-chan struct{} {
-	return l.watchGone(w, w, ss, version, func(ctx context.Context) (bool, error) {
+func (l *lock) watchHold(w *lockWatch, ss *session, version uint64) <-chan struct{} {
+	return l.watchGone(w, w.holdWatch, ss, version, func(ctx context.Context) (bool, error) {
 		cur, err := l.holder(ctx)
 		return cur == version, err
 	})
@@ -124,15 +118,28 @@ func (l *lock) watchHold(w *holdWatch, ss *session, version uint64) <-chan struc
 // of version taken by an acquisition whose listener l (on h's channel)
 // passes removals to w: when live, a read of the hold made when its removal
 // is heard or after a lost subscription, reports it gone, or when its
-// session ends (which is also when the driver is closed). A read that
-// fails is tried again. The goroutine then leaves the channel. The session
-// counts it (see session.bind): it has returned when the session's end
-// returns.
+// session ends (which is also when the driver is closed), or when a
+// Release through h removed it (see released). A read that fails is tried
+// again. The goroutine then leaves the channel. The session counts it (see
+// session.bind): it has returned when the session's end returns.
 func (h *handle) watchGone(l listener, w *holdWatch, ss *session, version uint64, live func(context.Context) (bool, error)) <-chan struct{} {
 	w.hold(version)
+	h.holdingMu.Lock()
+	if h.holding == nil {
+		h.holding = map[uint64]*holdWatch{}
+	}
+	h.holding[version] = w
+	h.holdingMu.Unlock()
 	go func() {
 		defer ss.watchers.Done()
 		defer h.d.hub.unsubscribe(h.ks.channel(), l)
+		defer func() {
+			h.holdingMu.Lock()
+			if h.holding[version] == w {
+				delete(h.holding, version)
+			}
+			h.holdingMu.Unlock()
+		}()
 		defer w.end()
 		for {
 			select {
@@ -148,6 +155,18 @@ func (h *handle) watchGone(l listener, w *holdWatch, ss *session, version uint64
 		}
 	}()
 	return w.gone
+}
+
+// released ends the watch of the hold of version, which a release through
+// h removed: its Gone closes at once, instead of when the watch has heard
+// the removal and read the hold to make sure (one script less per hold).
+func (h *handle) released(version uint64) {
+	h.holdingMu.Lock()
+	w := h.holding[version]
+	h.holdingMu.Unlock()
+	if w != nil {
+		w.end()
+	}
 }
 
 // holdLive reads the hold with live, trying again until a read succeeds,

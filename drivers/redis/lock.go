@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/atomix/go-client/driver"
@@ -19,9 +20,9 @@ var (
 	lockHolderSource string
 
 	// lockAcquire is idempotent for one owner: a second run returns the
-	// hold the first one made.
-	lockAcquire = newScript("lock_acquire", withCounter(lockAcquireSource), true)
-	lockRelease = newScript("lock_release", lockReleaseSource, false)
+	// hold the first one made, or leaves the owner where it is queued.
+	lockAcquire = newScript("lock_acquire", withCounter(withQueue(lockAcquireSource)), true)
+	lockRelease = newScript("lock_release", withQueue(lockReleaseSource), false)
 	lockHolder  = newReadScript("lock_holder", lockHolderSource)
 )
 
@@ -36,21 +37,50 @@ var (
 // so it stays increasing across a restart that lost the data: a fencing
 // token, within the limits the package documentation states.
 //
-// Every removal of a hold publishes its version on the lock's channel.
-// Waiting uses no polling loop: an attempt subscribes to the channel
-// first, and a waiter tries again when it hears a removal, or when the
-// holder's lease would expire (the attempt returns its TTL), whichever
-// comes first. Waiters are not queued on the server, so a waiter whose
-// context ends leaves nothing behind; there is no fairness among waiters.
-// The same subscription then closes the hold's Gone (see holdWatch).
+// Waiters are queued in arrival order (lua/queue.lua, the queue a
+// semaphore's waiters use too): an Acquire that cannot take the lock joins
+// the queue, and the lock goes to the waiter at its head, never to one
+// that comes later, so waiters get it first come, first served. Every
+// removal of a hold publishes its version on the lock's channel, followed
+// by the member at the head of the queue: only that waiter tries again,
+// and the others keep waiting without a request. Waiting uses no polling
+// loop: an attempt subscribes to the channel first, and a waiter tries
+// again when it is named, when its subscription was made again (messages
+// may have been lost), or when the lease of the holder (or of the waiter
+// whose turn it is) would expire, whichever comes first; so a waiter
+// whose client vanished costs the others one TTL at most. A waiter whose
+// context ends leaves the queue, waking the next one if the lock is free.
+// The same subscription then closes the hold's Gone (see holdWatch); a
+// Release through the instance closes it at once (see handle.released).
 type lock struct {
 	*handle
-	keys []string // the hold, the version counter, the lease prefix
+	keys []string // the hold, the version counter, the lease prefix, the queue, its sequence
 }
 
 func newLock(h *handle) *lock {
-	return &lock{handle: h, keys: []string{h.ks.key("hold"), h.ks.key("ver"), h.ks.leasePrefix()}}
+	return &lock{handle: h, keys: []string{h.ks.key("hold"), h.ks.key("ver"), h.ks.leasePrefix(),
+		h.ks.key("queue"), h.ks.key("qseq")}}
 }
+
+// lockWatch is a lock acquisition's listener on the lock's channel, where
+// messages are "<version> <member>": the removal of the hold of version
+// (0: none was removed) and the queue member whose turn it is. It passes
+// removals to its holdWatch and wakes the waiter only when it is named.
+type lockWatch struct {
+	*holdWatch
+	me string // the acquisition's queue member (see queueMember)
+}
+
+func (w *lockWatch) message(payload string) {
+	version, next, _ := strings.Cut(payload, " ")
+	if w.hear(version) && next == w.me {
+		poke(w.wake)
+	}
+}
+
+// queueMember is how a waiter appears in the lock's queue: session IDs
+// are hexadecimal, so the first colon ends the session's part.
+func queueMember(sessionID, owner string) string { return sessionID + ":" + owner }
 
 func (l *lock) Acquire(ctx context.Context, s driver.Session, owner string) (driver.Hold, error) {
 	h, _, err := l.acquire(ctx, s, owner, true)
@@ -70,11 +100,11 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 		return driver.Hold{}, false, err
 	}
 	// Subscribed before the first attempt, no removal is missed.
-	w := newHoldWatch()
+	w := &lockWatch{holdWatch: newHoldWatch(), me: queueMember(ss.id, owner)}
 	if err := l.d.hub.subscribe(ctx, l.ks.channel(), w); err != nil {
 		return driver.Hold{}, false, l.fail(ctx, err, false)
 	}
-	held := false
+	held, queued := false, false
 	defer func() {
 		if !held {
 			l.d.hub.unsubscribe(l.ks.channel(), w)
@@ -82,13 +112,13 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 	}()
 	for {
 		w.forget()
-		version, left, err := l.attempt(ctx, ss, owner)
+		version, left, err := l.attempt(ctx, ss, owner, wait)
 		if err != nil {
-			return driver.Hold{}, false, l.abandon(ctx, owner, err)
+			return driver.Hold{}, false, l.abandon(ctx, ss, owner, err)
 		}
 		if version > 0 {
 			if !ss.bind(l.keys[2]+ss.id, l.drop, true) {
-				_ = l.abandon(ctx, owner, errSessionEnded)
+				_ = l.abandon(ctx, ss, owner, errSessionEnded)
 				return driver.Hold{}, false, errSessionEnded
 			}
 			held = true
@@ -97,34 +127,49 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 		if !wait {
 			return driver.Hold{}, false, nil
 		}
+		// Queued: the session renews the lease the waiter is bound to.
+		if !queued {
+			if !ss.bind(l.keys[2]+ss.id, l.drop, false) {
+				return driver.Hold{}, false, l.abandon(ctx, ss, owner, errSessionEnded)
+			}
+			queued = true
+		}
 		t := time.NewTimer(left)
+		var stop error
 		select {
 		case <-w.wake:
 		case <-t.C:
 		case <-ctx.Done():
-			t.Stop()
-			return driver.Hold{}, false, ctx.Err()
+			stop = ctx.Err()
 		case <-l.closedCh:
-			t.Stop()
-			return driver.Hold{}, false, errInstanceClosed
+			stop = errInstanceClosed
 		case <-ss.Done():
-			t.Stop()
-			return driver.Hold{}, false, errSessionEnded
+			stop = errSessionEnded
 		}
 		t.Stop()
+		if stop != nil {
+			// Leaves the queue, handing the turn on if it was ours.
+			return driver.Hold{}, false, l.abandon(ctx, ss, owner, stop)
+		}
 	}
 }
 
-// attempt runs the acquire script once. It returns the version of the hold
-// taken, or 0 and how long to wait before the holder's lease would expire.
-func (l *lock) attempt(ctx context.Context, ss *session, owner string) (uint64, time.Duration, error) {
+// attempt runs the acquire script once; with wait, an owner that cannot
+// take the lock joins its queue. It returns the version of the hold taken,
+// or 0 and how long to wait before the lease of the holder (or of the
+// waiter whose turn it is) would expire.
+func (l *lock) attempt(ctx context.Context, ss *session, owner string, wait bool) (uint64, time.Duration, error) {
 	var r any
 	var err error
+	join := "0"
+	if wait {
+		join = "1"
+	}
 	replicas, acked := l.d.opts.WaitReplicas, int64(0)
 	if replicas > 0 {
-		r, acked, err = lockAcquire.runReplicated(ctx, l.client(), replicas, l.d.opts.WaitTimeout, l.keys, l.ks.channel(), ss.id, owner, ss.ttlMS)
+		r, acked, err = lockAcquire.runReplicated(ctx, l.client(), replicas, l.d.opts.WaitTimeout, l.keys, l.ks.channel(), ss.id, owner, ss.ttlMS, join)
 	} else {
-		r, err = lockAcquire.run(ctx, l.client(), l.keys, l.ks.channel(), ss.id, owner, ss.ttlMS)
+		r, err = lockAcquire.run(ctx, l.client(), l.keys, l.ks.channel(), ss.id, owner, ss.ttlMS, join)
 	}
 	if err != nil {
 		return 0, 0, err
@@ -150,17 +195,20 @@ func (l *lock) attempt(ctx context.Context, ss *session, owner string) (uint64, 
 	return version, left, nil
 }
 
-// abandon handles a failed attempt, whose outcome may be unknown: it
-// releases a hold the attempt may have taken, so that nothing is left
-// behind, and reports err (ctx.Err() if ctx ended). If that cannot be done
-// either, the attempt is ambiguous; such a hold ends with its session.
-func (l *lock) abandon(ctx context.Context, owner string, err error) error {
+// abandon handles an attempt given up or failed, whose outcome may be
+// unknown: it releases a hold the attempt may have taken and removes the
+// owner's place in the queue (waking the next waiter if the lock is free),
+// so that nothing is left behind, and reports err (ctx.Err() if ctx
+// ended). If that cannot be done either, the attempt is ambiguous; such a
+// hold ends with its session, and such a place in the queue is skipped
+// once the session's lease is gone.
+func (l *lock) abandon(ctx context.Context, ss *session, owner string, err error) error {
 	if derr := l.d.check(); derr != nil {
 		return derr // the client is gone; so are its sessions
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	_, rerr := lockRelease.run(cctx, l.client(), l.releaseKeys(), l.ks.channel(), "o", owner)
+	_, rerr := lockRelease.run(cctx, l.client(), l.releaseKeys(), l.ks.channel(), "o", owner, ss.id)
 	switch {
 	case l.closed.Load():
 		return errInstanceClosed
@@ -180,17 +228,19 @@ func (l *lock) drop(ctx context.Context, id string) error {
 }
 
 func (l *lock) Release(ctx context.Context, owner string, version uint64) (bool, error) {
-	return l.release(ctx, "h", owner, strconv.FormatUint(version, 10))
+	return l.release(ctx, version, "h", owner, strconv.FormatUint(version, 10))
 }
 
 func (l *lock) ReleaseVersion(ctx context.Context, version uint64) (bool, error) {
 	if version == 0 {
 		return false, nil
 	}
-	return l.release(ctx, "v", strconv.FormatUint(version, 10))
+	return l.release(ctx, version, "v", strconv.FormatUint(version, 10))
 }
 
-func (l *lock) release(ctx context.Context, args ...any) (bool, error) {
+// release runs the release script with args (see lua/lock_release.lua);
+// if it released the hold of version, its watch here ends.
+func (l *lock) release(ctx context.Context, version uint64, args ...any) (bool, error) {
 	if err := l.begin(ctx); err != nil {
 		return false, err
 	}
@@ -201,6 +251,9 @@ func (l *lock) release(ctx context.Context, args ...any) (bool, error) {
 	n, err := replyInt(r)
 	if err != nil {
 		return false, l.fail(ctx, err, true)
+	}
+	if n == 1 {
+		l.released(version)
 	}
 	return n == 1, nil
 }
@@ -226,6 +279,6 @@ func (l *lock) holder(ctx context.Context) (uint64, error) {
 	return replyUint(r)
 }
 
-// releaseKeys are the keys of the release and holder scripts: the hold and
-// the lease prefix.
-func (l *lock) releaseKeys() []string { return []string{l.keys[0], l.keys[2]} }
+// releaseKeys are the keys of the release and holder scripts: the hold,
+// the lease prefix and the queue (which the holder script does not read).
+func (l *lock) releaseKeys() []string { return []string{l.keys[0], l.keys[2], l.keys[3]} }

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -258,5 +259,109 @@ func TestSessionCloseReleasesHold(t *testing.T) {
 	lk := l.(*lock)
 	if n, err := d.client.Exists(ctx, lk.keys[0], lk.keys[2]+s.id, s.key).Result(); err != nil || n != 0 {
 		t.Fatalf("%d keys of the hold and session left after Close (%v)", n, err)
+	}
+}
+
+// TestLockFIFO: waiters get the lock in the order they queued, each
+// release waking only the next one: a waiter behind another runs no
+// script when the lock is released (before the queue, every release woke
+// every waiter, which all ran the acquire script, and the fastest won),
+// and a waiter that gives up leaves the queue and hands the turn on.
+func TestLockFIFO(t *testing.T) {
+	ctx := testContext(t)
+	id := testID(t, "fifo")
+	holderD := newTestDriver(t)
+	holder := openTestLock(t, holderD, id)
+	hs := newSessionT(t, holderD)
+	h, err := holder.Acquire(ctx, hs, "holder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue := holder.(*lock).keys[3]
+	const n = 5
+	order := make(chan int, n)
+	proceed := make(chan struct{})
+	var done sync.WaitGroup
+	defer done.Wait()
+	stop := make(chan struct{})
+	defer close(stop) // a test that fails early lets the waiters go
+	counters := make([]*scriptCounter, n)
+	gaveUp := make(chan error, 1)
+	queued := 0
+	waitQueued := func(want int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			if c, _ := holderD.client.ZCard(ctx, queue).Result(); int(c) == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the queue did not reach %d waiters", want)
+			}
+		}
+	}
+	for i := range n {
+		d := newTestDriver(t)
+		counters[i] = &scriptCounter{}
+		d.client.AddHook(counters[i])
+		l := openTestLock(t, d, id)
+		s := newSessionT(t, d)
+		owner := "w" + itoa(i)
+		if i == 1 { // gives up while queued, ahead of the later waiters
+			wctx, cancel := context.WithCancel(ctx)
+			go func() {
+				_, err := l.Acquire(wctx, s, owner)
+				gaveUp <- err
+			}()
+			queued++
+			waitQueued(queued)
+			cancel()
+			if err := <-gaveUp; err == nil {
+				t.Fatal("an Acquire whose context ended took the lock")
+			}
+			queued--
+			waitQueued(queued)
+			continue
+		}
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			wh, err := l.Acquire(ctx, s, owner)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			order <- i
+			select {
+			case <-proceed:
+			case <-stop:
+			}
+			if _, err := l.Release(ctx, owner, wh.Version); err != nil {
+				t.Error(err)
+			}
+		}()
+		queued++
+		waitQueued(queued)
+	}
+	before := make([]int64, n)
+	for i, c := range counters {
+		before[i] = c.n.Load()
+	}
+	if _, err := holder.Release(ctx, "holder", h.Version); err != nil {
+		t.Fatal(err)
+	}
+	for want := 0; want < n; want++ {
+		if want == 1 {
+			continue
+		}
+		if got := <-order; got != want {
+			t.Fatalf("waiter %d got the lock, want %d", got, want)
+		}
+		time.Sleep(20 * time.Millisecond) // time for a wrongly woken waiter to try
+		for i := want + 1; i < n; i++ {
+			if got := counters[i].n.Load() - before[i]; got != 0 {
+				t.Errorf("waiter %d ran %d scripts before its turn", i, got)
+			}
+		}
+		proceed <- struct{}{}
 	}
 }

@@ -41,6 +41,17 @@ var counterLib string
 // withCounter returns the source of a script that uses counterLib.
 func withCounter(src string) string { return counterLib + src }
 
+// queueLib defines queueJoin, queueHead and queueDrop: the FIFO queue of
+// waiters that a lock and a semaphore share (see lua/queue.lua). A script
+// that queues waiters prepends it with withQueue and passes the queue and
+// its sequence among its KEYS.
+//
+//go:embed lua/queue.lua
+var queueLib string
+
+// withQueue returns the source of a script that uses queueLib.
+func withQueue(src string) string { return queueLib + src }
+
 func newScript(name, src string, idempotent bool) *script {
 	sum := sha1.Sum([]byte(src))
 	return &script{name: name, src: src, sha: hex.EncodeToString(sum[:]), idempotent: idempotent}

@@ -24,9 +24,9 @@ var (
 
 	// semAcquire is idempotent for one owner: a second run returns the
 	// hold or the place in the queue the first one made.
-	semAcquire = newScript("sem_acquire", withCounter(semLibSource+semAcquireSource), true)
-	semRelease = newScript("sem_release", withCounter(semLibSource+semReleaseSource), false)
-	semRead    = newReadScript("sem_read", withCounter(semLibSource+semReadSource))
+	semAcquire = newScript("sem_acquire", withCounter(withQueue(semLibSource+semAcquireSource)), true)
+	semRelease = newScript("sem_release", withCounter(withQueue(semLibSource+semReleaseSource)), false)
+	semRead    = newReadScript("sem_read", withCounter(withQueue(semLibSource+semReadSource)))
 )
 
 // semaphore implements driver.Semaphore. It keeps no state per owner.
@@ -34,9 +34,9 @@ var (
 // Its keys (lua/sem_lib.lua) share the semaphore's hash slot: the holds, a
 // hash of owner to version, permits and session; the waiters, a hash of
 // owner to permits and session, and the queue, a sorted set of the waiting
-// owners by arrival; the version counter, which starts from the server's
-// clock when it is missing, as the lock's does (lua/counter.lua); and the
-// limit record. Holds and waiters are bound to the session's lease in the
+// owners by arrival (lua/queue.lua, which the lock's queue is too); the
+// version counter, which starts from the server's clock when it is
+// missing, as the lock's does (lua/counter.lua); and the limit record. Holds and waiters are bound to the session's lease in the
 // slot, as a lock's hold is (see session): what a client that vanished
 // had ends one TTL after its session's last renewal.
 //
@@ -271,6 +271,9 @@ func (s *semaphore) Release(ctx context.Context, owner string, version uint64) (
 	ok, err := s.release(ctx, "h", owner, strconv.FormatUint(version, 10))
 	if err != nil {
 		return false, s.fail(ctx, err, true)
+	}
+	if ok {
+		s.released(version)
 	}
 	return ok, nil
 }

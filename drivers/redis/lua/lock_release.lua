@@ -1,14 +1,21 @@
 -- Lock.Release, Lock.ReleaseVersion, and what a session's end removes.
--- KEYS[1] the hold (see lock_acquire.lua), KEYS[2] the lease prefix
+-- queueHead and queueDrop come from queue.lua, prepended.
+-- KEYS[1] the hold (see lock_acquire.lua), KEYS[2] the lease prefix,
+-- KEYS[3] the waiter queue
 -- ARGV[1] the channel, ARGV[2] what must match: 'h' the owner ARGV[3] and
--- the version ARGV[4]; 'o' the owner ARGV[3] (an attempt given up); 'v'
--- the version ARGV[3]; 's' the session ARGV[3], whose lease is deleted too
+-- the version ARGV[4]; 'o' the owner ARGV[3] of session ARGV[4] (an
+-- attempt given up: it also leaves the queue); 'v' the version ARGV[3];
+-- 's' the session ARGV[3], whose lease is deleted too (its waiters are
+-- dead from then on)
 -- Returns 1 if a live matching hold was released, else 0. A hold whose
 -- lease is gone had already ended: it is removed and 0 returned.
--- Publishes the version of the hold removed: it wakes the waiters and tells
--- the holder. The message is published before anything is written (see
+-- Publishes the version of the hold removed, followed by the waiter at the
+-- head of the queue if there is one ('<version> <member>'): the holder
+-- hears that its hold is gone, and only that waiter wakes. A waiter that
+-- leaves the queue while the lock is free wakes the next one the same way,
+-- with version 0. The message is published before anything is written (see
 -- clear.lua).
-local hold, leases = KEYS[1], KEYS[2]
+local hold, leases, queue = KEYS[1], KEYS[2], KEYS[3]
 local m, a = ARGV[2], ARGV[3]
 local cur = redis.call('HMGET', hold, 'version', 'session', 'owner')
 local live, match = false, false
@@ -27,12 +34,41 @@ if cur[1] then
   end
 end
 local remove = cur[1] and (match or not live)
+-- The waiter leaving, or the session whose waiters are dead.
+local leaving, leavingSession = nil, nil
+if m == 'o' then
+  leaving = ARGV[4] .. ':' .. a
+elseif m == 's' then
+  leavingSession = a
+end
+local head, dead = nil, {}
+if remove or not cur[1] then
+  local _
+  head, _, dead = queueHead(queue, function(member)
+    local s = string.match(member, '^([^:]*):')
+    if member == leaving or s == leavingSession then
+      return -2
+    end
+    return redis.call('PTTL', leases .. s)
+  end)
+end
+local msg = nil
 if remove then
-  redis.call('PUBLISH', ARGV[1], cur[1])
+  msg = cur[1]
+end
+if head and (remove or m == 'o' or m == 's') then
+  msg = (msg or '0') .. ' ' .. head
+end
+if msg then
+  redis.call('PUBLISH', ARGV[1], msg)
 end
 if m == 's' then
   redis.call('DEL', leases .. a)
 end
+if leaving then
+  dead[#dead + 1] = leaving
+end
+queueDrop(queue, dead)
 if not remove then
   return 0
 end

@@ -1,5 +1,5 @@
 -- Semaphore.Acquire and Semaphore.TryAcquire: one attempt.
--- sem_lib.lua (the keys, settle) and counter.lua are prepended.
+-- sem_lib.lua (the keys, settle), queue.lua and counter.lua are prepended.
 -- ARGV[1] the channel, ARGV[2] the session ID, ARGV[3] the owner,
 -- ARGV[4] the permits, ARGV[5] the session TTL in ms, ARGV[6] the limit,
 -- ARGV[7] 'a' to queue the owner if the permits are not free (Acquire),
@@ -22,8 +22,7 @@ end
 local queued = redis.call('HGET', W, owner)
 if queued and fields(queued)[2] ~= sid then
   -- Left by an attempt of an ended session that could not withdraw it.
-  redis.call('ZREM', Q, owner)
-  redis.call('HDEL', W, owner)
+  queueDrop(Q, {owner}, W)
   queued = nil
 end
 if not queued then
@@ -44,7 +43,7 @@ if not queued then
     return {0, -1}
   end
   redis.call('SET', L, ARGV[6])
-  redis.call('ZADD', Q, redis.call('INCR', S), owner)
+  queueJoin(Q, S, owner)
   redis.call('HSET', W, owner, ARGV[4] .. ' ' .. sid)
   redis.call('SET', P .. sid, '1', 'PX', ARGV[5])
 end

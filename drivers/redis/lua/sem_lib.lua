@@ -1,8 +1,9 @@
--- Prepended, after counter.lua, to every semaphore script.
+-- Prepended, after counter.lua and queue.lua, to every semaphore script.
 -- The keys of one semaphore, all in its hash slot, in KEYS order:
 -- KEYS[1] the holds: a hash, owner -> 'VERSION PERMITS SESSION'
 -- KEYS[2] the waiters: a hash, owner -> 'PERMITS SESSION'
 -- KEYS[3] the queue: a sorted set of the waiting owners, scored by arrival
+-- (queue.lua, whose records are KEYS[2])
 -- KEYS[4] the version counter (never deleted)
 -- KEYS[5] the arrival counter of the queue
 -- KEYS[6] the limit record, kept while anything is held or queued
@@ -25,6 +26,16 @@ local function alive(sid)
   return redis.call('EXISTS', P .. sid) == 1
 end
 
+-- waiterTTL(o) is how long the lease of queued owner o's session has left
+-- in ms (-1: no expiry), -2 if it is gone or o has no record.
+local function waiterTTL(o)
+  local rec = redis.call('HGET', W, o)
+  if not rec then
+    return -2
+  end
+  return redis.call('PTTL', P .. fields(rec)[2])
+end
+
 -- settle(ch, limit) brings the semaphore up to date: it removes the holds
 -- whose lease is gone, publishing each one's version (as a release does),
 -- then grants the waiters at the head of the queue, in arrival order, while
@@ -45,27 +56,21 @@ local function settle(ch, limit)
     end
   end
   while true do
-    local head = redis.call('ZRANGE', Q, 0, 0)[1]
+    local head, _, dead = queueHead(Q, waiterTTL)
+    queueDrop(Q, dead, W)
     if not head then
       break
     end
-    local rec = redis.call('HGET', W, head)
-    local f = rec and fields(rec)
-    if f and alive(f[2]) then
-      local n = tonumber(f[1])
-      if used + n > limit then
-        break
-      end
-      redis.call('PUBLISH', ch, 'g ' .. head)
-      redis.call('ZREM', Q, head)
-      redis.call('HDEL', W, head)
-      local v = advanceCounter(C, readCounter(redis.call('GET', C)))
-      redis.call('HSET', H, head, v .. ' ' .. f[1] .. ' ' .. f[2])
-      used = used + n
-    else
-      redis.call('ZREM', Q, head)
-      redis.call('HDEL', W, head)
+    local f = fields(redis.call('HGET', W, head))
+    local n = tonumber(f[1])
+    if used + n > limit then
+      break
     end
+    redis.call('PUBLISH', ch, 'g ' .. head)
+    queueDrop(Q, {head}, W)
+    local v = advanceCounter(C, readCounter(redis.call('GET', C)))
+    redis.call('HSET', H, head, v .. ' ' .. f[1] .. ' ' .. f[2])
+    used = used + n
   end
   return used
 end

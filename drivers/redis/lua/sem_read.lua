@@ -1,5 +1,5 @@
 -- Semaphore.Available and the check of one hold; reads only.
--- sem_lib.lua (the keys) and counter.lua are prepended.
+-- sem_lib.lua (the keys), queue.lua and counter.lua are prepended.
 -- ARGV[1] 'a': returns the limit (the recorded one, else ARGV[2]) minus the
 -- permits of the live holds; 'h': returns 1 if owner ARGV[2] has a live
 -- hold of version ARGV[3], else 0.

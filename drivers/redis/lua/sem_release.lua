@@ -1,5 +1,5 @@
 -- Semaphore.Release, an attempt given up, and what a session's end removes.
--- sem_lib.lua (the keys, settle) and counter.lua are prepended.
+-- sem_lib.lua (the keys, settle), queue.lua and counter.lua are prepended.
 -- ARGV[1] the channel, ARGV[2] the limit, ARGV[3] what is removed:
 -- 'h' the hold of owner ARGV[4] if its version is ARGV[5]; 'o' the hold or
 -- the place in the queue of owner ARGV[4] (an attempt given up); 's'
@@ -28,8 +28,7 @@ if m == 's' then
   local ws = redis.call('HGETALL', W)
   for i = 1, #ws, 2 do
     if fields(ws[i + 1])[2] == a then
-      redis.call('ZREM', Q, ws[i])
-      redis.call('HDEL', W, ws[i])
+      queueDrop(Q, {ws[i]}, W)
     end
   end
   redis.call('DEL', P .. a)
@@ -42,8 +41,7 @@ else
     end
   end
   if m == 'o' then
-    redis.call('ZREM', Q, a)
-    redis.call('HDEL', W, a)
+    queueDrop(Q, {a}, W)
   end
 end
 settle(ch, recordedLimit(ARGV[2]))
