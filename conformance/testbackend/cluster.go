@@ -46,6 +46,9 @@ type Cluster struct {
 	// leader returns the index in Members of the node whose loss matters
 	// most now.
 	leader func() (int, error)
+	// settle, if set, waits until the cluster is whole again after a
+	// member was started (a Redis Cluster agrees on its state again).
+	settle func(t testing.TB)
 }
 
 // Leader returns the index in Members of the node whose loss matters most
@@ -78,6 +81,9 @@ func (c *Cluster) StopLeader(t testing.TB) (restart func()) {
 		t.Helper()
 		t.Logf("testbackend: starting %s at %s again on its data", m.name, m.addr)
 		m.Start()
+		if c.settle != nil {
+			c.settle(t)
+		}
 	}
 }
 
@@ -315,8 +321,19 @@ func StartRedisCluster(t testing.TB) *Cluster {
 		t.Fatalf("testbackend: redis-cli --cluster create: %v\n%s", err, out)
 	}
 	// A replica that never synced with its master does not take over from
-	// it (its data's age is unknown), so wait for the links too.
-	waitRedis(t, "every node reports cluster_state:ok and every replica is in sync", func(ctx context.Context) error {
+	// it (its data's age is unknown), so wait for the links too; and after
+	// a node comes back, for the cluster to agree on its state again (a
+	// node that returns while its replica takes over flaps the cluster
+	// through CLUSTERDOWN for a moment).
+	var whole func(ctx context.Context) error
+	c.settle = func(t testing.TB) {
+		// Whole twice, two node timeouts apart: a node marked failing
+		// before it came back is reported so a moment later.
+		waitRedis(t, "every node reports cluster_state:ok and every replica is in sync", whole)
+		time.Sleep(2 * time.Second)
+		waitRedis(t, "every node still reports cluster_state:ok and every replica is in sync", whole)
+	}
+	whole = func(ctx context.Context) error {
 		for _, a := range c.Addrs {
 			err := redisQuery(a, func(rc *goredis.Client) error {
 				info, err := rc.ClusterInfo(ctx).Result()
@@ -336,7 +353,8 @@ func StartRedisCluster(t testing.TB) *Cluster {
 			}
 		}
 		return nil
-	})
+	}
+	c.settle(t)
 	c.leader = func() (int, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
