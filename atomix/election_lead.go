@@ -179,7 +179,19 @@ func (p *electionPrimitive) lead(ctx context.Context) (context.Context, election
 			seen = ev.Term.Term
 			cur = ev.Term
 			if !slices.Contains(cur.Candidates, p.id) && !isClosed(session) {
-				return nil, election.Term{}, errLeadEvicted
+				// Term numbers change with the leader, not with the
+				// candidates: an event of this term may predate the
+				// entry. Only a read after it tells an eviction.
+				now, err := p.d.Term(ctx)
+				if err != nil {
+					leaveIfEntered()
+					return nil, election.Term{}, err
+				}
+				if !slices.Contains(now.Candidates, p.id) && !isClosed(session) {
+					return nil, election.Term{}, errLeadEvicted
+				}
+				seen = max(seen, now.Term)
+				cur = term(now)
 			}
 		}
 	}
