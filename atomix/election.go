@@ -48,7 +48,7 @@ func getElection(ctx context.Context, c *Client, name string, opts []primitive.O
 	if err != nil {
 		return nil, o.failed(err)
 	}
-	p := &electionPrimitive{d: d, id: id}
+	p := &electionPrimitive{d: d, id: id, events: holdEvents{c: o.client, kind: driver.KindElection, name: name}}
 	o.setup(&p.base)
 	p.watches = watch.New(d.Watch, convertTerm, &o.client.watched)
 	if err := o.finish(ctx, p); err != nil {
@@ -78,6 +78,9 @@ type electionPrimitive struct {
 	// leading holds the live contexts of Lead, ended at once by Leave and
 	// Close.
 	leading leadings
+	// events reports the end of each leadership Lead handed out: lost or
+	// given up.
+	events holdEvents
 }
 
 // enteredWith boxes the Done channel of a candidacy's session.

@@ -58,6 +58,24 @@ var (
 	leaveOnFailTime = 5 * time.Second
 )
 
+// leadEnded reports the end of the leadership of term led, held since
+// since, ended with cause: lost when something else than its owner ended it
+// (a new term, the session's end, the watch's end), released when its
+// owner did (ctx, Leave, Close of the election or of the client).
+func (p *electionPrimitive) leadEnded(led uint64, since time.Time, cause error) {
+	reason := ""
+	switch {
+	case p.closed.Load() || (p.events.c != nil && p.events.c.closed.Load()):
+	case errors.Is(cause, errLeadNewTerm):
+		reason = lostNewTerm
+	case errors.Is(cause, errLeadSession):
+		reason = lostSessionEnded
+	case errors.Is(cause, errLeadWatch):
+		reason = lostWatchEnded
+	}
+	p.events.ended(led, since, reason != "", reason)
+}
+
 // Lead implements election.Election.Lead.
 //
 // It watches the election before entering it, so that no change after the
@@ -161,7 +179,19 @@ func (p *electionPrimitive) lead(ctx context.Context) (context.Context, election
 			seen = ev.Term.Term
 			cur = ev.Term
 			if !slices.Contains(cur.Candidates, p.id) && !isClosed(session) {
-				return nil, election.Term{}, errLeadEvicted
+				// Term numbers change with the leader, not with the
+				// candidates: an event of this term may predate the
+				// entry. Only a read after it tells an eviction.
+				now, err := p.d.Term(ctx)
+				if err != nil {
+					leaveIfEntered()
+					return nil, election.Term{}, err
+				}
+				if !slices.Contains(now.Candidates, p.id) && !isClosed(session) {
+					return nil, election.Term{}, errLeadEvicted
+				}
+				seen = max(seen, now.Term)
+				cur = term(now)
 			}
 		}
 	}
@@ -175,9 +205,11 @@ func (p *electionPrimitive) lead(ctx context.Context) (context.Context, election
 	}
 	handedOver = true
 	led := cur.Term
+	since := time.Now()
 	go func() {
 		defer func() {
 			p.leading.remove(key)
+			p.leadEnded(led, since, context.Cause(leadCtx))
 			stopWatch()
 			for range ch {
 			}

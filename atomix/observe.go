@@ -21,9 +21,9 @@ import (
 //   - Warn: a session renewal that failed (with the backend's error; the
 //     client retries until the session's deadline); a session that ended
 //     without being closed (expired, gone on the backend), and the one that
-//     replaced it; a hold (a lock, or any other hold bound to the session)
-//     lost without its owner releasing it, and why; the backend client's
-//     own warnings.
+//     replaced it; a hold (a lock, a semaphore's permits, a leadership
+//     handed out by Election.Lead) lost without its owner releasing it,
+//     and why; the backend client's own warnings.
 //   - Error: an event a watch could not decode with the primitive's codec
 //     (the watch then ends and its channel is closed), with the key and the
 //     codec's error; the backend client's own errors.
@@ -62,7 +62,7 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 //	atomix.operation.ambiguous       counter: kind, operation; writes whose outcome is unknown
 //	atomix.hold.wait.duration        histogram, s: kind (lock, …), outcome (acquired, busy, or the error kind)
 //	atomix.hold.duration             histogram, s: kind, outcome (released, lost)
-//	atomix.hold.lost                 counter: kind, reason (session-ended, removed)
+//	atomix.hold.lost                 counter: kind, reason (session-ended, removed, new-term, watch-ended)
 //	atomix.session.renewals          counter: outcome (ok or the error kind)
 //	atomix.session.renewal.failures  counter
 //	atomix.watch.resyncs             counter: kind, reason (gap, reconnect, compaction, restart, inconsistent)
@@ -217,6 +217,8 @@ func (h holdEvents) waited(ctx context.Context, start time.Time, acquired bool, 
 const (
 	lostSessionEnded = "session-ended" // the session it was bound to ended
 	lostRemoved      = "removed"       // the backend removed it (released by version, by another client)
+	lostNewTerm      = "new-term"      // a leadership: another term began (Anoint, Promote, Evict by another)
+	lostWatchEnded   = "watch-ended"   // a leadership: the election's watch ended, so it can no longer be confirmed
 )
 
 // ended reports the end of a hold of version taken at since: released by

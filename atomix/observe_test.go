@@ -10,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
 	"github.com/atomix/go-client/atomix"
 	_map "github.com/atomix/go-client/atomix/map"
+	"github.com/atomix/go-client/atomix/primitive"
 	"github.com/atomix/go-client/drivers/memory"
 )
 
@@ -159,4 +163,99 @@ func TestLoggerNil(t *testing.T) {
 	if _, err := l.Lock(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLostLeadershipReported: a leadership handed out by Lead that another
+// client ends (Anoint) is a lost hold: a warning with the election's name,
+// the term and reason new-term, and one atomix.hold.lost point of kind
+// election; the owner's own Leave afterwards is a release, not a loss.
+func TestLostLeadershipReported(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	store := memory.NewStore()
+	logger, logs := newLogger()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	c := atomix.NewClient(atomix.WithDriver(store.Connect()), atomix.WithLogger(logger), atomix.WithMeterProvider(mp))
+	other := atomix.NewClient(atomix.WithDriver(store.Connect()))
+	defer c.Close(ctx)
+	defer other.Close(ctx)
+	a, err := c.GetElection(ctx, "e", primitive.WithSessionID("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := other.GetElection(ctx, "e", primitive.WithSessionID("b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leading, term, err := a.Lead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Enter(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Anoint(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	<-leading.Done()
+	lost := logs.await(t, "WARN", "atomix: hold lost")
+	if lost["kind"] != "election" || lost["name"] != "e" || lost["reason"] != "new-term" || lost["version"] != float64(term.Term) {
+		t.Fatalf("record %v: want election e, version %d, reason new-term", lost, term.Term)
+	}
+	if n := holdsLost(t, reader, "election", "new-term"); n != 1 {
+		t.Fatalf("atomix.hold.lost{election,new-term} = %d, want 1", n)
+	}
+
+	// Leading again and leaving is the owner's release.
+	if err := b.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	leading, _, err = a.Lead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-leading.Done()
+	time.Sleep(50 * time.Millisecond) // the report follows the context's end
+	var losses int
+	for _, r := range logs.records(t) {
+		if r["msg"] == "atomix: hold lost" {
+			losses++
+		}
+	}
+	if losses != 1 {
+		t.Fatalf("%d hold lost records, want 1 (Leave is no loss): %v", losses, logs.records(t))
+	}
+	if n := holdsLost(t, reader, "election", ""); n != 1 {
+		t.Fatalf("atomix.hold.lost{election} = %d after Leave, want still 1", n)
+	}
+}
+
+// holdsLost sums the atomix.hold.lost points of kind and, if not "",
+// reason.
+func holdsLost(t *testing.T, r *sdkmetric.ManualReader, kind, reason string) int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := r.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "atomix.hold.lost" {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				k, _ := dp.Attributes.Value("atomix.primitive.kind")
+				why, _ := dp.Attributes.Value("atomix.reason")
+				if k.AsString() == kind && (reason == "" || why.AsString() == reason) {
+					n += dp.Value
+				}
+			}
+		}
+	}
+	return n
 }

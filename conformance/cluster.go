@@ -11,7 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/atomix/go-client/atomix"
+	"github.com/atomix/go-client/atomix/counter"
 	"github.com/atomix/go-client/atomix/lock"
+	_map "github.com/atomix/go-client/atomix/map"
+	"github.com/atomix/go-client/conformance/linearize"
 	"github.com/atomix/go-client/driver"
 )
 
@@ -71,9 +74,10 @@ const clusterCallTimeout = 2 * time.Second
 // may be lost, fencing versions must strictly increase from holder to
 // holder and the lock held throughout must still be held.
 //
-// TODO(linearizability): once the conformance package has porcupine
-// models, check the counter's and the map's histories (ambiguous calls as
-// pending) here too; today the checks are the invariants above.
+// With h.Durable, a Map and a Counter history from clusterLinClients
+// clients each, recorded from just before the leader is stopped through
+// the election that follows, must also be linearizable (calls of unknown
+// outcome pending, reads of unknown outcome left out).
 func RunClusterFailover(t *testing.T, h ClusterHarness) {
 	if h.NewDriver == nil || h.StopLeader == nil || h.SessionTTL <= 0 {
 		t.Fatal("conformance: ClusterHarness.NewDriver, StopLeader and SessionTTL are needed")
@@ -90,6 +94,10 @@ func RunClusterFailover(t *testing.T, h ClusterHarness) {
 
 	w.start()
 	w.waitProgress(t, e.event, "before the leader is stopped")
+	var histories *clusterHistories
+	if h.Durable {
+		histories = startClusterHistories(e)
+	}
 	restart := h.StopLeader(t)
 	stopped := time.Now()
 	w.waitProgress(t, h.Recovery+e.expiry, "after the leader was stopped")
@@ -100,6 +108,9 @@ func RunClusterFailover(t *testing.T, h ClusterHarness) {
 	t.Logf("%s: every call kind succeeded %v after the stopped node was started again", h.Name, time.Since(restarted).Round(time.Millisecond))
 	w.stop()
 	require.Empty(t, w.unexplained(), "errors no node loss explains (want ErrTimeout, ErrUnavailable or ErrAmbiguous)")
+	if histories != nil {
+		histories.check(t)
+	}
 
 	check := e.client()
 	c := e.counter(check, "c")
@@ -132,6 +143,56 @@ func RunClusterFailover(t *testing.T, h ClusterHarness) {
 	require.True(t, keptHeld, "a lock held before the leader was stopped is still held after it (its session survives)")
 	require.False(t, keptLost, "Lost of a hold whose session survives the leader change")
 	expect(t, true)(kept.Unlock(e.ctx))
+}
+
+// The linearizability histories of RunClusterFailover: clusterLinClients
+// clients share clusterLinOps operations on a Map and on a Counter, each
+// pausing clusterLinPace after each operation so that the histories span
+// the leader's loss (an election of a second or two) and its return.
+const (
+	clusterLinClients = 3
+	clusterLinOps     = 300
+	clusterLinPace    = 20 * time.Millisecond
+)
+
+// clusterHistories records a Map and a Counter history during a failover.
+type clusterHistories struct {
+	done         chan struct{}
+	maps, counts *linearize.Recorder
+}
+
+// startClusterHistories starts recording both histories, each client on a
+// driver (connection) of its own.
+func startClusterHistories(e *env) *clusterHistories {
+	var maps []_map.Map[string, string]
+	var counters []counter.Counter
+	for range clusterLinClients {
+		c := e.client()
+		m, err := atomix.GetMap[string, string](e.ctx, "lin-m", atomix.WithClient(c))
+		require.NoError(e.t, err)
+		maps = append(maps, m)
+		counters = append(counters, e.counter(c, "lin-c"))
+	}
+	h := &clusterHistories{done: make(chan struct{})}
+	pace := func() { time.Sleep(clusterLinPace) }
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		h.maps = linearize.RunMap(e.ctx, maps, linearize.Workload{Ops: clusterLinOps, Seed: 11, Done: pace})
+	})
+	wg.Go(func() {
+		h.counts = linearize.RunCounter(e.ctx, counters, linearize.Workload{Ops: clusterLinOps, Seed: 12, Done: pace})
+	})
+	go func() { wg.Wait(); close(h.done) }()
+	return h
+}
+
+// check waits for both histories and fails t if either is not
+// linearizable.
+func (h *clusterHistories) check(t *testing.T) {
+	t.Helper()
+	<-h.done
+	t.Run("MapLinearizable", func(t *testing.T) { checkHistory(t, linearize.MapModel(), h.maps) })
+	t.Run("CounterLinearizable", func(t *testing.T) { checkHistory(t, linearize.CounterModel(), h.counts) })
 }
 
 // clusterWorkload is the traffic of RunClusterFailover.

@@ -82,7 +82,9 @@
 // flight matches both the context's error and ErrAmbiguous; a lock holder
 // whose connections are blackholed past its session TTL loses the lock to
 // another client with a greater version, its Lost closes, and its late
-// Unlock releases nothing of the new holder's. A backend with no network
+// Unlock releases nothing of the new holder's; and a Map history from three
+// clients, one of which has its connections cut every 30 ms, is
+// linearizable (see the linearizability tier). A backend with no network
 // declares the FeatureFaults gap.
 //
 // With Harness.StartServer each of the following starts a server of its
@@ -106,7 +108,8 @@
 // bound, every error must be typed as above and nothing may be applied
 // twice; a Durable backend must also lose no acknowledged write, keep
 // fencing versions strictly increasing and keep the held lock (its session
-// outlives the leader change). Package testbackend starts such clusters
+// outlives the leader change), and a Map and a Counter history recorded
+// through the leader's loss must be linearizable. Package testbackend starts such clusters
 // (StartEtcdCluster, StartConsulCluster, StartRedisCluster,
 // StartRedisSentinel) when ATOMIX_TEST_CLUSTERS is set.
 //
@@ -130,7 +133,8 @@
 // against the sequential models of package conformance/linearize with
 // porcupine. An operation whose outcome is unknown (ErrAmbiguous,
 // ErrTimeout, its context ended while in flight) is pending in the history:
-// it may or may not have taken effect. A failure shows the shortest prefix
+// it may or may not have taken effect. A write refused with ErrUnavailable
+// is taken at its word: it is left out, as never applied. A failure shows the shortest prefix
 // of one key's history that is already not linearizable.
 //
 // # How it runs

@@ -7,8 +7,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/atomix/go-client/atomix"
 	"github.com/atomix/go-client/atomix/lock"
+	_map "github.com/atomix/go-client/atomix/map"
 	"github.com/atomix/go-client/conformance/faultproxy"
+	"github.com/atomix/go-client/conformance/linearize"
 	"github.com/atomix/go-client/driver"
 )
 
@@ -28,6 +31,7 @@ func testFaults(t *testing.T, h Harness) {
 	parallel(t, "DeadlineDuringWrite", h, testDeadlineDuringWrite)
 	parallel(t, "FencedHolderCutOff", h, testFencedHolderCutOff)
 	parallel(t, "HolderCutPastTTL", h, testHolderCutPastTTL)
+	parallel(t, "LinearizableMapThroughCuts", h, testLinearizableThroughCuts)
 }
 
 // proxied returns a fault proxy in front of the backend and a driver that
@@ -229,4 +233,59 @@ func testHolderCutPastTTL(t *testing.T, e *env) {
 	expect(t, true, "the new holder keeps the lock after the old holder's late Unlock")(waiter.IsLocked(e.ctx, lock.WithVersion(r.val)))
 	require.False(t, isDone(waiter.Lost()), "the new holder's Lost after the old holder's late Unlock")
 	expect(t, true)(waiter.Unlock(e.ctx))
+}
+
+// testLinearizableThroughCuts cuts the proxied client's connections every
+// faultCutEvery; each client pauses faultPace after each operation, so
+// that the history (linOps operations) spans many cuts: about a second.
+const (
+	faultCutEvery = 30 * time.Millisecond
+	faultPace     = 10 * time.Millisecond
+)
+
+// testLinearizableThroughCuts: a Map history from several clients stays
+// linearizable while one client's connections are cut again and again
+// through the fault proxy. Its writes cut in flight are of unknown outcome
+// (pending in the history: applied at any time after their call, or never),
+// its reads cut in flight are left out; what every client was told must
+// still be explained by one order of the operations.
+func testLinearizableThroughCuts(t *testing.T, e *env) {
+	skipIfGap(t, e.h, FeatureMap)
+	p, d := e.proxied()
+	cutOff := e.clientOn(d, e.ns)
+	var maps []_map.Map[string, string]
+	for _, c := range []*atomix.Client{cutOff, e.client(), e.client()} {
+		m, err := atomix.GetMap[string, string](e.ctx, "lin", atomix.WithClient(c))
+		require.NoError(t, err)
+		maps = append(maps, m)
+	}
+	stop := make(chan struct{})
+	cutting := make(chan int)
+	go func() {
+		cuts := 0
+		defer func() { cutting <- cuts }()
+		tick := time.NewTicker(faultCutEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				p.Cut()
+				cuts++
+			}
+		}
+	}()
+	rec := linearize.RunMap(e.ctx, maps, linearize.Workload{Ops: linOps, Seed: 5, Done: func() { time.Sleep(faultPace) }})
+	close(stop)
+	cuts := <-cutting
+	require.GreaterOrEqual(t, cuts, 5, "connection cuts during the history")
+	pending := 0
+	for _, op := range rec.Operations() {
+		if op.ClientId == 0 && op.Output.(linearize.MapOutput).Unknown {
+			pending++
+		}
+	}
+	t.Logf("%d connection cuts; %d of the cut-off client's writes of unknown outcome", cuts, pending)
+	checkHistory(t, linearize.MapModel(), rec)
 }

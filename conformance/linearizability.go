@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -82,12 +83,18 @@ func checkHistory(t *testing.T, model porcupine.Model, rec *linearize.Recorder) 
 	t.Helper()
 	ops := rec.Operations()
 	require.NotEmpty(t, ops, "no operation was recorded")
+	pending := 0
+	for _, op := range ops {
+		if op.Return == math.MaxInt64 {
+			pending++
+		}
+	}
 	r := linearize.Check(model, ops, linCheckTimeout)
 	switch r.Verdict {
 	case porcupine.Ok:
-		t.Logf("%d operations: linearizable", r.Ops)
+		t.Logf("%d operations (%d of unknown outcome): linearizable", r.Ops, pending)
 	case porcupine.Unknown:
-		t.Logf("%d operations: the check ran out of time after %v; nothing proved", r.Ops, linCheckTimeout)
+		t.Logf("%d operations (%d of unknown outcome): the check ran out of time after %v; nothing proved", r.Ops, pending, linCheckTimeout)
 	default:
 		t.Errorf("%d operations: not linearizable; the shortest failing prefix of one key's history:\n%s",
 			r.Ops, linearize.Format(model, r.Witness))

@@ -17,7 +17,7 @@ func TestCheckPasses(t *testing.T) {
 			t.Fatalf("status %d; stderr:\n%s", r.code, r.stderr)
 		}
 		for _, check := range []string{"map linearizable", "counter linearizable", "value linearizable", "set linearizable",
-			"lock exclusion", "watch completeness", "session expiry"} {
+			"lock exclusion", "semaphore exclusion", "watch completeness", "session expiry"} {
 			line := lineWith(r.stdout, check)
 			if !strings.Contains(line, " ok ") {
 				t.Errorf("%s: %q", check, line)
@@ -45,10 +45,13 @@ func TestCheckFailsOnStaleBackend(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "checks did not hold") {
 		t.Errorf("status %d, stderr %q", r.code, r.stderr)
 	}
-	for _, check := range []string{"map linearizable", "counter linearizable", "value linearizable", "lock exclusion"} {
+	for _, check := range []string{"map linearizable", "counter linearizable", "value linearizable", "lock exclusion", "semaphore exclusion"} {
 		if line := lineWith(r.stdout, check); !strings.Contains(line, "FAIL") {
 			t.Errorf("%s did not fail: %q", check, line)
 		}
+	}
+	if line := lineWith(r.stdout, "semaphore exclusion"); !strings.Contains(line, "holders at once, limit 2") {
+		t.Errorf("semaphore exclusion does not say why it failed: %q", line)
 	}
 	if !strings.Contains(r.stdout, "counter linearizable: the shortest history that shows the failure") ||
 		!strings.Contains(r.stdout, "get() -> ") {

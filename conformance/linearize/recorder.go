@@ -105,14 +105,16 @@ func (r *Recorder) Len() int {
 // possibly applied, never as certainly not). It returns false for nil and
 // for the errors that state a definite outcome: ErrNotFound,
 // ErrAlreadyExists, ErrConflict, ErrInvalid, ErrPermission, ErrClosed and
-// ErrNotSupported (the operation was refused and changed nothing).
+// ErrNotSupported (the operation was refused and changed nothing), and
+// ErrUnavailable (the backend could not be reached: by the driver contract,
+// nothing was applied; a history checks that claim).
 func Unknown(err error) bool {
 	if err == nil {
 		return false
 	}
 	for _, definite := range []error{
 		atomix.ErrNotFound, atomix.ErrAlreadyExists, atomix.ErrConflict, atomix.ErrInvalid,
-		atomix.ErrPermission, atomix.ErrClosed, atomix.ErrNotSupported,
+		atomix.ErrPermission, atomix.ErrClosed, atomix.ErrNotSupported, atomix.ErrUnavailable,
 	} {
 		if errors.Is(err, definite) && !errors.Is(err, atomix.ErrAmbiguous) && !errors.Is(err, atomix.ErrTimeout) &&
 			!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {

@@ -210,7 +210,8 @@
 // An unreachable agent is ErrUnavailable; a write whose request was sent
 // but whose answer was lost (including a server error after the write may
 // have reached the raft log, and a write cut short by its context) is
-// ErrAmbiguous; a request or value too large (HTTP 413) or a malformed
+// ErrAmbiguous (a server that could not reach the leader to forward a write
+// never sent it: ErrUnavailable); a request or value too large (HTTP 413) or a malformed
 // request is ErrInvalid; a refused ACL token (HTTP 401, 403) is
 // ErrPermission, and so is a transaction the agent rolls back because the
 // token lacks a permission for one of its operations (HTTP 409 whose reason

@@ -98,6 +98,10 @@ func rejectedBeforeApply(body string) bool {
 	for _, s := range []string{
 		"No cluster leader",
 		"No path to datacenter",
+		// The server that took the request could not open a connection
+		// to the leader to forward it (a leader just lost): the RPC was
+		// never made.
+		"rpc error getting client",
 		"rate limit",
 		"timed out enqueuing operation",
 		"Permission denied",

@@ -23,6 +23,7 @@ import (
 	"github.com/atomix/go-client/atomix"
 	"github.com/atomix/go-client/atomix/counter"
 	_map "github.com/atomix/go-client/atomix/map"
+	"github.com/atomix/go-client/atomix/semaphore"
 	"github.com/atomix/go-client/atomix/set"
 	"github.com/atomix/go-client/atomix/value"
 	"github.com/atomix/go-client/conformance/linearize"
@@ -47,6 +48,10 @@ backend, in a namespace of its own:
                              shared counter under the lock loses no update; no
                              two holders at once) and fencing order (each
                              holder's version is greater than the previous one's)
+  semaphore                  exclusion with limit 2 (the holders, counted
+                             unguarded on entry, are never more than 2) and
+                             fencing order (each acquisition's version is new
+                             and greater than every one granted before it began)
   watch                      completeness: replaying a watcher's events gives
                              the map's final state
   session expiry             a holder that is killed (a subprocess "atomix lock"
@@ -145,7 +150,7 @@ func runCheck(g *globals, n, ops int, out string) error {
 	}
 	lockRounds := max(3, ops/(10*n))
 	watchWrites := ops
-	ck.bar = g.progress(int64(4*ops+lockRounds*n+watchWrites+1), "checking")
+	ck.bar = g.progress(int64(4*ops+2*lockRounds*n+watchWrites+1), "checking")
 
 	results := []checkResult{
 		ck.linearizable(ctx, "map linearizable", linearize.MapModel(), func(w linearize.Workload) (*linearize.Recorder, error) {
@@ -193,6 +198,7 @@ func runCheck(g *globals, n, ops int, out string) error {
 			return linearize.RunSet(ctx, sets, w), nil
 		}),
 		ck.lockExclusion(ctx, lockRounds),
+		ck.semaphoreExclusion(ctx, lockRounds),
 		ck.watchCompleteness(ctx, watchWrites),
 		ck.sessionExpiry(ctx),
 	}
@@ -337,6 +343,90 @@ func (ck *checker) lockExclusion(ctx context.Context, rounds int) checkResult {
 		res.verdict, res.detail = "FAIL", strings.Join(problems, "; ")
 	} else {
 		res.verdict, res.detail = "ok", fmt.Sprintf("versions increasing up to %d", last)
+	}
+	return res
+}
+
+// semaphoreLimit is the limit of the semaphore check: more than one holder
+// at once, so that a limit counted wrongly shows.
+const semaphoreLimit = 2
+
+// semaphoreExclusion has every client acquire a semaphore of limit
+// semaphoreLimit rounds times and, while holding it, count itself in an
+// unguarded counter of holders that must never exceed the limit. Each
+// acquisition's version must be one never seen and greater than every
+// version granted before the acquisition began (acquisitions that overlap
+// may return in any order).
+func (ck *checker) semaphoreExclusion(ctx context.Context, rounds int) checkResult {
+	const name = "semaphore exclusion + fencing"
+	res := checkResult{name: name, ops: rounds * len(ck.clients)}
+	var (
+		holders  atomic.Int64
+		most     atomic.Int64
+		mu       sync.Mutex
+		granted  = map[uint64]bool{}
+		last     uint64 // the greatest version granted so far
+		problems []string
+		wg       sync.WaitGroup
+	)
+	problem := func(format string, args ...any) {
+		mu.Lock()
+		if len(problems) < 5 {
+			problems = append(problems, fmt.Sprintf(format, args...))
+		}
+		mu.Unlock()
+	}
+	for i, c := range ck.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := c.GetSemaphore(ctx, "check-semaphore", semaphore.WithLimit(semaphoreLimit))
+			if err != nil {
+				problem("client %d: %v", i, err)
+				return
+			}
+			for range rounds {
+				_ = ck.bar.Add(1)
+				mu.Lock()
+				before := last
+				mu.Unlock()
+				actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				v, err := s.Acquire(actx)
+				cancel()
+				if err != nil {
+					problem("client %d: acquire: %v", i, err)
+					return
+				}
+				n := holders.Add(1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+				if n > semaphoreLimit {
+					problem("%d holders at once, limit %d", n, semaphoreLimit)
+				}
+				mu.Lock()
+				switch {
+				case granted[v]:
+					problem("fencing version %d granted twice", v)
+				case v <= before:
+					problem("fencing version %d after %d was granted", v, before)
+				}
+				granted[v] = true
+				last = max(last, v)
+				mu.Unlock()
+				time.Sleep(2 * time.Millisecond)
+				holders.Add(-1)
+				if _, err := s.Release(ctx); err != nil {
+					problem("client %d: release: %v", i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(problems) > 0 {
+		res.verdict, res.detail = "FAIL", strings.Join(problems, "; ")
+	} else {
+		res.verdict, res.detail = "ok", fmt.Sprintf("at most %d holders of %d; versions increasing up to %d", most.Load(), semaphoreLimit, last)
 	}
 	return res
 }

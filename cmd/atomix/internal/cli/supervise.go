@@ -151,49 +151,31 @@ func runElected(g *globals, name, id string, argv []string, timeout, grace time.
 		return exit(1, "election %q: %v", name, err)
 	}
 	what := fmt.Sprintf("election %q as %q", name, e.ID())
-	// Watch before entering, so that no change of term is missed.
-	watchCtx, stopWatch := context.WithCancel(context.Background())
-	defer stopWatch()
-	events := make(chan election.Event, 16)
-	if err := e.Watch(watchCtx, events); err != nil {
-		return waitFailed(what, ctx, timeout, err)
+	if t, err := e.GetTerm(ctx); err == nil && t.Leader != "" && t.Leader != e.ID() {
+		fmt.Fprintf(g.stderr, "atomix: %s: %q leads; waiting\n", what, t.Leader)
 	}
-	term, err := e.Enter(ctx)
-	if err != nil {
-		return waitFailed(what, ctx, timeout, err)
-	}
-	if term.Leader != e.ID() {
-		fmt.Fprintf(g.stderr, "atomix: %s: %q leads; waiting\n", what, term.Leader)
-	}
-	for term.Leader != e.ID() {
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				return exit(1, "%s: the election's watch ended", what)
-			}
-			term = ev.Term
-		case <-ctx.Done():
-			leave(e, g.stderr)
-			return waitFailed(what, ctx, timeout, ctx.Err())
+	// The leadership must outlive the wait's context (its end on a signal
+	// is forwarded to the child from then on), so Lead gets a context of
+	// its own that the wait's ends only while Lead waits.
+	base, endBase := context.WithCancel(context.Background())
+	defer endBase()
+	detach := context.AfterFunc(ctx, endBase)
+	leading, term, err := e.Lead(base)
+	if !detach() || err != nil {
+		// Lead withdraws a candidacy it made if it fails; one it handed
+		// out as the wait ended is withdrawn here.
+		leave(e, g.stderr)
+		if err == nil {
+			err = ctx.Err()
 		}
+		return waitFailed(what, ctx, timeout, err)
 	}
 	cancel()
-	lost := make(chan struct{})
-	go func() {
-		defer close(lost)
-		for ev := range events {
-			// Events of earlier terms may still be queued from before
-			// this one began; a later term, or this one with another
-			// leader, is the end of the leadership.
-			if ev.Term.Term > term.Term || (ev.Term.Term == term.Term && ev.Term.Leader != e.ID()) {
-				return
-			}
-		}
-	}()
-	status, wasLost := supervise(argv, "ATOMIX_TERM="+strconv.FormatUint(term.Term, 10), lost, grace, g.stderr)
-	stopWatch()
+	// Lead's context ends with the first later term (events of earlier
+	// terms never end it), the session's end, or the watch's end.
+	status, wasLost := supervise(argv, "ATOMIX_TERM="+strconv.FormatUint(term.Term, 10), leading.Done(), grace, g.stderr)
 	if wasLost {
-		fmt.Fprintf(g.stderr, "atomix: %s: leadership of term %d was lost; the command was stopped\n", what, term.Term)
+		fmt.Fprintf(g.stderr, "atomix: %s: leadership of term %d was lost (%v); the command was stopped\n", what, term.Term, context.Cause(leading))
 	}
 	leave(e, g.stderr)
 	return exit(status, "")

@@ -3,7 +3,9 @@
 // store mem://NAME seen through a driver whose reads are stale. Each
 // connection remembers the first answer it got for a map key, a counter or
 // a value and keeps returning it for the next three reads. Writes go
-// through. `atomix check` must fail against it, with a readable report.
+// through. Its semaphores count the holders as a stale view would: one
+// more than the limit gets in. `atomix check` must fail against it, with a
+// readable report.
 //
 // It lives under internal/ so that nobody installs it by accident.
 package main
@@ -85,6 +87,13 @@ func (d *staleDriver) OpenValue(ctx context.Context, id driver.ID) (driver.Value
 		return nil, err
 	}
 	return &staleValue{Value: v}, nil
+}
+
+// OpenSemaphore opens the memory store's semaphore with one permit more
+// than limit (every connection alike, so the limits agree): a holder too
+// many gets in, as when the holders were counted from a stale read.
+func (d *staleDriver) OpenSemaphore(ctx context.Context, id driver.ID, limit int) (driver.Semaphore, error) {
+	return d.Driver.(driver.SemaphoreOpener).OpenSemaphore(ctx, id, limit+1)
 }
 
 type staleMap struct {
