@@ -237,42 +237,15 @@ func StartRedisServer(t testing.TB) *Restartable {
 // dev agent or the restore of an older snapshot.
 func StartConsulAgent(t testing.TB) *Restartable {
 	t.Helper()
-	httpPort := FreePort(t)
-	ports := []string{
-		"-http-port", strconv.Itoa(httpPort),
-		"-server-port", strconv.Itoa(FreePort(t)),
-		"-serf-lan-port", strconv.Itoa(FreePort(t)),
-		"-serf-wan-port", strconv.Itoa(FreePort(t)),
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(httpPort)
-	client := &http.Client{Timeout: time.Second}
+	addr, ports := consulPorts(t, "-http-port")
 	return newRestartable(t, &Restartable{
 		name: "consul",
 		addr: addr,
 		args: func(dir string) []string {
-			args := []string{
-				"agent", "-dev",
-				"-node", "atomix-test",
-				"-bind", "127.0.0.1",
-				"-client", "127.0.0.1",
-				"-data-dir", dir,
-				"-dns-port", "-1",
-				"-grpc-port", "-1",
-				"-grpc-tls-port", "-1",
-				"-disable-keyring-file",
-				"-log-level", "warn",
-				"-hcl", "disable_update_check = true",
-			}
+			args := append(consulAgentArgs("atomix-test", dir), "-dev")
 			return append(args, ports...)
 		},
-		ready: func() bool {
-			resp, err := client.Get("http://" + addr + "/v1/status/leader")
-			if err != nil {
-				return false
-			}
-			defer resp.Body.Close()
-			return resp.StatusCode == http.StatusOK && hasLeader(resp.Body)
-		},
+		ready:   func() bool { return consulHasLeader(addr) },
 		timeout: time.Minute,
 	}, "consul", consulHowTo)
 }
@@ -314,14 +287,7 @@ func StartEtcdServer(t testing.TB) *Restartable {
 // empty.
 func StartConsulServer(t testing.TB) *Restartable {
 	t.Helper()
-	httpPort := FreePort(t)
-	ports := []string{
-		"-http-port", strconv.Itoa(httpPort),
-		"-server-port", strconv.Itoa(FreePort(t)),
-		"-serf-lan-port", strconv.Itoa(FreePort(t)),
-		"-serf-wan-port", strconv.Itoa(FreePort(t)),
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(httpPort)
+	addr, ports := consulPorts(t, "-http-port")
 	return newRestartable(t, &Restartable{
 		name: "consul",
 		addr: addr,
@@ -373,11 +339,30 @@ func consulAgentArgs(node, dir string) []string {
 	}
 }
 
+// consulPorts picks the free loopback ports of one Consul agent: its HTTP
+// API's, flagged with apiFlag ("-http-port" or "-https-port"), whose
+// address it returns, and the Raft and Serf ones, with their flags.
+func consulPorts(t testing.TB, apiFlag string) (addr string, flags []string) {
+	api := FreePort(t)
+	flags = []string{
+		apiFlag, strconv.Itoa(api),
+		"-server-port", strconv.Itoa(FreePort(t)),
+		"-serf-lan-port", strconv.Itoa(FreePort(t)),
+		"-serf-wan-port", strconv.Itoa(FreePort(t)),
+	}
+	return "127.0.0.1:" + strconv.Itoa(api), flags
+}
+
 // consulHasLeader reports whether the agent whose HTTP API is at addr
 // answers and knows a leader.
 func consulHasLeader(addr string) bool {
-	client := &http.Client{Timeout: time.Second}
-	resp, err := client.Get("http://" + addr + "/v1/status/leader")
+	return consulAnswersWithLeader(&http.Client{Timeout: time.Second}, "http://"+addr)
+}
+
+// consulAnswersWithLeader reports whether the agent at base (a URL without
+// a path) answers client and knows a leader.
+func consulAnswersWithLeader(client *http.Client, base string) bool {
+	resp, err := client.Get(base + "/v1/status/leader")
 	if err != nil {
 		return false
 	}

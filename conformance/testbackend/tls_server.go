@@ -122,15 +122,8 @@ func redisAnswersTLS(addr string, cfg *tls.Config) bool {
 func StartConsulTLS(t testing.TB) *TLSServer {
 	t.Helper()
 	s, pki, clientTLS := newTLSServer(t)
-	httpsPort := FreePort(t)
-	ports := []string{
-		"-https-port", strconv.Itoa(httpsPort),
-		"-http-port", "-1",
-		"-server-port", strconv.Itoa(FreePort(t)),
-		"-serf-lan-port", strconv.Itoa(FreePort(t)),
-		"-serf-wan-port", strconv.Itoa(FreePort(t)),
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(httpsPort)
+	addr, ports := consulPorts(t, "-https-port")
+	ports = append(ports, "-http-port", "-1")
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS}}
 	tlsHCL := fmt.Sprintf(`tls { defaults { ca_file = %q cert_file = %q key_file = %q } https { verify_incoming = true } }`,
 		s.CAFile, filepath.Join(pki, "server.pem"), filepath.Join(pki, "server-key.pem"))
@@ -138,30 +131,10 @@ func StartConsulTLS(t testing.TB) *TLSServer {
 		name: "consul",
 		addr: addr,
 		args: func(dir string) []string {
-			args := []string{
-				"agent", "-dev",
-				"-node", "atomix-test-tls",
-				"-bind", "127.0.0.1",
-				"-client", "127.0.0.1",
-				"-data-dir", dir,
-				"-dns-port", "-1",
-				"-grpc-port", "-1",
-				"-grpc-tls-port", "-1",
-				"-disable-keyring-file",
-				"-log-level", "warn",
-				"-hcl", "disable_update_check = true",
-				"-hcl", tlsHCL,
-			}
+			args := append(consulAgentArgs("atomix-test-tls", dir), "-dev", "-hcl", tlsHCL)
 			return append(args, ports...)
 		},
-		ready: func() bool {
-			resp, err := client.Get("https://" + addr + "/v1/status/leader")
-			if err != nil {
-				return false
-			}
-			defer resp.Body.Close()
-			return resp.StatusCode == http.StatusOK && hasLeader(resp.Body)
-		},
+		ready:   func() bool { return consulAnswersWithLeader(client, "https://"+addr) },
 		timeout: time.Minute,
 	}, "consul", consulHowTo)
 	return s
