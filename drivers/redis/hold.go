@@ -188,24 +188,3 @@ func holdLive(ss *session, live func(context.Context) (bool, error)) bool {
 		delay = min(2*delay, time.Second)
 	}
 }
-
-// awaitTurn waits, for a lock or semaphore waiter queued on the backend,
-// until wake says its turn may have come or left passes (the lease ahead
-// would have expired by then: try again), and returns nil; or returns why
-// the wait must end instead: ctx's error, the instance closed, or ss ended.
-func (h *handle) awaitTurn(ctx context.Context, ss *session, wake <-chan struct{}, left time.Duration) error {
-	t := time.NewTimer(left)
-	defer t.Stop()
-	select {
-	case <-wake:
-		return nil
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-h.closedCh:
-		return errInstanceClosed
-	case <-ss.Done():
-		return errSessionEnded
-	}
-}

@@ -134,7 +134,20 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 			}
 			queued = true
 		}
-		if stop := l.awaitTurn(ctx, ss, w.wake, left); stop != nil {
+		t := time.NewTimer(left)
+		var stop error
+		select {
+		case <-w.wake:
+		case <-t.C:
+		case <-ctx.Done():
+			stop = ctx.Err()
+		case <-l.closedCh:
+			stop = errInstanceClosed
+		case <-ss.Done():
+			stop = errSessionEnded
+		}
+		t.Stop()
+		if stop != nil {
 			// Leaves the queue, handing the turn on if it was ours.
 			return driver.Hold{}, false, l.abandon(ctx, ss, owner, stop)
 		}

@@ -181,7 +181,20 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 			}
 			bound = true
 		}
-		if stop := s.awaitTurn(ctx, ss, w.wake, left); stop != nil {
+		t := time.NewTimer(left)
+		var stop error
+		select {
+		case <-w.wake:
+		case <-t.C:
+		case <-ctx.Done():
+			stop = ctx.Err()
+		case <-s.closedCh:
+			stop = errInstanceClosed
+		case <-ss.Done():
+			stop = errSessionEnded
+		}
+		t.Stop()
+		if stop != nil {
 			return driver.Hold{}, false, s.abandon(ctx, owner, stop)
 		}
 	}
