@@ -55,8 +55,7 @@ func uniqueName(kind string) string {
 
 // LockContention measures K owners (one lock instance each, from c) taking
 // turns on one lock, at each K of Contenders: every owner loops Lock,
-// Unlock. It reports acquisitions per second and the p50 and p99 of the
-// time a Lock call waited, in milliseconds.
+// Unlock. It reports what Contention does.
 func LockContention(b *testing.B, c *atomix.Client) {
 	for _, k := range Contenders {
 		b.Run(fmt.Sprintf("K=%d", k), func(b *testing.B) {
@@ -71,40 +70,53 @@ func LockContention(b *testing.B, c *atomix.Client) {
 				locks[i] = l
 				defer l.Close(ctx)
 			}
-			var left atomic.Int64
-			left.Store(int64(b.N))
-			waits := make([][]time.Duration, k)
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			start := time.Now()
-			for i, l := range locks {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for left.Add(-1) >= 0 {
-						t := time.Now()
-						if _, err := l.Lock(ctx); err != nil {
-							b.Error(err)
-							return
-						}
-						waits[i] = append(waits[i], time.Since(t))
-						if _, err := l.Unlock(ctx); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			all := slices.Concat(waits...)
-			slices.Sort(all)
-			b.ReportMetric(float64(len(all))/elapsed.Seconds(), "acq/s")
-			b.ReportMetric(ms(percentile(all, 0.50)), "p50-ms")
-			b.ReportMetric(ms(percentile(all, 0.99)), "p99-ms")
+			Contention(b, k,
+				func(ctx context.Context, i int) error { _, err := locks[i].Lock(ctx); return err },
+				func(ctx context.Context, i int) error { _, err := locks[i].Unlock(ctx); return err })
 		})
 	}
+}
+
+// Contention measures k contenders taking turns on one lock: contender i
+// (0 <= i < k) loops lock(ctx, i), unlock(ctx, i), b.N acquisitions in all.
+// It reports acquisitions per second and the p50 and p99 of the time a
+// lock call waited, in milliseconds. A driver's benchmark runs it with its
+// backend's own lock too (LockContention runs it with atomix locks), to
+// compare them.
+func Contention(b *testing.B, k int, lock, unlock func(ctx context.Context, i int) error) {
+	ctx := context.Background()
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	waits := make([][]time.Duration, k)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for i := range k {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				t := time.Now()
+				if err := lock(ctx, i); err != nil {
+					b.Error(err)
+					return
+				}
+				waits[i] = append(waits[i], time.Since(t))
+				if err := unlock(ctx, i); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	all := slices.Concat(waits...)
+	slices.Sort(all)
+	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "acq/s")
+	b.ReportMetric(ms(percentile(all, 0.50)), "p50-ms")
+	b.ReportMetric(ms(percentile(all, 0.99)), "p99-ms")
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -266,12 +278,57 @@ const Goroutines = 64
 // Throughput runs op from Goroutines goroutines at once, b.N calls in all,
 // each with its own call number, and reports operations per second. A
 // driver's benchmark runs it once with an atomix operation and once with the
-// raw client's equivalent, to compare them.
+// raw client's equivalent, to compare them (or ThroughputVersus, to compare
+// them under the same load).
 func Throughput(b *testing.B, op func(ctx context.Context, i int) error) {
+	b.ResetTimer()
+	elapsed, err := concurrently(0, b.N, op)
+	if err != nil {
+		b.Error(err)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
+}
+
+// ThroughputBatch is the number of calls ThroughputVersus makes of one
+// operation before it turns to the other.
+const ThroughputBatch = 16 * Goroutines
+
+// ThroughputVersus runs op and base by turns, ThroughputBatch calls of one
+// from Goroutines goroutines at once, then as many of the other, until
+// each has made b.N calls, numbered as Throughput numbers them. It
+// reports the operations per second of op (ops/s) and of base
+// (base-ops/s), and their ratio (op/base): on a machine whose load varies,
+// the two then share it alike, which two Throughput runs one after the
+// other do not.
+func ThroughputVersus(b *testing.B, op, base func(ctx context.Context, i int) error) {
+	var opTime, baseTime time.Duration
+	b.ResetTimer()
+	for done := 0; done < b.N; done += ThroughputBatch {
+		n := min(ThroughputBatch, b.N-done)
+		for _, r := range []struct {
+			f     func(ctx context.Context, i int) error
+			total *time.Duration
+		}{{op, &opTime}, {base, &baseTime}} {
+			elapsed, err := concurrently(done, n, r.f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			*r.total += elapsed
+		}
+	}
+	b.ReportMetric(float64(b.N)/opTime.Seconds(), "ops/s")
+	b.ReportMetric(float64(b.N)/baseTime.Seconds(), "base-ops/s")
+	b.ReportMetric(baseTime.Seconds()/opTime.Seconds(), "op/base")
+}
+
+// concurrently calls op with the numbers from, from+1, ... from+n-1 from
+// Goroutines goroutines at once, and returns the time they took and the
+// first error, after which a goroutine stops.
+func concurrently(from, n int, op func(ctx context.Context, i int) error) (time.Duration, error) {
 	ctx := context.Background()
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	b.ResetTimer()
+	var first atomic.Pointer[error]
 	start := time.Now()
 	for range Goroutines {
 		wg.Add(1)
@@ -279,16 +336,20 @@ func Throughput(b *testing.B, op func(ctx context.Context, i int) error) {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= b.N {
+				if i >= n {
 					return
 				}
-				if err := op(ctx, i); err != nil {
-					b.Error(err)
+				if err := op(ctx, from+i); err != nil {
+					first.CompareAndSwap(nil, &err)
 					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ops/s")
+	elapsed := time.Since(start)
+	if err := first.Load(); err != nil {
+		return elapsed, *err
+	}
+	return elapsed, nil
 }

@@ -17,9 +17,11 @@ import (
 type attempt struct {
 	l     *etcdLock
 	s     *session
-	key   string // prefix + owner
-	token string // this attempt's value of the key
-	rev   int64  // the key's create revision, once known
+	key   string   // prefix + owner
+	token string   // this attempt's value of the key
+	rev   int64    // the key's create revision, once known
+	seen  int64    // the latest revision at which the key is known to exist
+	own   keyWatch // of the key, for the hold (see watchOwn); may be unset
 }
 
 // cleanupTimeout bounds one request that removes an abandoned attempt's key.
@@ -59,7 +61,7 @@ func (a *attempt) enqueue(ctx context.Context) ([]*mvccKV, error) {
 			return nil, err
 		}
 		if resp.Succeeded {
-			a.rev = resp.Header.Revision
+			a.rev, a.seen = resp.Header.Revision, resp.Header.Revision
 			return rangeResp(resp, 1)[1:], nil // the first key is ours
 		}
 		if left := rangeResp(resp, 0); len(left) > 0 {
@@ -74,10 +76,10 @@ func (a *attempt) enqueue(ctx context.Context) ([]*mvccKV, error) {
 // predecessor and, unless that was the head, finds the next one.
 func (a *attempt) waitTurn(ctx context.Context, ahead []*mvccKV) error {
 	l := a.l
-	seen := a.rev // the revision at which ahead was read
 	for len(ahead) > 0 {
 		pred := ahead[0]
-		if err := l.awaitGone(ctx, a.s, string(pred.Key), pred.CreateRevision, seen); err != nil {
+		// a.seen is also the revision at which ahead was read.
+		if err := l.awaitGone(ctx, a.s, keyWatch{}, string(pred.Key), pred.CreateRevision, a.seen); err != nil {
 			return err
 		}
 		if len(ahead) == 1 {
@@ -97,7 +99,7 @@ func (a *attempt) waitTurn(ctx context.Context, ahead []*mvccKV) error {
 			return errSessionEnded // only the lease's expiry deletes a waiter's key
 		}
 		ahead = rangeResp(resp, 0)
-		seen = resp.Header.Revision
+		a.seen = resp.Header.Revision
 	}
 	if !a.s.alive() {
 		return errSessionEnded
@@ -110,6 +112,7 @@ func (a *attempt) waitTurn(ctx context.Context, ahead []*mvccKV) error {
 // closed, else err. A write whose outcome was unknown becomes
 // ErrUnavailable once the key is known to be gone.
 func (a *attempt) abandon(ctx context.Context, err error) error {
+	a.own.stop()
 	removed := a.remove()
 	if ctx.Err() != nil {
 		return ctx.Err()
