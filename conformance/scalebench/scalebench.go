@@ -291,7 +291,7 @@ func Throughput(b *testing.B, op func(ctx context.Context, i int) error) {
 
 // ThroughputBatch is the number of calls ThroughputVersus makes of one
 // operation before it turns to the other.
-const ThroughputBatch = 16 * Goroutines
+const ThroughputBatch = 4 * Goroutines
 
 // ThroughputVersus runs op and base by turns, ThroughputBatch calls of one
 // from Goroutines goroutines at once, then as many of the other, until

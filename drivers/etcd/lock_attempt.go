@@ -79,19 +79,14 @@ func (a *attempt) waitTurn(ctx context.Context, ahead []*mvccKV) error {
 	for len(ahead) > 0 {
 		pred := ahead[0]
 		// a.seen is also the revision at which ahead was read.
-		if err := l.awaitGone(ctx, a.s, keyWatch{}, string(pred.Key), pred.CreateRevision, a.seen); err != nil {
+		gone, err := l.awaitGone(ctx, a.s, keyWatch{}, string(pred.Key), pred.CreateRevision, a.seen)
+		if err != nil {
 			return err
 		}
 		if len(ahead) == 1 {
 			break // the predecessor was the head: the lock is ours
 		}
-		// Who is ahead now? (Also checks that our key still exists.)
-		resp, err := l.txn(ctx, read,
-			[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(a.key), "=", a.rev)},
-			[]clientv3.Op{clientv3.OpGet(l.prefix, clientv3.WithRange(l.end), clientv3.WithKeysOnly(),
-				clientv3.WithMaxCreateRev(a.rev-1),
-				clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend), clientv3.WithLimit(2))},
-			nil)
+		resp, err := a.readAhead(ctx, gone)
 		if err != nil {
 			return err
 		}
@@ -105,6 +100,36 @@ func (a *attempt) waitTurn(ctx context.Context, ahead []*mvccKV) error {
 		return errSessionEnded
 	}
 	return nil
+}
+
+// readAhead reads up to two keys ahead of the attempt's, the nearest first,
+// in a transaction that succeeds if the attempt's key still exists, at a
+// revision not before since.
+//
+// The read is serializable: the member that answers need not confirm with
+// the leader that it is up to date, a round of the consensus protocol on
+// the path of every handoff under contention. Its state is then as of
+// some revision, which the response's header gives; at or after since, it
+// is good enough: no key is ever created ahead of the attempt's, so the
+// keys ahead at a revision include every key still ahead at any later one.
+// It can only make the attempt wait on a key already gone, whose watch
+// then finds it gone at once. A member still before since (a follower
+// behind) is asked again with a linearizable read.
+func (a *attempt) readAhead(ctx context.Context, since int64) (*clientv3.TxnResponse, error) {
+	l := a.l
+	read1 := func(opts ...clientv3.OpOption) (*clientv3.TxnResponse, error) {
+		return l.txn(ctx, read,
+			[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(a.key), "=", a.rev)},
+			[]clientv3.Op{clientv3.OpGet(l.prefix, append([]clientv3.OpOption{clientv3.WithRange(l.end), clientv3.WithKeysOnly(),
+				clientv3.WithMaxCreateRev(a.rev - 1),
+				clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend), clientv3.WithLimit(2)}, opts...)...)},
+			nil)
+	}
+	resp, err := read1(clientv3.WithSerializable())
+	if err != nil || resp.Header.Revision >= since {
+		return resp, err
+	}
+	return read1()
 }
 
 // abandon removes the key of a failed attempt and returns the error to

@@ -487,3 +487,43 @@ func TestLockHoldsShareOneWatchStream(t *testing.T) {
 		t.Errorf("5 holds opened %d watch streams, want 1", n)
 	}
 }
+
+// TestLockTakeoverReadIsSerializable: a waiter whose predecessor was not
+// the head when it was queued finds who is ahead after the predecessor
+// goes with one serializable read (see attempt.readAhead), no round of the
+// consensus protocol, and then holds the lock.
+func TestLockTakeoverReadIsSerializable(t *testing.T) {
+	ctx := testContext(t)
+	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
+	a, b, c := newLockOwner(t, prefix, id), newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
+	ha, err := a.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotB := b.acquireAsync(ctx)
+	waitQueue(t, a.l, 2)
+	gotC := c.acquireAsync(ctx) // ahead of C: B, then A
+	waitQueue(t, a.l, 3)
+	c.waitWatches(t, 1)
+	if ok, err := a.release(ctx, ha); err != nil || !ok {
+		t.Fatalf("A Release = %v, %v", ok, err)
+	}
+	rb := receive(t, gotB, "B's Acquire")
+	if rb.err != nil {
+		t.Fatal(rb.err)
+	}
+	requestsC, serializableC := c.requests.requests(), c.requests.serializable.Load()
+	if ok, err := b.release(ctx, rb.Hold); err != nil || !ok {
+		t.Fatalf("B Release = %v, %v", ok, err)
+	}
+	rc := receive(t, gotC, "C's Acquire")
+	if rc.err != nil || rc.Version <= rb.Version {
+		t.Fatalf("C's Acquire = %d, %v; want a version above B's %d", rc.Version, rc.err, rb.Version)
+	}
+	if n := c.requests.requests() - requestsC; n != 1 {
+		t.Errorf("C sent %d requests to take over, want 1", n)
+	}
+	if n := c.requests.serializable.Load() - serializableC; n != 1 {
+		t.Errorf("C's read of the keys ahead was serializable %d times, want 1", n)
+	}
+}

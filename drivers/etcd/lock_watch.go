@@ -23,7 +23,7 @@ func (a *attempt) hold() (driver.Hold, error) {
 	w := a.own
 	watching := l.spawn(func() {
 		defer close(gone)
-		_ = l.awaitGone(l.ctx, a.s, w, a.key, a.rev, a.seen)
+		_, _ = l.awaitGone(l.ctx, a.s, w, a.key, a.rev, a.seen)
 	})
 	if !watching {
 		w.stop()
@@ -67,9 +67,10 @@ func (a *attempt) watchOwn() {
 
 // awaitGone waits until the incarnation of key created at revision created
 // is deleted, knowing that it still existed at revision seen (0 when that
-// is not known); or until the session ends (errSessionEnded) or ctx ends.
-// It needs the deletion only, so it filters out puts. It reads w first,
-// if set (a watch of key made with watchKey under ctx), and ends it.
+// is not known), and returns a revision at which it was gone; or until the
+// session ends (errSessionEnded) or ctx ends. It needs the deletion only,
+// so it filters out puts. It reads w first, if set (a watch of key made
+// with watchKey under ctx), and ends it.
 //
 // A watch it makes starts at the server's current revision, never at an
 // earlier one: etcd serves a watch whose start revision is already past
@@ -82,52 +83,52 @@ func (a *attempt) watchOwn() {
 // before its key exists (see watchOwn): watches from past revisions also
 // cost the server, which re-reads their ranges every 100 ms until they
 // catch up, and slowed handoffs measurably.
-func (l *etcdLock) awaitGone(ctx context.Context, s *session, w keyWatch, key string, created, seen int64) error {
+func (l *etcdLock) awaitGone(ctx context.Context, s *session, w keyWatch, key string, created, seen int64) (int64, error) {
 	for {
 		if w.ch == nil {
 			w = l.watchKey(ctx, key)
 		}
 		gone, err := l.watchGone(ctx, s, w.ch, key, created, seen)
 		w.stop()
-		if gone || err != nil {
-			return err
+		if gone != 0 || err != nil {
+			return gone, err
 		}
 		// The watch broke (leader loss, a lost stream) or the read in
 		// between failed: watch again, and read the key again.
 		w, seen = keyWatch{}, 0
 		if !sleepCtx(ctx, 10*time.Millisecond) {
-			return ctx.Err()
+			return 0, ctx.Err()
 		}
 	}
 }
 
 // watchGone reads wch, a watch on key created with WithCreatedNotify, and
-// reports whether the incarnation created at revision created is gone (see
-// awaitGone). It returns false and no error when the watch ends or the read
-// of the key fails for a reason worth retrying.
-func (l *etcdLock) watchGone(ctx context.Context, s *session, wch clientv3.WatchChan, key string, created, seen int64) (bool, error) {
+// returns a revision at which the incarnation created at revision created
+// is gone (see awaitGone). It returns 0 and no error when the watch ends or
+// the read of the key fails for a reason worth retrying.
+func (l *etcdLock) watchGone(ctx context.Context, s *session, wch clientv3.WatchChan, key string, created, seen int64) (int64, error) {
 	var start int64
 	select {
 	case resp, ok := <-wch:
 		if !ok || resp.Canceled || resp.Err() != nil || !resp.Created {
-			return false, ctx.Err()
+			return 0, ctx.Err()
 		}
 		start = resp.Header.Revision
 	case <-s.Done():
-		return false, errSessionEnded
+		return 0, errSessionEnded
 	case <-ctx.Done():
-		return false, ctx.Err()
+		return 0, ctx.Err()
 	}
 	if start > seen {
 		resp, err := l.get(ctx, key, clientv3.WithKeysOnly())
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, driver.ErrClosed) {
-				return false, err
+				return 0, err
 			}
-			return false, nil
+			return 0, nil
 		}
 		if len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != created {
-			return true, nil
+			return resp.Header.Revision, nil
 		}
 	}
 	if l.watching != nil {
@@ -137,28 +138,29 @@ func (l *etcdLock) watchGone(ctx context.Context, s *session, wch clientv3.Watch
 }
 
 // waitDeleteEvent reads wch until the event of a delete after revision
-// created (true), the watch ends (false, nil), the session ends or ctx ends
-// (false, error). A watch that started before the incarnation created at
-// that revision also reports the deletion of earlier ones, which it skips.
-func waitDeleteEvent(ctx context.Context, s *session, wch clientv3.WatchChan, created int64) (bool, error) {
+// created, and returns the delete's revision; or until the watch ends (0,
+// nil), the session ends or ctx ends (0, error). A watch that started
+// before the incarnation created at that revision also reports the
+// deletion of earlier ones, which it skips.
+func waitDeleteEvent(ctx context.Context, s *session, wch clientv3.WatchChan, created int64) (int64, error) {
 	for {
 		select {
 		case resp, ok := <-wch:
 			if !ok || resp.Canceled || resp.Err() != nil {
 				if ctx.Err() != nil {
-					return false, ctx.Err()
+					return 0, ctx.Err()
 				}
-				return false, nil
+				return 0, nil
 			}
 			for _, ev := range resp.Events {
 				if ev.Type == clientv3.EventTypeDelete && ev.Kv.ModRevision > created {
-					return true, nil
+					return ev.Kv.ModRevision, nil
 				}
 			}
 		case <-s.Done():
-			return false, errSessionEnded
+			return 0, errSessionEnded
 		case <-ctx.Done():
-			return false, ctx.Err()
+			return 0, ctx.Err()
 		}
 	}
 }
