@@ -162,23 +162,31 @@ func closed(ch <-chan struct{}) bool {
 	}
 }
 
+// queueOfThree makes three owners of one lock: A, which holds it (ha); B,
+// queued behind A; and C, queued behind B. It returns them, B's and C's
+// Acquire results to come, and the queue's keys.
+func queueOfThree(ctx context.Context, t *testing.T) (a, b, c *lockOwner, ha driver.Hold, gotB, gotC <-chan acquireResult, q []*mvccKV) {
+	t.Helper()
+	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
+	a, b, c = newLockOwner(t, prefix, id), newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
+	ha, err := a.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotB = b.acquireAsync(ctx)
+	waitQueue(t, a.l, 2)
+	gotC = c.acquireAsync(ctx)
+	q = waitQueue(t, a.l, 3)
+	return a, b, c, ha, gotB, gotC, q
+}
+
 // TestLockQueueFencingAndHandoff: holders get the lock in queue order with
 // strictly increasing versions, each waiter watching only its predecessor
 // (and its own key, for its hold), and a waiter whose predecessor is the
 // holder takes over with no request, nor reads its own key for its hold.
 func TestLockQueueFencingAndHandoff(t *testing.T) {
 	ctx := testContext(t)
-	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
-	a, b, c := newLockOwner(t, prefix, id), newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
-
-	ha, err := a.acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotB := b.acquireAsync(ctx)
-	waitQueue(t, a.l, 2)
-	gotC := c.acquireAsync(ctx)
-	q := waitQueue(t, a.l, 3)
+	a, b, c, ha, gotB, gotC, q := queueOfThree(ctx, t)
 	if uint64(q[0].CreateRevision) != ha.Version {
 		t.Errorf("holder's version %d is not its key's create revision %d", ha.Version, q[0].CreateRevision)
 	}
@@ -494,16 +502,7 @@ func TestLockHoldsShareOneWatchStream(t *testing.T) {
 // consensus protocol, and then holds the lock.
 func TestLockTakeoverReadIsSerializable(t *testing.T) {
 	ctx := testContext(t)
-	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
-	a, b, c := newLockOwner(t, prefix, id), newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
-	ha, err := a.acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotB := b.acquireAsync(ctx)
-	waitQueue(t, a.l, 2)
-	gotC := c.acquireAsync(ctx) // ahead of C: B, then A
-	waitQueue(t, a.l, 3)
+	a, b, c, ha, gotB, gotC, _ := queueOfThree(ctx, t) // ahead of C: B, then A
 	c.waitWatches(t, 1)
 	if ok, err := a.release(ctx, ha); err != nil || !ok {
 		t.Fatalf("A Release = %v, %v", ok, err)
