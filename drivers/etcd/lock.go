@@ -54,7 +54,7 @@ type etcdLock struct {
 
 	// watching, if set (by tests, before the lock is used), is called with
 	// the key once a watch of awaitGone is in place, its catch-up read
-	// done.
+	// done, and once the watch of watchOwn is.
 	watching func(key string)
 }
 

@@ -17,11 +17,11 @@ import (
 type attempt struct {
 	l     *etcdLock
 	s     *session
-	key   string   // prefix + owner
-	token string   // this attempt's value of the key
-	rev   int64    // the key's create revision, once known
-	seen  int64    // the latest revision at which the key is known to exist
-	own   keyWatch // of the key, for the hold (see watchOwn); may be unset
+	key   string        // prefix + owner
+	token string        // this attempt's value of the key
+	rev   int64         // the key's create revision, once known
+	seen  int64         // the latest revision at which the key is known to exist
+	own   chan keyWatch // of the key, for the hold, once made (see watchOwn); may be nil
 }
 
 // cleanupTimeout bounds one request that removes an abandoned attempt's key.
@@ -137,7 +137,7 @@ func (a *attempt) readAhead(ctx context.Context, since int64) (*clientv3.TxnResp
 // closed, else err. A write whose outcome was unknown becomes
 // ErrUnavailable once the key is known to be gone.
 func (a *attempt) abandon(ctx context.Context, err error) error {
-	a.own.stop()
+	a.dropOwn()
 	removed := a.remove()
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -77,15 +77,16 @@ func recordWatches(d *Driver) *watchRecorder {
 	return w
 }
 
-// waitWatches waits until the owner's driver has started n watches (or
-// more: the caller checks which), and n are in place with their catch-up
-// reads done, failing t after 10s.
+// waitWatches waits until the owner's driver reported n watches in place
+// (see etcdLock.watching: the watch of an attempt's own key counts once
+// made and again once its hold reads it), failing t after 10s. Every
+// watch in place was recorded by the owner's watchRecorder before.
 func (o *lockOwner) waitWatches(t *testing.T, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for len(o.watched.seen()) < n || o.ready.Load() < int64(n) {
+	for o.ready.Load() < int64(n) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the owner started the watches %q, want %d", o.watched.seen(), n)
+			t.Fatalf("the owner started the watches %q, %d in place; want %d in place", o.watched.seen(), o.ready.Load(), n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -175,6 +176,8 @@ func queueOfThree(ctx context.Context, t *testing.T) (a, b, c *lockOwner, ha dri
 	}
 	gotB = b.acquireAsync(ctx)
 	waitQueue(t, a.l, 2)
+	// B's watches of its own key and of A's are in place before C writes.
+	b.waitWatches(t, 2)
 	gotC = c.acquireAsync(ctx)
 	q = waitQueue(t, a.l, 3)
 	return a, b, c, ha, gotB, gotC, q
@@ -194,9 +197,9 @@ func TestLockQueueFencingAndHandoff(t *testing.T) {
 
 	// B waits on A (the head: no further request needed), C on B. Each
 	// watches its own key before enqueueing it, and its predecessor after:
-	// wait for the predecessors' watches.
-	b.waitWatches(t, 1)
-	c.waitWatches(t, 1)
+	// wait for both.
+	b.waitWatches(t, 2)
+	c.waitWatches(t, 2)
 	if w := b.watched.seen(); len(w) != 2 || w[0] != string(q[1].Key) || w[1] != string(q[0].Key) {
 		t.Errorf("B watched %q, want its own key %q, then A's key %q", w, q[1].Key, q[0].Key)
 	}
@@ -221,8 +224,9 @@ func TestLockQueueFencingAndHandoff(t *testing.T) {
 		t.Errorf("B sent %d requests to take over from the holder, want 0", n)
 	}
 	// The hold uses the watch of B's own key that was in place before the
-	// key was created: it saw every deletion since, no read needed.
-	b.waitWatches(t, 2)
+	// key was created (or at its creation, nothing written in between): it
+	// saw every deletion since, no read needed.
+	b.waitWatches(t, 3)
 	if n := b.requests.getsOf(bKey) - ownReadsB; n != 0 {
 		t.Errorf("B read its own key %d times for its hold, want 0", n)
 	}
@@ -268,7 +272,7 @@ func TestLockWaiterWhosePredecessorLeaves(t *testing.T) {
 	q := waitQueue(t, a.l, 3)
 	// C's watch of B must be in place before B leaves: had B gone first,
 	// C would find it gone by reading, without a watch of it to count.
-	c.waitWatches(t, 1)
+	c.waitWatches(t, 2) // its own key's and B's
 
 	cancelB()
 	rb := receive(t, gotB, "B's cancelled Acquire")
@@ -503,7 +507,7 @@ func TestLockHoldsShareOneWatchStream(t *testing.T) {
 func TestLockTakeoverReadIsSerializable(t *testing.T) {
 	ctx := testContext(t)
 	a, b, c, ha, gotB, gotC, _ := queueOfThree(ctx, t) // ahead of C: B, then A
-	c.waitWatches(t, 1)
+	c.waitWatches(t, 2)
 	if ok, err := a.release(ctx, ha); err != nil || !ok {
 		t.Fatalf("A Release = %v, %v", ok, err)
 	}

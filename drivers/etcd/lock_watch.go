@@ -20,13 +20,17 @@ import (
 func (a *attempt) hold() (driver.Hold, error) {
 	gone := make(chan struct{})
 	l := a.l
-	w := a.own
+	own := a.own
 	watching := l.spawn(func() {
 		defer close(gone)
+		var w keyWatch
+		if own != nil {
+			w = <-own
+		}
 		_, _ = l.awaitGone(l.ctx, a.s, w, a.key, a.rev, a.seen)
 	})
 	if !watching {
-		w.stop()
+		a.dropOwn()
 		a.remove()
 		return driver.Hold{}, l.check()
 	}
@@ -56,13 +60,33 @@ func (w keyWatch) stop() {
 }
 
 // watchOwn starts the watch of the attempt's own key that its hold will
-// use, before the key is enqueued: the server then registers the watch at
-// a revision before the key's creation, so that it sees every later
-// deletion and the hold needs no read of the key to know it was not
-// missed (see watchGone). A contended lock saves one request per
-// acquisition so.
+// use, before the key is enqueued: the server then registers the watch,
+// most often, at a revision before the key's creation, so that it sees
+// every later deletion and the hold needs no read of the key to know it
+// was not missed (see watchGone). A contended lock saves one request per
+// acquisition so. clientv3's Watch returns only once the server has
+// registered the watch, so it is made in the background: Acquire does not
+// wait for it, the hold's goroutine does.
 func (a *attempt) watchOwn() {
-	a.own = a.l.watchKey(a.l.ctx, a.key)
+	own := make(chan keyWatch, 1)
+	l := a.l
+	if l.spawn(func() {
+		own <- l.watchKey(l.ctx, a.key)
+		if l.watching != nil {
+			l.watching(a.key)
+		}
+	}) {
+		a.own = own
+	}
+}
+
+// dropOwn ends the watch of watchOwn, if any, once it is made.
+func (a *attempt) dropOwn() {
+	if own := a.own; own != nil {
+		a.own = nil
+		// If the lock is closed, the watch ends with it.
+		a.l.spawn(func() { (<-own).stop() })
+	}
 }
 
 // awaitGone waits until the incarnation of key created at revision created
