@@ -294,7 +294,8 @@ func Throughput(b *testing.B, op func(ctx context.Context, i int) error) {
 const ThroughputBatch = 4 * Goroutines
 
 // ThroughputVersus runs op and base by turns, ThroughputBatch calls of one
-// from Goroutines goroutines at once, then as many of the other, until
+// from Goroutines goroutines at once, then as many of the other (which of
+// them goes first alternates from one round to the next), until
 // each has made b.N calls, numbered as Throughput numbers them. It
 // reports the operations per second of op (ops/s) and of base
 // (base-ops/s), and their ratio (op/base): on a machine whose load varies,
@@ -302,13 +303,18 @@ const ThroughputBatch = 4 * Goroutines
 // other do not.
 func ThroughputVersus(b *testing.B, op, base func(ctx context.Context, i int) error) {
 	var opTime, baseTime time.Duration
+	type turn struct {
+		f     func(ctx context.Context, i int) error
+		total *time.Duration
+	}
+	turns := []turn{{op, &opTime}, {base, &baseTime}}
 	b.ResetTimer()
 	for done := 0; done < b.N; done += ThroughputBatch {
 		n := min(ThroughputBatch, b.N-done)
-		for _, r := range []struct {
-			f     func(ctx context.Context, i int) error
-			total *time.Duration
-		}{{op, &opTime}, {base, &baseTime}} {
+		// Each goes first in every other round: the one that follows
+		// may pay for what the other left the server to do.
+		turns[0], turns[1] = turns[1], turns[0]
+		for _, r := range turns {
 			elapsed, err := concurrently(done, n, r.f)
 			if err != nil {
 				b.Fatal(err)

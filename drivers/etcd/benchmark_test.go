@@ -265,16 +265,19 @@ func BenchmarkLockUnlock(b *testing.B) {
 }
 
 // alternate calls op and base by turns, batch calls of one and then as many
-// of the other, until each was called b.N times, and returns the time each
-// took in all.
+// of the other (which goes first alternates from one round to the next),
+// until each was called b.N times, and returns the time each took in all.
 func alternate(b *testing.B, batch int, op, base func() error) (opTime, baseTime time.Duration) {
+	type turn struct {
+		f     func() error
+		total *time.Duration
+	}
+	turns := []turn{{op, &opTime}, {base, &baseTime}}
 	b.ResetTimer()
 	for done := 0; done < b.N; done += batch {
 		n := min(batch, b.N-done)
-		for _, r := range []struct {
-			f     func() error
-			total *time.Duration
-		}{{op, &opTime}, {base, &baseTime}} {
+		turns[0], turns[1] = turns[1], turns[0] // each first every other round
+		for _, r := range turns {
 			start := time.Now()
 			for range n {
 				if err := r.f(); err != nil {
