@@ -412,18 +412,46 @@ func BenchmarkScaleMap(b *testing.B)            { scalebench.MapOps(b, benchClie
 func BenchmarkScaleIndexedMap(b *testing.B)     { scalebench.IndexedMapOps(b, benchClient(b)) }
 
 // BenchmarkScaleThroughput64: Map.Put from 64 goroutines, atomix against
-// HSET.
+// HSET, each on its own and in alternating batches ("interleaved", which
+// reports raw-ops/s, atomix-ops/s and atomix/raw).
 func BenchmarkScaleThroughput64(b *testing.B) {
-	runEach(b, func(b *testing.B, ctx context.Context, c goredis.UniversalClient) {
-		scalebench.Throughput(b, func(ctx context.Context, i int) error {
+	rawPut := func(c goredis.UniversalClient) func(context.Context, int) error {
+		return func(ctx context.Context, i int) error {
 			return c.HSet(ctx, "raw:bench:throughput", "key-"+strconv.Itoa(i%1024), benchValue).Err()
-		})
-	}, func(b *testing.B, ctx context.Context, c *atomix.Client) {
+		}
+	}
+	atomixPut := func(b *testing.B, ctx context.Context, c *atomix.Client) func(context.Context, int) error {
 		m, err := atomix.GetMap[string, string](ctx, "throughput", atomix.WithClient(c))
 		check(b, err)
-		scalebench.Throughput(b, func(ctx context.Context, i int) error {
+		return func(ctx context.Context, i int) error {
 			_, err := m.Put(ctx, "key-"+strconv.Itoa(i%1024), benchValue)
 			return err
-		})
+		}
+	}
+	runEach(b, func(b *testing.B, ctx context.Context, c goredis.UniversalClient) {
+		scalebench.Throughput(b, rawPut(c))
+	}, func(b *testing.B, ctx context.Context, c *atomix.Client) {
+		scalebench.Throughput(b, atomixPut(b, ctx, c))
+	})
+	b.Run("interleaved", func(b *testing.B) {
+		ctx := context.Background()
+		variants := [2]func(context.Context, int) error{rawPut(rawClient(b)), atomixPut(b, ctx, benchClient(b))}
+		const batch = 1000 // per variant and round
+		for _, v := range variants {
+			scalebench.Concurrent(b, 0, batch, v) // both pools fill up first
+		}
+		var spent [2]time.Duration
+		b.ResetTimer()
+		for done, round := 0, 0; done < b.N; round++ {
+			n := min(batch, b.N-done)
+			for k := range 2 {
+				v := (k + round) % 2
+				spent[v] += scalebench.Concurrent(b, done, n, variants[v])
+			}
+			done += n
+		}
+		b.ReportMetric(float64(b.N)/spent[0].Seconds(), "raw-ops/s")
+		b.ReportMetric(float64(b.N)/spent[1].Seconds(), "atomix-ops/s")
+		b.ReportMetric(float64(spent[0])/float64(spent[1]), "atomix/raw")
 	})
 }
