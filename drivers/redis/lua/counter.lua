@@ -12,8 +12,9 @@
 -- (Redis runs far fewer than a million scripts a second). The values, about
 -- 2^51 today, are exact as Lua numbers (doubles, exact below 2^53); the
 -- scripts store them as strings and move them with INCR and HINCRBY, never
--- as Lua numbers passed to redis.call (which Redis 7.2 and later may
--- format in exponent notation).
+-- as Lua numbers passed to redis.call, whose conversion of a number to
+-- an argument Redis does not document (7.0 prints 17 significant digits,
+-- exact; another version could print an exponent).
 
 -- readCounter(stored) returns the counter's value as a decimal string and
 -- whether it is stored: stored itself (the counter's GET or HGET), else the
