@@ -268,10 +268,18 @@ const Goroutines = 64
 // driver's benchmark runs it once with an atomix operation and once with the
 // raw client's equivalent, to compare them.
 func Throughput(b *testing.B, op func(ctx context.Context, i int) error) {
+	b.ResetTimer()
+	b.ReportMetric(float64(b.N)/Concurrent(b, 0, b.N, op).Seconds(), "ops/s")
+}
+
+// Concurrent runs op from Goroutines goroutines at once, with the call
+// numbers from first to first+n-1, and returns how long they took. An
+// error of op fails b and stops the goroutine that got it.
+func Concurrent(b *testing.B, first, n int, op func(ctx context.Context, i int) error) time.Duration {
 	ctx := context.Background()
 	var next atomic.Int64
+	next.Store(int64(first))
 	var wg sync.WaitGroup
-	b.ResetTimer()
 	start := time.Now()
 	for range Goroutines {
 		wg.Add(1)
@@ -279,7 +287,7 @@ func Throughput(b *testing.B, op func(ctx context.Context, i int) error) {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= b.N {
+				if i >= first+n {
 					return
 				}
 				if err := op(ctx, i); err != nil {
@@ -290,5 +298,5 @@ func Throughput(b *testing.B, op func(ctx context.Context, i int) error) {
 		}()
 	}
 	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ops/s")
+	return time.Since(start)
 }
