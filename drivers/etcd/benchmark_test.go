@@ -235,7 +235,7 @@ func BenchmarkLockUnlock(b *testing.B) {
 	// Both by turns, 20 of one then 20 of the other, so that they share
 	// the machine's load alike: reports each one's time per Lock and
 	// Unlock, and atomix's time over the mutex's.
-	b.Run("versus", func(b *testing.B) {
+	b.Run("interleaved", func(b *testing.B) {
 		l, err := c.GetLock(ctx, "l-versus")
 		if err != nil {
 			b.Fatal(err)
@@ -504,9 +504,9 @@ func BenchmarkScaleThroughput64(b *testing.B) {
 	b.Run("raw", func(b *testing.B) {
 		scalebench.Throughput(b, rawPut)
 	})
-	// Both by turns, under the same load: op/base is atomix's share of
+	// Both by turns, under the same load: atomix/raw is atomix's share of
 	// the raw client's throughput.
-	b.Run("versus", func(b *testing.B) {
-		scalebench.ThroughputVersus(b, atomixPut, rawPut)
+	b.Run("interleaved", func(b *testing.B) {
+		scalebench.ThroughputVersus(b, rawPut, atomixPut)
 	})
 }

@@ -77,6 +77,16 @@ type bindable struct {
 	h    *handle
 	kind string   // "m" or "s", as the scripts name it
 	keys []string // see ephemeralKeys
+	// getKeys are the keys lua/eph_get.lua reads: the entries, the binding
+	// index and the lease prefix. A read sends no more than it needs:
+	// each key and argument of a script costs the server time.
+	getKeys []string
+}
+
+// newBindable returns the bindable of kind ("m" or "s") with keys (see
+// ephemeralKeys).
+func newBindable(h *handle, kind string, keys []string) bindable {
+	return bindable{h: h, kind: kind, keys: keys, getKeys: []string{keys[0], keys[2], keys[3]}}
 }
 
 // binding returns the session of w (nil for a plain write) and the
@@ -165,7 +175,7 @@ func (b bindable) expired(ctx context.Context) (int, map[string]struct{}, error)
 // get reads one key once it is swept: the stored entry (map) or "1"/"0"
 // (set); found is false for an absent map key.
 func (b bindable) get(ctx context.Context, key string) (stored any, err error) {
-	r, err := ephGet.run(ctx, b.h.client(), b.keys, b.h.ks.channel(), b.kind, key)
+	r, err := ephGet.run(ctx, b.h.client(), b.getKeys, b.kind, key)
 	if err != nil {
 		return nil, b.h.fail(ctx, err, false)
 	}
@@ -229,7 +239,7 @@ func (d *Driver) sweepAll(ctx context.Context) {
 		if len(m) < 2 || (m[0] != 'm' && m[0] != 's') || !strings.HasPrefix(m[1:], d.opts.KeyPrefix+":{") {
 			continue
 		}
-		ks := keyspace{base: m[1:]}
+		ks := keyspaceOf(m[1:])
 		entries := "h"
 		if m[0] == 's' {
 			entries = "s"

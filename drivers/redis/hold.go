@@ -26,6 +26,10 @@ type holdWatch struct {
 	version uint64   // the version held, 0 while waiting
 	heard   []uint64 // versions removed since the current attempt was sent
 	ended   bool
+	// releasing is set while a release through the instance is under
+	// way (see startRelease), and missed once the removal of the version
+	// held was heard meanwhile.
+	releasing, missed bool
 }
 
 func newHoldWatch() *holdWatch {
@@ -48,11 +52,47 @@ func (w *holdWatch) hear(payload string) bool {
 	switch {
 	case w.version == 0:
 		w.heard = append(w.heard, v)
+	case w.version == v && w.releasing:
+		w.missed = true
 	case w.version == v:
 		poke(w.recheck)
 	}
 	w.mu.Unlock()
 	return true
+}
+
+// startRelease tells w, if not nil, that a release of its hold through
+// the instance is under way: the removal heard meanwhile is most likely
+// the release's own, which needs no read of the hold (one script less per
+// release when the message comes before the release's reply).
+// finishRelease must follow.
+func (w *holdWatch) startRelease() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	w.releasing = true
+	w.mu.Unlock()
+}
+
+// finishRelease ends the watch if the release removed the hold; otherwise
+// the watch goes on, and reads the hold if its removal was heard during
+// the release, as it would have at once without it.
+func (w *holdWatch) finishRelease(removed bool) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.releasing = false
+	if removed {
+		w.endLocked()
+		return
+	}
+	if w.missed {
+		w.missed = false
+		poke(w.recheck)
+	}
 }
 
 func (w *holdWatch) resubscribed() {
@@ -161,12 +201,17 @@ func (h *handle) watchGone(l listener, w *holdWatch, ss *session, version uint64
 // h removed: its Gone closes at once, instead of when the watch has heard
 // the removal and read the hold to make sure (one script less per hold).
 func (h *handle) released(version uint64) {
-	h.holdingMu.Lock()
-	w := h.holding[version]
-	h.holdingMu.Unlock()
-	if w != nil {
+	if w := h.holdWatchOf(version); w != nil {
 		w.end()
 	}
+}
+
+// holdWatchOf returns the watch of the hold of version taken through h,
+// or nil if there is none.
+func (h *handle) holdWatchOf(version uint64) *holdWatch {
+	h.holdingMu.Lock()
+	defer h.holdingMu.Unlock()
+	return h.holding[version]
 }
 
 // holdLive reads the hold with live, trying again until a read succeeds,

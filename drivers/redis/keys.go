@@ -14,7 +14,11 @@ import (
 // primitive live in one slot and each script touches one slot.
 type keyspace struct {
 	base string
+	ch   string // the channel, built once: every write script is sent it
 }
+
+// keyspaceOf returns the keyspace whose keys start with base.
+func keyspaceOf(base string) keyspace { return keyspace{base: base, ch: base + ":ch"} }
 
 // newKeyspace returns the keyspace of the primitive of kind with id under
 // prefix. prefix has been checked to contain no brace.
@@ -29,7 +33,7 @@ func newKeyspace(prefix, kind string, id driver.ID) keyspace {
 	b.WriteByte(':')
 	escapeTag(&b, id.Name)
 	b.WriteByte('}')
-	return keyspace{base: b.String()}
+	return keyspaceOf(b.String())
 }
 
 // key returns the primitive's key with the given suffix.
@@ -37,7 +41,7 @@ func (k keyspace) key(suffix string) string { return k.base + ":" + suffix }
 
 // channel returns the pub/sub channel on which the primitive's scripts
 // publish its changes.
-func (k keyspace) channel() string { return k.base + ":ch" }
+func (k keyspace) channel() string { return k.ch }
 
 // leasePrefix is the prefix of the primitive's session lease keys: the
 // lease of session s is leasePrefix()+s. It is passed to scripts as a key

@@ -239,22 +239,25 @@ func (l *lock) ReleaseVersion(ctx context.Context, version uint64) (bool, error)
 }
 
 // release runs the release script with args (see lua/lock_release.lua);
-// if it released the hold of version, its watch here ends.
+// if it released the hold of version, its watch here ends (see
+// holdWatch.startRelease).
 func (l *lock) release(ctx context.Context, version uint64, args ...any) (bool, error) {
 	if err := l.begin(ctx); err != nil {
 		return false, err
 	}
+	w := l.holdWatchOf(version)
+	w.startRelease()
 	r, err := lockRelease.run(ctx, l.client(), l.releaseKeys(), append([]any{l.ks.channel()}, args...)...)
 	if err != nil {
+		w.finishRelease(false)
 		return false, l.fail(ctx, err, true)
 	}
 	n, err := replyInt(r)
 	if err != nil {
+		w.finishRelease(false)
 		return false, l.fail(ctx, err, true)
 	}
-	if n == 1 {
-		l.released(version)
-	}
+	w.finishRelease(n == 1)
 	return n == 1, nil
 }
 

@@ -365,3 +365,62 @@ func TestLockFIFO(t *testing.T) {
 		proceed <- struct{}{}
 	}
 }
+
+// holderReads counts the runs of the lock_holder script (the read of a
+// hold that its watch makes when it hears the hold removed), and holds
+// the reply of every lock_release run for delay, so that the release's
+// message reaches the hub before the release returns.
+type holderReads struct {
+	n     atomic.Int64
+	delay time.Duration
+}
+
+func (c *holderReads) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (c *holderReads) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
+func (c *holderReads) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		args := cmd.Args()
+		sha := ""
+		if len(args) > 1 {
+			sha, _ = args[1].(string)
+		}
+		if sha == lockHolder.sha {
+			c.n.Add(1)
+		}
+		err := next(ctx, cmd)
+		if sha == lockRelease.sha {
+			time.Sleep(c.delay)
+		}
+		return err
+	}
+}
+
+// TestOwnReleaseReadsNoHold: a release through the hold's own instance
+// ends the hold's Gone by itself; its message, heard before the release
+// returns, makes no read of the hold.
+func TestOwnReleaseReadsNoHold(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t)
+	reads := &holderReads{delay: 200 * time.Millisecond}
+	d.client.AddHook(reads)
+	l := openTestLock(t, d, testID(t, "l"))
+	s := newSessionT(t, d)
+	for range 3 {
+		h, err := l.Acquire(ctx, s, "o")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, err := l.Release(ctx, "o", h.Version)
+		if err != nil || !ok {
+			t.Fatalf("Release = %v, %v; want true, nil", ok, err)
+		}
+		if !closedWithin(h.Gone, time.Second) {
+			t.Fatal("the released hold's Gone is open")
+		}
+	}
+	if n := reads.n.Load(); n != 0 {
+		t.Fatalf("%d reads of the hold after 3 releases through its own instance, want 0", n)
+	}
+}

@@ -45,7 +45,7 @@ type redisMap struct {
 
 func newMap(h *handle) *redisMap {
 	m := &redisMap{handle: h, keys: ephemeralKeys(h.ks, "h")}
-	m.eph = bindable{h: h, kind: "m", keys: m.keys}
+	m.eph = newBindable(h, "m", m.keys)
 	return m
 }
 

@@ -25,7 +25,7 @@ return 0`)
 // one permit of four.
 func BenchmarkSemaphoreAcquireRelease(b *testing.B) {
 	const key = "raw:bench:semaphore"
-	run(b, func(b *testing.B, ctx context.Context, c goredis.UniversalClient) {
+	runEach(b, func(b *testing.B, ctx context.Context, c goredis.UniversalClient) {
 		for b.Loop() {
 			n, err := rawSemAcquire.Run(ctx, c, []string{key}, "me", 4).Int()
 			check(b, err)

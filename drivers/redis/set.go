@@ -30,7 +30,7 @@ type set struct {
 
 func newSet(h *handle) *set {
 	s := &set{handle: h, keys: ephemeralKeys(h.ks, "s")}
-	s.eph = bindable{h: h, kind: "s", keys: s.keys}
+	s.eph = newBindable(h, "s", s.keys)
 	return s
 }
 

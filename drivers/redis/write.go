@@ -88,15 +88,29 @@ func (m *redisMap) WriteWith(ctx context.Context, op driver.MapOp, key string, v
 		r, err := remove.run(ctx, m.client(), keys, append([]any{m.ks.channel(), key, versionBytes(w.IfVersion)}, fargs...)...)
 		return m.removed(ctx, key, w.IfVersion, w.Fence, r, err)
 	}
-	mode := map[driver.MapOp]string{driver.MapPut: "p", driver.MapInsert: "i", driver.MapUpdate: "u"}[op]
-	if mode == "" {
+	var mode string
+	switch op {
+	case driver.MapPut:
+		mode = "p"
+	case driver.MapInsert:
+		mode = "i"
+	case driver.MapUpdate:
+		mode = "u"
+	default:
 		return driver.Entry{}, driver.Errorf(driver.ErrInvalid, "unknown map write %d", op)
 	}
 	ss, sid, ttl, err := m.eph.binding(ctx, w)
 	if err != nil {
 		return driver.Entry{}, err
 	}
-	r, err := write.run(ctx, m.client(), keys, append([]any{m.ks.channel(), mode, key, value, versionBytes(w.IfVersion), sid, ttl}, fargs...)...)
+	args := make([]any, 4, 9)
+	args[0], args[1], args[2], args[3] = m.ks.channel(), mode, key, value
+	if w.IfVersion != 0 || ss != nil || w.Fence != nil {
+		// A plain write leaves these out (see lua/map_write.lua); the
+		// fence's arguments are found from the end, after them.
+		args = append(args, versionBytes(w.IfVersion), sid, ttl)
+	}
+	r, err := write.run(ctx, m.client(), keys, append(args, fargs...)...)
 	if err != nil {
 		err = m.fail(ctx, err, true)
 		m.eph.bound(ctx, ss, false, err)

@@ -12,8 +12,9 @@
 -- (Redis runs far fewer than a million scripts a second). The values, about
 -- 2^51 today, are exact as Lua numbers (doubles, exact below 2^53); the
 -- scripts store them as strings and move them with INCR and HINCRBY, never
--- as Lua numbers passed to redis.call (which Redis would format with
--- 14 significant digits).
+-- as Lua numbers passed to redis.call, whose conversion of a number to
+-- an argument Redis does not document (7.0 prints 17 significant digits,
+-- exact; another version could print an exponent).
 
 -- readCounter(stored) returns the counter's value as a decimal string and
 -- whether it is stored: stored itself (the counter's GET or HGET), else the
@@ -28,12 +29,27 @@ end
 
 -- advanceCounter(key, value, stored) increments the counter at key, first
 -- storing value (from readCounter) if it was not stored, and returns the
--- new value as a string.
+-- new value as a decimal string. INCR's reply is a Lua number, exact
+-- below 2^53; '%.0f' prints it exactly, where tostring would round it.
 local function advanceCounter(key, value, stored)
   if not stored then
     redis.call('SET', key, value)
   end
-  redis.call('INCR', key)
-  return redis.call('GET', key)
+  return string.format('%.0f', redis.call('INCR', key))
+end
+
+-- bumpCounter(key) increments the counter at key, starting it from the
+-- server's clock if it is missing, and returns the new value as a decimal
+-- string: advanceCounter(key, readCounter(GET key)) in one command when
+-- the counter exists, for a script that needs no value before it writes.
+-- INCR of a missing counter returns 1, which a counter started from the
+-- clock never does.
+local function bumpCounter(key)
+  local n = redis.call('INCR', key)
+  if n == 1 then
+    redis.call('SET', key, (readCounter(nil)))
+    n = redis.call('INCR', key)
+  end
+  return string.format('%.0f', n)
 end
 

@@ -35,14 +35,19 @@ local function ephRemove(channel, key)
 end
 
 -- ephExpire removes key if it is bound to a session whose lease is gone,
--- and reports whether it did.
+-- and reports whether key is (still) bound: true if bound to a live
+-- session, false if it was not bound or was removed. A script that knows
+-- key is not bound need not delete its binding.
 local function ephExpire(channel, key)
   local sid = redis.call('HGET', KEYS[3], key)
-  if not sid or redis.call('EXISTS', KEYS[4] .. sid) == 1 then
+  if not sid then
     return false
   end
+  if redis.call('EXISTS', KEYS[4] .. sid) == 1 then
+    return true
+  end
   ephRemove(channel, key)
-  return true
+  return false
 end
 
 -- ephSweep removes every key bound to a session whose lease is gone or,
@@ -62,10 +67,13 @@ local function ephSweep(channel, sid)
 end
 
 -- ephBind binds key to session sid, creating its lease with ttl ms, or,
--- when sid is '', makes key persistent.
-local function ephBind(key, sid, ttl)
-  if sid == '' then
-    redis.call('HDEL', KEYS[3], key)
+-- when sid is '' or nil, makes key persistent; bound is what ephExpire
+-- returned for key (a key not bound has no binding to delete).
+local function ephBind(key, sid, ttl, bound)
+  if not sid or sid == '' then
+    if bound then
+      redis.call('HDEL', KEYS[3], key)
+    end
     return
   end
   redis.call('HSET', KEYS[3], key, sid)

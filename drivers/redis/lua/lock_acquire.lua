@@ -1,5 +1,5 @@
 -- Lock.Acquire and Lock.TryAcquire: one attempt.
--- readCounter and advanceCounter come from counter.lua, queueJoin,
+-- bumpCounter comes from counter.lua, queueJoin,
 -- queueHead and queueDrop from queue.lua, prepended.
 -- KEYS[1] the hold: a hash with the 'version', the holder's 'session' ID
 -- and its 'owner'
@@ -67,7 +67,7 @@ if head then
   dead[#dead + 1] = me
 end
 queueDrop(queue, dead)
-local v = advanceCounter(counter, readCounter(redis.call('GET', counter)))
+local v = bumpCounter(counter)
 redis.call('HSET', hold, 'version', v, 'session', sid, 'owner', owner)
 redis.call('SET', leases .. sid, '1', 'PX', ARGV[4])
 return {tonumber(v), 0}

@@ -7,7 +7,7 @@
 -- Returns {1, stored} with the removed entry's stored bytes, {0} if
 -- absent, {-1} if the version does not match.
 -- Publishes seq(8) 'R' keylen(4) key, before writing (see clear.lua).
-ephExpire(ARGV[1], ARGV[2])
+local bound = ephExpire(ARGV[1], ARGV[2])
 local old = redis.call('HGET', KEYS[1], ARGV[2])
 if not old then
   return {0}
@@ -19,6 +19,8 @@ local base, stored = readCounter(redis.call('GET', KEYS[2]))
 local seq = tonumber(base) + 1
 redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. 'R' .. struct.pack('>I4', #ARGV[2]) .. ARGV[2])
 redis.call('HDEL', KEYS[1], ARGV[2])
-redis.call('HDEL', KEYS[3], ARGV[2])
+if bound then
+  redis.call('HDEL', KEYS[3], ARGV[2])
+end
 advanceCounter(KEYS[2], base, stored)
 return {1, old}

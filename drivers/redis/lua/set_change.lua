@@ -9,7 +9,7 @@
 -- Returns 1 if the set changed, 0 if not.
 -- Publishes seq(8) 'I'|'R' element, before writing (see clear.lua).
 ephKind = 's'
-ephExpire(ARGV[1], ARGV[2])
+local bound = ephExpire(ARGV[1], ARGV[2])
 local present = redis.call('SISMEMBER', KEYS[1], ARGV[2]) == 1
 if present == (ARGV[3] == 'I') then
   return 0
@@ -19,10 +19,12 @@ local seq = tonumber(base) + 1
 redis.call('PUBLISH', ARGV[1], struct.pack('>I8', seq) .. ARGV[3] .. ARGV[2])
 if ARGV[3] == 'I' then
   redis.call('SADD', KEYS[1], ARGV[2])
-  ephBind(ARGV[2], ARGV[4], ARGV[5])
+  ephBind(ARGV[2], ARGV[4], ARGV[5], bound)
 else
   redis.call('SREM', KEYS[1], ARGV[2])
-  redis.call('HDEL', KEYS[3], ARGV[2])
+  if bound then
+    redis.call('HDEL', KEYS[3], ARGV[2])
+  end
 end
 advanceCounter(KEYS[2], base, stored)
 return 1
