@@ -55,8 +55,7 @@ func uniqueName(kind string) string {
 
 // LockContention measures K owners (one lock instance each, from c) taking
 // turns on one lock, at each K of Contenders: every owner loops Lock,
-// Unlock. It reports acquisitions per second and the p50 and p99 of the
-// time a Lock call waited, in milliseconds.
+// Unlock. It reports what Contention does.
 func LockContention(b *testing.B, c *atomix.Client) {
 	for _, k := range Contenders {
 		b.Run(fmt.Sprintf("K=%d", k), func(b *testing.B) {
@@ -71,40 +70,53 @@ func LockContention(b *testing.B, c *atomix.Client) {
 				locks[i] = l
 				defer l.Close(ctx)
 			}
-			var left atomic.Int64
-			left.Store(int64(b.N))
-			waits := make([][]time.Duration, k)
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			start := time.Now()
-			for i, l := range locks {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for left.Add(-1) >= 0 {
-						t := time.Now()
-						if _, err := l.Lock(ctx); err != nil {
-							b.Error(err)
-							return
-						}
-						waits[i] = append(waits[i], time.Since(t))
-						if _, err := l.Unlock(ctx); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			all := slices.Concat(waits...)
-			slices.Sort(all)
-			b.ReportMetric(float64(len(all))/elapsed.Seconds(), "acq/s")
-			b.ReportMetric(ms(percentile(all, 0.50)), "p50-ms")
-			b.ReportMetric(ms(percentile(all, 0.99)), "p99-ms")
+			Contention(b, k,
+				func(ctx context.Context, i int) error { _, err := locks[i].Lock(ctx); return err },
+				func(ctx context.Context, i int) error { _, err := locks[i].Unlock(ctx); return err })
 		})
 	}
+}
+
+// Contention measures k contenders taking turns on one lock: contender i
+// (0 <= i < k) loops lock(ctx, i), unlock(ctx, i), b.N acquisitions in all.
+// It reports acquisitions per second and the p50 and p99 of the time a
+// lock call waited, in milliseconds. A driver's benchmark runs it with its
+// backend's own lock too (LockContention runs it with atomix locks), to
+// compare them.
+func Contention(b *testing.B, k int, lock, unlock func(ctx context.Context, i int) error) {
+	ctx := context.Background()
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	waits := make([][]time.Duration, k)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for i := range k {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				t := time.Now()
+				if err := lock(ctx, i); err != nil {
+					b.Error(err)
+					return
+				}
+				waits[i] = append(waits[i], time.Since(t))
+				if err := unlock(ctx, i); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	all := slices.Concat(waits...)
+	slices.Sort(all)
+	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "acq/s")
+	b.ReportMetric(ms(percentile(all, 0.50)), "p50-ms")
+	b.ReportMetric(ms(percentile(all, 0.99)), "p99-ms")
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -266,10 +278,43 @@ const Goroutines = 64
 // Throughput runs op from Goroutines goroutines at once, b.N calls in all,
 // each with its own call number, and reports operations per second. A
 // driver's benchmark runs it once with an atomix operation and once with the
-// raw client's equivalent, to compare them.
+// raw client's equivalent, and both with ThroughputVersus, to compare them
+// under the same load.
 func Throughput(b *testing.B, op func(ctx context.Context, i int) error) {
 	b.ResetTimer()
 	b.ReportMetric(float64(b.N)/Concurrent(b, 0, b.N, op).Seconds(), "ops/s")
+}
+
+// ThroughputBatch is the number of calls ThroughputVersus makes of one
+// operation, in a round, before it turns to the other.
+const ThroughputBatch = 1000
+
+// ThroughputVersus runs raw and onAtomix by turns, ThroughputBatch calls
+// of one from Goroutines goroutines at once (see Concurrent), then as many
+// of the other, raw first in one round and atomix first in the next, until
+// each has made b.N calls. It reports the operations per second of each
+// (raw-ops/s, atomix-ops/s) and atomix's share of raw's (atomix/raw): on a
+// machine whose load varies the two then share it alike, which two
+// Throughput runs one after the other do not; and neither always pays for
+// what the other left the server to do.
+func ThroughputVersus(b *testing.B, raw, onAtomix func(ctx context.Context, i int) error) {
+	variants := [2]func(context.Context, int) error{raw, onAtomix}
+	for _, v := range variants {
+		Concurrent(b, 0, ThroughputBatch, v) // both fill their pools first
+	}
+	var spent [2]time.Duration
+	b.ResetTimer()
+	for done, round := 0, 0; done < b.N; round++ {
+		n := min(ThroughputBatch, b.N-done)
+		for k := range 2 {
+			v := (k + round) % 2
+			spent[v] += Concurrent(b, done, n, variants[v])
+		}
+		done += n
+	}
+	b.ReportMetric(float64(b.N)/spent[0].Seconds(), "raw-ops/s")
+	b.ReportMetric(float64(b.N)/spent[1].Seconds(), "atomix-ops/s")
+	b.ReportMetric(float64(spent[0])/float64(spent[1]), "atomix/raw")
 }
 
 // Concurrent runs op from Goroutines goroutines at once, with the call

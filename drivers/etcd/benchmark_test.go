@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -231,6 +232,62 @@ func BenchmarkLockUnlock(b *testing.B) {
 			}
 		}
 	})
+	// Both by turns, 20 of one then 20 of the other, so that they share
+	// the machine's load alike: reports each one's time per Lock and
+	// Unlock, and atomix's time over the mutex's.
+	b.Run("interleaved", func(b *testing.B) {
+		l, err := c.GetLock(ctx, "l-versus")
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := concurrency.NewSession(raw, concurrency.WithTTL(10))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		m := concurrency.NewMutex(s, prefix+"raw/mutex-versus")
+		atomixTime, mutexTime := alternate(b, 20, func() error {
+			if _, err := l.Lock(ctx); err != nil {
+				return err
+			}
+			_, err := l.Unlock(ctx)
+			return err
+		}, func() error {
+			if err := m.Lock(ctx); err != nil {
+				return err
+			}
+			return m.Unlock(ctx)
+		})
+		b.ReportMetric(float64(atomixTime.Nanoseconds())/float64(b.N), "atomix-ns/op")
+		b.ReportMetric(float64(mutexTime.Nanoseconds())/float64(b.N), "mutex-ns/op")
+		b.ReportMetric(float64(atomixTime)/float64(mutexTime), "atomix/mutex")
+	})
+}
+
+// alternate calls op and base by turns, batch calls of one and then as many
+// of the other (which goes first alternates from one round to the next),
+// until each was called b.N times, and returns the time each took in all.
+func alternate(b *testing.B, batch int, op, base func() error) (opTime, baseTime time.Duration) {
+	type turn struct {
+		f     func() error
+		total *time.Duration
+	}
+	turns := []turn{{op, &opTime}, {base, &baseTime}}
+	b.ResetTimer()
+	for done := 0; done < b.N; done += batch {
+		n := min(batch, b.N-done)
+		turns[0], turns[1] = turns[1], turns[0] // each first every other round
+		for _, r := range turns {
+			start := time.Now()
+			for range n {
+				if err := r.f(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			*r.total += time.Since(start)
+		}
+	}
+	return opTime, baseTime
 }
 
 // BenchmarkLockHandoff measures the time from the holder calling Unlock to
@@ -384,9 +441,29 @@ func BenchmarkMapPutFenced(b *testing.B) {
 //
 //	go test -run '^$' -bench 'Scale' ./drivers/etcd/
 
+// BenchmarkScaleLockContention: atomix locks (K=...), then
+// concurrency.Mutex, each contender with a session of its own
+// (mutex/K=...).
 func BenchmarkScaleLockContention(b *testing.B) {
-	c, _, _ := benchSetup(b)
+	c, raw, prefix := benchSetup(b)
 	scalebench.LockContention(b, c)
+	for _, k := range scalebench.Contenders {
+		b.Run(fmt.Sprintf("mutex/K=%d", k), func(b *testing.B) {
+			name := prefix + "raw/contention/" + strconv.Itoa(k)
+			mutexes := make([]*concurrency.Mutex, k)
+			for i := range mutexes {
+				s, err := concurrency.NewSession(raw, concurrency.WithTTL(10))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				mutexes[i] = concurrency.NewMutex(s, name)
+			}
+			scalebench.Contention(b, k,
+				func(ctx context.Context, i int) error { return mutexes[i].Lock(ctx) },
+				func(ctx context.Context, i int) error { return mutexes[i].Unlock(ctx) })
+		})
+	}
 }
 
 func BenchmarkScaleList(b *testing.B) {
@@ -413,16 +490,23 @@ func BenchmarkScaleThroughput64(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	atomixPut := func(ctx context.Context, i int) error {
+		_, err := m.Put(ctx, "key-"+strconv.Itoa(i%1024), "value")
+		return err
+	}
 	b.Run("atomix", func(b *testing.B) {
-		scalebench.Throughput(b, func(ctx context.Context, i int) error {
-			_, err := m.Put(ctx, "key-"+strconv.Itoa(i%1024), "value")
-			return err
-		})
+		scalebench.Throughput(b, atomixPut)
 	})
+	rawPut := func(ctx context.Context, i int) error {
+		_, err := raw.Put(ctx, prefix+"raw/throughput/key-"+strconv.Itoa(i%1024), "value")
+		return err
+	}
 	b.Run("raw", func(b *testing.B) {
-		scalebench.Throughput(b, func(ctx context.Context, i int) error {
-			_, err := raw.Put(ctx, prefix+"raw/throughput/key-"+strconv.Itoa(i%1024), "value")
-			return err
-		})
+		scalebench.Throughput(b, rawPut)
+	})
+	// Both by turns, under the same load: atomix/raw is atomix's share of
+	// the raw client's throughput.
+	b.Run("interleaved", func(b *testing.B) {
+		scalebench.ThroughputVersus(b, rawPut, atomixPut)
 	})
 }

@@ -46,6 +46,10 @@ type Driver struct {
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	wg       sync.WaitGroup
+
+	// streamKept makes the first lock or semaphore watch start
+	// keepWatchStream.
+	streamKept sync.Once
 }
 
 var _ driver.Driver = (*Driver)(nil)

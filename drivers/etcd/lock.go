@@ -34,6 +34,10 @@ import (
 // predecessor when writes came in since it was seen (see awaitGone): a
 // watch from a past revision is one etcd catches up only every 100 ms,
 // which held every handoff under contention back by up to that long.
+// Acquire also watches the owner's own key, for its hold, from before the
+// key is created, so that the hold needs no such read (see watchOwn); and
+// the driver keeps its watch stream open between holds (see
+// Driver.keepWatchStream).
 //
 // Key names: one name per owner, reused by its successive attempts, as
 // concurrency.Mutex reuses one per session: etcd keeps a deleted key in its
@@ -50,7 +54,7 @@ type etcdLock struct {
 
 	// watching, if set (by tests, before the lock is used), is called with
 	// the key once a watch of awaitGone is in place, its catch-up read
-	// done.
+	// done, and once the watch of watchOwn is.
 	watching func(key string)
 }
 
@@ -76,6 +80,7 @@ func (l *etcdLock) Acquire(ctx context.Context, s driver.Session, owner string) 
 	defer cancel()
 	defer context.AfterFunc(l.ctx, cancel)()
 
+	a.watchOwn()
 	ahead, err := a.enqueue(actx)
 	if err == nil {
 		err = a.waitTurn(actx, ahead)
@@ -102,7 +107,7 @@ func (l *etcdLock) TryAcquire(ctx context.Context, s driver.Session, owner strin
 			return driver.Hold{}, false, a.abandon(ctx, err)
 		}
 		if resp.Succeeded {
-			a.rev = resp.Header.Revision
+			a.rev, a.seen = resp.Header.Revision, resp.Header.Revision
 			h, err := a.hold()
 			return h, err == nil, err
 		}

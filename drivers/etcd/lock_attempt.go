@@ -17,9 +17,11 @@ import (
 type attempt struct {
 	l     *etcdLock
 	s     *session
-	key   string // prefix + owner
-	token string // this attempt's value of the key
-	rev   int64  // the key's create revision, once known
+	key   string        // prefix + owner
+	token string        // this attempt's value of the key
+	rev   int64         // the key's create revision, once known
+	seen  int64         // the latest revision at which the key is known to exist
+	own   chan keyWatch // of the key, for the hold, once made (see watchOwn); may be nil
 }
 
 // cleanupTimeout bounds one request that removes an abandoned attempt's key.
@@ -59,7 +61,7 @@ func (a *attempt) enqueue(ctx context.Context) ([]*mvccKV, error) {
 			return nil, err
 		}
 		if resp.Succeeded {
-			a.rev = resp.Header.Revision
+			a.rev, a.seen = resp.Header.Revision, resp.Header.Revision
 			return rangeResp(resp, 1)[1:], nil // the first key is ours
 		}
 		if left := rangeResp(resp, 0); len(left) > 0 {
@@ -74,22 +76,17 @@ func (a *attempt) enqueue(ctx context.Context) ([]*mvccKV, error) {
 // predecessor and, unless that was the head, finds the next one.
 func (a *attempt) waitTurn(ctx context.Context, ahead []*mvccKV) error {
 	l := a.l
-	seen := a.rev // the revision at which ahead was read
 	for len(ahead) > 0 {
 		pred := ahead[0]
-		if err := l.awaitGone(ctx, a.s, string(pred.Key), pred.CreateRevision, seen); err != nil {
+		// a.seen is also the revision at which ahead was read.
+		gone, err := l.awaitGone(ctx, a.s, keyWatch{}, string(pred.Key), pred.CreateRevision, a.seen)
+		if err != nil {
 			return err
 		}
 		if len(ahead) == 1 {
 			break // the predecessor was the head: the lock is ours
 		}
-		// Who is ahead now? (Also checks that our key still exists.)
-		resp, err := l.txn(ctx, read,
-			[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(a.key), "=", a.rev)},
-			[]clientv3.Op{clientv3.OpGet(l.prefix, clientv3.WithRange(l.end), clientv3.WithKeysOnly(),
-				clientv3.WithMaxCreateRev(a.rev-1),
-				clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend), clientv3.WithLimit(2))},
-			nil)
+		resp, err := a.readAhead(ctx, gone)
 		if err != nil {
 			return err
 		}
@@ -97,7 +94,7 @@ func (a *attempt) waitTurn(ctx context.Context, ahead []*mvccKV) error {
 			return errSessionEnded // only the lease's expiry deletes a waiter's key
 		}
 		ahead = rangeResp(resp, 0)
-		seen = resp.Header.Revision
+		a.seen = resp.Header.Revision
 	}
 	if !a.s.alive() {
 		return errSessionEnded
@@ -105,11 +102,42 @@ func (a *attempt) waitTurn(ctx context.Context, ahead []*mvccKV) error {
 	return nil
 }
 
+// readAhead reads up to two keys ahead of the attempt's, the nearest first,
+// in a transaction that succeeds if the attempt's key still exists, at a
+// revision not before since.
+//
+// The read is serializable: the member that answers need not confirm with
+// the leader that it is up to date, a round of the consensus protocol on
+// the path of every handoff under contention. Its state is then as of
+// some revision, which the response's header gives; at or after since, it
+// is good enough: no key is ever created ahead of the attempt's, so the
+// keys ahead at a revision include every key still ahead at any later one.
+// It can only make the attempt wait on a key already gone, whose watch
+// then finds it gone at once. A member still before since (a follower
+// behind) is asked again with a linearizable read.
+func (a *attempt) readAhead(ctx context.Context, since int64) (*clientv3.TxnResponse, error) {
+	l := a.l
+	read1 := func(opts ...clientv3.OpOption) (*clientv3.TxnResponse, error) {
+		return l.txn(ctx, read,
+			[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(a.key), "=", a.rev)},
+			[]clientv3.Op{clientv3.OpGet(l.prefix, append([]clientv3.OpOption{clientv3.WithRange(l.end), clientv3.WithKeysOnly(),
+				clientv3.WithMaxCreateRev(a.rev - 1),
+				clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend), clientv3.WithLimit(2)}, opts...)...)},
+			nil)
+	}
+	resp, err := read1(clientv3.WithSerializable())
+	if err != nil || resp.Header.Revision >= since {
+		return resp, err
+	}
+	return read1()
+}
+
 // abandon removes the key of a failed attempt and returns the error to
 // report: the caller's context error if it ended, ErrClosed if the lock was
 // closed, else err. A write whose outcome was unknown becomes
 // ErrUnavailable once the key is known to be gone.
 func (a *attempt) abandon(ctx context.Context, err error) error {
+	a.dropOwn()
 	removed := a.remove()
 	if ctx.Err() != nil {
 		return ctx.Err()

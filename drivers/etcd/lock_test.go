@@ -9,7 +9,9 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
 
+	"github.com/atomix/go-client/conformance/testbackend"
 	"github.com/atomix/go-client/driver"
 )
 
@@ -45,17 +47,21 @@ func (o *lockOwner) release(ctx context.Context, h driver.Hold) (bool, error) {
 	return o.l.Release(ctx, o.owner, h.Version)
 }
 
-// watchRecorder records the keys a driver watches.
+// watchRecorder records the keys a driver watches, but for the watch that
+// keeps the stream open (see Driver.keepWatchStream).
 type watchRecorder struct {
 	clientv3.Watcher
-	mu   sync.Mutex
-	keys []string
+	prefix string // of the driver
+	mu     sync.Mutex
+	keys   []string
 }
 
 func (w *watchRecorder) Watch(ctx context.Context, key string, opts ...clientv3.OpOption) clientv3.WatchChan {
-	w.mu.Lock()
-	w.keys = append(w.keys, key)
-	w.mu.Unlock()
+	if key != w.prefix {
+		w.mu.Lock()
+		w.keys = append(w.keys, key)
+		w.mu.Unlock()
+	}
 	return w.Watcher.Watch(ctx, key, opts...)
 }
 
@@ -66,20 +72,21 @@ func (w *watchRecorder) seen() []string {
 }
 
 func recordWatches(d *Driver) *watchRecorder {
-	w := &watchRecorder{Watcher: d.client.Watcher}
+	w := &watchRecorder{Watcher: d.client.Watcher, prefix: d.prefix}
 	d.client.Watcher = w
 	return w
 }
 
-// waitWatches waits until the owner's driver has started n watches (or
-// more: the caller checks which), and n are in place with their catch-up
-// reads done, failing t after 10s.
+// waitWatches waits until the owner's driver reported n watches in place
+// (see etcdLock.watching: the watch of an attempt's own key counts once
+// made and again once its hold reads it), failing t after 10s. Every
+// watch in place was recorded by the owner's watchRecorder before.
 func (o *lockOwner) waitWatches(t *testing.T, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for len(o.watched.seen()) < n || o.ready.Load() < int64(n) {
+	for o.ready.Load() < int64(n) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the owner started the watches %q, want %d", o.watched.seen(), n)
+			t.Fatalf("the owner started the watches %q, %d in place; want %d in place", o.watched.seen(), o.ready.Load(), n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -156,36 +163,48 @@ func closed(ch <-chan struct{}) bool {
 	}
 }
 
-// TestLockQueueFencingAndHandoff: holders get the lock in queue order with
-// strictly increasing versions, each waiter watching only its predecessor,
-// and a waiter whose predecessor is the holder takes over with no request.
-func TestLockQueueFencingAndHandoff(t *testing.T) {
-	ctx := testContext(t)
+// queueOfThree makes three owners of one lock: A, which holds it (ha); B,
+// queued behind A; and C, queued behind B. It returns them, B's and C's
+// Acquire results to come, and the queue's keys.
+func queueOfThree(ctx context.Context, t *testing.T) (a, b, c *lockOwner, ha driver.Hold, gotB, gotC <-chan acquireResult, q []*mvccKV) {
+	t.Helper()
 	prefix, id := testPrefix(t), driver.ID{Name: "lock"}
-	a, b, c := newLockOwner(t, prefix, id), newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
-
+	a, b, c = newLockOwner(t, prefix, id), newLockOwner(t, prefix, id), newLockOwner(t, prefix, id)
 	ha, err := a.acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gotB := b.acquireAsync(ctx)
+	gotB = b.acquireAsync(ctx)
 	waitQueue(t, a.l, 2)
-	gotC := c.acquireAsync(ctx)
-	q := waitQueue(t, a.l, 3)
+	// B's watches of its own key and of A's are in place before C writes.
+	b.waitWatches(t, 2)
+	gotC = c.acquireAsync(ctx)
+	q = waitQueue(t, a.l, 3)
+	return a, b, c, ha, gotB, gotC, q
+}
+
+// TestLockQueueFencingAndHandoff: holders get the lock in queue order with
+// strictly increasing versions, each waiter watching only its predecessor
+// (and its own key, for its hold), and a waiter whose predecessor is the
+// holder takes over with no request, nor reads its own key for its hold.
+func TestLockQueueFencingAndHandoff(t *testing.T) {
+	ctx := testContext(t)
+	a, b, c, ha, gotB, gotC, q := queueOfThree(ctx, t)
 	if uint64(q[0].CreateRevision) != ha.Version {
 		t.Errorf("holder's version %d is not its key's create revision %d", ha.Version, q[0].CreateRevision)
 	}
 	notYet(t, gotB, "B's Acquire while A holds")
 
 	// B waits on A (the head: no further request needed), C on B. Each
-	// watches after its key is in the queue: wait for the watches.
-	b.waitWatches(t, 1)
-	c.waitWatches(t, 1)
-	if w := b.watched.seen(); len(w) != 1 || w[0] != string(q[0].Key) {
-		t.Errorf("B watched %q, want only A's key %q", w, q[0].Key)
+	// watches its own key before enqueueing it, and its predecessor after:
+	// wait for both.
+	b.waitWatches(t, 2)
+	c.waitWatches(t, 2)
+	if w := b.watched.seen(); len(w) != 2 || w[0] != string(q[1].Key) || w[1] != string(q[0].Key) {
+		t.Errorf("B watched %q, want its own key %q, then A's key %q", w, q[1].Key, q[0].Key)
 	}
-	if w := c.watched.seen(); len(w) != 1 || w[0] != string(q[1].Key) {
-		t.Errorf("C watched %q, want only B's key %q", w, q[1].Key)
+	if w := c.watched.seen(); len(w) != 2 || w[0] != string(q[2].Key) || w[1] != string(q[1].Key) {
+		t.Errorf("C watched %q, want its own key %q, then B's key %q", w, q[2].Key, q[1].Key)
 	}
 	bKey := string(q[1].Key)
 	requestsB, ownReadsB := b.requests.requests(), b.requests.getsOf(bKey)
@@ -201,10 +220,15 @@ func TestLockQueueFencingAndHandoff(t *testing.T) {
 	if rb.Version <= ha.Version {
 		t.Errorf("B's version %d is not above A's %d", rb.Version, ha.Version)
 	}
-	// The hold's watch of B's own key reads it once in place, in the
-	// background: not part of the takeover.
-	if n := (b.requests.requests() - requestsB) - (b.requests.getsOf(bKey) - ownReadsB); n != 0 {
+	if n := b.requests.requests() - requestsB; n != 0 {
 		t.Errorf("B sent %d requests to take over from the holder, want 0", n)
+	}
+	// The hold uses the watch of B's own key that was in place before the
+	// key was created (or at its creation, nothing written in between): it
+	// saw every deletion since, no read needed.
+	b.waitWatches(t, 3)
+	if n := b.requests.getsOf(bKey) - ownReadsB; n != 0 {
+		t.Errorf("B read its own key %d times for its hold, want 0", n)
 	}
 	notYet(t, gotC, "C's Acquire while B holds")
 	if v, held, err := a.l.Holder(ctx); err != nil || !held || v != rb.Version {
@@ -248,7 +272,7 @@ func TestLockWaiterWhosePredecessorLeaves(t *testing.T) {
 	q := waitQueue(t, a.l, 3)
 	// C's watch of B must be in place before B leaves: had B gone first,
 	// C would find it gone by reading, without a watch of it to count.
-	c.waitWatches(t, 1)
+	c.waitWatches(t, 2) // its own key's and B's
 
 	cancelB()
 	rb := receive(t, gotB, "B's cancelled Acquire")
@@ -264,10 +288,10 @@ func TestLockWaiterWhosePredecessorLeaves(t *testing.T) {
 	if rc.err != nil || rc.Version <= ha.Version || rc.Version != uint64(q[2].CreateRevision) {
 		t.Errorf("C's Acquire = %d, %v; want its key's create revision %d", rc.Version, rc.err, q[2].CreateRevision)
 	}
-	// C watched B, then A, then (holding) its own key.
+	// C watched its own key (kept for its hold), then B, then A.
 	c.waitWatches(t, 3)
-	if w := c.watched.seen(); len(w) != 3 || w[0] != string(q[1].Key) || w[1] != string(q[0].Key) || w[2] != string(q[2].Key) {
-		t.Errorf("C watched %q, want B's key %q, A's key %q, its own %q", w, q[1].Key, q[0].Key, q[2].Key)
+	if w := c.watched.seen(); len(w) != 3 || w[0] != string(q[2].Key) || w[1] != string(q[1].Key) || w[2] != string(q[0].Key) {
+		t.Errorf("C watched %q, want its own %q, B's key %q, A's key %q", w, q[2].Key, q[1].Key, q[0].Key)
 	}
 }
 
@@ -432,4 +456,77 @@ func TestLockStaleCleanupSparesLaterAttempt(t *testing.T) {
 		t.Errorf("an earlier attempt's cleanup removed the current hold's key")
 	}
 	notYet(t, h.Gone, "Gone after a stale cleanup")
+}
+
+// TestLockHoldsShareOneWatchStream: a lock taken and released in a loop,
+// each hold's watch the only one of the driver while it lasts, opens one
+// gRPC watch stream, not one per hold (see Driver.keepWatchStream).
+func TestLockHoldsShareOneWatchStream(t *testing.T) {
+	ctx := testContext(t)
+	var streams atomic.Int64
+	count := func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		if method == "/etcdserverpb.Watch/Watch" {
+			streams.Add(1)
+		}
+		return streamer(ctx, desc, cc, method, opts...)
+	}
+	raw, err := clientv3.New(clientv3.Config{
+		Endpoints:   testbackend.Etcd(t),
+		DialOptions: []grpc.DialOption{grpc.WithChainStreamInterceptor(count)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	d := NewFromClient(raw, testPrefix(t))
+	defer d.Close(ctx)
+	s := newTestSession(t, d, 0)
+	l, err := d.OpenLock(ctx, driver.ID{Name: "lock"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		h, err := l.Acquire(ctx, s, "owner")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := l.Release(ctx, "owner", h.Version); err != nil || !ok {
+			t.Fatalf("Release = %v, %v", ok, err)
+		}
+		receive(t, h.Gone, "Gone after Release")
+	}
+	if n := streams.Load(); n != 1 {
+		t.Errorf("5 holds opened %d watch streams, want 1", n)
+	}
+}
+
+// TestLockTakeoverReadIsSerializable: a waiter whose predecessor was not
+// the head when it was queued finds who is ahead after the predecessor
+// goes with one serializable read (see attempt.readAhead), no round of the
+// consensus protocol, and then holds the lock.
+func TestLockTakeoverReadIsSerializable(t *testing.T) {
+	ctx := testContext(t)
+	a, b, c, ha, gotB, gotC, _ := queueOfThree(ctx, t) // ahead of C: B, then A
+	c.waitWatches(t, 2)
+	if ok, err := a.release(ctx, ha); err != nil || !ok {
+		t.Fatalf("A Release = %v, %v", ok, err)
+	}
+	rb := receive(t, gotB, "B's Acquire")
+	if rb.err != nil {
+		t.Fatal(rb.err)
+	}
+	requestsC, serializableC := c.requests.requests(), c.requests.serializable.Load()
+	if ok, err := b.release(ctx, rb.Hold); err != nil || !ok {
+		t.Fatalf("B Release = %v, %v", ok, err)
+	}
+	rc := receive(t, gotC, "C's Acquire")
+	if rc.err != nil || rc.Version <= rb.Version {
+		t.Fatalf("C's Acquire = %d, %v; want a version above B's %d", rc.Version, rc.err, rb.Version)
+	}
+	if n := c.requests.requests() - requestsC; n != 1 {
+		t.Errorf("C sent %d requests to take over, want 1", n)
+	}
+	if n := c.requests.serializable.Load() - serializableC; n != 1 {
+		t.Errorf("C's read of the keys ahead was serializable %d times, want 1", n)
+	}
 }

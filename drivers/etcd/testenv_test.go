@@ -68,17 +68,50 @@ func newTestSession(t testing.TB, d *Driver, ttl time.Duration) *session {
 	return s.(*session)
 }
 
-// txnCounter counts the requests a driver sends through its KV, and the
-// Gets by key.
+// txnCounter counts the requests a driver sends through its KV, the Gets
+// by key, and the transactions that read serializably.
 type txnCounter struct {
 	clientv3.KV
-	n atomic.Int64
+	n            atomic.Int64
+	serializable atomic.Int64
 
 	mu   sync.Mutex
 	gets map[string]int
 }
 
-func (c *txnCounter) Txn(ctx context.Context) clientv3.Txn { c.n.Add(1); return c.KV.Txn(ctx) }
+func (c *txnCounter) Txn(ctx context.Context) clientv3.Txn {
+	c.n.Add(1)
+	return countedTxn{Txn: c.KV.Txn(ctx), c: c}
+}
+
+// countedTxn counts, in c, the transactions whose branches read
+// serializably.
+type countedTxn struct {
+	clientv3.Txn
+	c *txnCounter
+}
+
+func (t countedTxn) If(cs ...clientv3.Cmp) clientv3.Txn {
+	return countedTxn{Txn: t.Txn.If(cs...), c: t.c}
+}
+
+func (t countedTxn) Then(ops ...clientv3.Op) clientv3.Txn {
+	t.count(ops)
+	return countedTxn{Txn: t.Txn.Then(ops...), c: t.c}
+}
+
+func (t countedTxn) Else(ops ...clientv3.Op) clientv3.Txn {
+	return countedTxn{Txn: t.Txn.Else(ops...), c: t.c}
+}
+
+func (t countedTxn) count(ops []clientv3.Op) {
+	for _, op := range ops {
+		if op.IsGet() && op.IsSerializable() {
+			t.c.serializable.Add(1)
+			return
+		}
+	}
+}
 
 func (c *txnCounter) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
 	c.n.Add(1)

@@ -434,24 +434,6 @@ func BenchmarkScaleThroughput64(b *testing.B) {
 		scalebench.Throughput(b, atomixPut(b, ctx, c))
 	})
 	b.Run("interleaved", func(b *testing.B) {
-		ctx := context.Background()
-		variants := [2]func(context.Context, int) error{rawPut(rawClient(b)), atomixPut(b, ctx, benchClient(b))}
-		const batch = 1000 // per variant and round
-		for _, v := range variants {
-			scalebench.Concurrent(b, 0, batch, v) // both pools fill up first
-		}
-		var spent [2]time.Duration
-		b.ResetTimer()
-		for done, round := 0, 0; done < b.N; round++ {
-			n := min(batch, b.N-done)
-			for k := range 2 {
-				v := (k + round) % 2
-				spent[v] += scalebench.Concurrent(b, done, n, variants[v])
-			}
-			done += n
-		}
-		b.ReportMetric(float64(b.N)/spent[0].Seconds(), "raw-ops/s")
-		b.ReportMetric(float64(b.N)/spent[1].Seconds(), "atomix-ops/s")
-		b.ReportMetric(float64(spent[0])/float64(spent[1]), "atomix/raw")
+		scalebench.ThroughputVersus(b, rawPut(rawClient(b)), atomixPut(b, context.Background(), benchClient(b)))
 	})
 }
