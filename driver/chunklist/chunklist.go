@@ -319,7 +319,7 @@ func At(index int) Place {
 }
 
 func outOfRange(d *Dir) error {
-	return driver.Errorf(driver.ErrNotFound, "the list has %d items", d.Total)
+	return driver.Errorf(driver.ErrNotFound, "index out of range (length %d)", d.Total)
 }
 
 // Edit is a change to the items of one chunk: given the chunk's items (a

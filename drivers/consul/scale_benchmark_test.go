@@ -12,8 +12,10 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/atomix/go-client/conformance/scalebench"
 	"github.com/atomix/go-client/conformance/testbackend"
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/chunklist"
 )
 
 // The scale benchmarks measure the driver's operations on collections of
@@ -147,25 +149,37 @@ func BenchmarkScaleIndexedMap(b *testing.B) {
 	}
 }
 
+// BenchmarkScaleList measures the list's operations on lists of
+// scalebench.Sizes() items of 100 bytes (ATOMIX_SCALE_N=100000 for a
+// longer one), filled as a run of Appends would have left them. Insert and
+// Remove in the middle are measured as pairs, so the list keeps its size.
 func BenchmarkScaleList(b *testing.B) {
 	ctx := context.Background()
-	for _, n := range scaleSizes {
+	for _, n := range scalebench.Sizes() {
 		d := testDriverAt(b, testbackend.Consul(b), testPrefix(b))
 		l := newList(d, testID("scale"))
-		h := &listHeader{next: uint64(n + 1)}
-		fill(b, d, n, func(i int) []kvOp {
-			h.ids = append(h.ids, uint64(i+1))
-			return []kvOp{{Verb: api.KVSet, Key: l.item(uint64(i + 1)), Value: value100}}
-		})
-		if _, err := d.apply(ctx, []kvOp{{Verb: api.KVSet, Key: l.header, Value: h.encode()}}); err != nil {
-			b.Fatal(err)
-		}
+		fillList(b, l, n)
 		for _, op := range []struct {
 			name string
 			f    func(i int) error
 		}{
 			{"Get(mid)", func(int) error { _, err := l.Get(ctx, n/2); return err }},
 			{"Set(mid)", func(i int) error { _, err := l.Set(ctx, n/2, valueN(i)); return err }},
+			{"Insert+Remove(mid)", func(i int) error {
+				if err := l.Insert(ctx, n/2, valueN(i)); err != nil {
+					return err
+				}
+				_, err := l.Remove(ctx, n/2)
+				return err
+			}},
+			{"Append+Remove(last)", func(i int) error {
+				at, err := l.Append(ctx, valueN(i))
+				if err != nil {
+					return err
+				}
+				_, err = l.Remove(ctx, at)
+				return err
+			}},
 			{"Len", func(int) error { _, err := l.Len(ctx); return err }},
 		} {
 			b.Run(fmt.Sprintf("N=%d/%s", n, op.name), func(b *testing.B) {
@@ -176,6 +190,38 @@ func BenchmarkScaleList(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// fillList writes n items of 100 bytes into l's directory and chunks
+// directly, in chunks as full as Append leaves them, a few chunks per
+// transaction.
+func fillList(b *testing.B, l *consulList, n int) {
+	b.Helper()
+	per := 1
+	for per < n && len(listBounds.Split(slices.Repeat([][]byte{value100}, per+1))) == 1 {
+		per++
+	}
+	dir := &chunklist.Dir{}
+	var ops []kvOp
+	for start := 0; start < n; start += per {
+		items := make([][]byte, min(per, n-start))
+		for i := range items {
+			items[i] = valueN(start + i)
+		}
+		id := dir.Next
+		dir.Next++
+		dir.Chunks = append(dir.Chunks, chunklist.Ref{ID: id, N: int64(len(items))})
+		ops = append(ops, kvOp{Verb: api.KVSet, Key: l.chunkKey(id), Value: chunklist.EncodeChunk(items)})
+		if len(ops) == 16 || start+per >= n {
+			if _, err := l.d.apply(context.Background(), ops); err != nil {
+				b.Fatal(err)
+			}
+			ops = nil
+		}
+	}
+	if _, err := l.d.apply(context.Background(), []kvOp{{Verb: api.KVSet, Key: l.dirKey, Value: dir.Encode()}}); err != nil {
+		b.Fatal(err)
 	}
 }
 
