@@ -72,10 +72,15 @@
 // then a KV lock with the session). The fencing version is the hold's
 // ModifyIndex, Consul's index of the acquisition: every acquisition is a
 // later raft entry, so versions strictly increase across holders. Waiters
-// register a key and follow the hold with blocking queries; a release
-// reads the waiters and hands the lock to the first one in the transaction
-// that releases it, so the waiter holds the lock as soon as its blocking
-// query answers. A waiter whose context ends deletes its key: nothing stays
+// register a key and queue in the order of those keys' creation: the first
+// follows the hold with blocking queries, each other one the key of the
+// waiter before it (as in ZooKeeper's lock recipe), so a handover wakes the
+// new holder and the new first waiter rather than every waiter. A release
+// reads the waiters and hands the lock to the first one in the
+// transaction that releases it, so the waiter holds the lock as soon as
+// its blocking query answers. An instance that found its lock contended
+// registers at once on its next Acquire instead of first trying a take
+// that would fail. A waiter whose context ends deletes its key: nothing stays
 // behind. The hold and the waiter keys hold the attempt's token and the
 // owner; the driver keeps no state per owner, and a hold's Gone channel
 // closes when a blocking query on the hold shows it deleted or replaced.

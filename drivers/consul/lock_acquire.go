@@ -72,12 +72,26 @@ type attempt struct {
 	// on the backend.
 	traces     bool
 	registered bool
+	// ahead is the waiter key this attempt follows: the one registered
+	// just before its own (see attempt.await); nil when the attempt is the
+	// first waiter, or does not know its place yet (placed false).
+	ahead  *api.KVPair
+	placed bool
 }
 
 // take acquires the lock. Without wait it returns errHeld when the lock is
 // held.
 func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 	var current *api.KVPair // h as last read; nil when absent
+	if wait && a.l.busy.Load() {
+		// Contended: wait in line at once (see consulLock.busy).
+		a.traces = true
+		next, err := a.register(ctx)
+		if err != nil {
+			return 0, err
+		}
+		current, a.registered = next, next != nil
+	}
 	for {
 		if current == nil || current.Session == "" { // free: take it
 			version, err := a.grab(ctx, current)
@@ -104,6 +118,7 @@ func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 		if current.Session == a.sess.id && bytes.Equal(current.Value, a.value) {
 			return current.ModifyIndex, nil // handed over by the last holder
 		}
+		a.l.busy.Store(true)
 		if !wait {
 			return 0, errHeld
 		}
@@ -117,8 +132,7 @@ func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 			continue
 		}
 		// Held by someone else: wait for h to change.
-		q := (&api.QueryOptions{WaitIndex: current.ModifyIndex, WaitTime: a.l.d.opts.WaitTime}).WithContext(ctx)
-		next, _, err := a.l.d.kv.Get(a.l.holdKey, q)
+		next, err := a.await(ctx, current)
 		if err != nil {
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
@@ -133,6 +147,46 @@ func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 		}
 		current = next
 	}
+}
+
+// await waits for the attempt's turn while h is current (held by someone
+// else), and returns h as it is then. Waiters queue in the order of their
+// keys' CreateIndex, the order in which releases hand the lock over, and
+// each follows only the waiter ahead of it, like the waiters of
+// ZooKeeper's lock recipe: the first waiter follows h, every other one the
+// key of the waiter just before it, which goes when that waiter takes the
+// lock or gives up (or its session ends). So a handover wakes two waiters,
+// the one that holds the lock and the one that becomes first, not all of
+// them: with every waiter following h, each handover cost K-1 blocking
+// queries answered and asked again. When its place is not known, await
+// lists the lock's keys to find it; an attempt whose key is not among them
+// follows h.
+func (a *attempt) await(ctx context.Context, current *api.KVPair) (*api.KVPair, error) {
+	if !a.placed {
+		pairs, _, err := a.l.d.kv.List(a.l.dir, readLeader(ctx))
+		if err != nil {
+			return nil, err
+		}
+		hold, _ := a.l.scan(pairs)
+		a.ahead, a.placed = a.l.ahead(pairs, a.l.waiters+a.token), true
+		if hold == nil || hold.ModifyIndex != current.ModifyIndex {
+			return hold, nil // changed meanwhile: the caller looks at it first
+		}
+	}
+	if a.ahead == nil {
+		q := (&api.QueryOptions{WaitIndex: current.ModifyIndex, WaitTime: a.l.d.opts.WaitTime}).WithContext(ctx)
+		next, _, err := a.l.d.kv.Get(a.l.holdKey, q)
+		return next, err
+	}
+	q := (&api.QueryOptions{WaitIndex: a.ahead.ModifyIndex, WaitTime: a.l.d.opts.WaitTime}).WithContext(ctx)
+	next, _, err := a.l.d.kv.Get(a.ahead.Key, q)
+	if err != nil {
+		return nil, err
+	}
+	if next == nil || next.ModifyIndex != a.ahead.ModifyIndex {
+		a.placed = false // gone: find the place again
+	}
+	return current, nil
 }
 
 // grab is one acquisition transaction for a free h: absent (current nil),
@@ -176,6 +230,7 @@ func (a *attempt) register(ctx context.Context) (*api.KVPair, error) {
 		a.sess.end()
 		return nil, errSessionEnded
 	case rb != nil && rb.has(1): // h is absent: no need to wait
+		a.l.busy.Store(false)
 		return nil, nil
 	case rb != nil:
 		return nil, unexpected(rb)
