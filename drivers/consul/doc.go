@@ -73,9 +73,10 @@
 // ModifyIndex, Consul's index of the acquisition: every acquisition is a
 // later raft entry, so versions strictly increase across holders. Waiters
 // register a key and queue in the order of those keys' creation: the first
-// follows the hold with blocking queries, each other one the key of the
-// waiter before it (as in ZooKeeper's lock recipe), so a handover wakes the
-// new holder and the new first waiter rather than every waiter. A release
+// follows the lock's keys with blocking queries, each other one the key of
+// the waiter before it (as in ZooKeeper's lock recipe), so a handover wakes
+// the new holder and the new first waiter rather than every waiter, and the
+// new holder knows the next waiter from the answer that gave it the lock. A release
 // reads the waiters and hands the lock to the first one in the
 // transaction that releases it, so the waiter holds the lock as soon as
 // its blocking query answers. An instance that found its lock contended

@@ -30,9 +30,10 @@ import (
 //
 // A waiter registers its key (one transaction that also reads h), then
 // waits with blocking queries in the order of the waiter keys'
-// CreateIndex: the first waiter follows h, each other one the key of the
-// waiter just before it (see attempt.await), so that a handover wakes two
-// waiters, not all of them. A release reads the lock's keys and, in
+// CreateIndex: the first waiter follows the lock's keys, each other one
+// the key of the waiter just before it (see attempt.await), so that a
+// handover wakes two waiters, not all of them. A release reads the lock's
+// keys (or has them from the hold's follower) and, in
 // one transaction, deletes h, creates it again for the first waiter with
 // that waiter's session and value, and deletes the waiter's key. The
 // waiter's blocking query answers with h carrying its own token: it holds
@@ -260,13 +261,21 @@ func (l *consulLock) Holder(ctx context.Context) (uint64, bool, error) {
 // a blocking query on the lock's keys shows h deleted or replaced, or when
 // sess ends (or the driver is closed, which ends sess), whichever comes
 // first. Its goroutine ends then too. While it runs it keeps what its last
-// answer showed in l.held, for Release; its first query does not block, so
-// that Release knows the waiters soon after the acquisition.
-func (l *consulLock) watchHold(sess *session, version uint64) <-chan struct{} {
+// answer showed in l.held, for Release. Its first query does not block, so
+// that Release knows the waiters soon after the acquisition, unless the
+// acquisition came with an answer to start from (from, not nil: the
+// first waiter's answer that handed it the lock).
+func (l *consulLock) watchHold(sess *session, version uint64, from *seenKeys) <-chan struct{} {
 	gone := make(chan struct{})
 	seen := make(chan struct{})
+	var index uint64
 	l.mu.Lock()
-	l.seen[version] = seen
+	if from != nil && from.hold == version {
+		l.held[version], index = from.view, from.index
+		close(seen)
+	} else {
+		l.seen[version] = seen
+	}
 	l.mu.Unlock()
 	// answered ends the wait of a Release for the first answer.
 	answered := func() {
@@ -286,7 +295,7 @@ func (l *consulLock) watchHold(sess *session, version uint64) <-chan struct{} {
 			l.mu.Unlock()
 		}()
 		ended := false
-		follow(sess.ctx, l.d, 0, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
+		follow(sess.ctx, l.d, index, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
 			pairs, meta, err := l.d.kv.List(l.dir, q)
 			if err != nil {
 				answered() // Release reads for itself

@@ -44,7 +44,7 @@ func (l *consulLock) acquire(ctx context.Context, s driver.Session, owner string
 	version, err := a.take(actx, wait)
 	switch {
 	case err == nil:
-		return driver.Hold{Version: version, Gone: l.watchHold(sess, version)}, true, nil
+		return driver.Hold{Version: version, Gone: l.watchHold(sess, version, a.seen)}, true, nil
 	case errors.Is(err, errHeld):
 		return driver.Hold{}, false, nil
 	}
@@ -77,6 +77,17 @@ type attempt struct {
 	// first waiter, or does not know its place yet (placed false).
 	ahead  *api.KVPair
 	placed bool
+	// seen is what the first waiter's last answer showed of the lock's
+	// keys: when that answer handed it the lock, the hold's follower
+	// starts from it (see consulLock.watchHold).
+	seen *seenKeys
+}
+
+// seenKeys is one answer to a listing of a lock's keys.
+type seenKeys struct {
+	view  holdView
+	hold  uint64 // the hold's ModifyIndex
+	index uint64 // the answer's index
 }
 
 // take acquires the lock. Without wait it returns errHeld when the lock is
@@ -94,6 +105,7 @@ func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 	}
 	for {
 		if current == nil || current.Session == "" { // free: take it
+			a.seen = nil
 			version, err := a.grab(ctx, current)
 			switch {
 			case err == nil:
@@ -116,6 +128,9 @@ func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 			continue
 		}
 		if current.Session == a.sess.id && bytes.Equal(current.Value, a.value) {
+			if a.seen != nil && a.seen.hold != current.ModifyIndex {
+				a.seen = nil // not what handed it over
+			}
 			return current.ModifyIndex, nil // handed over by the last holder
 		}
 		a.l.busy.Store(true)
@@ -153,9 +168,11 @@ func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 // else), and returns h as it is then. Waiters queue in the order of their
 // keys' CreateIndex, the order in which releases hand the lock over, and
 // each follows only the waiter ahead of it, like the waiters of
-// ZooKeeper's lock recipe: the first waiter follows h, every other one the
-// key of the waiter just before it, which goes when that waiter takes the
-// lock or gives up (or its session ends). So a handover wakes two waiters,
+// ZooKeeper's lock recipe: the first waiter follows the lock's keys (so
+// that when it is handed the lock it also knows the next waiter, and its
+// Release is one transaction), every other one the key of the waiter just
+// before it, which goes when that waiter takes the lock or gives up (or
+// its session ends). So a handover wakes two waiters,
 // the one that holds the lock and the one that becomes first, not all of
 // them: with every waiter following h, each handover cost K-1 blocking
 // queries answered and asked again. When its place is not known, await
@@ -163,20 +180,34 @@ func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 // follows h.
 func (a *attempt) await(ctx context.Context, current *api.KVPair) (*api.KVPair, error) {
 	if !a.placed {
-		pairs, _, err := a.l.d.kv.List(a.l.dir, readLeader(ctx))
+		pairs, meta, err := a.l.d.kv.List(a.l.dir, readLeader(ctx))
 		if err != nil {
 			return nil, err
 		}
 		hold, _ := a.l.scan(pairs)
 		a.ahead, a.placed = a.l.ahead(pairs, a.l.waiters+a.token), true
+		a.seen = &seenKeys{index: meta.LastIndex}
 		if hold == nil || hold.ModifyIndex != current.ModifyIndex {
 			return hold, nil // changed meanwhile: the caller looks at it first
 		}
 	}
 	if a.ahead == nil {
-		q := (&api.QueryOptions{WaitIndex: current.ModifyIndex, WaitTime: a.l.d.opts.WaitTime}).WithContext(ctx)
-		next, _, err := a.l.d.kv.Get(a.l.holdKey, q)
-		return next, err
+		index := current.ModifyIndex
+		if a.seen != nil {
+			index = a.seen.index
+		}
+		q := (&api.QueryOptions{WaitIndex: index, WaitTime: a.l.d.opts.WaitTime}).WithContext(ctx)
+		pairs, meta, err := a.l.d.kv.List(a.l.dir, q)
+		if err != nil {
+			a.seen = nil
+			return nil, err
+		}
+		hold, first := a.l.scan(pairs)
+		a.seen = &seenKeys{index: meta.LastIndex}
+		if hold != nil {
+			a.seen.view, a.seen.hold = holdView{owner: ownerOf(hold.Value), first: first}, hold.ModifyIndex
+		}
+		return hold, nil
 	}
 	q := (&api.QueryOptions{WaitIndex: a.ahead.ModifyIndex, WaitTime: a.l.d.opts.WaitTime}).WithContext(ctx)
 	next, _, err := a.l.d.kv.Get(a.ahead.Key, q)
