@@ -34,7 +34,7 @@
 //	map, set         /<key> per entry or element
 //	lock             /h, the hold, present while held; /w/<token> per waiter
 //	election         /c/<candidate> per candidate; /term, the term record
-//	list             /h, the order of item IDs; /i/<id> per item
+//	list             /d, the directory of chunks; /c/<id> per chunk of items
 //	indexedmap       /n, the last index; /k/<key> per entry (index in Flags);
 //	                 /x/<index> per entry, naming its key
 //
@@ -72,10 +72,16 @@
 // then a KV lock with the session). The fencing version is the hold's
 // ModifyIndex, Consul's index of the acquisition: every acquisition is a
 // later raft entry, so versions strictly increase across holders. Waiters
-// register a key and follow the hold with blocking queries; a release
-// reads the waiters and hands the lock to the first one in the transaction
-// that releases it, so the waiter holds the lock as soon as its blocking
-// query answers. A waiter whose context ends deletes its key: nothing stays
+// register a key and queue in the order of those keys' creation: the first
+// follows the lock's keys with blocking queries, each other one the key of
+// the waiter before it (as in ZooKeeper's lock recipe), so a handover wakes
+// the new holder and the new first waiter rather than every waiter, and the
+// new holder knows the next waiter from the answer that gave it the lock. A release
+// reads the waiters and hands the lock to the first one in the
+// transaction that releases it, so the waiter holds the lock as soon as
+// its blocking query answers. An instance that found its lock contended
+// registers at once on its next Acquire instead of first trying a take
+// that would fail. A waiter whose context ends deletes its key: nothing stays
 // behind. The hold and the waiter keys hold the attempt's token and the
 // owner; the driver keeps no state per owner, and a hold's Gone channel
 // closes when a blocking query on the hold shows it deleted or replaced.
@@ -162,12 +168,29 @@
 // block of index keys around a bound that holds the answer (the bound is
 // the last index assigned for Last, the lowest index the instance found
 // before for First), which Consul serves by walking that block alone: O(1)
-// unless the nearest entry is far from the bound. Len is a keys-only
-// listing, O(n) keys transferred (no values): Consul's KV API has no count,
-// and keeping one would make every write of a map or set contend on one
-// key. A List keeps its order in one header key (see consulList), so
-// its operations read or rewrite O(n) bytes: lists of more than some ten
-// thousand items are better kept in an IndexedMap.
+// unless the nearest entry is far from the bound. Their Len (and a Set's)
+// is a keys-only listing, O(n) keys transferred (no values): Consul's KV
+// API has no count, and keeping one would make every write of a map or set
+// contend on one key.
+//
+// A List is a chunked list, the layout the etcd driver uses too (package
+// driver/chunklist): a directory key names the list's chunks in order with
+// the number of items of each, and each chunk key holds a run of at most 128
+// consecutive items and 4 KiB (an item of more than 1 KiB is a chunk of its
+// own). Every change is one transaction that check-and-sets the directory
+// and one chunk by their ModifyIndexes, so Get, Set, Insert, Remove and
+// Append read and write a bounded chunk plus a directory of a few bytes per
+// chunk, whatever the list's length, and Len reads the directory alone. An
+// instance keeps the directory and the chunk it last used, so Get is one
+// read-only transaction and a write near the last one one transaction, while
+// nobody else changes the list's shape. The directory (about 3 bytes per
+// chunk) must fit in a transaction beside the largest value until the list
+// holds some 6,000 chunks (200,000 items of 100 bytes); beyond, only values
+// near the largest size are refused. Items and watches read the whole list
+// in one listing (Consul cannot read several requests at one index). An
+// earlier version kept one header key holding every item's ID (O(n) bytes
+// read and rewritten by every operation); lists it wrote are not readable by
+// this one (it was never released).
 //
 // # Consistency
 //

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/consul/api"
 
@@ -28,7 +29,11 @@ import (
 // strictly increasing across holders, and a version alone names a hold.
 //
 // A waiter registers its key (one transaction that also reads h), then
-// follows h with blocking queries. A release reads the lock's keys and, in
+// waits with blocking queries in the order of the waiter keys'
+// CreateIndex: the first waiter follows the lock's keys, each other one
+// the key of the waiter just before it (see attempt.await), so that a
+// handover wakes two waiters, not all of them. A release reads the lock's
+// keys (or has them from the hold's follower) and, in
 // one transaction, deletes h, creates it again for the first waiter with
 // that waiter's session and value, and deletes the waiter's key. The
 // waiter's blocking query answers with h carrying its own token: it holds
@@ -57,6 +62,18 @@ type consulLock struct {
 	// transaction, without reading the waiters first.
 	mu   sync.Mutex
 	held map[uint64]holdView
+	// seen maps the version of every hold whose follower has not
+	// answered yet to a channel closed when it has (or failed to).
+	// Release waits for that answer rather than read the keys itself.
+	seen map[uint64]chan struct{}
+
+	// busy is set while this instance believes the lock is contended:
+	// its last attempt found it held, or its last release handed it to a
+	// waiter. An Acquire then registers as a waiter at once (that
+	// transaction also reads the hold) instead of first trying a take
+	// that would fail: under contention a waiter costs one write, not
+	// two writes and a read.
+	busy atomic.Bool
 }
 
 // holdView is a hold as its follower last saw it.
@@ -73,6 +90,7 @@ func newLock(d *Driver, id driver.ID) *consulLock {
 	l.dir = l.base + "/"
 	l.holdKey, l.waiters = l.dir+"h", l.dir+"w/"
 	l.held = map[uint64]holdView{}
+	l.seen = map[uint64]chan struct{}{}
 	return l
 }
 
@@ -105,6 +123,15 @@ func ownerOf(value []byte) string {
 func (l *consulLock) Release(ctx context.Context, owner string, version uint64) (bool, error) {
 	if err := l.check(); err != nil {
 		return false, err
+	}
+	l.mu.Lock()
+	seen := l.seen[version]
+	l.mu.Unlock()
+	if seen != nil {
+		select { // the follower's first answer is on its way
+		case <-seen:
+		case <-ctx.Done():
+		}
 	}
 	l.mu.Lock()
 	view, known := l.held[version]
@@ -160,6 +187,27 @@ func (l *consulLock) scan(pairs api.KVPairs) (hold, first *api.KVPair) {
 	return hold, first
 }
 
+// ahead returns, among the lock's keys, the waiter registered just before
+// the waiter key own: nil when own is first, or not among them.
+func (l *consulLock) ahead(pairs api.KVPairs, own string) *api.KVPair {
+	var me *api.KVPair
+	for _, p := range pairs {
+		if p.Key == own {
+			me = p
+		}
+	}
+	if me == nil {
+		return nil
+	}
+	var ahead *api.KVPair
+	for _, p := range pairs {
+		if strings.HasPrefix(p.Key, l.waiters) && p.Session != "" && p.CreateIndex < me.CreateIndex && (ahead == nil || p.CreateIndex > ahead.CreateIndex) {
+			ahead = p
+		}
+	}
+	return ahead
+}
+
 // handOver ends the hold with version, in favour of the waiter w if it is
 // not nil and still waiting, and reports whether the hold was still there.
 func (l *consulLock) handOver(ctx context.Context, version uint64, w *api.KVPair) (bool, error) {
@@ -181,6 +229,7 @@ func (l *consulLock) handOver(ctx context.Context, version uint64, w *api.KVPair
 		// The waiter left or its session ended: let the others race.
 		return l.release(ctx, version)
 	}
+	l.busy.Store(true)
 	return true, nil
 }
 
@@ -212,20 +261,46 @@ func (l *consulLock) Holder(ctx context.Context) (uint64, bool, error) {
 // a blocking query on the lock's keys shows h deleted or replaced, or when
 // sess ends (or the driver is closed, which ends sess), whichever comes
 // first. Its goroutine ends then too. While it runs it keeps what its last
-// answer showed in l.held, for Release; its first query does not block, so
-// that Release knows the waiters soon after the acquisition.
-func (l *consulLock) watchHold(sess *session, version uint64) <-chan struct{} {
+// answer showed in l.held, for Release. Its first query does not block, so
+// that Release knows the waiters soon after the acquisition, unless the
+// acquisition came with an answer to start from (from, not nil: the
+// first waiter's answer that handed it the lock).
+func (l *consulLock) watchHold(sess *session, version uint64, from *seenKeys) <-chan struct{} {
 	gone := make(chan struct{})
+	seen := make(chan struct{})
+	var index uint64
+	l.mu.Lock()
+	if from != nil && from.hold == version {
+		l.held[version], index = from.view, from.index
+		close(seen)
+	} else {
+		l.seen[version] = seen
+	}
+	l.mu.Unlock()
+	// answered ends the wait of a Release for the first answer.
+	answered := func() {
+		l.mu.Lock()
+		if l.seen[version] == seen {
+			delete(l.seen, version)
+			close(seen)
+		}
+		l.mu.Unlock()
+	}
 	go func() {
 		defer close(gone)
 		defer func() {
+			answered()
 			l.mu.Lock()
 			delete(l.held, version)
 			l.mu.Unlock()
 		}()
 		ended := false
-		follow(sess.ctx, l.d, 0, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
-			return l.d.kv.List(l.dir, q)
+		follow(sess.ctx, l.d, index, func(q *api.QueryOptions) (api.KVPairs, *api.QueryMeta, error) {
+			pairs, meta, err := l.d.kv.List(l.dir, q)
+			if err != nil {
+				answered() // Release reads for itself
+			}
+			return pairs, meta, err
 		}, func(pairs api.KVPairs) bool {
 			hold, first := l.scan(pairs)
 			ended = hold == nil || hold.ModifyIndex != version
@@ -236,6 +311,7 @@ func (l *consulLock) watchHold(sess *session, version uint64) <-chan struct{} {
 				l.held[version] = holdView{owner: ownerOf(hold.Value), first: first}
 			}
 			l.mu.Unlock()
+			answered()
 			return !ended
 		}, nil)
 		if !ended { // the agent refused the query for good: rely on the session

@@ -44,7 +44,7 @@ func (l *consulLock) acquire(ctx context.Context, s driver.Session, owner string
 	version, err := a.take(actx, wait)
 	switch {
 	case err == nil:
-		return driver.Hold{Version: version, Gone: l.watchHold(sess, version)}, true, nil
+		return driver.Hold{Version: version, Gone: l.watchHold(sess, version, a.seen)}, true, nil
 	case errors.Is(err, errHeld):
 		return driver.Hold{}, false, nil
 	}
@@ -72,14 +72,40 @@ type attempt struct {
 	// on the backend.
 	traces     bool
 	registered bool
+	// ahead is the waiter key this attempt follows: the one registered
+	// just before its own (see attempt.await); nil when the attempt is the
+	// first waiter, or does not know its place yet (placed false).
+	ahead  *api.KVPair
+	placed bool
+	// seen is what the first waiter's last answer showed of the lock's
+	// keys: when that answer handed it the lock, the hold's follower
+	// starts from it (see consulLock.watchHold).
+	seen *seenKeys
+}
+
+// seenKeys is one answer to a listing of a lock's keys.
+type seenKeys struct {
+	view  holdView
+	hold  uint64 // the hold's ModifyIndex
+	index uint64 // the answer's index
 }
 
 // take acquires the lock. Without wait it returns errHeld when the lock is
 // held.
 func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 	var current *api.KVPair // h as last read; nil when absent
+	if wait && a.l.busy.Load() {
+		// Contended: wait in line at once (see consulLock.busy).
+		a.traces = true
+		next, err := a.register(ctx)
+		if err != nil {
+			return 0, err
+		}
+		current, a.registered = next, next != nil
+	}
 	for {
 		if current == nil || current.Session == "" { // free: take it
+			a.seen = nil
 			version, err := a.grab(ctx, current)
 			switch {
 			case err == nil:
@@ -102,8 +128,12 @@ func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 			continue
 		}
 		if current.Session == a.sess.id && bytes.Equal(current.Value, a.value) {
+			if a.seen != nil && a.seen.hold != current.ModifyIndex {
+				a.seen = nil // not what handed it over
+			}
 			return current.ModifyIndex, nil // handed over by the last holder
 		}
+		a.l.busy.Store(true)
 		if !wait {
 			return 0, errHeld
 		}
@@ -117,8 +147,7 @@ func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 			continue
 		}
 		// Held by someone else: wait for h to change.
-		q := (&api.QueryOptions{WaitIndex: current.ModifyIndex, WaitTime: a.l.d.opts.WaitTime}).WithContext(ctx)
-		next, _, err := a.l.d.kv.Get(a.l.holdKey, q)
+		next, err := a.await(ctx, current)
 		if err != nil {
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
@@ -133,6 +162,62 @@ func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 		}
 		current = next
 	}
+}
+
+// await waits for the attempt's turn while h is current (held by someone
+// else), and returns h as it is then. Waiters queue in the order of their
+// keys' CreateIndex, the order in which releases hand the lock over, and
+// each follows only the waiter ahead of it, like the waiters of
+// ZooKeeper's lock recipe: the first waiter follows the lock's keys (so
+// that when it is handed the lock it also knows the next waiter, and its
+// Release is one transaction), every other one the key of the waiter just
+// before it, which goes when that waiter takes the lock or gives up (or
+// its session ends). So a handover wakes two waiters,
+// the one that holds the lock and the one that becomes first, not all of
+// them: with every waiter following h, each handover cost K-1 blocking
+// queries answered and asked again. When its place is not known, await
+// lists the lock's keys to find it; an attempt whose key is not among them
+// follows h.
+func (a *attempt) await(ctx context.Context, current *api.KVPair) (*api.KVPair, error) {
+	if !a.placed {
+		pairs, meta, err := a.l.d.kv.List(a.l.dir, readLeader(ctx))
+		if err != nil {
+			return nil, err
+		}
+		hold, _ := a.l.scan(pairs)
+		a.ahead, a.placed = a.l.ahead(pairs, a.l.waiters+a.token), true
+		a.seen = &seenKeys{index: meta.LastIndex}
+		if hold == nil || hold.ModifyIndex != current.ModifyIndex {
+			return hold, nil // changed meanwhile: the caller looks at it first
+		}
+	}
+	if a.ahead == nil {
+		index := current.ModifyIndex
+		if a.seen != nil {
+			index = a.seen.index
+		}
+		q := (&api.QueryOptions{WaitIndex: index, WaitTime: a.l.d.opts.WaitTime}).WithContext(ctx)
+		pairs, meta, err := a.l.d.kv.List(a.l.dir, q)
+		if err != nil {
+			a.seen = nil
+			return nil, err
+		}
+		hold, first := a.l.scan(pairs)
+		a.seen = &seenKeys{index: meta.LastIndex}
+		if hold != nil {
+			a.seen.view, a.seen.hold = holdView{owner: ownerOf(hold.Value), first: first}, hold.ModifyIndex
+		}
+		return hold, nil
+	}
+	q := (&api.QueryOptions{WaitIndex: a.ahead.ModifyIndex, WaitTime: a.l.d.opts.WaitTime}).WithContext(ctx)
+	next, _, err := a.l.d.kv.Get(a.ahead.Key, q)
+	if err != nil {
+		return nil, err
+	}
+	if next == nil || next.ModifyIndex != a.ahead.ModifyIndex {
+		a.placed = false // gone: find the place again
+	}
+	return current, nil
 }
 
 // grab is one acquisition transaction for a free h: absent (current nil),
@@ -176,6 +261,7 @@ func (a *attempt) register(ctx context.Context) (*api.KVPair, error) {
 		a.sess.end()
 		return nil, errSessionEnded
 	case rb != nil && rb.has(1): // h is absent: no need to wait
+		a.l.busy.Store(false)
 		return nil, nil
 	case rb != nil:
 		return nil, unexpected(rb)

@@ -3,6 +3,8 @@ package consul
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -181,5 +183,68 @@ func TestLockGone(t *testing.T) {
 	}
 	if _, err := other.Acquire(ctx, s, "b"); !errors.Is(err, driver.ErrClosed) {
 		t.Fatalf("Acquire with an ended session: %v", err)
+	}
+}
+
+// TestLockWaitersWakeInTurn: with K waiters queued, each handover wakes the
+// new holder and the new first waiter, not every waiter. The waiters'
+// blocking reads of single keys (each waiter but the first follows the key
+// of the one ahead of it; the first, and the holders, follow the lock's
+// keys) stay about one per waiter: 11 for K = 12. When every waiter
+// followed the hold, each handover woke all the waiters left: 78.
+func TestLockWaitersWakeInTurn(t *testing.T) {
+	ctx := testContext(t)
+	const k = 12
+	addr, prefix := testbackend.Consul(t), testPrefix(t)
+	d := testDriverAt(t, addr, prefix)
+	holder, _ := d.OpenLock(ctx, testID("l"))
+	first, err := holder.Acquire(ctx, testSession(t, d), "holder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &httpCounter{}
+	done := make(chan error, k)
+	for i := range k {
+		wd, err := New(Config{Address: addr, HTTPClient: &http.Client{Transport: counter}, Options: Options{Prefix: prefix}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { wd.Close(context.Background()) })
+		l, _ := wd.OpenLock(ctx, testID("l"))
+		s := testSession(t, wd)
+		go func() {
+			owner := "w" + strconv.Itoa(i)
+			h, err := l.Acquire(ctx, s, owner)
+			if err == nil {
+				_, err = l.Release(ctx, owner, h.Version)
+			}
+			done <- err
+		}()
+	}
+	// Release once every waiter is queued.
+	waiters := d.base(kindLock, testID("l")) + "/w/"
+	for {
+		keys, _, err := d.kv.Keys(waiters, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) == k {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := holder.Release(ctx, "holder", first.Version); err != nil {
+		t.Fatal(err)
+	}
+	for range k {
+		if err := recvWithin(t, done, 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counter.mu.Lock()
+	defer counter.mu.Unlock()
+	t.Logf("%d waiters taking turns made %d blocking reads", k, counter.blocking)
+	if counter.blocking > 4*k {
+		t.Errorf("%d waiters taking turns made %d blocking reads, more than %d", k, counter.blocking, 4*k)
 	}
 }

@@ -14,6 +14,37 @@ import (
 // whole directory.
 const pageSize = 64
 
+// readTxn runs ops, which only read or check keys, as one read-only
+// transaction in the mode of Options.Consistency (the agent serves it
+// without a raft write). It returns the pairs the gets read, in order, or a
+// rollback when some operation failed (a check that did not hold, or a get
+// of a key that does not exist), or a classified error.
+func (d *Driver) readTxn(ctx context.Context, ops []kvOp) ([]*api.KVPair, *rollback, error) {
+	txn := make(api.TxnOps, len(ops))
+	for i, op := range ops {
+		txn[i] = &api.TxnOp{KV: &api.KVTxnOp{Verb: op.Verb, Key: op.Key, Index: op.Index, Namespace: d.namespace, Partition: d.partition}}
+	}
+	ok, resp, _, err := d.client.Txn().Txn(txn, d.read(ctx))
+	if err != nil {
+		return nil, nil, classify(ctx, err, reading)
+	}
+	if !ok {
+		errs := make([]api.TxnError, 0, len(resp.Errors))
+		for _, e := range resp.Errors {
+			errs = append(errs, *e)
+		}
+		rb, err := rolledBack(api.StatusError{Code: 409, Body: "transaction rolled back"}, errs)
+		return nil, rb, err
+	}
+	pairs := make([]*api.KVPair, 0, len(resp.Results))
+	for _, r := range resp.Results {
+		if r.KV != nil {
+			pairs = append(pairs, r.KV)
+		}
+	}
+	return pairs, nil, nil
+}
+
 // getMany reads keys (full paths) in one read-only transaction, in the
 // mode of Options.Consistency, and returns the pairs of those that exist,
 // in the order of keys. Keys deleted since they were listed are left out:
@@ -21,40 +52,23 @@ const pageSize = 64
 // getMany asks again without them.
 func (d *Driver) getMany(ctx context.Context, keys []string) ([]*api.KVPair, error) {
 	for len(keys) > 0 {
-		ops := make(api.TxnOps, len(keys))
+		ops := make([]kvOp, len(keys))
 		for i, k := range keys {
-			ops[i] = &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVGet, Key: k, Namespace: d.namespace, Partition: d.partition}}
+			ops[i] = kvOp{Verb: api.KVGet, Key: k}
 		}
-		ok, resp, _, err := d.client.Txn().Txn(ops, d.read(ctx))
+		pairs, rb, err := d.readTxn(ctx, ops)
 		if err != nil {
-			return nil, classify(ctx, err, reading)
-		}
-		if ok {
-			pairs := make([]*api.KVPair, 0, len(resp.Results))
-			for _, r := range resp.Results {
-				if r.KV != nil {
-					pairs = append(pairs, r.KV)
-				}
-			}
-			return pairs, nil
-		}
-		errs := make([]api.TxnError, 0, len(resp.Errors))
-		for _, e := range resp.Errors {
-			errs = append(errs, *e)
-		}
-		if err := refused(api.StatusError{Code: 409, Body: "transaction rolled back"}, errs); err != nil {
 			return nil, err
 		}
-		missing := make(map[int]bool, len(resp.Errors))
-		for _, e := range resp.Errors {
-			missing[e.OpIndex] = true
+		if rb == nil {
+			return pairs, nil
 		}
-		if len(missing) == 0 {
-			return nil, unexpected(&rollback{})
+		if len(rb.failed) == 0 {
+			return nil, unexpected(rb)
 		}
 		rest := keys[:0:0]
 		for i, k := range keys {
-			if !missing[i] {
+			if !rb.has(i) {
 				rest = append(rest, k)
 			}
 		}

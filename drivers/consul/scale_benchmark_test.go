@@ -12,8 +12,10 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/atomix/go-client/conformance/scalebench"
 	"github.com/atomix/go-client/conformance/testbackend"
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/chunklist"
 )
 
 // The scale benchmarks measure the driver's operations on collections of
@@ -22,7 +24,7 @@ import (
 // consistency mode. They work at the driver level (the atomix layer adds the
 // same small cost at every size):
 //
-//	go test -run '^$' -bench 'Scale|Fanout|Contention|Consistency' -benchtime 200x ./drivers/consul/
+//	go test -run '^$' -bench 'Scale|Fanout|Consistency' -benchtime 200x ./drivers/consul/
 
 var scaleSizes = []int{100, 1_000, 10_000}
 
@@ -147,25 +149,37 @@ func BenchmarkScaleIndexedMap(b *testing.B) {
 	}
 }
 
+// BenchmarkScaleList measures the list's operations on lists of
+// scalebench.Sizes() items of 100 bytes (ATOMIX_SCALE_N=100000 for a
+// longer one), filled as a run of Appends would have left them. Insert and
+// Remove in the middle are measured as pairs, so the list keeps its size.
 func BenchmarkScaleList(b *testing.B) {
 	ctx := context.Background()
-	for _, n := range scaleSizes {
+	for _, n := range scalebench.Sizes() {
 		d := testDriverAt(b, testbackend.Consul(b), testPrefix(b))
 		l := newList(d, testID("scale"))
-		h := &listHeader{next: uint64(n + 1)}
-		fill(b, d, n, func(i int) []kvOp {
-			h.ids = append(h.ids, uint64(i+1))
-			return []kvOp{{Verb: api.KVSet, Key: l.item(uint64(i + 1)), Value: value100}}
-		})
-		if _, err := d.apply(ctx, []kvOp{{Verb: api.KVSet, Key: l.header, Value: h.encode()}}); err != nil {
-			b.Fatal(err)
-		}
+		fillList(b, l, n)
 		for _, op := range []struct {
 			name string
 			f    func(i int) error
 		}{
 			{"Get(mid)", func(int) error { _, err := l.Get(ctx, n/2); return err }},
 			{"Set(mid)", func(i int) error { _, err := l.Set(ctx, n/2, valueN(i)); return err }},
+			{"Insert+Remove(mid)", func(i int) error {
+				if err := l.Insert(ctx, n/2, valueN(i)); err != nil {
+					return err
+				}
+				_, err := l.Remove(ctx, n/2)
+				return err
+			}},
+			{"Append+Remove(last)", func(i int) error {
+				at, err := l.Append(ctx, valueN(i))
+				if err != nil {
+					return err
+				}
+				_, err = l.Remove(ctx, at)
+				return err
+			}},
 			{"Len", func(int) error { _, err := l.Len(ctx); return err }},
 		} {
 			b.Run(fmt.Sprintf("N=%d/%s", n, op.name), func(b *testing.B) {
@@ -176,6 +190,38 @@ func BenchmarkScaleList(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// fillList writes n items of 100 bytes into l's directory and chunks
+// directly, in chunks as full as Append leaves them, a few chunks per
+// transaction.
+func fillList(b *testing.B, l *consulList, n int) {
+	b.Helper()
+	per := 1
+	for per < n && len(listBounds.Split(slices.Repeat([][]byte{value100}, per+1))) == 1 {
+		per++
+	}
+	dir := &chunklist.Dir{}
+	var ops []kvOp
+	for start := 0; start < n; start += per {
+		items := make([][]byte, min(per, n-start))
+		for i := range items {
+			items[i] = valueN(start + i)
+		}
+		id := dir.Next
+		dir.Next++
+		dir.Chunks = append(dir.Chunks, chunklist.Ref{ID: id, N: int64(len(items))})
+		ops = append(ops, kvOp{Verb: api.KVSet, Key: l.chunkKey(id), Value: chunklist.EncodeChunk(items)})
+		if len(ops) == 16 || start+per >= n {
+			if _, err := l.d.apply(context.Background(), ops); err != nil {
+				b.Fatal(err)
+			}
+			ops = nil
+		}
+	}
+	if _, err := l.d.apply(context.Background(), []kvOp{{Verb: api.KVSet, Key: l.dirKey, Value: dir.Encode()}}); err != nil {
+		b.Fatal(err)
 	}
 }
 
@@ -250,72 +296,110 @@ func BenchmarkWatchFanout(b *testing.B) {
 	}
 }
 
-// BenchmarkLockContention runs K clients that each take and release one
-// lock in a loop, b.N acquisitions in all, and reports acquisitions per
-// second and the p50 and p99 of the time a Lock call waited.
-func BenchmarkLockContention(b *testing.B) {
+// BenchmarkScaleLockContention runs K clients that each take and release
+// one lock in a loop, b.N acquisitions in all, and reports acquisitions per
+// second and the p50 and p99 of the time a Lock call waited: the driver's
+// lock (one session per client, created before the loop), and the API
+// client's api.Lock on a key of its own with the same K, each client with
+// a session of its own (api.Lock would otherwise create one per
+// acquisition), for comparison. With -count, the two alternate.
+func BenchmarkScaleLockContention(b *testing.B) {
 	for _, k := range []int{1, 10, 50} {
-		b.Run(fmt.Sprintf("K=%d", k), func(b *testing.B) {
+		b.Run(fmt.Sprintf("K=%d/driver", k), func(b *testing.B) {
 			ctx := context.Background()
 			prefix := testPrefix(b)
-			type contender struct {
-				l driver.Lock
-				s driver.Session
-			}
-			cs := make([]contender, k)
-			for i := range cs {
+			turns := make([]func() (func() error, error), k)
+			for i := range turns {
 				d := testDriverAt(b, testbackend.Consul(b), prefix)
 				l, err := d.OpenLock(ctx, testID("contended"))
 				if err != nil {
 					b.Fatal(err)
 				}
-				cs[i] = contender{l, testSession(b, d)}
+				s, owner := testSession(b, d), "owner"+strconv.Itoa(i)
+				turns[i] = func() (func() error, error) {
+					h, err := l.Acquire(ctx, s, owner)
+					return func() error { _, err := l.Release(ctx, owner, h.Version); return err }, err
+				}
 			}
-			var mu sync.Mutex
-			var waits []time.Duration
-			left := b.N
-			b.ResetTimer()
-			start := time.Now()
-			var wg sync.WaitGroup
-			for i, c := range cs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					owner := "owner" + strconv.Itoa(i)
-					for {
-						mu.Lock()
-						if left == 0 {
-							mu.Unlock()
-							return
-						}
-						left--
-						mu.Unlock()
-						t0 := time.Now()
-						v, err := c.l.Acquire(ctx, c.s, owner)
-						waited := time.Since(t0)
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						if _, err := c.l.Release(ctx, owner, v.Version); err != nil {
-							b.Error(err)
-							return
-						}
-						mu.Lock()
-						waits = append(waits, waited)
-						mu.Unlock()
-					}
-				}()
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			slices.Sort(waits)
-			if len(waits) > 0 {
-				b.ReportMetric(float64(len(waits))/elapsed.Seconds(), "acq/s")
-				b.ReportMetric(float64(waits[len(waits)/2].Microseconds()), "wait-p50-µs")
-				b.ReportMetric(float64(waits[len(waits)*99/100].Microseconds()), "wait-p99-µs")
-			}
+			contend(b, turns)
 		})
+		b.Run(fmt.Sprintf("K=%d/api.Lock", k), func(b *testing.B) {
+			key := testPrefix(b) + "/raw-lock"
+			turns := make([]func() (func() error, error), k)
+			for i := range turns {
+				raw, err := api.NewClient(&api.Config{Address: testbackend.Consul(b)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				// A TTL longer than the run: api.Lock does not renew a
+				// session it was given.
+				sid, _, err := raw.Session().Create(&api.SessionEntry{TTL: "600s", Behavior: api.SessionBehaviorDelete, LockDelay: time.Nanosecond}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { raw.Session().Destroy(sid, nil) })
+				rl, err := raw.LockOpts(&api.LockOptions{Key: key, Session: sid})
+				if err != nil {
+					b.Fatal(err)
+				}
+				turns[i] = func() (func() error, error) {
+					if ch, err := rl.Lock(nil); err != nil || ch == nil {
+						return nil, fmt.Errorf("not acquired: %v", err)
+					}
+					return rl.Unlock, nil
+				}
+			}
+			contend(b, turns)
+		})
+	}
+}
+
+// contend runs the turns in a loop each, b.N turns in all: a turn acquires
+// the lock and returns the function that releases it. It reports
+// acquisitions per second and the p50 and p99 of the time an acquisition
+// waited.
+func contend(b *testing.B, turns []func() (func() error, error)) {
+	var mu sync.Mutex
+	var waits []time.Duration
+	left := b.N
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, turn := range turns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if left == 0 {
+					mu.Unlock()
+					return
+				}
+				left--
+				mu.Unlock()
+				t0 := time.Now()
+				release, err := turn()
+				waited := time.Since(t0)
+				if err == nil {
+					err = release()
+				}
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				waits = append(waits, waited)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(waits)
+	if len(waits) > 0 {
+		b.ReportMetric(float64(len(waits))/elapsed.Seconds(), "acq/s")
+		b.ReportMetric(float64(waits[len(waits)/2].Microseconds()), "wait-p50-µs")
+		b.ReportMetric(float64(waits[len(waits)*99/100].Microseconds()), "wait-p99-µs")
 	}
 }
 

@@ -101,6 +101,19 @@ func refused(status api.StatusError, errs []api.TxnError) error {
 	return driver.Wrap(driver.ErrPermission, r, "")
 }
 
+// rolledBack returns the rollback that a transaction's errors describe, or
+// the refusal (see refused) when they are about permissions.
+func rolledBack(status api.StatusError, errs []api.TxnError) (*rollback, error) {
+	if err := refused(status, errs); err != nil {
+		return nil, err
+	}
+	rb := &rollback{failed: make(map[int]string, len(errs))}
+	for _, e := range errs {
+		rb.failed[e.OpIndex] = e.What
+	}
+	return rb, nil
+}
+
 // txn runs ops as one atomic transaction through /v1/txn. It returns the
 // KV results of the operations that produce one (every verb except the
 // deletes and check-not-exists), in order; or a rollback when the agent
@@ -126,14 +139,8 @@ func (d *Driver) txn(ctx context.Context, ops []kvOp) ([]*api.KVPair, *rollback,
 		var se api.StatusError
 		if errors.As(err, &se) && se.Code == http.StatusConflict {
 			if jerr := json.Unmarshal([]byte(se.Body), &answer); jerr == nil && len(answer.Errors) > 0 {
-				if err := refused(se, answer.Errors); err != nil {
-					return nil, nil, err
-				}
-				rb := &rollback{failed: make(map[int]string, len(answer.Errors))}
-				for _, e := range answer.Errors {
-					rb.failed[e.OpIndex] = e.What
-				}
-				return nil, rb, nil
+				rb, err := rolledBack(se, answer.Errors)
+				return nil, rb, err
 			}
 		}
 		return nil, nil, classify(ctx, err, writing)

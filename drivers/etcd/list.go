@@ -11,15 +11,16 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/chunklist"
 	"github.com/atomix/go-client/driver/resync"
 )
 
 // etcdList is a driver.List kept as a chunked list: a directory key
 // (rootKey + "/d") lists the list's chunks in order with the number of
 // items of each, and each chunk key (rootKey + "/c/" + 16 hex digits of
-// the chunk's ID) holds a run of consecutive items, at most maxChunkItems
-// of them and maxChunkBytes of data unless it is a single item (see
-// list_chunks.go for the encodings).
+// the chunk's ID) holds a run of consecutive items, within listBounds
+// unless it is a single item (package driver/chunklist has the encodings
+// and plans the changes; Consul's driver shares it).
 //
 // Every change is one transaction over the directory and one chunk: it
 // compares the mod revisions of both with the ones it read, writes the
@@ -41,6 +42,17 @@ import (
 // appended last is one round trip, an Insert or Remove elsewhere two (read
 // the chunk, write it). A failed compare returns the current directory and
 // chunk, and the write is tried again.
+// Chunk bounds (see chunklist.Bounds): with items of up to MaxValueSize
+// (512 KiB), a transaction that writes the directory and the parts of one
+// chunk stays under etcd's default --max-request-bytes of 1.5 MiB and far
+// under its --max-txn-ops of 128.
+const (
+	maxChunkItems = 128
+	maxChunkBytes = 32 << 10
+)
+
+var listBounds = chunklist.Bounds{Items: maxChunkItems, Bytes: maxChunkBytes}
+
 type etcdList struct {
 	primitive
 	prefix string
@@ -55,7 +67,7 @@ type etcdList struct {
 // checked by every transaction that relies on them.
 type listCache struct {
 	dirRev int64 // the directory's mod revision (0: absent); -1 when not known
-	dir    *listDir
+	dir    *chunklist.Dir
 
 	chunkID  uint64
 	chunkRev int64 // 0 when no chunk is cached
@@ -98,7 +110,7 @@ func (l *etcdList) learn(resp *clientv3.TxnResponse, di, ci int) error {
 			l.cache.chunkRev = 0
 			return nil
 		}
-		items, err := decodeChunk(kvs[0].Value)
+		items, err := chunklist.DecodeChunk(kvs[0].Value)
 		if err != nil {
 			return err
 		}
@@ -109,11 +121,11 @@ func (l *etcdList) learn(resp *clientv3.TxnResponse, di, ci int) error {
 }
 
 // dirOf decodes the directory from the result of reading its key.
-func (l *etcdList) dirOf(kvs []*mvccKV) (int64, *listDir, error) {
+func (l *etcdList) dirOf(kvs []*mvccKV) (int64, *chunklist.Dir, error) {
 	if len(kvs) == 0 {
-		return 0, &listDir{}, nil
+		return 0, &chunklist.Dir{}, nil
 	}
-	dir, err := decodeListDir(kvs[0].Value)
+	dir, err := chunklist.DecodeDir(kvs[0].Value)
 	return kvs[0].ModRevision, dir, err
 }
 
@@ -151,10 +163,10 @@ func (l *etcdList) Get(ctx context.Context, index int) ([]byte, error) {
 			}
 			continue
 		}
-		j, off := c.dir.find(int64(index), false)
+		j, off := c.dir.Find(int64(index), false)
 		var then []clientv3.Op
 		if j >= 0 {
-			then = []clientv3.Op{clientv3.OpGet(l.chunkKey(c.dir.chunks[j].id))}
+			then = []clientv3.Op{clientv3.OpGet(l.chunkKey(c.dir.Chunks[j].ID))}
 		}
 		resp, ok, err := l.ifDir(ctx, read, c.dirRev, nil, then, false, 0)
 		if err != nil {
@@ -168,30 +180,25 @@ func (l *etcdList) Get(ctx context.Context, index int) ([]byte, error) {
 		}
 		kvs := rangeResp(resp, 0)
 		if len(kvs) == 0 {
-			return nil, errCorruptList
+			return nil, chunklist.ErrCorrupt
 		}
-		items, err := decodeChunk(kvs[0].Value)
+		items, err := chunklist.DecodeChunk(kvs[0].Value)
 		if err != nil {
 			return nil, err
 		}
 		if off >= int64(len(items)) {
-			return nil, errCorruptList
+			return nil, chunklist.ErrCorrupt
 		}
 		return items[off], nil
 	}
 }
-
-// edit is a change to one chunk: given the chunk's items (a copy it may
-// change; nil for an empty list) and the offset of the change in it, it
-// returns the chunk's new items.
-type edit func(items [][]byte, off int64) [][]byte
 
 // modify applies e to the chunk that place picks in the directory (the
 // chunk's position and the offset in it, or an error such as ErrNotFound
 // for an index out of range), in one transaction guarded by the mod
 // revisions of the directory and the chunk. It returns the directory the
 // change was applied to.
-func (l *etcdList) modify(ctx context.Context, place func(*listDir) (int, int64, error), e edit) (*listDir, error) {
+func (l *etcdList) modify(ctx context.Context, place chunklist.Place, e chunklist.Edit) (*chunklist.Dir, error) {
 	for {
 		c := l.cached()
 		if c.dirRev < 0 {
@@ -217,8 +224,8 @@ func (l *etcdList) modify(ctx context.Context, place func(*listDir) (int, int64,
 		var cmps []clientv3.Cmp
 		var id uint64
 		if j >= 0 {
-			id = c.dir.chunks[j].id
-			if c.chunkRev == 0 || c.chunkID != id || int64(len(c.items)) != c.dir.chunks[j].n {
+			id = c.dir.Chunks[j].ID
+			if c.chunkRev == 0 || c.chunkID != id || int64(len(c.items)) != c.dir.Chunks[j].N {
 				// Read the chunk (the cached copy, if any, is not the
 				// one the cached directory counts), then try again with
 				// it cached.
@@ -236,11 +243,10 @@ func (l *etcdList) modify(ctx context.Context, place func(*listDir) (int, int64,
 			items = slices.Clone(c.items)
 			cmps = []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(l.chunkKey(id)), "=", c.chunkRev)}
 		}
-		// An item added at the very end of the list starts a new chunk
-		// when the last one is full, so that a list built by Append has
-		// full chunks rather than halves.
-		atEnd := j >= 0 && j == len(c.dir.chunks)-1 && off == c.dir.chunks[j].n
-		dir, ops, keep := l.rewrite(c.dir, j, e(items, off), off, atEnd)
+		atEnd := j >= 0 && j == len(c.dir.Chunks)-1 && off == c.dir.Chunks[j].N
+		ch := listBounds.Rewrite(c.dir, j, e(items, off), off, atEnd)
+		dir, keep := ch.Dir, ch.Keep
+		ops := l.ops(ch, id)
 		resp, ok, err := l.ifDir(ctx, write, c.dirRev, cmps, ops, j >= 0, id)
 		if err != nil {
 			return nil, err
@@ -252,8 +258,8 @@ func (l *etcdList) modify(ctx context.Context, place func(*listDir) (int, int64,
 		if dir != nil {
 			l.cache.dirRev, l.cache.dir = resp.Header.Revision, dir
 		}
-		l.cache.chunkID, l.cache.chunkRev, l.cache.items = keep.id, resp.Header.Revision, keep.items
-		if keep.items == nil {
+		l.cache.chunkID, l.cache.chunkRev, l.cache.items = keep.ID, resp.Header.Revision, keep.Items
+		if keep.Items == nil {
 			l.cache.chunkRev = 0
 		}
 		l.mu.Unlock()
@@ -268,9 +274,9 @@ func (l *etcdList) modify(ctx context.Context, place func(*listDir) (int, int64,
 // names but that is missing is a list this driver did not write.
 func (l *etcdList) learnChunk(kvs []*mvccKV, id uint64) error {
 	if len(kvs) == 0 {
-		return errCorruptList
+		return chunklist.ErrCorrupt
 	}
-	items, err := decodeChunk(kvs[0].Value)
+	items, err := chunklist.DecodeChunk(kvs[0].Value)
 	if err != nil {
 		return err
 	}
@@ -280,77 +286,25 @@ func (l *etcdList) learnChunk(kvs []*mvccKV, id uint64) error {
 	return nil
 }
 
-// keptChunk is the part of a rewritten chunk an instance keeps cached.
-type keptChunk struct {
-	id    uint64
-	items [][]byte
-}
-
-// rewrite returns the operations that replace chunk j of dir (-1: the list
-// is empty) with items, the new directory (nil when it does not change) and
-// the part holding offset off, to cache.
-//
-// With atEnd, items is the last chunk plus one item added at its end: if
-// they do not fit one chunk but the old ones did, the new item starts a
-// chunk of its own instead of the chunk being halved.
-func (l *etcdList) rewrite(dir *listDir, j int, items [][]byte, off int64, atEnd bool) (*listDir, []clientv3.Op, keptChunk) {
-	parts := splitChunk(items)
-	if atEnd && len(parts) > 1 && len(items) > 1 && len(splitChunk(items[:len(items)-1])) == 1 {
-		parts = [][][]byte{items[:len(items)-1], items[len(items)-1:]}
-	}
-	if j >= 0 && len(items) > 0 && int64(len(items)) == dir.chunks[j].n && len(parts) == 1 {
-		// The same number of items in one chunk (Set): the directory
-		// stays.
-		id := dir.chunks[j].id
-		return nil, []clientv3.Op{clientv3.OpPut(l.chunkKey(id), string(encodeChunk(items)))}, keptChunk{id, items}
-	}
-	nd := dir.clone()
+// ops returns the operations that apply ch, a change of the chunk id.
+func (l *etcdList) ops(ch chunklist.Change, id uint64) []clientv3.Op {
 	var ops []clientv3.Op
-	var refs []chunkRef
-	var keep keptChunk
-	for k, part := range parts {
-		if len(part) == 0 {
-			continue
-		}
-		var id uint64
-		if k == 0 && j >= 0 {
-			id = dir.chunks[j].id
-		} else {
-			id = nd.next
-			nd.next++
-		}
-		ops = append(ops, clientv3.OpPut(l.chunkKey(id), string(encodeChunk(part))))
-		refs = append(refs, chunkRef{id: id, n: int64(len(part))})
-		if off >= 0 { // the last part that starts at or before off
-			keep = keptChunk{id, part}
-		}
-		off -= int64(len(part))
+	for _, c := range ch.Put {
+		ops = append(ops, clientv3.OpPut(l.chunkKey(c.ID), string(chunklist.EncodeChunk(c.Items))))
 	}
-	if j < 0 {
-		nd.chunks = refs
-	} else {
-		if len(refs) == 0 {
-			ops = append(ops, clientv3.OpDelete(l.chunkKey(dir.chunks[j].id)))
-		}
-		nd.chunks = slices.Concat(nd.chunks[:j], refs, nd.chunks[j+1:])
+	if ch.Delete {
+		ops = append(ops, clientv3.OpDelete(l.chunkKey(id)))
 	}
-	nd.total = dir.total + int64(len(items))
-	if j >= 0 {
-		nd.total -= dir.chunks[j].n
+	if ch.Dir != nil {
+		ops = append(ops, clientv3.OpPut(l.dirKey, string(ch.Dir.Encode())))
 	}
-	ops = append(ops, clientv3.OpPut(l.dirKey, string(nd.encode())))
-	return nd, ops, keep
+	return ops
 }
 
 // Append adds value at the end of the last chunk.
 func (l *etcdList) Append(ctx context.Context, value []byte) (int, error) {
 	var at int64
-	_, err := l.modify(ctx, func(d *listDir) (int, int64, error) {
-		at = d.total
-		j, off := d.find(d.total, true)
-		return j, off, nil
-	}, func(items [][]byte, off int64) [][]byte { return slices.Insert(items, int(off), value) })
-	if err != nil {
+	if _, err := l.modify(ctx, chunklist.End(&at), chunklist.Insert(value)); err != nil {
 		return 0, err
 	}
 	return int(at), nil
@@ -359,35 +313,14 @@ func (l *etcdList) Append(ctx context.Context, value []byte) (int, error) {
 // Insert puts value at index in the chunk that holds it (at the end of the
 // last chunk for index == Len).
 func (l *etcdList) Insert(ctx context.Context, index int, value []byte) error {
-	_, err := l.modify(ctx, func(d *listDir) (int, int64, error) {
-		if int64(index) > d.total {
-			return 0, 0, driver.Errorf(driver.ErrNotFound, "the list has %d items", d.total)
-		}
-		j, off := d.find(int64(index), true)
-		return j, off, nil
-	}, func(items [][]byte, off int64) [][]byte { return slices.Insert(items, int(off), value) })
+	_, err := l.modify(ctx, chunklist.Before(index), chunklist.Insert(value))
 	return err
-}
-
-// at places an index that must hold an item.
-func at(index int) func(*listDir) (int, int64, error) {
-	return func(d *listDir) (int, int64, error) {
-		j, off := d.find(int64(index), false)
-		if j < 0 {
-			return 0, 0, driver.Errorf(driver.ErrNotFound, "the list has %d items", d.total)
-		}
-		return j, off, nil
-	}
 }
 
 // Set replaces item index in its chunk and returns the previous value.
 func (l *etcdList) Set(ctx context.Context, index int, value []byte) ([]byte, error) {
 	var prev []byte
-	_, err := l.modify(ctx, at(index), func(items [][]byte, off int64) [][]byte {
-		prev = items[off]
-		items[off] = value
-		return items
-	})
+	_, err := l.modify(ctx, chunklist.At(index), chunklist.Replace(value, &prev))
 	return prev, err
 }
 
@@ -395,10 +328,7 @@ func (l *etcdList) Set(ctx context.Context, index int, value []byte) ([]byte, er
 // empty.
 func (l *etcdList) Remove(ctx context.Context, index int) ([]byte, error) {
 	var prev []byte
-	_, err := l.modify(ctx, at(index), func(items [][]byte, off int64) [][]byte {
-		prev = items[off]
-		return slices.Delete(items, int(off), int(off)+1)
-	})
+	_, err := l.modify(ctx, chunklist.At(index), chunklist.Delete(&prev))
 	return prev, err
 }
 
@@ -415,7 +345,7 @@ func (l *etcdList) Len(ctx context.Context) (int, error) {
 	l.mu.Lock()
 	l.cache.dirRev, l.cache.dir = rev, dir
 	l.mu.Unlock()
-	return int(dir.total), nil
+	return int(dir.Total), nil
 }
 
 // Clear deletes the directory and every chunk in one range delete.
@@ -458,10 +388,10 @@ func (l *etcdList) items(ctx context.Context, yield func([]byte, error) bool) er
 	if err != nil {
 		return err
 	}
-	for batch := range slices.Chunk(dir.chunks, itemsBatch) {
+	for batch := range slices.Chunk(dir.Chunks, itemsBatch) {
 		ops := make([]clientv3.Op, len(batch))
 		for k, c := range batch {
-			ops[k] = clientv3.OpGet(l.chunkKey(c.id), clientv3.WithRev(rev))
+			ops[k] = clientv3.OpGet(l.chunkKey(c.ID), clientv3.WithRev(rev))
 		}
 		tr, err := l.txn(ctx, read, nil, ops, nil)
 		if errors.Is(err, rpctypes.ErrCompacted) {
@@ -473,9 +403,9 @@ func (l *etcdList) items(ctx context.Context, yield func([]byte, error) bool) er
 		for k := range batch {
 			kvs := rangeResp(tr, k)
 			if len(kvs) == 0 {
-				return errCorruptList
+				return chunklist.ErrCorrupt
 			}
-			items, err := decodeChunk(kvs[0].Value)
+			items, err := chunklist.DecodeChunk(kvs[0].Value)
 			if err != nil {
 				return err
 			}
@@ -513,23 +443,18 @@ func (l *etcdList) Watch(ctx context.Context, ch chan<- driver.ListEvent) error 
 // its chunks together, so a mirror never holds one without the other;
 // anything unreadable is left out.)
 func (l *etcdList) itemsOf(m mirror) [][]byte {
-	var dir *listDir
+	var dir *chunklist.Dir
 	if kv := m[l.dirKey]; kv != nil {
-		dir, _ = decodeListDir(kv.Value)
+		dir, _ = chunklist.DecodeDir(kv.Value)
 	}
 	if dir == nil {
 		return nil
 	}
-	items := make([][]byte, 0, dir.total)
-	for _, c := range dir.chunks {
-		kv := m[l.chunkKey(c.id)]
-		if kv == nil {
-			continue
+	items, _ := dir.Items(func(id uint64) []byte {
+		if kv := m[l.chunkKey(id)]; kv != nil {
+			return kv.Value
 		}
-		part, err := decodeChunk(kv.Value)
-		if err == nil {
-			items = append(items, part...)
-		}
-	}
+		return nil
+	})
 	return items
 }

@@ -10,6 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/atomix/go-client/driver"
+	"github.com/atomix/go-client/driver/chunklist"
 )
 
 func nextEvent[T any](t *testing.T, ch <-chan T) T {
@@ -212,20 +213,20 @@ func TestListChunks(t *testing.T) {
 	}
 	raw := rawClient(t)
 	dirKey := rootKey(prefix, kindList, driver.ID{Name: "l"}) + "/d"
-	readDir := func() *listDir {
+	readDir := func() *chunklist.Dir {
 		t.Helper()
 		resp, err := raw.Get(ctx, dirKey)
 		if err != nil || len(resp.Kvs) != 1 {
 			t.Fatalf("reading the directory: %v", err)
 		}
-		dir, err := decodeListDir(resp.Kvs[0].Value)
+		dir, err := chunklist.DecodeDir(resp.Kvs[0].Value)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return dir
 	}
-	if dir := readDir(); len(dir.chunks) != 3 {
-		t.Errorf("300 appended items are in %d chunks, want 3 full ones but the last", len(dir.chunks))
+	if dir := readDir(); len(dir.Chunks) != 3 {
+		t.Errorf("300 appended items are in %d chunks, want 3 full ones but the last", len(dir.Chunks))
 	}
 	for i := 0; i < 300; i++ {
 		if err := l.Insert(ctx, 0, []byte("x")); err != nil {
@@ -251,20 +252,20 @@ func TestListChunks(t *testing.T) {
 		t.Fatalf("Items differ from the model (%d items, want %d)", len(got), len(model))
 	}
 	dir := readDir()
-	if dir.total != int64(len(model)) {
-		t.Errorf("the directory counts %d items, want %d", dir.total, len(model))
+	if dir.Total != int64(len(model)) {
+		t.Errorf("the directory counts %d items, want %d", dir.Total, len(model))
 	}
-	for _, c := range dir.chunks {
-		if c.n > maxChunkItems {
-			t.Errorf("chunk %d holds %d items, more than %d", c.id, c.n, maxChunkItems)
+	for _, c := range dir.Chunks {
+		if c.N > maxChunkItems {
+			t.Errorf("chunk %d holds %d items, more than %d", c.ID, c.N, maxChunkItems)
 		}
-		if c.n < maxChunkItems/4 && c.n > 1 {
-			t.Logf("chunk %d holds %d items", c.id, c.n)
+		if c.N < maxChunkItems/4 && c.N > 1 {
+			t.Logf("chunk %d holds %d items", c.ID, c.N)
 		}
 	}
 	// Half full at least, but for the big items and a small run on either
 	// side of each.
-	if len(dir.chunks) > 2*len(model)/maxChunkItems+1+3*4 {
-		t.Errorf("%d chunks for %d items: the chunks are not kept half full", len(dir.chunks), len(model))
+	if len(dir.Chunks) > 2*len(model)/maxChunkItems+1+3*4 {
+		t.Errorf("%d chunks for %d items: the chunks are not kept half full", len(dir.Chunks), len(model))
 	}
 }
