@@ -131,7 +131,10 @@ func New(clientOpts *goredis.UniversalOptions, opts Options) (*Driver, error) {
 
 // NewFromClient returns a driver over an existing client, which the caller
 // keeps owning: Close does not close it. The client should have
-// ContextTimeoutEnabled so that context deadlines bound the commands.
+// ContextTimeoutEnabled so that context deadlines bound the commands. A
+// cluster client gets a hook that sends a command again, after reloading
+// the map of slots, when its redirects ran out (see redirectHook); it
+// sends nothing that did not fail with a redirect.
 func NewFromClient(client goredis.UniversalClient, opts Options) (*Driver, error) {
 	if client == nil {
 		return nil, driver.Errorf(driver.ErrInvalid, "nil client")
@@ -144,6 +147,7 @@ func NewFromClient(client goredis.UniversalClient, opts Options) (*Driver, error
 }
 
 func newDriver(c goredis.UniversalClient, owned bool, opts Options) *Driver {
+	withRedirectRetries(c)
 	d := &Driver{
 		client:     c,
 		owned:      owned,
