@@ -8,20 +8,25 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// A Redis Cluster node answers a command for a slot it does not serve with
-// a redirect (MOVED, or ASK while the slot migrates) instead of running
-// it. go-redis follows MaxRedirects of them, reloading its map of slots to
-// nodes in the background; during a failover the nodes may disagree for a
-// moment about who serves a slot, and a command can exhaust its redirects
-// and fail with the last one. Nothing was applied, so such a command is
-// sent again once the map has been reloaded: redirectHook does it for
-// every command and pipeline of the driver's cluster client, whatever call
-// path sent it (scripts, plain commands, the session's pipelines). A
-// command still redirected after redirectRetries rounds fails with the
-// redirect, which serverErrorKind classifies as ErrUnavailable.
+// A Redis Cluster client routes each command by its map of slots to
+// masters, which go-redis reloads only after a redirect, and every minute.
+// After a failover the map names the dead master until it is reloaded:
+// commands fail to dial it. And a node answers a command for a slot it
+// does not serve with a redirect (MOVED, or ASK while the slot migrates)
+// instead of running it; go-redis follows MaxRedirects of them, but during
+// a failover the nodes may disagree for a moment about who serves a slot,
+// and a command can exhaust its redirects and fail with the last one.
+// Either way nothing ran, so slotMapHook asks for a reload of the map and
+// sends the command again (bounded): for every command and pipeline of the
+// driver's cluster client, whatever call path sent it (scripts, plain
+// commands, the session's pipelines). The pub/sub connection, which
+// go-redis dials outside of the hooks, asks for the reload itself (see
+// hub.connect, reloadSlotMap). A command that still fails fails with the
+// redirect (which serverErrorKind classifies as ErrUnavailable) or the
+// dial error (ErrUnavailable).
 
-// redirectRetries bounds the rounds of a command redirected again after
-// go-redis gave up; redirectBackoff is the pause before the first, doubled
+// redirectRetries bounds the rounds of a misrouted command sent again
+// after go-redis gave up; redirectBackoff is the pause before the first, doubled
 // each round, which leaves time for the reload of the slot map that each
 // round asks for (go-redis reloads at most every 200ms).
 const (
@@ -38,24 +43,37 @@ func isRedirect(err error) bool {
 	return goredis.HasErrorPrefix(err, "MOVED") || goredis.HasErrorPrefix(err, "ASK")
 }
 
-// redirectHook sends a redirected command again after a reload of the
-// cluster client's slot map (see above). It is added to a cluster client
-// only.
-type redirectHook struct{ c *goredis.ClusterClient }
+// misrouted reports whether err says that the command went to a node that
+// does not serve its slot, or that is gone: it was not run, and the slot
+// map may be stale.
+func misrouted(err error) bool { return isRedirect(err) || isDialError(err) }
 
-// withRedirectRetries adds a redirectHook to c if c is a cluster client.
-func withRedirectRetries(c goredis.UniversalClient) {
-	if cc, ok := c.(*goredis.ClusterClient); ok {
-		cc.AddHook(redirectHook{cc})
+// reloadSlotMap asks c, if it is a cluster client, to reload its map of
+// slots to masters when err says that the map may be stale (misrouted).
+func reloadSlotMap(c goredis.UniversalClient, err error) {
+	if cc, ok := c.(*goredis.ClusterClient); ok && misrouted(err) {
+		cc.ReloadState(context.Background())
 	}
 }
 
-func (redirectHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+// slotMapHook sends a misrouted command again after a reload of the
+// cluster client's slot map (see above). It is added to a cluster client
+// only.
+type slotMapHook struct{ c *goredis.ClusterClient }
 
-func (h redirectHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+// withSlotMapRetries adds a slotMapHook to c if c is a cluster client.
+func withSlotMapRetries(c goredis.UniversalClient) {
+	if cc, ok := c.(*goredis.ClusterClient); ok {
+		cc.AddHook(slotMapHook{cc})
+	}
+}
+
+func (slotMapHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h slotMapHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
 		err := next(ctx, cmd)
-		for i := 0; i < redirectRetries && isRedirect(err); i++ {
+		for i := 0; i < redirectRetries && misrouted(err); i++ {
 			if !h.pause(ctx, i) {
 				break
 			}
@@ -66,9 +84,9 @@ func (h redirectHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook 
 }
 
 // ProcessPipelineHook sends again the commands of a pipeline that were
-// redirected, and only them: the others ran. A transaction (MULTI/EXEC)
+// misrouted, and only them: the others ran. A transaction (MULTI/EXEC)
 // is left as it is.
-func (h redirectHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+func (h slotMapHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []goredis.Cmder) error {
 		err := next(ctx, cmds)
 		if err == nil || isTransaction(cmds) {
@@ -77,7 +95,7 @@ func (h redirectHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) gore
 		for i := 0; i < redirectRetries; i++ {
 			var again []goredis.Cmder
 			for _, c := range cmds {
-				if isRedirect(c.Err()) {
+				if misrouted(c.Err()) {
 					again = append(again, c)
 				}
 			}
@@ -93,8 +111,8 @@ func (h redirectHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) gore
 
 // pause asks for a reload of the slot map and waits before round i; it
 // reports false if ctx ended first.
-func (h redirectHook) pause(ctx context.Context, i int) bool {
-	h.c.ReloadState(ctx)
+func (h slotMapHook) pause(ctx context.Context, i int) bool {
+	h.c.ReloadState(context.Background())
 	t := time.NewTimer(redirectBackoff << i)
 	defer t.Stop()
 	select {
@@ -124,4 +142,4 @@ func isTransaction(cmds []goredis.Cmder) bool {
 	return false
 }
 
-var _ goredis.Hook = redirectHook{}
+var _ goredis.Hook = slotMapHook{}

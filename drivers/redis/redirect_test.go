@@ -12,97 +12,67 @@ import (
 	"github.com/atomix/go-client/driver"
 )
 
-// TestRedirectAfterStaleSlotMap runs the driver's call paths on a Redis
-// Cluster through a client whose map of slots to masters is wrong (each
-// range given to another master, as a client that has not yet heard of a
-// failover has it) and that follows no redirect itself (MaxRedirects -1),
-// as if a failover's disagreeing nodes had worn out its redirects: every
-// command is first answered MOVED. A session's start (SET), its renewal
-// (a pipeline), a script (a lock's acquisition), a plain write (INCRBY)
-// and a read must all succeed once the map is reloaded; none may fail with
-// ErrInvalid (before: "lock: start session: invalid argument: MOVED ...").
-func TestRedirectAfterStaleSlotMap(t *testing.T) {
-	testbackend.RequireClusters(t)
-	cluster := testbackend.StartRedisCluster(t)
-	ctx := testContext(t)
+// staleMapClient is a cluster client of a real Redis Cluster whose map of
+// slots to masters is wrong, as a client's is that has not yet heard of a
+// failover: the loads of the map that stale counts down return wrong(the
+// real map), the later ones the real map.
+type staleMapClient struct {
+	*goredis.ClusterClient
+	stale, loads atomic.Int32
+}
 
+func newStaleMapClient(t *testing.T, cluster *testbackend.Cluster, maxRedirects int, wrong func([]goredis.ClusterSlot) []goredis.ClusterSlot) *staleMapClient {
+	t.Helper()
 	seed := goredis.NewClient(&goredis.Options{Addr: cluster.Addrs[0]})
-	defer seed.Close()
-	var stale atomic.Int32 // loads of the map still to be answered wrongly
-	stale.Store(1)
-	var loads atomic.Int32
-	slots := func(ctx context.Context) ([]goredis.ClusterSlot, error) {
-		loads.Add(1)
-		real, err := seed.ClusterSlots(ctx).Result()
-		if err != nil || stale.Add(-1) < 0 {
-			return real, err
-		}
-		return rotateMasters(real), nil
-	}
-	cc := goredis.NewClusterClient(&goredis.ClusterOptions{
-		Addrs:                 cluster.Addrs,
-		ClusterSlots:          slots,
-		MaxRedirects:          -1,
+	t.Cleanup(func() { _ = seed.Close() })
+	c := &staleMapClient{}
+	c.stale.Store(1)
+	c.ClusterClient = goredis.NewClusterClient(&goredis.ClusterOptions{
+		Addrs: cluster.Addrs,
+		ClusterSlots: func(ctx context.Context) ([]goredis.ClusterSlot, error) {
+			c.loads.Add(1)
+			real, err := seed.ClusterSlots(ctx).Result()
+			if err != nil || c.stale.Add(-1) < 0 {
+				return real, err
+			}
+			return wrong(real), nil
+		},
+		MaxRedirects:          maxRedirects,
 		ContextTimeoutEnabled: true,
 	})
-	defer cc.Close()
-	d, err := NewFromClient(cc, Options{})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// makeStale has the next load of the map answered wrongly, and waits for
+// that load.
+func (c *staleMapClient) makeStale(t *testing.T, ctx context.Context) {
+	t.Helper()
+	c.stale.Store(1)
+	before := c.loads.Load()
+	c.ReloadState(ctx)
+	for c.loads.Load() == before || c.stale.Load() > 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the slot map was not reloaded")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // the reloaded map is stored
+}
+
+// driverAndSession returns a driver over c and a session started with it,
+// both closed when t ends.
+func (c *staleMapClient) driverAndSession(t *testing.T, ctx context.Context) (*Driver, driver.Session) {
+	t.Helper()
+	d, err := NewFromClient(c.ClusterClient, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close(ctx)
-
-	// makeStale has the next load of the map answered wrongly, and waits
-	// for that load.
-	makeStale := func() {
-		t.Helper()
-		stale.Store(1)
-		before := loads.Load()
-		cc.ReloadState(ctx)
-		for loads.Load() == before || stale.Load() > 0 {
-			if ctx.Err() != nil {
-				t.Fatal("the slot map was not reloaded")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		time.Sleep(50 * time.Millisecond) // the reloaded map is stored
-	}
-
-	check := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s with a stale slot map: %v (invalid: %v)", what, err, isKind(err, driver.ErrInvalid))
-		}
-	}
+	t.Cleanup(func() { _ = d.Close(context.Background()) })
 	s, err := d.NewSession(ctx, driver.SessionOptions{TTL: 5 * time.Second})
-	check("start a session", err)
-	defer s.Close(ctx)
-
-	makeStale()
-	_, err = s.(*session).renew(ctx)
-	check("renew a session", err)
-
-	makeStale()
-	l, err := d.OpenLock(ctx, testID(t, "l"))
-	check("open a lock", err)
-	defer l.Close(ctx)
-	h, err := l.Acquire(ctx, s, "o")
-	check("acquire a lock", err)
-
-	makeStale()
-	_, err = l.Release(ctx, "o", h.Version)
-	check("release a lock", err)
-
-	makeStale()
-	c, err := d.OpenCounter(ctx, testID(t, "c"))
-	check("open a counter", err)
-	defer c.Close(ctx)
-	_, err = c.Add(ctx, 1)
-	check("increment a counter", err)
-
-	makeStale()
-	_, err = c.Get(ctx)
-	check("read a counter", err)
+	mustSucceed(t, "start a session", err)
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return d, s
 }
 
 // rotateMasters returns a slot map that gives each range of real to the
@@ -115,3 +85,100 @@ func rotateMasters(real []goredis.ClusterSlot) []goredis.ClusterSlot {
 	}
 	return out
 }
+
+// mustSucceed fails t if err is not nil, saying whether it was ErrInvalid.
+func mustSucceed(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s with a stale slot map: %v (invalid: %v)", what, err, isKind(err, driver.ErrInvalid))
+	}
+}
+
+// TestRedirectAfterStaleSlotMap runs the driver's call paths on a Redis
+// Cluster through a client whose map gives each range of slots to another
+// master and that follows no redirect itself (MaxRedirects -1), as if a
+// failover's disagreeing nodes had worn out its redirects: every command
+// is first answered MOVED. None may fail, with ErrInvalid least of all
+// (before: "start a session ...: invalid argument: MOVED ...").
+func TestRedirectAfterStaleSlotMap(t *testing.T) {
+	testbackend.RequireClusters(t)
+	cluster := testbackend.StartRedisCluster(t)
+	runCallPaths(t, newStaleMapClient(t, cluster, -1, rotateMasters))
+}
+
+// runCallPaths makes c's slot map stale before each of the driver's call
+// paths and checks that each succeeds once the map is reloaded: a
+// session's start (SET) and renewal (a pipeline), a lock's acquisition
+// and release (scripts, one sent once), a counter's increment (INCRBY,
+// sent once) and read (GET).
+func runCallPaths(t *testing.T, c *staleMapClient) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, s := c.driverAndSession(t, ctx)
+
+	c.makeStale(t, ctx)
+	_, err := s.(*session).renew(ctx)
+	mustSucceed(t, "renew a session", err)
+
+	c.makeStale(t, ctx)
+	l, err := d.OpenLock(ctx, testID(t, "l"))
+	mustSucceed(t, "open a lock", err)
+	defer l.Close(ctx)
+	h, err := l.Acquire(ctx, s, "o")
+	mustSucceed(t, "acquire a lock", err)
+
+	c.makeStale(t, ctx)
+	_, err = l.Release(ctx, "o", h.Version)
+	mustSucceed(t, "release a lock", err)
+
+	c.makeStale(t, ctx)
+	ctr, err := d.OpenCounter(ctx, testID(t, "c"))
+	mustSucceed(t, "open a counter", err)
+	defer ctr.Close(ctx)
+	_, err = ctr.Add(ctx, 1)
+	mustSucceed(t, "increment a counter", err)
+
+	c.makeStale(t, ctx)
+	_, err = ctr.Get(ctx)
+	mustSucceed(t, "read a counter", err)
+}
+
+// TestDeadMasterInSlotMap starts from a slot map that gives every slot to
+// an address where nothing listens, as a client's map names a master that
+// died until it is reloaded (go-redis reloads it only after a redirect, or
+// after a minute). The hub's pub/sub connection, which go-redis dials at
+// the master of its first channel's slot, must reach a live node (before:
+// the subscription waited for the periodic reload, past the test's
+// deadline), and so must every call path of runCallPaths (before: "start a
+// session ...: unavailable: dial tcp ...: connection refused").
+func TestDeadMasterInSlotMap(t *testing.T) {
+	testbackend.RequireClusters(t)
+	cluster := testbackend.StartRedisCluster(t)
+	dead := "127.0.0.1:" + itoa(testbackend.FreePort(t))
+	toDead := func(real []goredis.ClusterSlot) []goredis.ClusterSlot {
+		return []goredis.ClusterSlot{{Start: 0, End: 16383, Nodes: []goredis.ClusterNode{{Addr: dead}}}}
+	}
+
+	t.Run("Hub", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		cc := newStaleMapClient(t, cluster, 3, toDead)
+		h := newHub(cc.ClusterClient)
+		defer h.close()
+		l := &nopListener{}
+		if err := h.subscribe(ctx, "ch", l); err != nil {
+			t.Fatalf("subscribe with a slot map naming a dead master: %v", err)
+		}
+		h.unsubscribe("ch", l)
+	})
+
+	t.Run("Driver", func(t *testing.T) {
+		runCallPaths(t, newStaleMapClient(t, cluster, 3, toDead))
+	})
+}
+
+// nopListener is a hub listener that ignores what it hears.
+type nopListener struct{}
+
+func (*nopListener) message(string) {}
+func (*nopListener) resubscribed()  {}
