@@ -25,14 +25,30 @@ import (
 // redirect (which serverErrorKind classifies as ErrUnavailable) or the
 // dial error (ErrUnavailable).
 
-// redirectRetries bounds the rounds of a misrouted command sent again
-// after go-redis gave up; redirectBackoff is the pause before the first, doubled
-// each round, which leaves time for the reload of the slot map that each
-// round asks for (go-redis reloads at most every 200ms).
+// redirectRetries bounds the rounds of a redirected command sent again
+// after go-redis gave up, and dialRetries those of a command that could
+// not reach its node (go-redis has already retried that one; during an
+// outage, before a replica takes over, another round only delays the
+// error). reloadPause is the pause before each round: a reload of the slot
+// map that the round asks for may wait for the one before it to be 200ms
+// old (go-redis reloads at most that often), and must land first.
 const (
 	redirectRetries = 3
-	redirectBackoff = 100 * time.Millisecond
+	dialRetries     = 1
+	reloadPause     = 250 * time.Millisecond
 )
+
+// rounds returns how many more times a command that failed with err may
+// be sent after a reload of the slot map: 0 unless it was misrouted.
+func rounds(err error) int {
+	switch {
+	case isRedirect(err):
+		return redirectRetries
+	case isDialError(err):
+		return dialRetries
+	}
+	return 0
+}
 
 // isRedirect reports whether err is a Redis Cluster redirect reply: the
 // command was not run.
@@ -73,8 +89,8 @@ func (slotMapHook) DialHook(next goredis.DialHook) goredis.DialHook { return nex
 func (h slotMapHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
 		err := next(ctx, cmd)
-		for i := 0; i < redirectRetries && misrouted(err); i++ {
-			if !h.pause(ctx, i) {
+		for i := 0; i < rounds(err); i++ {
+			if !h.pause(ctx) {
 				break
 			}
 			err = next(ctx, cmd)
@@ -92,14 +108,14 @@ func (h slotMapHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) gored
 		if err == nil || isTransaction(cmds) {
 			return err
 		}
-		for i := 0; i < redirectRetries; i++ {
+		for i := 0; ; i++ {
 			var again []goredis.Cmder
 			for _, c := range cmds {
-				if misrouted(c.Err()) {
+				if i < rounds(c.Err()) {
 					again = append(again, c)
 				}
 			}
-			if len(again) == 0 || !h.pause(ctx, i) {
+			if len(again) == 0 || !h.pause(ctx) {
 				break
 			}
 			_ = next(ctx, again)
@@ -109,11 +125,11 @@ func (h slotMapHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) gored
 	}
 }
 
-// pause asks for a reload of the slot map and waits before round i; it
-// reports false if ctx ended first.
-func (h slotMapHook) pause(ctx context.Context, i int) bool {
+// pause asks for a reload of the slot map and waits for it before the
+// next round; it reports false if ctx ended first.
+func (h slotMapHook) pause(ctx context.Context) bool {
 	h.c.ReloadState(context.Background())
-	t := time.NewTimer(redirectBackoff << i)
+	t := time.NewTimer(reloadPause)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
