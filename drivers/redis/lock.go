@@ -118,8 +118,7 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 		}
 		if version > 0 {
 			if !ss.bind(l.keys[2]+ss.id, l.drop, true) {
-				_ = l.abandon(ctx, ss, owner, errSessionEnded)
-				return driver.Hold{}, false, errSessionEnded
+				return driver.Hold{}, false, l.abandon(ctx, ss, owner, errSessionEnded)
 			}
 			held = true
 			return driver.Hold{Version: version, Gone: l.watchHold(w, ss, version)}, true, nil
@@ -209,15 +208,7 @@ func (l *lock) abandon(ctx context.Context, ss *session, owner string, err error
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_, rerr := lockRelease.run(cctx, l.client(), l.releaseKeys(), l.ks.channel(), "o", owner, ss.id)
-	switch {
-	case l.closed.Load():
-		return errInstanceClosed
-	case rerr != nil:
-		return wrapError(ctx, err, true)
-	case ctx.Err() != nil:
-		return ctx.Err()
-	}
-	return wrapError(ctx, err, false)
+	return l.abandoned(ctx, err, rerr)
 }
 
 // drop removes what session id holds in the lock, and its lease there:

@@ -162,8 +162,7 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 		}
 		if version > 0 {
 			if !ss.bind(lease, s.drop, true) {
-				_ = s.abandon(ctx, owner, errSessionEnded)
-				return driver.Hold{}, false, errSessionEnded
+				return driver.Hold{}, false, s.abandon(ctx, owner, errSessionEnded)
 			}
 			held = true
 			gone := s.watchGone(w, w.holdWatch, ss, version, func(ctx context.Context) (bool, error) {
@@ -246,15 +245,7 @@ func (s *semaphore) abandon(ctx context.Context, owner string, err error) error 
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_, rerr := s.release(cctx, "o", owner)
-	switch {
-	case s.closed.Load():
-		return errInstanceClosed
-	case rerr != nil:
-		return wrapError(ctx, err, true)
-	case ctx.Err() != nil:
-		return ctx.Err()
-	}
-	return wrapError(ctx, err, false)
+	return s.abandoned(ctx, err, rerr)
 }
 
 // drop removes what session id holds or waits for in the semaphore, and
