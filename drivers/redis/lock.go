@@ -47,8 +47,10 @@ var (
 // loop: an attempt subscribes to the channel first, and a waiter tries
 // again when it is named, when its subscription was made again (messages
 // may have been lost), or when the lease of the holder (or of the waiter
-// whose turn it is) would expire, whichever comes first; so a waiter
-// whose client vanished costs the others one TTL at most. A waiter whose
+// whose turn it is) would expire, or after one renewal interval of its
+// own session, whichever comes first (see recheckAfter); so a waiter
+// whose client vanished costs the others one TTL at most, and a lost
+// message one renewal interval. A waiter whose
 // context ends leaves the queue, waking the next one if the lock is free.
 // The same subscription then closes the hold's Gone (see holdWatch); a
 // Release through the instance closes it at once (see handle.released).
@@ -187,11 +189,7 @@ func (l *lock) attempt(ctx context.Context, ss *session, owner string, wait bool
 		// ErrUnavailable, or ErrAmbiguous if the release fails.
 		return 0, 0, fmt.Errorf("%d of the %d replicas of wait-replicas acknowledged the hold within %v", acked, replicas, l.d.opts.WaitTimeout)
 	}
-	left := ss.ttl
-	if ms >= 0 {
-		left = time.Duration(ms)*time.Millisecond + 2*time.Millisecond
-	}
-	return version, left, nil
+	return version, recheckAfter(ss, ms), nil
 }
 
 // abandon handles an attempt given up or failed, whose outcome may be

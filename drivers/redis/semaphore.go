@@ -223,11 +223,7 @@ func (s *semaphore) attempt(ctx context.Context, ss *session, owner string, perm
 	if version < 0 {
 		return 0, 0, driver.Errorf(driver.ErrConflict, "the semaphore has a limit of %d, not %d", ms, s.limit)
 	}
-	left := ss.ttl
-	if ms >= 0 {
-		left = time.Duration(ms)*time.Millisecond + 2*time.Millisecond
-	}
-	return uint64(version), left, nil
+	return uint64(version), recheckAfter(ss, ms), nil
 }
 
 // abandon handles an attempt given up or failed, whose outcome may be
