@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,6 +52,12 @@ type ClusterHarness struct {
 	// Locks may take a session expiry longer (see SessionTTL).
 	Recovery time.Duration
 
+	// DescribeLock, if set, describes for a failure message the backend's
+	// state of the lock id, read through d: its holder, its waiters and
+	// whether their sessions live. The scenario calls it when the lock
+	// makes no progress.
+	DescribeLock func(ctx context.Context, d driver.Driver, id driver.ID) string
+
 	// SessionTTL is the session TTL of the clients that take turns at the
 	// lock. A holder whose release fails while the leader is away leaves
 	// its hold to its session's expiry (releasing never leaves a hold
@@ -87,6 +94,11 @@ func RunClusterFailover(t *testing.T, h ClusterHarness) {
 	}
 	e := newEnv(t, Harness{Name: h.Name, NewDriver: h.NewDriver, SessionTTL: h.SessionTTL})
 	w := newClusterWorkload(e)
+	if h.DescribeLock != nil {
+		w.describeLock = func(ctx context.Context) string {
+			return h.DescribeLock(ctx, e.driver(), driver.ID{Namespace: e.ns, Name: "l"})
+		}
+	}
 
 	// The hold that must outlive the leader change.
 	kept := e.lock(e.client(), "kept")
@@ -206,6 +218,12 @@ type clusterWorkload struct {
 	// progress counts successes per call kind since the last waitProgress.
 	counterOK, lockOK, putOK atomic.Int64
 
+	// lockers says what each client taking turns at the lock is doing,
+	// for a failure message; describeLock (optional) describes the lock's
+	// state on the backend.
+	lockers      [2]lockerState
+	describeLock func(ctx context.Context) string
+
 	mu          sync.Mutex
 	lastVersion uint64
 	regressions []string
@@ -265,18 +283,25 @@ func (w *clusterWorkload) start() {
 			}
 		})
 	}
-	for range 2 {
+	for i := range w.lockers {
 		l := e.lock(e.expiringClientOn(e.driver(), e.ns), "l")
+		st := &w.lockers[i]
 		w.wg.Go(func() {
 			for !w.stopped() {
 				var v uint64
+				st.set("in Lock", nil)
 				err := w.call(func(ctx context.Context) (err error) { v, err = l.Lock(ctx); return err })
 				if err != nil {
+					st.set("Lock failed", err)
 					w.fault(err)
 					continue
 				}
 				w.granted(v)
+				st.set(fmt.Sprintf("holding version %d, in Unlock", v), nil)
 				err = w.call(func(ctx context.Context) error { _, err := l.Unlock(ctx); return err })
+				if err != nil {
+					st.set(fmt.Sprintf("Unlock of version %d failed", v), err)
+				}
 				w.fault(err)
 			}
 		})
@@ -324,11 +349,51 @@ func (w *clusterWorkload) waitProgress(t testing.TB, d time.Duration, what strin
 			w.mu.Lock()
 			last := w.lastErr
 			w.mu.Unlock()
-			require.FailNowf(t, "the cluster does not serve again", "not within %v: counter increments, lock holds and map writes succeed %s: %d, %d and %d successes; the last error: %v",
-				d, what, w.counterOK.Load(), w.lockOK.Load(), w.putOK.Load(), last)
+			require.FailNowf(t, "the cluster does not serve again", "not within %v: counter increments, lock holds and map writes succeed %s: %d, %d and %d successes; the last error: %v\n%s",
+				d, what, w.counterOK.Load(), w.lockOK.Load(), w.putOK.Load(), last, w.lockReport())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// lockReport describes the lock workload: what each client does, since
+// when, its last error, and the lock's state on the backend if the harness
+// can tell.
+func (w *clusterWorkload) lockReport() string {
+	var b strings.Builder
+	for i := range w.lockers {
+		fmt.Fprintf(&b, "lock client %d: %s\n", i, w.lockers[i].String())
+	}
+	if w.describeLock != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		fmt.Fprintf(&b, "lock state: %s\n", w.describeLock(ctx))
+	}
+	return b.String()
+}
+
+// lockerState is what one client of the lock workload is doing.
+type lockerState struct {
+	mu      sync.Mutex
+	doing   string
+	since   time.Time
+	lastErr error
+}
+
+// set records that the client is doing what, and err if not nil.
+func (s *lockerState) set(what string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.doing, s.since = what, time.Now()
+	if err != nil {
+		s.lastErr = err
+	}
+}
+
+func (s *lockerState) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return fmt.Sprintf("%s for %v (the last error: %v)", s.doing, time.Since(s.since).Round(time.Millisecond), s.lastErr)
 }
 
 func (w *clusterWorkload) stop() {

@@ -74,12 +74,13 @@ func TestClusterSentinel(t *testing.T) {
 func runRedisCluster(t *testing.T, name string, newDriver func(context.Context, testing.TB) (driver.Driver, error), cluster *testbackend.Cluster, gaps map[conformance.Feature]string) {
 	t.Run("Failover", func(t *testing.T) {
 		conformance.RunClusterFailover(t, conformance.ClusterHarness{
-			Name:       name,
-			NewDriver:  newDriver,
-			StopLeader: cluster.StopLeader,
-			Durable:    false,
-			Recovery:   30 * time.Second,
-			SessionTTL: conformanceTTL,
+			Name:         name,
+			NewDriver:    newDriver,
+			StopLeader:   cluster.StopLeader,
+			Durable:      false,
+			Recovery:     30 * time.Second,
+			SessionTTL:   conformanceTTL,
+			DescribeLock: redis.DescribeLock,
 		})
 	})
 	t.Run("Suite", func(t *testing.T) {

@@ -131,7 +131,11 @@ func New(clientOpts *goredis.UniversalOptions, opts Options) (*Driver, error) {
 
 // NewFromClient returns a driver over an existing client, which the caller
 // keeps owning: Close does not close it. The client should have
-// ContextTimeoutEnabled so that context deadlines bound the commands.
+// ContextTimeoutEnabled so that context deadlines bound the commands. A
+// cluster client gets a hook that, when a command could not reach the
+// master of its slot (a dial error, or redirects that ran out), reloads
+// the client's map of slots and sends the command again, a few times
+// (see slotMapHook); it resends nothing that was run.
 func NewFromClient(client goredis.UniversalClient, opts Options) (*Driver, error) {
 	if client == nil {
 		return nil, driver.Errorf(driver.ErrInvalid, "nil client")
@@ -144,6 +148,7 @@ func NewFromClient(client goredis.UniversalClient, opts Options) (*Driver, error
 }
 
 func newDriver(c goredis.UniversalClient, owned bool, opts Options) *Driver {
+	withSlotMapRetries(c)
 	d := &Driver{
 		client:     c,
 		owned:      owned,

@@ -63,8 +63,8 @@ func isDialError(err error) bool {
 
 // serverErrorKind classifies an error reply of the server. Replies that
 // mean the command was refused before it ran (the server is loading, is a
-// replica, the cluster is down, memory is full, a script is busy) are
-// ErrUnavailable: nothing was applied, and a script that fails on its first
+// replica, the cluster is down or its topology changed under the command,
+// memory is full, a script is busy) are ErrUnavailable: nothing was applied, and a script that fails on its first
 // write changes nothing either. Refused credentials or permissions are
 // ErrPermission, also a command of a script that the user's ACL denies.
 func serverErrorKind(msg string) error {
@@ -74,6 +74,11 @@ func serverErrorKind(msg string) error {
 		return driver.ErrPermission
 	case "LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "BUSY",
 		"OOM", "NOREPLICAS", "MISCONF":
+		return driver.ErrUnavailable
+	case "MOVED", "ASK":
+		// A Redis Cluster redirect that outlived go-redis's redirects and
+		// the driver's own retries (redirectHook): the nodes disagree
+		// about who serves the slot, as during a failover. Nothing ran.
 		return driver.ErrUnavailable
 	case "ERR":
 		if strings.Contains(msg, "max number of clients") {

@@ -23,6 +23,8 @@ func TestServerErrorKinds(t *testing.T) {
 		"READONLY You can't write":        driver.ErrUnavailable,
 		"CLUSTERDOWN The cluster is down": driver.ErrUnavailable,
 		"OOM command not allowed":         driver.ErrUnavailable,
+		"MOVED 134 127.0.0.1:45581":       driver.ErrUnavailable,
+		"ASK 134 127.0.0.1:45581":         driver.ErrUnavailable,
 		"NOPERM no permission":            driver.ErrPermission,
 		"WRONGPASS invalid username":      driver.ErrPermission,
 		"WRONGTYPE Operation against a key holding the wrong kind of value": driver.ErrInvalid,

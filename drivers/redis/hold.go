@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/atomix/go-client/driver"
 )
 
 // holdWatch is what one acquisition hears on its primitive's channel (a
@@ -212,6 +214,45 @@ func (h *handle) holdWatchOf(version uint64) *holdWatch {
 	h.holdingMu.Lock()
 	defer h.holdingMu.Unlock()
 	return h.holding[version]
+}
+
+// recheckAfter returns how long a queued waiter of session ss waits for a
+// message naming it before it tries again anyway: until the lease of the
+// holder (or of the waiter whose turn it is) would expire, ms from the
+// server (-1: it has no expiry), and at most one renewal interval of ss
+// (a third of its TTL). Only the waiter at the head of the queue is woken,
+// by one PUBLISH; the hub makes every waiter try again when its
+// subscription was made again, but a message can also be lost without a
+// broken connection (published on a master that died before a replica
+// took over, to a replica's subscribers that had not caught up): the
+// bound makes that cost one renewal interval, not a holder's whole TTL.
+func recheckAfter(ss *session, ms int64) time.Duration {
+	left := ss.ttl / 3
+	if ms >= 0 {
+		left = min(left, time.Duration(ms)*time.Millisecond+2*time.Millisecond)
+	}
+	return left
+}
+
+// abandoned is the error of an acquisition given up with err (the caller's
+// context ended, the session ended, an attempt failed) once its clean-up
+// (releasing what it may hold and leaving the queue) failed with rerr, or
+// succeeded (rerr nil). An attempt that failed and could not be cleaned
+// up is ambiguous. When ctx has ended, a give-up the driver decided (the
+// session ended: a lease that ran out during an outage) reports ctx.Err()
+// like any other: the caller's deadline came first, and callers that
+// start a new session when theirs ended must not take the deadline's
+// expiry for their session's end.
+func (h *handle) abandoned(ctx context.Context, err, rerr error) error {
+	switch {
+	case h.closed.Load():
+		return errInstanceClosed
+	case rerr != nil && !driver.IsClassified(err):
+		return wrapError(ctx, err, true)
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return wrapError(ctx, err, false)
 }
 
 // holdLive reads the hold with live, trying again until a read succeeds,

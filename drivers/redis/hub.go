@@ -246,7 +246,9 @@ func (h *hub) run() {
 }
 
 // connect opens a new connection and subscribes every active channel on
-// it. It returns nil when the hub is closed.
+// it, trying again (after asking a cluster client to reload its map of
+// slots if the connection could not be made) until it succeeds. It
+// returns nil when the hub is closed.
 func (h *hub) connect(failures int) *goredis.PubSub {
 	for {
 		if failures > 0 {
@@ -285,6 +287,11 @@ func (h *hub) connect(failures int) *goredis.PubSub {
 		if err == nil {
 			return ps
 		}
+		// go-redis dials a cluster's pub/sub connection at the master of
+		// the first channel's slot, by a map of slots that it reloads on
+		// its own only every minute: after a failover the map must be
+		// reloaded, or the hub would dial the dead master until then.
+		reloadSlotMap(h.client, err)
 		h.disconnect(ps)
 		failures++
 	}
@@ -302,6 +309,7 @@ func (h *hub) receive(ps *goredis.PubSub) (got bool) {
 	for {
 		msg, err := ps.Receive(context.Background())
 		if err != nil {
+			reloadSlotMap(h.client, err) // see connect
 			return got
 		}
 		got = true

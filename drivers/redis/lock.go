@@ -47,8 +47,10 @@ var (
 // loop: an attempt subscribes to the channel first, and a waiter tries
 // again when it is named, when its subscription was made again (messages
 // may have been lost), or when the lease of the holder (or of the waiter
-// whose turn it is) would expire, whichever comes first; so a waiter
-// whose client vanished costs the others one TTL at most. A waiter whose
+// whose turn it is) would expire, or after one renewal interval of its
+// own session, whichever comes first (see recheckAfter); so a waiter
+// whose client vanished costs the others one TTL at most, and a lost
+// message one renewal interval. A waiter whose
 // context ends leaves the queue, waking the next one if the lock is free.
 // The same subscription then closes the hold's Gone (see holdWatch); a
 // Release through the instance closes it at once (see handle.released).
@@ -118,8 +120,7 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 		}
 		if version > 0 {
 			if !ss.bind(l.keys[2]+ss.id, l.drop, true) {
-				_ = l.abandon(ctx, ss, owner, errSessionEnded)
-				return driver.Hold{}, false, errSessionEnded
+				return driver.Hold{}, false, l.abandon(ctx, ss, owner, errSessionEnded)
 			}
 			held = true
 			return driver.Hold{Version: version, Gone: l.watchHold(w, ss, version)}, true, nil
@@ -188,11 +189,7 @@ func (l *lock) attempt(ctx context.Context, ss *session, owner string, wait bool
 		// ErrUnavailable, or ErrAmbiguous if the release fails.
 		return 0, 0, fmt.Errorf("%d of the %d replicas of wait-replicas acknowledged the hold within %v", acked, replicas, l.d.opts.WaitTimeout)
 	}
-	left := ss.ttl
-	if ms >= 0 {
-		left = time.Duration(ms)*time.Millisecond + 2*time.Millisecond
-	}
-	return version, left, nil
+	return version, recheckAfter(ss, ms), nil
 }
 
 // abandon handles an attempt given up or failed, whose outcome may be
@@ -209,15 +206,7 @@ func (l *lock) abandon(ctx context.Context, ss *session, owner string, err error
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_, rerr := lockRelease.run(cctx, l.client(), l.releaseKeys(), l.ks.channel(), "o", owner, ss.id)
-	switch {
-	case l.closed.Load():
-		return errInstanceClosed
-	case rerr != nil:
-		return wrapError(ctx, err, true)
-	case ctx.Err() != nil:
-		return ctx.Err()
-	}
-	return wrapError(ctx, err, false)
+	return l.abandoned(ctx, err, rerr)
 }
 
 // drop removes what session id holds in the lock, and its lease there:

@@ -424,3 +424,66 @@ func TestOwnReleaseReadsNoHold(t *testing.T) {
 		t.Fatalf("%d reads of the hold after 3 releases through its own instance, want 0", n)
 	}
 }
+
+// queuedWaiter is an acquisition queued behind a holder (see
+// queueBehindHolder).
+type queuedWaiter struct {
+	held driver.Hold // the holder's
+	hl   driver.Lock // the holder's instance, its owner "holder"
+	wl   *lock       // the waiter's instance, its owner "waiter"
+	ws   driver.Session
+	done chan error // Acquire's error
+}
+
+// queueBehindHolder takes lock id through holder with a session of a 30s
+// TTL, then starts an Acquire through waiter, with a session of waiterTTL
+// and a deadline after wait, and returns once the waiter is queued. The
+// sessions are closed when t ends.
+func queueBehindHolder(t *testing.T, ctx context.Context, holder, waiter *Driver, id driver.ID, waiterTTL, wait time.Duration) *queuedWaiter {
+	t.Helper()
+	session := func(d *Driver, ttl time.Duration) driver.Session {
+		s, err := d.NewSession(ctx, driver.SessionOptions{TTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close(context.Background()) })
+		return s
+	}
+	q := &queuedWaiter{hl: openTestLock(t, holder, id), wl: openTestLock(t, waiter, id).(*lock), done: make(chan error, 1)}
+	var err error
+	if q.held, err = q.hl.Acquire(ctx, session(holder, 30*time.Second), "holder"); err != nil {
+		t.Fatal(err)
+	}
+	q.ws = session(waiter, waiterTTL)
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	go func() {
+		defer cancel()
+		_, err := q.wl.Acquire(wctx, q.ws, "waiter")
+		q.done <- err
+	}()
+	for waiter.client.ZCard(ctx, q.wl.keys[3]).Val() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return q
+}
+
+// TestLockWaiterMissesItsWakeUp makes a queued waiter deaf (its listener
+// taken off the hub, as if the message naming it were lost without the
+// connection breaking) before the holder, whose session has a long TTL,
+// releases: the waiter must still take the lock, by trying again within a
+// renewal interval of its own session (before: only when the holder's
+// 30s lease would have expired, past the waiter's deadline).
+func TestLockWaiterMissesItsWakeUp(t *testing.T) {
+	ctx := testContext(t)
+	waiter := newTestDriver(t)
+	q := queueBehindHolder(t, ctx, newTestDriver(t), waiter, testID(t, "l"), 3*time.Second, 10*time.Second)
+	waiter.hub.mu.Lock()
+	clear(waiter.hub.channels[q.wl.ks.channel()].listeners)
+	waiter.hub.mu.Unlock()
+	if ok, err := q.hl.Release(ctx, "holder", q.held.Version); !ok || err != nil {
+		t.Fatalf("Release: %v %v", ok, err)
+	}
+	if err := <-q.done; err != nil {
+		t.Fatalf("a waiter that missed the message naming it: %v", err)
+	}
+}

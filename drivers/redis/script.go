@@ -137,20 +137,14 @@ func (s *script) eval(ctx context.Context, c goredis.UniversalClient, verb, body
 	return cmd.Val(), cmd.Err()
 }
 
-// process sends cmd, through onceCmd when once is true. A cluster client
-// refreshes its map of slots to masters only on MOVED and every minute, so
-// a command that could not even reach its master (a dial error: the master
-// is down) makes it reload the map now; otherwise, after a failover, a
-// client that is refused a resend (onceCmd) would keep dialing the dead
-// master for up to a minute.
+// process sends cmd, through onceCmd when once is true. (A cluster client
+// reloads its map of slots after a dial error or a redirect: see
+// slotMapHook.)
 func process(ctx context.Context, c goredis.UniversalClient, cmd *goredis.Cmd, once bool) {
 	if once {
 		_ = c.Process(ctx, onceCmd{cmd})
 	} else {
 		_ = c.Process(ctx, cmd)
-	}
-	if cc, ok := c.(*goredis.ClusterClient); ok && cmd.Err() != nil && isDialError(cmd.Err()) {
-		cc.ReloadState(ctx)
 	}
 }
 

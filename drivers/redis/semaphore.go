@@ -162,8 +162,7 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 		}
 		if version > 0 {
 			if !ss.bind(lease, s.drop, true) {
-				_ = s.abandon(ctx, owner, errSessionEnded)
-				return driver.Hold{}, false, errSessionEnded
+				return driver.Hold{}, false, s.abandon(ctx, owner, errSessionEnded)
 			}
 			held = true
 			gone := s.watchGone(w, w.holdWatch, ss, version, func(ctx context.Context) (bool, error) {
@@ -224,11 +223,7 @@ func (s *semaphore) attempt(ctx context.Context, ss *session, owner string, perm
 	if version < 0 {
 		return 0, 0, driver.Errorf(driver.ErrConflict, "the semaphore has a limit of %d, not %d", ms, s.limit)
 	}
-	left := ss.ttl
-	if ms >= 0 {
-		left = time.Duration(ms)*time.Millisecond + 2*time.Millisecond
-	}
-	return uint64(version), left, nil
+	return uint64(version), recheckAfter(ss, ms), nil
 }
 
 // abandon handles an attempt given up or failed, whose outcome may be
@@ -246,15 +241,7 @@ func (s *semaphore) abandon(ctx context.Context, owner string, err error) error 
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_, rerr := s.release(cctx, "o", owner)
-	switch {
-	case s.closed.Load():
-		return errInstanceClosed
-	case rerr != nil:
-		return wrapError(ctx, err, true)
-	case ctx.Err() != nil:
-		return ctx.Err()
-	}
-	return wrapError(ctx, err, false)
+	return s.abandoned(ctx, err, rerr)
 }
 
 // drop removes what session id holds or waits for in the semaphore, and
