@@ -14,8 +14,8 @@ import (
 // create revision holds the lock. The driver keeps nothing per owner: the
 // key's name is derived from the owner, and a hold is the key's create
 // revision (see attempt and hold for what one call keeps). What a handle
-// shares among its calls is one watch of the queue's deletions, through
-// which every hold learns that its key is gone (see holdWatch).
+// shares among its calls is a watch per key name in use, through which
+// every hold learns that its key is gone (see holdWatch).
 //
 // Fencing version: the create revision of the holder's key. Holders get the
 // lock in create-revision order (a waiter holds only once every key created
@@ -36,8 +36,8 @@ import (
 // predecessor when writes came in since it was seen (see awaitGone): a
 // watch from a past revision is one etcd catches up only every 100 ms,
 // which held every handoff under contention back by up to that long.
-// Acquire also registers the owner's key with the handle's watch, for its
-// hold, before the key is created, so that the hold needs no such read (see
+// Acquire also registers the owner's key with the handle's watch of it, for
+// its hold, before the key is created, so that the hold needs no such read (see
 // watchOwn); that watch stays open between holds, and so does the driver's
 // watch stream (see Driver.keepWatchStream).
 //

@@ -196,15 +196,15 @@ func TestLockQueueFencingAndHandoff(t *testing.T) {
 	notYet(t, gotB, "B's Acquire while A holds")
 
 	// B waits on A (the head: no further request needed), C on B. Each
-	// registers its own key with its handle's watch of the queue before
-	// enqueueing it, and watches its predecessor after: wait for both.
+	// watches its own key before enqueueing it, and its predecessor after:
+	// wait for both.
 	b.waitWatches(t, 2)
 	c.waitWatches(t, 2)
-	if w := b.watched.seen(); len(w) != 2 || w[0] != b.l.prefix || w[1] != string(q[0].Key) {
-		t.Errorf("B watched %q, want the queue %q, then A's key %q", w, b.l.prefix, q[0].Key)
+	if w := b.watched.seen(); len(w) != 2 || w[0] != string(q[1].Key) || w[1] != string(q[0].Key) {
+		t.Errorf("B watched %q, want its own key %q, then A's key %q", w, q[1].Key, q[0].Key)
 	}
-	if w := c.watched.seen(); len(w) != 2 || w[0] != c.l.prefix || w[1] != string(q[1].Key) {
-		t.Errorf("C watched %q, want the queue %q, then B's key %q", w, c.l.prefix, q[1].Key)
+	if w := c.watched.seen(); len(w) != 2 || w[0] != string(q[2].Key) || w[1] != string(q[1].Key) {
+		t.Errorf("C watched %q, want its own key %q, then B's key %q", w, q[2].Key, q[1].Key)
 	}
 	bKey := string(q[1].Key)
 	requestsB, ownReadsB := b.requests.requests(), b.requests.getsOf(bKey)
@@ -223,7 +223,7 @@ func TestLockQueueFencingAndHandoff(t *testing.T) {
 	if n := b.requests.requests() - requestsB; n != 0 {
 		t.Errorf("B sent %d requests to take over from the holder, want 0", n)
 	}
-	// The hold uses the watch of the queue that was in place before B's
+	// The hold uses the watch of B's own key that was in place before the
 	// key was created (or at its creation, nothing written in between): it
 	// saw every deletion since, no read needed.
 	b.waitWatches(t, 3)
@@ -272,7 +272,7 @@ func TestLockWaiterWhosePredecessorLeaves(t *testing.T) {
 	q := waitQueue(t, a.l, 3)
 	// C's watch of B must be in place before B leaves: had B gone first,
 	// C would find it gone by reading, without a watch of it to count.
-	c.waitWatches(t, 2) // its registration with the queue's watch, and B's
+	c.waitWatches(t, 2) // its own key's and B's
 
 	cancelB()
 	rb := receive(t, gotB, "B's cancelled Acquire")
@@ -288,10 +288,10 @@ func TestLockWaiterWhosePredecessorLeaves(t *testing.T) {
 	if rc.err != nil || rc.Version <= ha.Version || rc.Version != uint64(q[2].CreateRevision) {
 		t.Errorf("C's Acquire = %d, %v; want its key's create revision %d", rc.Version, rc.err, q[2].CreateRevision)
 	}
-	// C watched the queue (for its hold), then B, then A.
+	// C watched its own key (kept for its hold), then B, then A.
 	c.waitWatches(t, 3)
-	if w := c.watched.seen(); len(w) != 3 || w[0] != c.l.prefix || w[1] != string(q[1].Key) || w[2] != string(q[0].Key) {
-		t.Errorf("C watched %q, want the queue %q, B's key %q, A's key %q", w, c.l.prefix, q[1].Key, q[0].Key)
+	if w := c.watched.seen(); len(w) != 3 || w[0] != string(q[2].Key) || w[1] != string(q[1].Key) || w[2] != string(q[0].Key) {
+		t.Errorf("C watched %q, want its own %q, B's key %q, A's key %q", w, q[2].Key, q[1].Key, q[0].Key)
 	}
 }
 
@@ -531,10 +531,10 @@ func TestLockTakeoverReadIsSerializable(t *testing.T) {
 	}
 }
 
-// TestLockHoldsShareOneWatch: the holds of one lock handle, taken and
-// released in a loop by Acquire and TryAcquire, all wait for their key's
-// deletion through one watch of the queue, opened once and kept (see
-// holdWatch), not a watch of their own each.
+// TestLockHoldsShareOneWatch: the holds of one owner on one lock handle,
+// taken and released in a loop by Acquire and TryAcquire, all wait for
+// their key's deletion through one watch of the key, opened once and kept
+// (see holdWatch), not a watch of their own each.
 func TestLockHoldsShareOneWatch(t *testing.T) {
 	ctx := testContext(t)
 	o := newLockOwner(t, testPrefix(t), driver.ID{Name: "lock"})
@@ -558,8 +558,8 @@ func TestLockHoldsShareOneWatch(t *testing.T) {
 		}
 		receive(t, h.Gone, "Gone after Release")
 	}
-	if w := o.watched.seen(); len(w) != 1 || w[0] != o.l.prefix {
-		t.Errorf("6 holds started the watches %q, want only the queue's %q", w, o.l.prefix)
+	if w := o.watched.seen(); len(w) != 1 || w[0] != o.l.prefix+o.owner {
+		t.Errorf("6 holds started the watches %q, want only one of the key %q", w, o.l.prefix+o.owner)
 	}
 }
 
@@ -619,14 +619,14 @@ func (w *breakableWatcher) Watch(ctx context.Context, key string, opts ...client
 	return out
 }
 
-// TestLockHoldWatchBroken: when the handle's watch of its holds ends (here
+// TestLockHoldWatchBroken: when the watch of a hold's key ends (here
 // as on a compaction past its revision) and the hold's key is deleted
 // before the watch is made again, the new watch cannot report the
 // deletion: the hold reads its key and its Gone is closed all the same.
 func TestLockHoldWatchBroken(t *testing.T) {
 	ctx := testContext(t)
 	o := newLockOwner(t, testPrefix(t), driver.ID{Name: "lock"})
-	bw := &breakableWatcher{Watcher: o.d.client.Watcher, key: o.l.prefix,
+	bw := &breakableWatcher{Watcher: o.d.client.Watcher, key: o.l.prefix + o.owner,
 		brk: make(chan struct{}), open: make(chan struct{}), later: make(chan struct{}, 1)}
 	o.d.client.Watcher = bw
 	h, err := o.acquire(ctx)
