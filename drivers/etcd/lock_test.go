@@ -642,3 +642,38 @@ func TestLockHoldWatchBroken(t *testing.T) {
 	close(bw.open)
 	receive(t, h.Gone, "Gone of a hold whose key was deleted while its watch was down")
 }
+
+// TestLockIdleHoldWatchCloses: the watch of an owner's key ends once no
+// hold has used it for holdWatchIdle, and the next hold makes a new one.
+func TestLockIdleHoldWatchCloses(t *testing.T) {
+	ctx := testContext(t)
+	o := newLockOwner(t, testPrefix(t), driver.ID{Name: "lock"})
+	hold := func() {
+		h, err := o.acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := o.release(ctx, h); err != nil || !ok {
+			t.Fatalf("Release = %v, %v", ok, err)
+		}
+		receive(t, h.Gone, "Gone after Release")
+	}
+	hold()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		o.l.holds.mu.Lock()
+		n := len(o.l.holds.keys)
+		o.l.holds.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d watches of hold keys still open 10s after the last hold", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	hold()
+	if w := o.watched.seen(); len(w) != 2 || w[0] != o.l.prefix+o.owner || w[1] != w[0] {
+		t.Errorf("two holds a while apart started the watches %q, want two of the key %q", w, o.l.prefix+o.owner)
+	}
+}
