@@ -13,7 +13,9 @@ import (
 // prefix + owner, attached to the session's lease; the key with the lowest
 // create revision holds the lock. The driver keeps nothing per owner: the
 // key's name is derived from the owner, and a hold is the key's create
-// revision (see attempt and watchHold for what one call keeps).
+// revision (see attempt and hold for what one call keeps). What a handle
+// shares among its calls is a watch per key name in use, through which
+// every hold learns that its key is gone (see holdWatch).
 //
 // Fencing version: the create revision of the holder's key. Holders get the
 // lock in create-revision order (a waiter holds only once every key created
@@ -34,10 +36,10 @@ import (
 // predecessor when writes came in since it was seen (see awaitGone): a
 // watch from a past revision is one etcd catches up only every 100 ms,
 // which held every handoff under contention back by up to that long.
-// Acquire also watches the owner's own key, for its hold, from before the
-// key is created, so that the hold needs no such read (see watchOwn); and
-// the driver keeps its watch stream open between holds (see
-// Driver.keepWatchStream).
+// Acquire also registers the owner's key with the handle's watch of it, for
+// its hold, before the key is created, so that the hold needs no such read (see
+// watchOwn); that watch stays open between holds, and so does the driver's
+// watch stream (see Driver.keepWatchStream).
 //
 // Key names: one name per owner, reused by its successive attempts, as
 // concurrency.Mutex reuses one per session: etcd keeps a deleted key in its
@@ -54,8 +56,11 @@ type etcdLock struct {
 
 	// watching, if set (by tests, before the lock is used), is called with
 	// the key once a watch of awaitGone is in place, its catch-up read
-	// done, and once the watch of watchOwn is.
+	// done, once a registration with holds is live, and once a hold is
+	// known to have missed no deletion of its key.
 	watching func(key string)
+
+	holds holdWatch // the handle's watch of its holds' keys
 }
 
 var _ driver.Lock = (*etcdLock)(nil)

@@ -17,11 +17,11 @@ import (
 type attempt struct {
 	l     *etcdLock
 	s     *session
-	key   string        // prefix + owner
-	token string        // this attempt's value of the key
-	rev   int64         // the key's create revision, once known
-	seen  int64         // the latest revision at which the key is known to exist
-	own   chan keyWatch // of the key, for the hold, once made (see watchOwn); may be nil
+	key   string      // prefix + owner
+	token string      // this attempt's value of the key
+	rev   int64       // the key's create revision, once known
+	seen  int64       // the latest revision at which the key is known to exist
+	own   *holdWaiter // the key's registration for the hold (see watchOwn); may be nil
 }
 
 // cleanupTimeout bounds one request that removes an abandoned attempt's key.
@@ -79,7 +79,7 @@ func (a *attempt) waitTurn(ctx context.Context, ahead []*mvccKV) error {
 	for len(ahead) > 0 {
 		pred := ahead[0]
 		// a.seen is also the revision at which ahead was read.
-		gone, err := l.awaitGone(ctx, a.s, keyWatch{}, string(pred.Key), pred.CreateRevision, a.seen)
+		gone, err := l.awaitGone(ctx, a.s, string(pred.Key), pred.CreateRevision, a.seen)
 		if err != nil {
 			return err
 		}

@@ -530,3 +530,150 @@ func TestLockTakeoverReadIsSerializable(t *testing.T) {
 		t.Errorf("C's read of the keys ahead was serializable %d times, want 1", n)
 	}
 }
+
+// TestLockHoldsShareOneWatch: the holds of one owner on one lock handle,
+// taken and released in a loop by Acquire and TryAcquire, all wait for
+// their key's deletion through one watch of the key, opened once and kept
+// (see holdWatch), not a watch of their own each.
+func TestLockHoldsShareOneWatch(t *testing.T) {
+	ctx := testContext(t)
+	o := newLockOwner(t, testPrefix(t), driver.ID{Name: "lock"})
+	for i := range 6 {
+		var h driver.Hold
+		var err error
+		if i%2 == 0 {
+			h, err = o.acquire(ctx)
+		} else {
+			var ok bool
+			h, ok, err = o.l.TryAcquire(ctx, o.s, o.owner)
+			if err == nil && !ok {
+				t.Fatal("TryAcquire of a free lock failed")
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := o.release(ctx, h); err != nil || !ok {
+			t.Fatalf("Release = %v, %v", ok, err)
+		}
+		receive(t, h.Gone, "Gone after Release")
+	}
+	if w := o.watched.seen(); len(w) != 1 || w[0] != o.l.prefix+o.owner {
+		t.Errorf("6 holds started the watches %q, want only one of the key %q", w, o.l.prefix+o.owner)
+	}
+}
+
+// breakableWatcher passes watches through, but for those of key: it can
+// end the first one as the server does on a compaction past its revision
+// (see breakWatch), and holds every later one back until open is closed.
+type breakableWatcher struct {
+	clientv3.Watcher
+	key   string
+	brk   chan struct{} // closed to end the first watch
+	open  chan struct{} // closed to let later watches through
+	later chan struct{} // gets a value when a later watch is asked for
+	mu    sync.Mutex
+	n     int
+}
+
+func (w *breakableWatcher) Watch(ctx context.Context, key string, opts ...clientv3.OpOption) clientv3.WatchChan {
+	if key != w.key {
+		return w.Watcher.Watch(ctx, key, opts...)
+	}
+	w.mu.Lock()
+	first := w.n == 0
+	w.n++
+	w.mu.Unlock()
+	if !first {
+		w.later <- struct{}{}
+		select {
+		case <-w.open:
+		case <-ctx.Done():
+		}
+		return w.Watcher.Watch(ctx, key, opts...)
+	}
+	inner := w.Watcher.Watch(ctx, key, opts...)
+	out := make(chan clientv3.WatchResponse)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case resp, ok := <-inner:
+				if !ok {
+					return
+				}
+				select {
+				case out <- resp:
+				case <-ctx.Done():
+					return
+				}
+			case <-w.brk:
+				select {
+				case out <- clientv3.WatchResponse{Canceled: true, CompactRevision: 1}:
+				case <-ctx.Done():
+				}
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// TestLockHoldWatchBroken: when the watch of a hold's key ends (here
+// as on a compaction past its revision) and the hold's key is deleted
+// before the watch is made again, the new watch cannot report the
+// deletion: the hold reads its key and its Gone is closed all the same.
+func TestLockHoldWatchBroken(t *testing.T) {
+	ctx := testContext(t)
+	o := newLockOwner(t, testPrefix(t), driver.ID{Name: "lock"})
+	bw := &breakableWatcher{Watcher: o.d.client.Watcher, key: o.l.prefix + o.owner,
+		brk: make(chan struct{}), open: make(chan struct{}), later: make(chan struct{}, 1)}
+	o.d.client.Watcher = bw
+	h, err := o.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.waitWatches(t, 2) // registered while the watch is live; the hold missed nothing
+	close(bw.brk)
+	receive(t, bw.later, "the watch made again")
+	if ok, err := o.release(ctx, h); err != nil || !ok {
+		t.Fatalf("Release = %v, %v", ok, err)
+	}
+	close(bw.open)
+	receive(t, h.Gone, "Gone of a hold whose key was deleted while its watch was down")
+}
+
+// TestLockIdleHoldWatchCloses: the watch of an owner's key ends once no
+// hold has used it for holdWatchIdle, and the next hold makes a new one.
+func TestLockIdleHoldWatchCloses(t *testing.T) {
+	ctx := testContext(t)
+	o := newLockOwner(t, testPrefix(t), driver.ID{Name: "lock"})
+	hold := func() {
+		h, err := o.acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := o.release(ctx, h); err != nil || !ok {
+			t.Fatalf("Release = %v, %v", ok, err)
+		}
+		receive(t, h.Gone, "Gone after Release")
+	}
+	hold()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		o.l.holds.mu.Lock()
+		n := len(o.l.holds.keys)
+		o.l.holds.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d watches of hold keys still open 10s after the last hold", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	hold()
+	if w := o.watched.seen(); len(w) != 2 || w[0] != o.l.prefix+o.owner || w[1] != w[0] {
+		t.Errorf("two holds a while apart started the watches %q, want two of the key %q", w, o.l.prefix+o.owner)
+	}
+}

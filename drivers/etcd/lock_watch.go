@@ -11,81 +11,54 @@ import (
 )
 
 // hold turns an attempt whose key reached the head of the queue into a
-// driver.Hold. Its Gone channel is closed by a goroutine that watches the
-// key: when the key is deleted (a release, ReleaseVersion, the lease's
-// expiry), when the session ends, or when the lock or the driver is closed
-// (after which the portable layer no longer asks), whichever comes first.
-// The watch is the attempt's own (see watchOwn) when Acquire started one
-// before enqueueing the key, else one started now.
+// driver.Hold. Its Gone channel is closed by a goroutine that waits, through
+// the handle's watch (see holdWatch), for the key's deletion (a release,
+// ReleaseVersion, the lease's expiry), for the end of the session, or for
+// the lock or the driver to be closed (after which the portable layer no
+// longer asks), whichever comes first. The key's registration is the
+// attempt's own (see watchOwn) when Acquire made one before enqueueing the
+// key, else one made now.
 func (a *attempt) hold() (driver.Hold, error) {
 	gone := make(chan struct{})
 	l := a.l
-	own := a.own
+	w := a.own
+	if w == nil {
+		w = l.register(a.key)
+	}
 	watching := l.spawn(func() {
 		defer close(gone)
-		var w keyWatch
-		if own != nil {
-			w = <-own
-		}
-		_, _ = l.awaitGone(l.ctx, a.s, w, a.key, a.rev, a.seen)
+		l.awaitHold(a.s, w, a.rev, a.seen)
 	})
 	if !watching {
-		a.dropOwn()
+		l.unregister(w)
+		a.own = nil
 		a.remove()
 		return driver.Hold{}, l.check()
 	}
 	return driver.Hold{Version: uint64(a.rev), Gone: gone}, nil
 }
 
-// keyWatch is a watch of one key's deletions, as awaitGone makes it.
-type keyWatch struct {
-	ch     clientv3.WatchChan
-	cancel context.CancelFunc
-}
-
 // watchKey starts a watch of key's deletions, from the server's current
-// revision, that ends with ctx or stop.
-func (l *etcdLock) watchKey(ctx context.Context, key string) keyWatch {
+// revision, that ends with ctx.
+func (l *etcdLock) watchKey(ctx context.Context, key string) clientv3.WatchChan {
 	l.d.keepWatchStream()
-	wctx, cancel := context.WithCancel(ctx)
-	wch := l.d.client.Watch(clientv3.WithRequireLeader(wctx), key, clientv3.WithFilterPut(), clientv3.WithCreatedNotify())
-	return keyWatch{ch: wch, cancel: cancel}
+	return l.d.client.Watch(clientv3.WithRequireLeader(ctx), key, clientv3.WithFilterPut(), clientv3.WithCreatedNotify())
 }
 
-// stop ends the watch, if there is one.
-func (w keyWatch) stop() {
-	if w.cancel != nil {
-		w.cancel()
-	}
-}
-
-// watchOwn starts the watch of the attempt's own key that its hold will
-// use, before the key is enqueued: the server then registers the watch,
-// most often, at a revision before the key's creation, so that it sees
-// every later deletion and the hold needs no read of the key to know it
-// was not missed (see watchGone). A contended lock saves one request per
-// acquisition so. clientv3's Watch returns only once the server has
-// registered the watch, so it is made in the background: Acquire does not
-// wait for it, the hold's goroutine does.
+// watchOwn registers the attempt's own key with the handle's watch, for
+// its hold, before the key is enqueued: the watch then delivers every
+// later deletion of the key, and the hold needs no read of the key to know
+// it was not missed (see holdWatch). A contended lock saves one request
+// per acquisition so.
 func (a *attempt) watchOwn() {
-	own := make(chan keyWatch, 1)
-	l := a.l
-	if l.spawn(func() {
-		own <- l.watchKey(l.ctx, a.key)
-		if l.watching != nil {
-			l.watching(a.key)
-		}
-	}) {
-		a.own = own
-	}
+	a.own = a.l.register(a.key)
 }
 
-// dropOwn ends the watch of watchOwn, if any, once it is made.
+// dropOwn ends the registration of watchOwn, if any.
 func (a *attempt) dropOwn() {
-	if own := a.own; own != nil {
+	if a.own != nil {
+		a.l.unregister(a.own)
 		a.own = nil
-		// If the lock is closed, the watch ends with it.
-		a.l.spawn(func() { (<-own).stop() })
 	}
 }
 
@@ -93,8 +66,7 @@ func (a *attempt) dropOwn() {
 // is deleted, knowing that it still existed at revision seen (0 when that
 // is not known), and returns a revision at which it was gone; or until the
 // session ends (errSessionEnded) or ctx ends. It needs the deletion only,
-// so it filters out puts. It reads w first, if set (a watch of key made
-// with watchKey under ctx), and ends it.
+// so it filters out puts.
 //
 // A watch it makes starts at the server's current revision, never at an
 // earlier one: etcd serves a watch whose start revision is already past
@@ -103,23 +75,21 @@ func (a *attempt) dropOwn() {
 // came in the meantime by up to 100 ms. The watch's created notification
 // carries the revision it starts after; when that is not after seen,
 // nothing can have been missed, otherwise one read of the key covers the
-// revisions in between. A hold's own watch is set up the same way, or
-// before its key exists (see watchOwn): watches from past revisions also
-// cost the server, which re-reads their ranges every 100 ms until they
-// catch up, and slowed handoffs measurably.
-func (l *etcdLock) awaitGone(ctx context.Context, s *session, w keyWatch, key string, created, seen int64) (int64, error) {
+// revisions in between. The handle's watch of its holds follows the same
+// rule (see holdWatch): watches from past revisions also cost the server,
+// which re-reads their ranges every 100 ms until they catch up, and slowed
+// handoffs measurably.
+func (l *etcdLock) awaitGone(ctx context.Context, s *session, key string, created, seen int64) (int64, error) {
 	for {
-		if w.ch == nil {
-			w = l.watchKey(ctx, key)
-		}
-		gone, err := l.watchGone(ctx, s, w.ch, key, created, seen)
-		w.stop()
+		wctx, cancel := context.WithCancel(ctx)
+		gone, err := l.watchGone(ctx, s, l.watchKey(wctx, key), key, created, seen)
+		cancel()
 		if gone != 0 || err != nil {
 			return gone, err
 		}
 		// The watch broke (leader loss, a lost stream) or the read in
 		// between failed: watch again, and read the key again.
-		w, seen = keyWatch{}, 0
+		seen = 0
 		if !sleepCtx(ctx, 10*time.Millisecond) {
 			return 0, ctx.Err()
 		}
