@@ -39,7 +39,7 @@ func undo(ctx context.Context, sess *session, once func(context.Context) error) 
 		switch {
 		case err == nil, errors.Is(err, driver.ErrPermission):
 			return true
-		case !sleep(ctx, backoff):
+		case !driver.Sleep(ctx, backoff):
 			return false
 		}
 		backoff = min(2*backoff, retryMax)

@@ -212,7 +212,7 @@ func (f *feed) run(ctx context.Context) {
 			index = meta.LastIndex
 			break
 		}
-		if ctx.Err() != nil || permanent(lastErr) || !sleep(ctx, backoff) {
+		if ctx.Err() != nil || permanent(lastErr) || !driver.Sleep(ctx, backoff) {
 			f.stop(ctx, lastErr)
 			return
 		}

@@ -155,7 +155,7 @@ func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 			if err := classify(ctx, err, reading); permanent(err) {
 				return 0, err // refused (no read permission): asking again cannot help
 			}
-			if !sleep(ctx, retryMin) {
+			if !driver.Sleep(ctx, retryMin) {
 				return 0, ctx.Err()
 			}
 			continue // ask again from the same index
@@ -288,7 +288,7 @@ func (a *attempt) resolve(ctx context.Context) uint64 {
 		if err == nil && a.holds(pair) {
 			return pair.ModifyIndex
 		}
-		if err == nil || permanent(classify(ctx, err, reading)) || !sleep(ctx, backoff) {
+		if err == nil || permanent(classify(ctx, err, reading)) || !driver.Sleep(ctx, backoff) {
 			return 0
 		}
 		backoff = min(2*backoff, retryMax)

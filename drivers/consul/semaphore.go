@@ -280,7 +280,7 @@ func (a *semAttempt) take(ctx context.Context, wait bool) (uint64, error) {
 				if permanent(werr) {
 					return 0, werr
 				}
-				if !sleep(ctx, retryMin) {
+				if !driver.Sleep(ctx, retryMin) {
 					return 0, ctx.Err()
 				}
 				continue // ask again from the same index

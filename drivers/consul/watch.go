@@ -84,7 +84,7 @@ func follow[T any](ctx context.Context, d *Driver, index uint64, query func(*api
 			if reason == "" {
 				reason, cause = driver.ResyncReconnect, err
 			}
-			if !sleep(ctx, backoff) {
+			if !driver.Sleep(ctx, backoff) {
 				return
 			}
 			backoff = min(2*backoff, retryMax)
@@ -118,18 +118,6 @@ func (p *primitive) resynced(reason driver.ResyncReason, cause error) {
 // permanent reports whether a watch should give up after err.
 func permanent(err error) bool {
 	return errors.Is(err, driver.ErrInvalid) || errors.Is(err, driver.ErrPermission)
-}
-
-// sleep waits for d or until ctx ends, and reports whether ctx is alive.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // send delivers v on ch, blocking while ch is full, unless ctx ends first.

@@ -151,7 +151,7 @@ func (l *etcdLock) runKeyWatch(key string, kh *keyHolds) {
 		}
 		cancel()
 		hw.broken(kh)
-		if !sleepCtx(l.ctx, 10*time.Millisecond) {
+		if !driver.Sleep(l.ctx, 10*time.Millisecond) {
 			return
 		}
 	}
@@ -233,7 +233,7 @@ func (l *etcdLock) awaitHold(s *session, w *holdWaiter, created, seen int64) {
 			case l.ctx.Err() != nil || errors.Is(err, driver.ErrClosed):
 				return
 			default:
-				if !sleepCtx(l.ctx, 10*time.Millisecond) {
+				if !driver.Sleep(l.ctx, 10*time.Millisecond) {
 					return
 				}
 				continue

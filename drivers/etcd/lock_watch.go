@@ -90,7 +90,7 @@ func (l *etcdLock) awaitGone(ctx context.Context, s *session, key string, create
 		// The watch broke (leader loss, a lost stream) or the read in
 		// between failed: watch again, and read the key again.
 		seen = 0
-		if !sleepCtx(ctx, 10*time.Millisecond) {
+		if !driver.Sleep(ctx, 10*time.Millisecond) {
 			return 0, ctx.Err()
 		}
 	}
@@ -176,22 +176,10 @@ func (d *Driver) keepWatchStream() {
 					clientv3.WithFilterPut(), clientv3.WithFilterDelete())
 				for range wch {
 				}
-				if !sleepCtx(d.ctx, time.Second) {
+				if !driver.Sleep(d.ctx, time.Second) {
 					return
 				}
 			}
 		})
 	})
-}
-
-// sleepCtx waits for d or until ctx ends; it reports whether d passed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

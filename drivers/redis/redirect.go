@@ -6,6 +6,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/atomix/go-client/driver"
 )
 
 // A Redis Cluster client routes each command by its map of slots to
@@ -129,14 +131,7 @@ func (h slotMapHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) gored
 // next round; it reports false if ctx ended first.
 func (h slotMapHook) pause(ctx context.Context) bool {
 	h.c.ReloadState(context.Background())
-	t := time.NewTimer(reloadPause)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return driver.Sleep(ctx, reloadPause)
 }
 
 // firstErr is the error of a pipeline: its first command's that failed.
