@@ -199,15 +199,6 @@ func (h *handle) watchGone(l listener, w *holdWatch, ss *session, version uint64
 	return w.gone
 }
 
-// released ends the watch of the hold of version, which a release through
-// h removed: its Gone closes at once, instead of when the watch has heard
-// the removal and read the hold to make sure (one script less per hold).
-func (h *handle) released(version uint64) {
-	if w := h.holdWatchOf(version); w != nil {
-		w.end()
-	}
-}
-
 // holdWatchOf returns the watch of the hold of version taken through h,
 // or nil if there is none.
 func (h *handle) holdWatchOf(version uint64) *holdWatch {

@@ -373,6 +373,9 @@ func TestLockFIFO(t *testing.T) {
 type holderReads struct {
 	n     atomic.Int64
 	delay time.Duration
+	// read and release are the scripts that read a hold and release it:
+	// the lock's when nil.
+	read, release *script
 }
 
 func (c *holderReads) DialHook(next goredis.DialHook) goredis.DialHook { return next }
@@ -386,11 +389,15 @@ func (c *holderReads) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook 
 		if len(args) > 1 {
 			sha, _ = args[1].(string)
 		}
-		if sha == lockHolder.sha {
+		read, release := c.read, c.release
+		if read == nil {
+			read, release = lockHolder, lockRelease
+		}
+		if sha == read.sha {
 			c.n.Add(1)
 		}
 		err := next(ctx, cmd)
-		if sha == lockRelease.sha {
+		if sha == release.sha {
 			time.Sleep(c.delay)
 		}
 		return err

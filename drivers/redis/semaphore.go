@@ -255,13 +255,14 @@ func (s *semaphore) Release(ctx context.Context, owner string, version uint64) (
 	if err := s.begin(ctx); err != nil {
 		return false, err
 	}
+	w := s.holdWatchOf(version)
+	w.startRelease()
 	ok, err := s.release(ctx, "h", owner, strconv.FormatUint(version, 10))
 	if err != nil {
+		w.finishRelease(false)
 		return false, s.fail(ctx, err, true)
 	}
-	if ok {
-		s.released(version)
-	}
+	w.finishRelease(ok)
 	return ok, nil
 }
 

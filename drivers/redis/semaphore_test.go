@@ -235,3 +235,31 @@ func TestSemaphoreWaiterKeepsNoRemovals(t *testing.T) {
 		t.Fatalf("the waiter got %+v, %v", r.h, r.err)
 	}
 }
+
+// TestSemaphoreOwnReleaseReadsNoHold: as for the lock, a release through
+// the hold's own instance ends the hold's Gone by itself; its message,
+// heard before the release returns, makes no read of the hold.
+func TestSemaphoreOwnReleaseReadsNoHold(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t)
+	reads := &holderReads{delay: 200 * time.Millisecond, read: semRead, release: semRelease}
+	d.client.AddHook(reads)
+	sem := openTestSemaphore(t, d, testID(t, "s"), 2)
+	s := newSessionT(t, d)
+	for range 3 {
+		h, err := sem.Acquire(ctx, s, "o", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, err := sem.Release(ctx, "o", h.Version)
+		if err != nil || !ok {
+			t.Fatalf("Release = %v, %v; want true, nil", ok, err)
+		}
+		if !closedWithin(h.Gone, time.Second) {
+			t.Fatal("the released hold's Gone is open")
+		}
+	}
+	if n := reads.n.Load(); n != 0 {
+		t.Fatalf("%d reads of the hold after 3 releases through its own instance, want 0", n)
+	}
+}
