@@ -285,7 +285,7 @@ func redisArgs(port int, dir string) []string {
 }
 
 // StartRedisCluster starts a Redis Cluster of three masters, each with one
-// replica (six redis-server processes, cluster-node-timeout 1s), made with
+// replica (six redis-server processes, cluster-node-timeout 3s), made with
 // redis-cli --cluster create, and waits until every node reports the
 // cluster ok. Leader names the running master with the most keys.
 func StartRedisCluster(t testing.TB) *Cluster {
@@ -303,7 +303,7 @@ func StartRedisCluster(t testing.TB) *Cluster {
 				return append(redisArgs(port, dir),
 					"--cluster-enabled", "yes",
 					"--cluster-config-file", filepath.Join(dir, "nodes.conf"),
-					"--cluster-node-timeout", "1000")
+					"--cluster-node-timeout", redisFailureDetection)
 			},
 			ready:   func() bool { return redisAnswers(addr) },
 			timeout: 30 * time.Second,
@@ -383,12 +383,20 @@ func StartRedisCluster(t testing.TB) *Cluster {
 	return c
 }
 
+// redisFailureDetection is how long, in milliseconds, a Redis Cluster node
+// or the Sentinel waits for an answer before it takes a master for failed
+// and starts a failover. At 1000 a master that was busy for a second under
+// the race detector (a fork to resync a replica that came back, say) was
+// failed over by mistake, in the middle of a conformance test; 3000 keeps
+// the failover scenarios short and rules that out.
+const redisFailureDetection = "3000"
+
 // RedisSentinelMaster is the name under which StartRedisSentinel's
 // Sentinel monitors the primary.
 const RedisSentinelMaster = "atomix"
 
 // StartRedisSentinel starts a Redis primary, one replica and one Sentinel
-// (redis-server --sentinel, quorum 1, down-after-milliseconds 1000) that
+// (redis-server --sentinel, quorum 1, down-after-milliseconds 3000) that
 // monitors the primary as RedisSentinelMaster. Addrs holds the Sentinel's
 // address; Leader names the member the Sentinel reports as primary.
 func StartRedisSentinel(t testing.TB) *Cluster {
@@ -437,7 +445,7 @@ func StartRedisSentinel(t testing.TB) *Cluster {
 					"port " + strconv.Itoa(sentinelPort),
 					"bind 127.0.0.1",
 					"sentinel monitor " + RedisSentinelMaster + " 127.0.0.1 " + strconv.Itoa(primaryPort) + " 1",
-					"sentinel down-after-milliseconds " + RedisSentinelMaster + " 1000",
+					"sentinel down-after-milliseconds " + RedisSentinelMaster + " " + redisFailureDetection,
 					"sentinel failover-timeout " + RedisSentinelMaster + " 5000",
 					"",
 				}, "\n")
