@@ -3,6 +3,7 @@ package consul
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -325,9 +326,17 @@ func BenchmarkScaleLockContention(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("K=%d/api.Lock", k), func(b *testing.B) {
 			key := testPrefix(b) + "/raw-lock"
+			// One transport for the K clients, whose idle connections are
+			// closed at the end: otherwise, with -count, the clients of
+			// earlier rounds keep theirs open and the agent refuses the
+			// next round's clients (HTTP 429: too many connections from
+			// one address).
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.MaxIdleConnsPerHost = 2 * k
+			b.Cleanup(tr.CloseIdleConnections)
 			turns := make([]func() (func() error, error), k)
 			for i := range turns {
-				raw, err := api.NewClient(&api.Config{Address: testbackend.Consul(b)})
+				raw, err := api.NewClient(&api.Config{Address: testbackend.Consul(b), Transport: tr})
 				if err != nil {
 					b.Fatal(err)
 				}
