@@ -414,12 +414,22 @@ func TestOwnReleaseReadsNoHold(t *testing.T) {
 	d.client.AddHook(reads)
 	l := openTestLock(t, d, testID(t, "l"))
 	s := newSessionT(t, d)
+	ownReleasesReadNoHold(t, reads,
+		func() (driver.Hold, error) { return l.Acquire(ctx, s, "o") },
+		func(v uint64) (bool, error) { return l.Release(ctx, "o", v) })
+}
+
+// ownReleasesReadNoHold acquires and releases through one instance three
+// times, with reads hooked on its client, and fails t unless every release
+// ended its hold's Gone and no hold was read.
+func ownReleasesReadNoHold(t *testing.T, reads *holderReads, acquire func() (driver.Hold, error), release func(version uint64) (bool, error)) {
+	t.Helper()
 	for range 3 {
-		h, err := l.Acquire(ctx, s, "o")
+		h, err := acquire()
 		if err != nil {
 			t.Fatal(err)
 		}
-		ok, err := l.Release(ctx, "o", h.Version)
+		ok, err := release(h.Version)
 		if err != nil || !ok {
 			t.Fatalf("Release = %v, %v; want true, nil", ok, err)
 		}

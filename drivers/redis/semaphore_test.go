@@ -246,20 +246,7 @@ func TestSemaphoreOwnReleaseReadsNoHold(t *testing.T) {
 	d.client.AddHook(reads)
 	sem := openTestSemaphore(t, d, testID(t, "s"), 2)
 	s := newSessionT(t, d)
-	for range 3 {
-		h, err := sem.Acquire(ctx, s, "o", 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ok, err := sem.Release(ctx, "o", h.Version)
-		if err != nil || !ok {
-			t.Fatalf("Release = %v, %v; want true, nil", ok, err)
-		}
-		if !closedWithin(h.Gone, time.Second) {
-			t.Fatal("the released hold's Gone is open")
-		}
-	}
-	if n := reads.n.Load(); n != 0 {
-		t.Fatalf("%d reads of the hold after 3 releases through its own instance, want 0", n)
-	}
+	ownReleasesReadNoHold(t, reads,
+		func() (driver.Hold, error) { return sem.Acquire(ctx, s, "o", 1) },
+		func(v uint64) (bool, error) { return sem.Release(ctx, "o", v) })
 }
