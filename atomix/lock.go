@@ -255,7 +255,7 @@ func (o *holder) acquire(ctx context.Context, a acquirer, wait bool) (version ui
 		hd := &hold{version: h.Version, session: s.Done(), ended: make(chan struct{}), since: time.Now()}
 		o.hold = hd
 		o.mu.Unlock()
-		go hd.watch(h.Gone, s.Done(), o.events)
+		go hd.watch(h.Gone, s, o.events)
 		return h.Version, true, nil
 	}
 }
@@ -272,17 +272,17 @@ func (o *holder) interrupted(ctx context.Context, err error) error {
 	return err
 }
 
-// watch ends the hold when the driver sees it gone or the session ends,
+// watch ends the hold when the driver sees it gone or the session s ends,
 // and reports its end to events: lost, unless its owner released it.
-func (h *hold) watch(gone, session <-chan struct{}, events holdEvents) {
+func (h *hold) watch(gone <-chan struct{}, s driver.Session, events holdEvents) {
 	select {
 	case <-gone:
-	case <-session:
+	case <-s.Done():
 	case <-h.ended:
 	}
 	lost := !isClosed(h.ended) && !h.releasing.Load()
 	reason := lostRemoved
-	if isClosed(session) {
+	if sessionEnded(s) {
 		reason = lostSessionEnded
 	}
 	if lost {
@@ -294,6 +294,18 @@ func (h *hold) watch(gone, session <-chan struct{}, events holdEvents) {
 	}
 	h.end()
 	events.ended(h.version, h.since, false, "")
+}
+
+// sessionEnded reports whether s has ended: its Done is closed or, for a
+// driver.SessionCause, its Cause is set. A driver closes the Gone of a
+// hold its session's end removed no later than Done, often before, while
+// the cause may already be known.
+func sessionEnded(s driver.Session) bool {
+	if isClosed(s.Done()) {
+		return true
+	}
+	sc, ok := s.(driver.SessionCause)
+	return ok && sc.Cause() != nil
 }
 
 // holds reports whether this instance's latest hold has version and has not

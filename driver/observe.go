@@ -66,6 +66,9 @@ type Observable interface {
 type SessionCause interface {
 	// Cause says why Done closed (closed by its owner, expired, renewal
 	// failed for good, gone on the backend); nil while the session lives.
+	// It may be set before Done closes, as soon as the session has ended:
+	// the portable layer then reports a hold whose Gone closed first as
+	// lost with its session rather than removed.
 	Cause() error
 }
 

@@ -81,3 +81,39 @@ func TestNoGoroutineOutlivesItsDriver(t *testing.T) {
 		goleak.VerifyNone(t, before)
 	}
 }
+
+// TestSessionCause: a session's Cause is nil while it lives,
+// ErrSessionClosed once closed, ErrSessionExpired once its crashed
+// connection's TTL passed; and it is set when a hold bound to the session
+// sees its Gone close, which may be before Done.
+func TestSessionCause(t *testing.T) {
+	ctx := context.Background()
+	_, clock, connect := newTestStore(t)
+	closing, crashing := connect(), connect()
+	cause := func(s driver.Session) error { return s.(driver.SessionCause).Cause() }
+
+	sc := newSession(t, closing)
+	l, _ := closing.OpenLock(ctx, id("l"))
+	h, err := l.Acquire(ctx, sc, "owner")
+	must(t, "acquire", err)
+	if err := cause(sc); err != nil {
+		t.Fatalf("Cause of a live session = %v, want nil", err)
+	}
+	atGone := make(chan error, 1)
+	go func() { <-h.Gone; atGone <- cause(sc) }()
+	must(t, "close the session", sc.Close(ctx))
+	if err := recv(t, atGone); err != ErrSessionClosed {
+		t.Fatalf("Cause when the hold's Gone closed = %v, want ErrSessionClosed", err)
+	}
+
+	sx := newSession(t, crashing)
+	crashing.Crash()
+	if err := cause(sx); err != nil {
+		t.Fatalf("Cause of a crashed session within its TTL = %v, want nil", err)
+	}
+	clock.Advance(testTTL)
+	<-sx.Done()
+	if err := cause(sx); err != ErrSessionExpired {
+		t.Fatalf("Cause of an expired session = %v, want ErrSessionExpired", err)
+	}
+}

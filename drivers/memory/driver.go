@@ -86,7 +86,7 @@ func (d *Driver) Close(context.Context) error {
 		h.shutdown()
 	}
 	for s := range sessions {
-		s.state.end()
+		s.state.end(ErrSessionClosed)
 	}
 	return nil
 }

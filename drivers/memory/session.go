@@ -3,6 +3,7 @@ package memory
 import (
 	"cmp"
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -32,6 +33,9 @@ type sessionState struct {
 	ttl   time.Duration
 	done  chan struct{} // closed once everything bound has been released
 	ended atomic.Bool
+	// cause says why the session ended (see session.Cause); it is set
+	// before ended, so before anything bound is released.
+	cause atomic.Pointer[error]
 
 	mu       sync.Mutex
 	expiry   Timer              // set once abandoned
@@ -56,18 +60,19 @@ func (ss *sessionState) abandon() {
 	if ss.ended.Load() || ss.expiry != nil {
 		return
 	}
-	ss.expiry = ss.store.clock.AfterFunc(ss.ttl, func() { ss.end() })
+	ss.expiry = ss.store.clock.AfterFunc(ss.ttl, func() { ss.end(ErrSessionExpired) })
 }
 
-// end ends the session now: nothing can be bound to it any more, everything
-// bound to it is released in the order it was bound, and then Done is
-// closed. It reports whether this call ended it.
-func (ss *sessionState) end() bool {
+// end ends the session now, for cause: nothing can be bound to it any
+// more, everything bound to it is released in the order it was bound, and
+// then Done is closed. It reports whether this call ended it.
+func (ss *sessionState) end(cause error) bool {
 	ss.mu.Lock()
 	if ss.ended.Load() {
 		ss.mu.Unlock()
 		return false
 	}
+	ss.cause.Store(&cause)
 	ss.ended.Store(true)
 	bound := slices.SortedFunc(maps.Keys(ss.bindings), func(a, b binding) int {
 		return cmp.Compare(ss.bindings[a], ss.bindings[b])
@@ -112,7 +117,10 @@ type session struct {
 	state *sessionState
 }
 
-var _ driver.Session = (*session)(nil)
+var (
+	_ driver.Session      = (*session)(nil)
+	_ driver.SessionCause = (*session)(nil)
+)
 
 // NewSession starts a session that lives while the connection is open and
 // expires one TTL after the connection crashes. A zero TTL means the
@@ -139,7 +147,7 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.check(); err != nil {
-		s.state.end()
+		s.state.end(ErrSessionClosed)
 		return nil, err
 	}
 	d.sessions[s] = struct{}{}
@@ -154,6 +162,28 @@ func (s *session) ID() string { return s.state.id }
 // been released.
 func (s *session) Done() <-chan struct{} { return s.state.done }
 
+// The causes of a session's end, as Cause reports them.
+var (
+	// ErrSessionClosed: the session was closed, by its owner or with its
+	// connection.
+	ErrSessionClosed = errors.New("memory: the session was closed")
+	// ErrSessionExpired: its connection crashed and the TTL passed with
+	// no renewal.
+	ErrSessionExpired = errors.New("memory: the session expired: its connection stopped renewing it")
+)
+
+// Cause says why the session ended (ErrSessionClosed or
+// ErrSessionExpired); nil while it lives. It is set as the session ends,
+// before what was bound to it is released, so a hold whose Gone closed
+// because its session ended finds the cause set even though Done may not
+// have closed yet.
+func (s *session) Cause() error {
+	if c := s.state.cause.Load(); c != nil {
+		return *c
+	}
+	return nil
+}
+
 // Close ends the session at once, releasing its locks and candidacies.
 // Closing a session that has already ended does nothing and returns nil;
 // on a crashed connection, Close of a live session returns ErrClosed and
@@ -165,7 +195,7 @@ func (s *session) Close(context.Context) error {
 	if err := s.d.check(); err != nil {
 		return err
 	}
-	s.state.end()
+	s.state.end(ErrSessionClosed)
 	s.d.mu.Lock()
 	delete(s.d.sessions, s)
 	s.d.mu.Unlock()
