@@ -3,6 +3,7 @@ package consul
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/atomix/go-client/atomix/lock"
 	_map "github.com/atomix/go-client/atomix/map"
 	"github.com/atomix/go-client/atomix/value"
+	"github.com/atomix/go-client/conformance/scalebench"
 	"github.com/atomix/go-client/conformance/testbackend"
 )
 
@@ -382,5 +384,61 @@ func BenchmarkMapPutFenced(b *testing.B) {
 	}, func() error {
 		_, err := m.Put(ctx, "key", "value")
 		return err
+	})
+}
+
+// BenchmarkScaleThroughput64: Map.Put from 64 goroutines (scalebench), in
+// alternating batches with the raw client doing the same work: a
+// one-operation transaction ("vs-kv-txn", which returns the new
+// ModifyIndex, as Map.Put must), a plain KV PUT ("vs-kv-put", which does
+// not), and the very transaction Map.Put sends ("vs-same-txn": a delete of
+// the key, which drops a session binding it may have, then the set; see
+// write.go), which shows what atomix itself adds. Each reports raw-ops/s,
+// atomix-ops/s and atomix/raw. The raw client gets a transport that keeps
+// as many idle connections as the driver's does, so that neither side pays
+// for new connections.
+//
+//	go test -run '^$' -bench 'ScaleThroughput64' -benchtime 5000x ./drivers/consul/
+func BenchmarkScaleThroughput64(b *testing.B) {
+	ctx := context.Background()
+	c, _ := benchClients(b, testPrefix(b))
+	transport := newTransport()
+	b.Cleanup(transport.CloseIdleConnections)
+	raw, err := api.NewClient(&api.Config{Address: testbackend.Consul(b), Transport: transport, HttpClient: &http.Client{Transport: transport}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := atomix.GetMap[string, string](ctx, "throughput", atomix.WithClient(c))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Every write stores a new value (see BenchmarkMapPut).
+	value := func(i int) string { return "value" + strconv.Itoa(i) }
+	key := func(i int) string { return "key-" + strconv.Itoa(i%1024) }
+	put := func(ctx context.Context, i int) error {
+		_, err := m.Put(ctx, key(i), value(i))
+		return err
+	}
+	kv, prefix := raw.KV(), testPrefix(b)+"/"
+	txn := func(drop bool) func(ctx context.Context, i int) error {
+		return func(ctx context.Context, i int) error {
+			ops := api.KVTxnOps{{Verb: api.KVSet, Key: prefix + key(i), Value: []byte(value(i))}}
+			if drop {
+				ops = append(api.KVTxnOps{{Verb: api.KVDelete, Key: prefix + key(i)}}, ops...)
+			}
+			ok, _, _, err := kv.Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
+			if err == nil && !ok {
+				err = fmt.Errorf("rolled back")
+			}
+			return err
+		}
+	}
+	b.Run("vs-kv-txn", func(b *testing.B) { scalebench.ThroughputVersus(b, txn(false), put) })
+	b.Run("vs-same-txn", func(b *testing.B) { scalebench.ThroughputVersus(b, txn(true), put) })
+	b.Run("vs-kv-put", func(b *testing.B) {
+		scalebench.ThroughputVersus(b, func(ctx context.Context, i int) error {
+			_, err := kv.Put(&api.KVPair{Key: prefix + key(i), Value: []byte(value(i))}, (&api.WriteOptions{}).WithContext(ctx))
+			return err
+		}, put)
 	})
 }

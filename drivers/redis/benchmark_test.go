@@ -437,3 +437,35 @@ func BenchmarkScaleThroughput64(b *testing.B) {
 		scalebench.ThroughputVersus(b, rawPut(rawClient(b)), atomixPut(b, context.Background(), benchClient(b)))
 	})
 }
+
+// BenchmarkScriptFloor measures what any script costs before it does
+// anything of its own: HSET against a script that runs that HSET and
+// nothing else, one at a time ("one", reporting raw-ns/op, atomix-ns/op
+// with "atomix" the script, and their ratio) and from 64 goroutines
+// ("throughput64", ratio of operations per second). No write of a map can
+// cost less than that floor while it needs a script (to learn and store a
+// version, publish a change message that carries it, and branch on a
+// condition, in one step); the targets of atomix/raw are to be read
+// against it.
+//
+//	go test -run '^$' -bench ScriptFloor -benchtime 20000x -count 3 ./drivers/redis/
+func BenchmarkScriptFloor(b *testing.B) {
+	ctx := context.Background()
+	c := rawClient(b)
+	hset := goredis.NewScript("return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])")
+	check(b, hset.Load(ctx, c).Err())
+	plain := func(ctx context.Context, i int) error {
+		return c.HSet(ctx, "raw:bench:floor", "key-"+strconv.Itoa(i%1024), benchValue).Err()
+	}
+	scripted := func(ctx context.Context, i int) error {
+		return hset.EvalSha(ctx, c, []string{"raw:bench:floor"}, "key-"+strconv.Itoa(i%1024), benchValue).Err()
+	}
+	b.Run("one", func(b *testing.B) {
+		i := 0
+		interleaved(b, func(ctx context.Context) error { i++; return plain(ctx, i) },
+			func(ctx context.Context) error { i++; return scripted(ctx, i) })
+	})
+	b.Run("throughput64", func(b *testing.B) {
+		scalebench.ThroughputVersus(b, plain, scripted)
+	})
+}
