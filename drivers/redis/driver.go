@@ -97,6 +97,9 @@ type Driver struct {
 	sessions   map[*session]struct{}
 	handles    map[*handle]struct{}
 	registered map[string]struct{} // members this driver added to the ephemeral registry
+	// cleanups has the clean-ups of acquisitions given up that are retried
+	// in the background, by cleanupKey (see retryCleanup).
+	cleanups map[string]*driver.Cleanup
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -159,6 +162,7 @@ func newDriver(c goredis.UniversalClient, owned bool, opts Options) *Driver {
 		sessions:   map[*session]struct{}{},
 		handles:    map[*handle]struct{}{},
 		registered: map[string]struct{}{},
+		cleanups:   map[string]*driver.Cleanup{},
 	}
 	go d.sweepLoop()
 	return d
@@ -255,6 +259,7 @@ func (d *Driver) Close(ctx context.Context) error {
 		return nil
 	}
 	forgetLogs(d)
+	d.stopCleanups()
 	var errs []error
 	for h := range handles {
 		h.shutdown()
@@ -289,6 +294,7 @@ func (d *Driver) Crash() {
 	if !ok {
 		return
 	}
+	d.stopCleanups()
 	for s := range sessions {
 		_ = s.end(context.Background(), false)
 	}
