@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -22,12 +23,28 @@ const (
 // be never while the client lives. once bounds each of its own requests;
 // ctx should end with that session and with the driver.
 func RetryCleanup(ctx context.Context, once func(context.Context) error) bool {
+	return retryCleanup(ctx, nil, nil, once)
+}
+
+// retryCleanup is RetryCleanup that also stops, between calls, when stop
+// or ended is closed (nil: never).
+func retryCleanup(ctx context.Context, stop, ended <-chan struct{}, once func(context.Context) error) bool {
 	backoff := cleanupBackoffMin
 	for {
 		if once(ctx) == nil {
 			return true
 		}
-		if !Sleep(ctx, backoff) {
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-stop:
+			t.Stop()
+			return false
+		case <-ended:
+			t.Stop()
 			return false
 		}
 		backoff = min(2*backoff, cleanupBackoffMax)
@@ -37,43 +54,34 @@ func RetryCleanup(ctx context.Context, once func(context.Context) error) bool {
 // Cleanup is a clean-up retried in a goroutine of its own (see
 // StartCleanup).
 type Cleanup struct {
-	cancel context.CancelFunc
-	done   chan struct{}
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     chan struct{}
 }
 
-// StartCleanup runs RetryCleanup(ctx, once) in a new goroutine, which ends
-// when once succeeds, when ctx ends, when ended is closed (a nil ended is
-// never closed), or when Stop is called. Each of these ends the context
-// once is called with, so that a request in flight is given up.
+// StartCleanup calls once in a new goroutine, as RetryCleanup does, until
+// it succeeds, ctx ends, ended is closed (a nil ended never is) or Stop is
+// called. The end of ctx also ends a call in flight; the others let it
+// return by itself (once bounds its requests).
 func StartCleanup(ctx context.Context, ended <-chan struct{}, once func(context.Context) error) *Cleanup {
-	ctx, cancel := context.WithCancel(ctx)
-	c := &Cleanup{cancel: cancel, done: make(chan struct{})}
+	c := &Cleanup{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		watched := make(chan struct{})
-		go func() {
-			defer close(watched)
-			select {
-			case <-ended:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		RetryCleanup(ctx, once)
-		cancel()
-		<-watched
+		retryCleanup(ctx, c.stop, ended, once)
 	}()
 	return c
 }
 
 // Stop ends the clean-up and waits for its goroutine to end: once it
-// returns, once is not running and will not be called again. A driver
-// whose clean-up cannot tell its own traces from those of a later
+// returns, once is not running and will not be called again. A call in
+// flight is let return by itself, not cancelled: a request already sent
+// may still be applied, so its reply (or its own deadline) is waited for.
+// A driver whose clean-up cannot tell its own traces from those of a later
 // acquisition by the same owner calls Stop before that acquisition sends
-// anything. Stop may be called more than once, and after the clean-up has
-// ended by itself.
+// anything, so that the two are never in flight together. Stop may be
+// called more than once, and after the clean-up has ended by itself.
 func (c *Cleanup) Stop() {
-	c.cancel()
+	c.stopOnce.Do(func() { close(c.stop) })
 	<-c.done
 }
 

@@ -30,8 +30,9 @@ func TestRetryCleanupUntilItSucceeds(t *testing.T) {
 	}
 }
 
-// TestCleanupStopWaitsForTheCallInFlight: once Stop returns, the call in
-// flight has returned (its context was cancelled) and no other starts.
+// TestCleanupStopWaitsForTheCallInFlight: Stop lets the call in flight
+// return by itself (its request may be applied yet), and once Stop
+// returns no call runs or starts.
 func TestCleanupStopWaitsForTheCallInFlight(t *testing.T) {
 	var calls, running atomic.Int32
 	started := make(chan struct{}, 1)
@@ -43,17 +44,24 @@ func TestCleanupStopWaitsForTheCallInFlight(t *testing.T) {
 		case started <- struct{}{}:
 		default:
 		}
-		<-ctx.Done()
-		time.Sleep(10 * time.Millisecond) // a request slow to give up
-		return ctx.Err()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond): // a request's round trip
+		}
+		return errDown
 	})
 	<-started
+	stopped := time.Now()
 	c.Stop()
 	if running.Load() != 0 {
 		t.Fatal("Stop returned while a call was in flight")
 	}
+	if waited := time.Since(stopped); waited < 50*time.Millisecond {
+		t.Fatalf("Stop returned after %v: it cut the call in flight short", waited)
+	}
 	n := calls.Load()
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
 	if calls.Load() != n {
 		t.Fatal("a call started after Stop returned")
 	}
@@ -64,12 +72,13 @@ func TestCleanupEnds(t *testing.T) {
 	ended := make(chan struct{})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	failing := func(ctx context.Context) error {
+	failing := func(context.Context) error { return errDown }
+	byEnded := driver.StartCleanup(t.Context(), ended, failing)
+	// The end of ctx also ends a call in flight.
+	byCtx := driver.StartCleanup(ctx, nil, func(ctx context.Context) error {
 		<-ctx.Done()
 		return ctx.Err()
-	}
-	byEnded := driver.StartCleanup(t.Context(), ended, failing)
-	byCtx := driver.StartCleanup(ctx, nil, failing)
+	})
 	byItself := driver.StartCleanup(t.Context(), nil, func(context.Context) error { return nil })
 	close(ended)
 	cancel()

@@ -25,10 +25,15 @@ const abandonTimeout = 5 * time.Second
 // The script finds its traces by owner, not by attempt: a later
 // acquisition by the same owner would look the same to it. So an
 // acquisition first stops the clean-up its owner left in the primitive and
-// waits for its request in flight (see stopCleanup); the driver contract
-// lets an owner make one acquisition at a time, so none can start while it
-// runs. The acquisition then takes over whatever was left: its script
-// returns the place or the hold its owner already has.
+// waits for its request in flight to return (see stopCleanup); the driver
+// contract lets an owner make one acquisition at a time, so none can start
+// while it runs. The acquisition then takes over whatever was left: its
+// script returns the place or the hold its owner already has, and if it
+// gives up, its own clean-up removes them. (The script finds a hold by owner,
+// and a place in the queue by session and owner; an owner's next
+// acquisition with another session comes after its first session ended,
+// as the portable layer uses its client's session until it ends, and a
+// session's places and holds end with it.)
 
 // cleanupKey names the clean-up of owner in the primitive whose queue key
 // is queue.
@@ -48,7 +53,7 @@ func (d *Driver) retryCleanup(key string, ss *session, once func(context.Context
 		}
 	}
 	old := d.cleanups[key]
-	d.cleanups[key] = driver.StartCleanup(context.Background(), ss.Done(), once)
+	d.cleanups[key] = driver.StartCleanup(d.cleanupCtx, ss.Done(), once)
 	d.mu.Unlock()
 	if old != nil {
 		old.Stop() // not expected: its owner acquired, which stops it
@@ -56,23 +61,30 @@ func (d *Driver) retryCleanup(key string, ss *session, once func(context.Context
 }
 
 // stopCleanup stops the clean-up under key, if there is one, and waits for
-// its request in flight: what an acquisition does before it sends anything.
-func (d *Driver) stopCleanup(key string) {
+// its request in flight to return: what an acquisition does before it
+// sends anything. It reports whether the clean-up had not ended: what it
+// was removing may still be there, the acquisition's to remove if it gives
+// up.
+func (d *Driver) stopCleanup(key string) bool {
 	d.mu.Lock()
 	c := d.cleanups[key]
 	delete(d.cleanups, key)
 	d.mu.Unlock()
-	if c != nil {
-		c.Stop()
+	if c == nil || isDone(c.Done()) {
+		return false
 	}
+	c.Stop()
+	return true
 }
 
-// stopCleanups stops every clean-up, once the driver is closed or crashed.
+// stopCleanups stops every clean-up, and its request in flight, once the
+// driver is closed or crashed.
 func (d *Driver) stopCleanups() {
 	d.mu.Lock()
 	cs := d.cleanups
 	d.cleanups = map[string]*driver.Cleanup{}
 	d.mu.Unlock()
+	d.endCleanups()
 	for _, c := range cs {
 		c.Stop()
 	}

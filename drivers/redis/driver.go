@@ -100,6 +100,9 @@ type Driver struct {
 	// cleanups has the clean-ups of acquisitions given up that are retried
 	// in the background, by cleanupKey (see retryCleanup).
 	cleanups map[string]*driver.Cleanup
+	// cleanupCtx ends their requests in flight when the driver is closed.
+	cleanupCtx  context.Context
+	endCleanups context.CancelFunc
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -164,6 +167,7 @@ func newDriver(c goredis.UniversalClient, owned bool, opts Options) *Driver {
 		registered: map[string]struct{}{},
 		cleanups:   map[string]*driver.Cleanup{},
 	}
+	d.cleanupCtx, d.endCleanups = context.WithCancel(context.Background())
 	go d.sweepLoop()
 	return d
 }

@@ -103,9 +103,15 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 	if err != nil {
 		return driver.Hold{}, false, err
 	}
+	// What an earlier attempt of owner's left (see retryCleanup) is this
+	// attempt's now.
+	inherited := l.d.stopCleanup(cleanupKey(l.keys[3], owner))
 	// Subscribed before the first attempt, no removal is missed.
 	w := &lockWatch{holdWatch: newHoldWatch(), me: queueMember(ss.id, owner)}
 	if err := l.d.hub.subscribe(ctx, l.ks.channel(), w); err != nil {
+		if inherited {
+			_ = l.abandon(ctx, ss, owner, err)
+		}
 		return driver.Hold{}, false, l.fail(ctx, err, false)
 	}
 	held, queued := false, false
@@ -114,8 +120,6 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 			l.d.hub.unsubscribe(l.ks.channel(), w)
 		}
 	}()
-	// What an earlier attempt of owner's left is this attempt's now.
-	l.d.stopCleanup(cleanupKey(l.keys[3], owner))
 	for {
 		w.forget()
 		version, left, err := l.attempt(ctx, ss, owner, wait)

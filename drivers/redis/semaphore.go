@@ -134,9 +134,15 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 	if err != nil {
 		return driver.Hold{}, false, err
 	}
+	// What an earlier attempt of owner's left (see retryCleanup) is this
+	// attempt's now.
+	inherited := s.d.stopCleanup(cleanupKey(s.keys[2], owner))
 	// Subscribed before the first attempt, no grant is missed.
 	w := &semWatch{holdWatch: newHoldWatch(), grant: "g " + owner}
 	if err := s.d.hub.subscribe(ctx, s.ks.channel(), w); err != nil {
+		if inherited {
+			_ = s.abandon(ctx, ss, owner, err)
+		}
 		return driver.Hold{}, false, s.fail(ctx, err, false)
 	}
 	held := false
@@ -147,8 +153,6 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 	}()
 	lease := s.keys[6] + ss.id
 	bound := false
-	// What an earlier attempt of owner's left is this attempt's now.
-	s.d.stopCleanup(cleanupKey(s.keys[2], owner))
 	for {
 		w.forget()
 		w.attempting.Store(true)
@@ -157,6 +161,9 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 			w.attempting.Store(false)
 		}
 		if errors.Is(err, driver.ErrConflict) {
+			if inherited {
+				_ = s.abandon(ctx, ss, owner, err)
+			}
 			return driver.Hold{}, false, err // nothing was written
 		}
 		if err != nil {
