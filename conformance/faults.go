@@ -245,10 +245,12 @@ func testHolderCutPastTTL(t *testing.T, e *env) {
 
 // abandonedWaitBound bounds how long the next waiter may wait for a hold
 // once the network is back and the holder released it, when a waiter ahead
-// of it gave up during the outage: a few clean-up retries, well under the
-// session TTL of the waiter that gave up (stableSessionTTL), past which its
-// place would be dropped with its session anyway.
-const abandonedWaitBound = 8 * time.Second
+// of it gave up during the outage: the client's reconnection after an
+// outage of several seconds (a gRPC client backs off for seconds) and a few
+// clean-up retries, well under the session TTL of the waiter that gave up
+// (stableSessionTTL), past which its place would be dropped with its
+// session anyway.
+const abandonedWaitBound = 12 * time.Second
 
 // testAbandonedWaitLeavesNoWaiter: a waiter whose acquisition is given up
 // (its context is cancelled) while its client cannot reach the backend, so
