@@ -31,6 +31,14 @@ func testFaults(t *testing.T, h Harness) {
 	parallel(t, "DeadlineDuringWrite", h, testDeadlineDuringWrite)
 	parallel(t, "FencedHolderCutOff", h, testFencedHolderCutOff)
 	parallel(t, "HolderCutPastTTL", h, testHolderCutPastTTL)
+	parallel(t, "AbandonedWaitLeavesNoWaiter", h, func(t *testing.T, e *env) {
+		skipIfGap(t, e.h, FeatureLock)
+		testAbandonedWaitLeavesNoWaiter(t, e, func(c *atomix.Client) owner { return lockOwner(e.lock(c, "l")) })
+	})
+	parallel(t, "AbandonedSemaphoreWaitLeavesNoWaiter", h, func(t *testing.T, e *env) {
+		skipIfGap(t, e.h, FeatureSemaphore)
+		testAbandonedWaitLeavesNoWaiter(t, e, func(c *atomix.Client) owner { return semaphoreOwner(e.semaphore(c, "s", 1), 1) })
+	})
 	parallel(t, "LinearizableMapThroughCuts", h, testLinearizableThroughCuts)
 }
 
@@ -233,6 +241,52 @@ func testHolderCutPastTTL(t *testing.T, e *env) {
 	expect(t, true, "the new holder keeps the lock after the old holder's late Unlock")(waiter.IsLocked(e.ctx, lock.WithVersion(r.val)))
 	require.False(t, isDone(waiter.Lost()), "the new holder's Lost after the old holder's late Unlock")
 	expect(t, true)(waiter.Unlock(e.ctx))
+}
+
+// abandonedWaitBound bounds how long the next waiter may wait for a hold
+// once the network is back and the holder released it, when a waiter ahead
+// of it gave up during the outage: the client's reconnection after an
+// outage of several seconds (a gRPC client backs off for seconds) and a few
+// clean-up retries, well under the session TTL of the waiter that gave up
+// (stableSessionTTL), past which its place would be dropped with its
+// session anyway.
+const abandonedWaitBound = 12 * time.Second
+
+// testAbandonedWaitLeavesNoWaiter: a waiter whose acquisition is given up
+// (its context is cancelled) while its client cannot reach the backend, so
+// that its clean-up fails, must not stay queued once the network is back,
+// although its session lives on (renewed after the outage) and its
+// instance is neither used again nor closed: the next waiter, queued
+// behind it, gets the hold soon after the holder releases it.
+func testAbandonedWaitLeavesNoWaiter(t *testing.T, e *env, open func(*atomix.Client) owner) {
+	ctx := e.ctx
+	p, d := e.proxied()
+	holder := open(e.client())
+	waiter := open(e.clientOn(d, e.ns)) // its session outlives the outage
+	next := open(e.client())
+	v, err := holder.acquire(ctx)
+	require.NoError(t, err)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	waiting := async(func() (uint64, error) { return waiter.acquire(wctx) })
+	requirePending(t, waiting, e.quiet, "the proxied waiter while another client holds")
+	nextRes := async(func() (uint64, error) { return next.acquire(ctx) })
+	requirePending(t, nextRes, e.quiet, "the next waiter, queued behind the proxied one")
+
+	p.Refuse(true)
+	p.Cut()
+	cancel()
+	r := await(t, waiting, e.event, "the proxied waiter whose context was cancelled while it could not reach the backend")
+	require.ErrorIs(t, r.err, context.Canceled, "the proxied waiter whose context was cancelled")
+	p.Refuse(false)
+
+	expect(t, true)(holder.release(ctx))
+	released := time.Now()
+	v2 := granted(t, nextRes, abandonedWaitBound, v,
+		"the next waiter, once the network is back and the holder released: the waiter ahead of it gave up during the outage, its session alive (TTL %v) and its instance left open", max(e.h.SessionTTL, stableSessionTTL))
+	t.Logf("the next waiter got the hold %v after the release", time.Since(released).Round(time.Millisecond))
+	expect(t, true, "the next waiter's hold is in force")(next.current(ctx, v2))
+	expect(t, true)(next.release(ctx))
 }
 
 // testLinearizableThroughCuts cuts the proxied client's connections every

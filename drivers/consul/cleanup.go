@@ -26,22 +26,18 @@ func cleanUp(ctx context.Context, sess *session, once func(context.Context) erro
 }
 
 // undo retries once until it succeeds or ctx ends (or the session does),
-// and reports whether it is over. It is over too when the agent refuses it
-// (ErrPermission): retrying cannot help, and whatever the attempt left is
-// held by its session, so Consul deletes it when the session ends.
+// with driver.RetryCleanup, and reports whether it is over. It is over too
+// when the agent refuses it (ErrPermission): retrying cannot help, and
+// whatever the attempt left is held by its session, so Consul deletes it
+// when the session ends.
 func undo(ctx context.Context, sess *session, once func(context.Context) error) bool {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(sess.ctx, cancel)()
-	backoff := retryMin
-	for {
-		err := once(ctx)
-		switch {
-		case err == nil, errors.Is(err, driver.ErrPermission):
-			return true
-		case !driver.Sleep(ctx, backoff):
-			return false
+	return driver.RetryCleanup(ctx, func(ctx context.Context) error {
+		if err := once(ctx); !errors.Is(err, driver.ErrPermission) {
+			return err
 		}
-		backoff = min(2*backoff, retryMax)
-	}
+		return nil
+	})
 }

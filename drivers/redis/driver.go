@@ -97,6 +97,12 @@ type Driver struct {
 	sessions   map[*session]struct{}
 	handles    map[*handle]struct{}
 	registered map[string]struct{} // members this driver added to the ephemeral registry
+	// cleanups has the clean-ups of acquisitions given up that are retried
+	// in the background, by cleanupKey (see retryCleanup).
+	cleanups map[string]*driver.Cleanup
+	// cleanupCtx ends their requests in flight when the driver is closed.
+	cleanupCtx  context.Context
+	endCleanups context.CancelFunc
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -159,7 +165,9 @@ func newDriver(c goredis.UniversalClient, owned bool, opts Options) *Driver {
 		sessions:   map[*session]struct{}{},
 		handles:    map[*handle]struct{}{},
 		registered: map[string]struct{}{},
+		cleanups:   map[string]*driver.Cleanup{},
 	}
+	d.cleanupCtx, d.endCleanups = context.WithCancel(context.Background())
 	go d.sweepLoop()
 	return d
 }
@@ -255,6 +263,7 @@ func (d *Driver) Close(ctx context.Context) error {
 		return nil
 	}
 	forgetLogs(d)
+	d.stopCleanups()
 	var errs []error
 	for h := range handles {
 		h.shutdown()
@@ -289,6 +298,7 @@ func (d *Driver) Crash() {
 	if !ok {
 		return
 	}
+	d.stopCleanups()
 	for s := range sessions {
 		_ = s.end(context.Background(), false)
 	}

@@ -51,7 +51,9 @@ var (
 // own session, whichever comes first (see recheckAfter); so a waiter
 // whose client vanished costs the others one TTL at most, and a lost
 // message one renewal interval. A waiter whose
-// context ends leaves the queue, waking the next one if the lock is free.
+// context ends leaves the queue, waking the next one if the lock is free
+// (retried in the background if the server cannot be reached then: see
+// retryCleanup).
 // The same subscription then closes the hold's Gone (see holdWatch); a
 // Release through the instance closes it at once (see handle.released).
 type lock struct {
@@ -101,9 +103,15 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 	if err != nil {
 		return driver.Hold{}, false, err
 	}
+	// What an earlier attempt of owner's left (see retryCleanup) is this
+	// attempt's now.
+	inherited := l.d.stopCleanup(cleanupKey(l.keys[3], owner))
 	// Subscribed before the first attempt, no removal is missed.
 	w := &lockWatch{holdWatch: newHoldWatch(), me: queueMember(ss.id, owner)}
 	if err := l.d.hub.subscribe(ctx, l.ks.channel(), w); err != nil {
+		if inherited {
+			_ = l.abandon(ctx, ss, owner, err)
+		}
 		return driver.Hold{}, false, l.fail(ctx, err, false)
 	}
 	held, queued := false, false
@@ -196,16 +204,24 @@ func (l *lock) attempt(ctx context.Context, ss *session, owner string, wait bool
 // unknown: it releases a hold the attempt may have taken and removes the
 // owner's place in the queue (waking the next waiter if the lock is free),
 // so that nothing is left behind, and reports err (ctx.Err() if ctx
-// ended). If that cannot be done either, the attempt is ambiguous; such a
-// hold ends with its session, and such a place in the queue is skipped
-// once the session's lease is gone.
+// ended). If that cannot be done either, the attempt is ambiguous, and the
+// removal is retried in the background until it succeeds, the session ends
+// or the driver is closed, or until owner acquires again (see
+// retryCleanup).
 func (l *lock) abandon(ctx context.Context, ss *session, owner string, err error) error {
 	if derr := l.d.check(); derr != nil {
 		return derr // the client is gone; so are its sessions
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_, rerr := lockRelease.run(cctx, l.client(), l.releaseKeys(), l.ks.channel(), "o", owner, ss.id)
+	once := func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, abandonTimeout)
+		defer cancel()
+		_, err := lockRelease.run(ctx, l.client(), l.releaseKeys(), l.ks.channel(), "o", owner, ss.id)
+		return err
+	}
+	rerr := once(context.WithoutCancel(ctx))
+	if rerr != nil {
+		l.d.retryCleanup(cleanupKey(l.keys[3], owner), ss, once)
+	}
 	return l.abandoned(ctx, err, rerr)
 }
 

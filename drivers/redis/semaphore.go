@@ -134,9 +134,15 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 	if err != nil {
 		return driver.Hold{}, false, err
 	}
+	// What an earlier attempt of owner's left (see retryCleanup) is this
+	// attempt's now.
+	inherited := s.d.stopCleanup(cleanupKey(s.keys[2], owner))
 	// Subscribed before the first attempt, no grant is missed.
 	w := &semWatch{holdWatch: newHoldWatch(), grant: "g " + owner}
 	if err := s.d.hub.subscribe(ctx, s.ks.channel(), w); err != nil {
+		if inherited {
+			_ = s.abandon(ctx, ss, owner, err)
+		}
 		return driver.Hold{}, false, s.fail(ctx, err, false)
 	}
 	held := false
@@ -155,14 +161,17 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 			w.attempting.Store(false)
 		}
 		if errors.Is(err, driver.ErrConflict) {
+			if inherited {
+				_ = s.abandon(ctx, ss, owner, err)
+			}
 			return driver.Hold{}, false, err // nothing was written
 		}
 		if err != nil {
-			return driver.Hold{}, false, s.abandon(ctx, owner, err)
+			return driver.Hold{}, false, s.abandon(ctx, ss, owner, err)
 		}
 		if version > 0 {
 			if !ss.bind(lease, s.drop, true) {
-				return driver.Hold{}, false, s.abandon(ctx, owner, errSessionEnded)
+				return driver.Hold{}, false, s.abandon(ctx, ss, owner, errSessionEnded)
 			}
 			held = true
 			gone := s.watchGone(w, w.holdWatch, ss, version, func(ctx context.Context) (bool, error) {
@@ -176,7 +185,7 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 		// Queued: the session renews the lease the waiter is bound to.
 		if !bound {
 			if !ss.bind(lease, s.drop, false) {
-				return driver.Hold{}, false, s.abandon(ctx, owner, errSessionEnded)
+				return driver.Hold{}, false, s.abandon(ctx, ss, owner, errSessionEnded)
 			}
 			bound = true
 		}
@@ -194,7 +203,7 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 		}
 		t.Stop()
 		if stop != nil {
-			return driver.Hold{}, false, s.abandon(ctx, owner, stop)
+			return driver.Hold{}, false, s.abandon(ctx, ss, owner, stop)
 		}
 	}
 }
@@ -229,18 +238,25 @@ func (s *semaphore) attempt(ctx context.Context, ss *session, owner string, perm
 // abandon handles an attempt given up or failed, whose outcome may be
 // unknown: it removes the owner's place in the queue, or the hold it was
 // granted meanwhile, so that nothing is left behind, and reports err
-// (ctx.Err() if ctx ended). If that cannot be done either (the server is
-// unreachable for its 5 seconds), what is left stays until the session
-// ends or the same owner acquires again (which takes the place in the
-// queue, or the hold, that was left); it is not retried in the background,
-// where it could remove that later acquisition.
-func (s *semaphore) abandon(ctx context.Context, owner string, err error) error {
+// (ctx.Err() if ctx ended). If that cannot be done either, the removal is
+// retried in the background until it succeeds, ss ends or the driver is
+// closed, or until owner acquires again, which first stops it and then
+// takes over the place in the queue, or the hold, that was left (see
+// retryCleanup).
+func (s *semaphore) abandon(ctx context.Context, ss *session, owner string, err error) error {
 	if derr := s.d.check(); derr != nil {
 		return derr // the client is gone; so are its sessions
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_, rerr := s.release(cctx, "o", owner)
+	once := func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, abandonTimeout)
+		defer cancel()
+		_, err := s.release(ctx, "o", owner)
+		return err
+	}
+	rerr := once(context.WithoutCancel(ctx))
+	if rerr != nil {
+		s.d.retryCleanup(cleanupKey(s.keys[2], owner), ss, once)
+	}
 	return s.abandoned(ctx, err, rerr)
 }
 
