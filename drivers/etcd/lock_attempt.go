@@ -154,31 +154,39 @@ func (a *attempt) abandon(ctx context.Context, err error) error {
 
 // remove deletes the attempt's key, if it still holds the attempt's token,
 // with a fresh context. If that fails it keeps trying in the background
-// until it succeeds, the session ends or the driver closes, since a stale
-// key would otherwise hold the lock for as long as the session lives. It
-// reports whether the key is known to be gone.
+// (driver.RetryCleanup) until it succeeds, the session ends or the driver
+// closes, since a stale key would otherwise hold the lock for as long as
+// the session lives. The token makes a late removal harmless to a later
+// attempt of the same owner. It reports whether the key is known to be
+// gone.
 func (a *attempt) remove() bool {
 	if a.tryRemove() {
 		return true
 	}
 	a.l.d.spawn(func() {
-		delay := 100 * time.Millisecond
-		for !a.tryRemove() {
-			t := time.NewTimer(delay)
+		ctx, cancel := context.WithCancel(a.l.d.ctx)
+		defer cancel()
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
 			select {
 			case <-a.s.Done():
-				t.Stop()
-				return
-			case <-a.l.d.ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
+				cancel()
+			case <-stop:
 			}
-			delay = min(2*delay, 2*time.Second)
-		}
+		}()
+		driver.RetryCleanup(ctx, func(context.Context) error {
+			if !a.tryRemove() {
+				return errNotRemoved
+			}
+			return nil
+		})
 	})
 	return false
 }
+
+// errNotRemoved is a failed try of attempt.remove.
+var errNotRemoved = errors.New("etcd: the attempt's key could not be removed")
 
 func (a *attempt) tryRemove() bool {
 	ctx, cancel := context.WithTimeout(a.l.d.ctx, cleanupTimeout)
