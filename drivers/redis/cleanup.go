@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/atomix/go-client/driver"
@@ -34,6 +35,11 @@ const abandonTimeout = 5 * time.Second
 // acquisition with another session comes after its first session ended,
 // as the portable layer uses its client's session until it ends, and a
 // session's places and holds end with it.)
+
+// errTryNotAcquired is what a TryAcquire that did not acquire gives
+// abandon, to remove the place in the queue it took over from an earlier
+// attempt's clean-up; it is not returned to anyone.
+var errTryNotAcquired = errors.New("redis: tried, not acquired")
 
 // cleanupKey names the clean-up of owner in the primitive whose queue key
 // is queue.

@@ -109,3 +109,42 @@ func TestCleanupSparesTheOwnersNextAcquire(t *testing.T) {
 		t.Fatalf("the owner's new Acquire: %v", err)
 	}
 }
+
+// TestCleanupTakenOverByTryAcquire: as TestCleanupSparesTheOwnersNextAcquire,
+// but the owner's next call is a TryAcquire that finds the lock held. It
+// stopped the clean-up and took over the place that was left, so it must
+// remove that place before it returns false: TryAcquire leaves nothing
+// behind, and nothing else would remove it while the session lives (if
+// that removal fails too, it is retried as the first was).
+func TestCleanupTakenOverByTryAcquire(t *testing.T) {
+	ctx := testContext(t)
+	waiter := newTestDriver(t)
+	faults := &cleanupFaults{}
+	waiter.client.AddHook(faults)
+	q := queueBehindHolder(t, ctx, newTestDriver(t), waiter, testID(t, "l"), 30*time.Second, time.Second)
+	member := queueMember(q.ws.ID(), "waiter")
+	faults.on.Store(true)
+	if err := <-q.done; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Acquire past its deadline: %v", err)
+	}
+	if _, err := waiter.client.ZScore(ctx, q.wl.keys[3], member).Result(); err != nil {
+		t.Fatalf("the place of the waiter whose leaving failed: %v, want still queued", err)
+	}
+	// Still failing: the TryAcquire's own removal of the place fails too,
+	// and must be retried like the first.
+	if _, ok, err := q.wl.TryAcquire(ctx, q.ws, "waiter"); ok || err != nil {
+		t.Fatalf("TryAcquire of a held lock = %v, %v; want false, nil", ok, err)
+	}
+	faults.on.Store(false)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, err := waiter.client.ZCard(ctx, q.wl.keys[3]).Result()
+		if err == nil && n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the queue 5s after a TryAcquire that took over the place left, once the server answers: %d members (%v), want 0", n, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -134,6 +134,11 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 			return driver.Hold{Version: version, Gone: l.watchHold(w, ss, version)}, true, nil
 		}
 		if !wait {
+			if inherited {
+				// The place an earlier attempt left, taken over, is not
+				// this try's to keep: a try leaves nothing behind.
+				_ = l.abandon(ctx, ss, owner, errTryNotAcquired)
+			}
 			return driver.Hold{}, false, nil
 		}
 		// Queued: the session renews the lease the waiter is bound to.

@@ -180,6 +180,11 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 			return driver.Hold{Version: version, Gone: gone}, true, nil
 		}
 		if !wait {
+			if inherited {
+				// The place an earlier attempt left, taken over, is not
+				// this try's to keep: a try leaves nothing behind.
+				_ = s.abandon(ctx, ss, owner, errTryNotAcquired)
+			}
 			return driver.Hold{}, false, nil
 		}
 		// Queued: the session renews the lease the waiter is bound to.
