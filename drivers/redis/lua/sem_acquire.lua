@@ -33,7 +33,7 @@ if not queued then
     end
   end
   if used + permits <= tonumber(ARGV[6]) and redis.call('ZRANGE', Q, 0, 0)[1] == nil then
-    local v = advanceCounter(C, readCounter(redis.call('GET', C)))
+    local v = string.format('%.0f', advanceCounter(C, readCounter(redis.call('GET', C))))
     redis.call('SET', L, ARGV[6])
     redis.call('HSET', H, owner, v .. ' ' .. ARGV[4] .. ' ' .. sid)
     redis.call('SET', P .. sid, '1', 'PX', ARGV[5])

@@ -68,7 +68,7 @@ local function settle(ch, limit)
     end
     redis.call('PUBLISH', ch, 'g ' .. head)
     queueDrop(Q, {head}, W)
-    local v = advanceCounter(C, readCounter(redis.call('GET', C)))
+    local v = string.format('%.0f', advanceCounter(C, readCounter(redis.call('GET', C))))
     redis.call('HSET', H, head, v .. ' ' .. f[1] .. ' ' .. f[2])
     used = used + n
   end
