@@ -384,28 +384,38 @@ func (o *holder) releaseLater(h *hold) {
 }
 
 // retryUntilConfirmed retries undo, a release the backend could not confirm,
-// with backoff until it succeeds, fails for good (ErrClosed, ErrInvalid,
-// ErrPermission), or session, the Done of the session the released thing is
-// bound to, closes: the backend then releases it itself.
+// with driver.RetryCleanup's backoff, starting one backoff after the
+// failure, until it succeeds, fails for good (ErrClosed, ErrInvalid,
+// ErrPermission), or session, the Done of the session the released thing
+// is bound to, closes: the backend then releases it itself. Each try has
+// 5 seconds.
 func retryUntilConfirmed(session <-chan struct{}, undo func(ctx context.Context) error) {
-	delay := 50 * time.Millisecond
-	for {
-		t := time.NewTimer(delay)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
 		select {
 		case <-session:
-			t.Stop()
-			return
-		case <-t.C:
+			cancel()
+		case <-ctx.Done():
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := undo(ctx)
-		cancel()
-		if err == nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrPermission) {
-			return
-		}
-		delay = min(2*delay, 2*time.Second)
+	}()
+	if !driver.Sleep(ctx, retryFirstDelay) {
+		return
 	}
+	driver.RetryCleanup(ctx, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		err := undo(ctx)
+		if errors.Is(err, ErrClosed) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrPermission) {
+			return nil // retrying cannot help
+		}
+		return err
+	})
 }
+
+// retryFirstDelay is how long retryUntilConfirmed waits before its first
+// try: the release it retries has just failed.
+const retryFirstDelay = 50 * time.Millisecond
 
 // releaseVersion releases, through the lock d, whoever holds version; if
 // that is this instance, its hold ends.
