@@ -53,6 +53,16 @@ func (r *rollback) has(i int) bool {
 	return ok
 }
 
+// hasBefore reports whether an operation before i failed.
+func (r *rollback) hasBefore(i int) bool {
+	for j := range r.failed {
+		if j < i {
+			return true
+		}
+	}
+	return false
+}
+
 // reason returns why operation i failed, "" if it did not.
 func (r *rollback) reason(i int) string { return r.failed[i] }
 

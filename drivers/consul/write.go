@@ -54,12 +54,37 @@ func (p *primitive) store(path string, value []byte, w driver.Write) ([]kvOp, er
 	return []kvOp{drop, {Verb: api.KVLock, Key: path, Value: value, Session: s.id}}, nil
 }
 
+// storePlain returns the operations of a plain (persistent) write of value
+// at path that expects the key not to be bound to a session: the set, then
+// a check-session with no session, which holds when the key (just set, so
+// present) is held by no session. It fails only when the key was bound,
+// and then the transaction changed nothing: the caller writes again with
+// store's delete and set. A plain write thus costs one operation, not a
+// delete that would recreate the key (and its CreateIndex) every time;
+// only a plain write over an ephemeral entry costs a second request.
+func storePlain(path string, value []byte) []kvOp {
+	return []kvOp{{Verb: api.KVSet, Key: path, Value: value}, {Verb: api.KVCheckSession, Key: path}}
+}
+
 // WriteWith implements driver.ConditionalMap: the fence, the
-// precondition and the write in one transaction.
+// precondition and the write in one transaction. A plain Put or Update
+// first tries storePlain's form and, if the key was bound, store's.
 func (m *consulMap) WriteWith(ctx context.Context, op driver.MapOp, key string, value []byte, w driver.Write) (driver.Entry, error) {
 	if err := m.check(); err != nil {
 		return driver.Entry{}, err
 	}
+	plain := w.Session == nil && (op == driver.MapPut || op == driver.MapUpdate)
+	e, bound, err := m.writeOnce(ctx, op, key, value, w, plain)
+	if bound {
+		e, _, err = m.writeOnce(ctx, op, key, value, w, false)
+	}
+	return e, err
+}
+
+// writeOnce is one transaction of WriteWith; with plain, its write is
+// storePlain's, and bound reports that it failed only because the key was
+// bound to a session.
+func (m *consulMap) writeOnce(ctx context.Context, op driver.MapOp, key string, value []byte, w driver.Write, plain bool) (_ driver.Entry, bound bool, _ error) {
 	path := m.path(key)
 	ops := m.fenceOps(w)
 	fence := len(ops) // the index of the first operation after the fence
@@ -77,39 +102,47 @@ func (m *consulMap) WriteWith(ctx context.Context, op driver.MapOp, key string, 
 			ops = append(ops, kvOp{Verb: api.KVCheckIndex, Key: path, Index: w.IfVersion})
 		}
 	default:
-		return driver.Entry{}, driver.Errorf(driver.ErrInvalid, "unknown map write %d", op)
+		return driver.Entry{}, false, driver.Errorf(driver.ErrInvalid, "unknown map write %d", op)
 	}
-	if op == driver.MapRemove {
+	switch {
+	case op == driver.MapRemove:
 		write = []kvOp{{Verb: api.KVDelete, Key: path}}
-	} else {
+	case plain:
+		write = storePlain(path, value)
+	default:
 		var err error
 		if write, err = m.store(path, value, w); err != nil {
-			return driver.Entry{}, err
+			return driver.Entry{}, false, err
 		}
 	}
 	ops = append(ops, write...)
 	res, rb, err := m.d.txn(ctx, ops)
 	switch {
 	case err != nil:
-		return driver.Entry{}, err
+		return driver.Entry{}, false, err
 	case rb == nil:
 	case fence > 0 && rb.has(0):
-		return driver.Entry{}, errFence(w.Fence)
+		return driver.Entry{}, false, errFence(w.Fence)
 	case op == driver.MapInsert && rb.has(fence):
-		return driver.Entry{}, driver.Errorf(driver.ErrAlreadyExists, "")
+		return driver.Entry{}, false, driver.Errorf(driver.ErrAlreadyExists, "")
 	case (op == driver.MapUpdate || op == driver.MapRemove) && rb.has(fence):
-		return driver.Entry{}, errNotFound
+		return driver.Entry{}, false, errNotFound
+	case rb.has(len(ops)-1) && plain:
+		// The check-session failed alone: the key is bound.
+		return driver.Entry{}, !rb.hasBefore(len(ops) - 1), errVersion
 	case rb.has(len(ops) - 1):
 		// The lock of the key failed: its session ended meanwhile.
-		return driver.Entry{}, errSessionEnded
+		return driver.Entry{}, false, errSessionEnded
 	default:
-		return driver.Entry{}, errVersion
+		return driver.Entry{}, false, errVersion
 	}
 	if op == driver.MapRemove {
 		old := res[resultCount(ops[:fence])]
-		return driver.Entry{Key: key, Value: old.Value, Version: old.ModifyIndex}, nil
+		return driver.Entry{Key: key, Value: old.Value, Version: old.ModifyIndex}, false, nil
 	}
-	return driver.Entry{Key: key, Value: value, Version: res[len(res)-1].ModifyIndex}, nil
+	// The last result is the key as written (the set or lock, or
+	// storePlain's check of it).
+	return driver.Entry{Key: key, Value: value, Version: res[len(res)-1].ModifyIndex}, false, nil
 }
 
 // AddWith implements driver.ConditionalSet: the element's key is created
