@@ -21,10 +21,13 @@ import (
 // sessions have the delete behaviour, Consul deletes the key when the
 // session ends, which watchers see as a removal. Consul keeps a key's
 // session on a set, and refuses to lock a key another session holds, so
-// every map write other than Insert deletes the key first in the same
-// transaction: a plain write of a bound key makes it persistent, and an
-// ephemeral one binds it to the writer's session, as on the other backends.
-// Watchers see one update (the transaction is one state).
+// an ephemeral write deletes the key first in the same transaction, and
+// binds it to the writer's session; a plain Put or Update sets the key and
+// checks in the same transaction that no session holds it, and only when
+// one does writes again with the delete: a plain write of a bound key
+// makes it persistent, as on the other backends. Watchers see one update
+// (the transaction that wrote is one state; the refused one wrote
+// nothing).
 
 // fenceOps returns the operations that check w's fence, if any.
 func (p *primitive) fenceOps(w driver.Write) []kvOp {
