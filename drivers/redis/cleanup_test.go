@@ -41,6 +41,24 @@ func (f *cleanupFaults) ProcessHook(next goredis.ProcessHook) goredis.ProcessHoo
 	}
 }
 
+// abandonWithFailingCleanup queues the owner "waiter" of a driver of its
+// own behind a holder's hold, with a session TTL of 30s, makes leaving the
+// queue fail (faults on), and lets the waiter's Acquire pass its deadline:
+// its place stays queued and its clean-up is retried in the background.
+func abandonWithFailingCleanup(t *testing.T) (context.Context, *Driver, *cleanupFaults, *queuedWaiter) {
+	t.Helper()
+	ctx := testContext(t)
+	waiter := newTestDriver(t)
+	faults := &cleanupFaults{}
+	waiter.client.AddHook(faults)
+	q := queueBehindHolder(t, ctx, newTestDriver(t), waiter, testID(t, "l"), 30*time.Second, time.Second)
+	faults.on.Store(true)
+	if err := <-q.done; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Acquire past its deadline: %v", err)
+	}
+	return ctx, waiter, faults, q
+}
+
 // TestCleanupSparesTheOwnersNextAcquire: a waiter gives up (its deadline
 // passes) while leaving the queue fails, so that is retried in the
 // background; the same owner then acquires again, and the retry would
@@ -49,20 +67,12 @@ func (f *cleanupFaults) ProcessHook(next goredis.ProcessHook) goredis.ProcessHoo
 // queue: the acquisition stops it before it sends anything, and takes over
 // the place that was left.
 func TestCleanupSparesTheOwnersNextAcquire(t *testing.T) {
-	ctx := testContext(t)
-	waiter := newTestDriver(t)
-	faults := &cleanupFaults{}
-	waiter.client.AddHook(faults)
-	q := queueBehindHolder(t, ctx, newTestDriver(t), waiter, testID(t, "l"), 30*time.Second, time.Second)
+	ctx, waiter, faults, q := abandonWithFailingCleanup(t)
 	member := queueMember(q.ws.ID(), "waiter")
 	score := func() (float64, error) { return waiter.client.ZScore(ctx, q.wl.keys[3], member).Result() }
 	place, err := score()
 	if err != nil {
-		t.Fatal(err)
-	}
-	faults.on.Store(true)
-	if err := <-q.done; !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Acquire past its deadline: %v", err)
+		t.Fatalf("the place of the waiter whose leaving failed: %v, want still queued", err)
 	}
 	key := cleanupKey(q.wl.keys[3], "waiter")
 	waiter.mu.Lock()
@@ -117,16 +127,8 @@ func TestCleanupSparesTheOwnersNextAcquire(t *testing.T) {
 // behind, and nothing else would remove it while the session lives (if
 // that removal fails too, it is retried as the first was).
 func TestCleanupTakenOverByTryAcquire(t *testing.T) {
-	ctx := testContext(t)
-	waiter := newTestDriver(t)
-	faults := &cleanupFaults{}
-	waiter.client.AddHook(faults)
-	q := queueBehindHolder(t, ctx, newTestDriver(t), waiter, testID(t, "l"), 30*time.Second, time.Second)
+	ctx, waiter, faults, q := abandonWithFailingCleanup(t)
 	member := queueMember(q.ws.ID(), "waiter")
-	faults.on.Store(true)
-	if err := <-q.done; !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Acquire past its deadline: %v", err)
-	}
 	if _, err := waiter.client.ZScore(ctx, q.wl.keys[3], member).Result(); err != nil {
 		t.Fatalf("the place of the waiter whose leaving failed: %v, want still queued", err)
 	}
