@@ -391,9 +391,9 @@ func BenchmarkMapPutFenced(b *testing.B) {
 // alternating batches with the raw client doing the same work: a
 // one-operation transaction ("vs-kv-txn", which returns the new
 // ModifyIndex, as Map.Put must), a plain KV PUT ("vs-kv-put", which does
-// not), and the very transaction Map.Put sends ("vs-same-txn": a delete of
-// the key, which drops a session binding it may have, then the set; see
-// write.go), which shows what atomix itself adds. Each reports raw-ops/s,
+// not), and the very transaction Map.Put sends ("vs-same-txn": the set and
+// a check that no session holds the key; see storePlain), which shows what
+// atomix itself adds. Each reports raw-ops/s,
 // atomix-ops/s and atomix/raw. The raw client gets a transport that keeps
 // as many idle connections as the driver's does, so that neither side pays
 // for new connections.
@@ -420,11 +420,11 @@ func BenchmarkScaleThroughput64(b *testing.B) {
 		return err
 	}
 	kv, prefix := raw.KV(), testPrefix(b)+"/"
-	txn := func(drop bool) func(ctx context.Context, i int) error {
+	txn := func(check bool) func(ctx context.Context, i int) error {
 		return func(ctx context.Context, i int) error {
 			ops := api.KVTxnOps{{Verb: api.KVSet, Key: prefix + key(i), Value: []byte(value(i))}}
-			if drop {
-				ops = append(api.KVTxnOps{{Verb: api.KVDelete, Key: prefix + key(i)}}, ops...)
+			if check {
+				ops = append(ops, &api.KVTxnOp{Verb: api.KVCheckSession, Key: prefix + key(i)})
 			}
 			ok, _, _, err := kv.Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
 			if err == nil && !ok {
