@@ -390,19 +390,14 @@ func (o *holder) releaseLater(h *hold) {
 // is bound to, closes: the backend then releases it itself. Each try has
 // 5 seconds.
 func retryUntilConfirmed(session <-chan struct{}, undo func(ctx context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-session:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	if !driver.Sleep(ctx, retryFirstDelay) {
+	t := time.NewTimer(retryFirstDelay)
+	defer t.Stop()
+	select {
+	case <-session:
 		return
+	case <-t.C:
 	}
-	driver.RetryCleanup(ctx, func(ctx context.Context) error {
+	driver.RetryCleanup(context.Background(), session, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		err := undo(ctx)

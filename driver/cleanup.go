@@ -13,17 +13,20 @@ const (
 	cleanupBackoffMax = 2 * time.Second
 )
 
-// RetryCleanup calls once until it returns nil or ctx ends, sleeping
-// between calls for a backoff that starts at 50ms and doubles up to 2s. It
-// reports whether once succeeded.
+// RetryCleanup calls once until it returns nil, ctx ends, or ended (the
+// Done of the session the traces are bound to; nil: never) is closed,
+// sleeping between calls for a backoff that starts at 50ms and doubles up
+// to 2s. It reports whether once succeeded. The end of ctx is passed to a
+// call in flight; ended is looked at between calls.
 //
 // It is for the clean-up of an acquisition given up (a waiter's place in a
-// queue, a hold the attempt may have got): if that fails, what was left
-// blocks the next waiters until the session it is bound to ends, which may
-// be never while the client lives. once bounds each of its own requests;
-// ctx should end with that session and with the driver.
-func RetryCleanup(ctx context.Context, once func(context.Context) error) bool {
-	return retryCleanup(ctx, nil, nil, once)
+// queue, a hold the attempt may have got) and for a release that could not
+// be confirmed: if that fails, what was left blocks the next waiters until
+// the session it is bound to ends, which may be never while the client
+// lives; once that session has ended the backend removes it. once bounds
+// each of its own requests; ctx should end with the driver.
+func RetryCleanup(ctx context.Context, ended <-chan struct{}, once func(context.Context) error) bool {
+	return retryCleanup(ctx, nil, ended, once)
 }
 
 // retryCleanup is RetryCleanup that also stops, between calls, when stop

@@ -14,7 +14,7 @@ var errDown = errors.New("the server is down")
 
 func TestRetryCleanupUntilItSucceeds(t *testing.T) {
 	var calls atomic.Int32
-	ok := driver.RetryCleanup(t.Context(), func(context.Context) error {
+	ok := driver.RetryCleanup(t.Context(), nil, func(context.Context) error {
 		if calls.Add(1) < 3 {
 			return errDown
 		}
@@ -25,7 +25,7 @@ func TestRetryCleanupUntilItSucceeds(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	if driver.RetryCleanup(ctx, func(context.Context) error { return errDown }) {
+	if driver.RetryCleanup(ctx, nil, func(context.Context) error { return errDown }) {
 		t.Fatal("RetryCleanup of a clean-up that always fails reported success")
 	}
 }

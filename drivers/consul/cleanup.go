@@ -34,7 +34,7 @@ func undo(ctx context.Context, sess *session, once func(context.Context) error) 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(sess.ctx, cancel)()
-	return driver.RetryCleanup(ctx, func(ctx context.Context) error {
+	return driver.RetryCleanup(ctx, nil, func(ctx context.Context) error {
 		if err := once(ctx); !errors.Is(err, driver.ErrPermission) {
 			return err
 		}

@@ -164,18 +164,7 @@ func (a *attempt) remove() bool {
 		return true
 	}
 	a.l.d.spawn(func() {
-		ctx, cancel := context.WithCancel(a.l.d.ctx)
-		defer cancel()
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			select {
-			case <-a.s.Done():
-				cancel()
-			case <-stop:
-			}
-		}()
-		driver.RetryCleanup(ctx, func(context.Context) error {
+		driver.RetryCleanup(a.l.d.ctx, a.s.Done(), func(context.Context) error {
 			if !a.tryRemove() {
 				return errNotRemoved
 			}
