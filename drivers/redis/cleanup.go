@@ -45,6 +45,27 @@ var errTryNotAcquired = errors.New("redis: tried, not acquired")
 // is queue.
 func cleanupKey(queue, owner string) string { return queue + "\x00" + owner }
 
+// leave runs once, the clean-up of an acquisition of ss given up with err
+// (leaving the queue, releasing a hold it may have got), with
+// abandonTimeout; if that fails, it is retried in the background as the
+// clean-up under key (see retryCleanup). It returns the error to report
+// (see abandoned).
+func (h *handle) leave(ctx context.Context, ss *session, key string, err error, once func(context.Context) error) error {
+	if derr := h.d.check(); derr != nil {
+		return derr // the client is gone; so are its sessions
+	}
+	timed := func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, abandonTimeout)
+		defer cancel()
+		return once(ctx)
+	}
+	rerr := timed(context.WithoutCancel(ctx))
+	if rerr != nil {
+		h.d.retryCleanup(key, ss, timed)
+	}
+	return h.abandoned(ctx, err, rerr)
+}
+
 // retryCleanup retries once in the background, as the clean-up under key,
 // until it succeeds, ss ends or the driver is closed.
 func (d *Driver) retryCleanup(key string, ss *session, once func(context.Context) error) {

@@ -214,20 +214,10 @@ func (l *lock) attempt(ctx context.Context, ss *session, owner string, wait bool
 // or the driver is closed, or until owner acquires again (see
 // retryCleanup).
 func (l *lock) abandon(ctx context.Context, ss *session, owner string, err error) error {
-	if derr := l.d.check(); derr != nil {
-		return derr // the client is gone; so are its sessions
-	}
-	once := func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, abandonTimeout)
-		defer cancel()
+	return l.leave(ctx, ss, cleanupKey(l.keys[3], owner), err, func(ctx context.Context) error {
 		_, err := lockRelease.run(ctx, l.client(), l.releaseKeys(), l.ks.channel(), "o", owner, ss.id)
 		return err
-	}
-	rerr := once(context.WithoutCancel(ctx))
-	if rerr != nil {
-		l.d.retryCleanup(cleanupKey(l.keys[3], owner), ss, once)
-	}
-	return l.abandoned(ctx, err, rerr)
+	})
 }
 
 // drop removes what session id holds in the lock, and its lease there:

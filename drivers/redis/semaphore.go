@@ -249,20 +249,10 @@ func (s *semaphore) attempt(ctx context.Context, ss *session, owner string, perm
 // takes over the place in the queue, or the hold, that was left (see
 // retryCleanup).
 func (s *semaphore) abandon(ctx context.Context, ss *session, owner string, err error) error {
-	if derr := s.d.check(); derr != nil {
-		return derr // the client is gone; so are its sessions
-	}
-	once := func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, abandonTimeout)
-		defer cancel()
+	return s.leave(ctx, ss, cleanupKey(s.keys[2], owner), err, func(ctx context.Context) error {
 		_, err := s.release(ctx, "o", owner)
 		return err
-	}
-	rerr := once(context.WithoutCancel(ctx))
-	if rerr != nil {
-		s.d.retryCleanup(cleanupKey(s.keys[2], owner), ss, once)
-	}
-	return s.abandoned(ctx, err, rerr)
+	})
 }
 
 // drop removes what session id holds or waits for in the semaphore, and
