@@ -290,7 +290,9 @@
 // scripts) and get the lock first come, first served: neither a newcomer
 // nor TryAcquire takes a free lock ahead of a queued waiter. Every removal
 // of a hold publishes its version on the lock's channel together with the
-// waiter at the head of the queue, and only that waiter tries again; the
+// waiter at the head of the queue (a holder's own Release publishes only
+// that waiter, and nothing when nobody waits), and only that waiter tries
+// again; the
 // others try again only when the lease of the holder (or of the waiter
 // whose turn it is) would expire (the attempt returns its TTL): no
 // polling, and a waiter whose client vanished delays the others by one

@@ -25,7 +25,7 @@ type handle struct {
 	watches  sync.WaitGroup
 
 	// holding has the watch of every hold taken through this instance
-	// that is still watched, by version (see watchGone and released).
+	// that is still watched, by version (see watchGone and holdWatchOf).
 	holdingMu sync.Mutex
 	holding   map[uint64]*holdWatch
 }

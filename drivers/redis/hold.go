@@ -64,10 +64,11 @@ func (w *holdWatch) hear(payload string) bool {
 }
 
 // startRelease tells w, if not nil, that a release of its hold through
-// the instance is under way: the removal heard meanwhile is most likely
-// the release's own, which needs no read of the hold (one script less per
-// release when the message comes before the release's reply).
-// finishRelease must follow.
+// the instance is under way: a removal of the hold heard meanwhile needs no
+// read of the hold unless the release turns out not to have removed it.
+// The release's own removal of a live hold publishes no version (see
+// lua/lock_release.lua), so w learns of it from the release's reply alone.
+// finishRelease or failRelease must follow.
 func (w *holdWatch) startRelease() {
 	if w == nil {
 		return
@@ -95,6 +96,20 @@ func (w *holdWatch) finishRelease(removed bool) {
 		w.missed = false
 		poke(w.recheck)
 	}
+}
+
+// failRelease ends a release through the instance whose outcome is
+// unknown (its reply was lost or malformed): the watch goes on and reads
+// the hold at once, since a release that did remove it published nothing
+// w would hear.
+func (w *holdWatch) failRelease() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.releasing, w.missed = false, false
+	poke(w.recheck)
 }
 
 func (w *holdWatch) resubscribed() {
@@ -161,9 +176,10 @@ func (l *lock) watchHold(w *lockWatch, ss *session, version uint64) <-chan struc
 // passes removals to w: when live, a read of the hold made when its removal
 // is heard or after a lost subscription, reports it gone, or when its
 // session ends (which is also when the driver is closed), or when a
-// Release through h removed it (see released). A read that fails is tried
-// again. The goroutine then leaves the channel. The session counts it (see
-// session.bind): it has returned when the session's end returns.
+// Release through h removed it (see holdWatch.startRelease). A read that
+// fails is tried again. The goroutine then leaves the channel. The session
+// counts it (see session.bind): it has returned when the session's end
+// returns.
 func (h *handle) watchGone(l listener, w *holdWatch, ss *session, version uint64, live func(context.Context) (bool, error)) <-chan struct{} {
 	w.hold(version)
 	h.holdingMu.Lock()

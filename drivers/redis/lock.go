@@ -42,7 +42,9 @@ var (
 // the queue, and the lock goes to the waiter at its head, never to one
 // that comes later, so waiters get it first come, first served. Every
 // removal of a hold publishes its version on the lock's channel, followed
-// by the member at the head of the queue: only that waiter tries again,
+// by the member at the head of the queue, but for a holder's own Release of
+// its live hold, which publishes only that member (nothing when nobody
+// waits: the holder learns from the reply): only that waiter tries again,
 // and the others keep waiting without a request. Waiting uses no polling
 // loop: an attempt subscribes to the channel first, and a waiter tries
 // again when it is named, when its subscription was made again (messages
@@ -55,7 +57,8 @@ var (
 // (retried in the background if the server cannot be reached then: see
 // retryCleanup).
 // The same subscription then closes the hold's Gone (see holdWatch); a
-// Release through the instance closes it at once (see handle.released).
+// Release through the instance closes it at once, or, if its reply is
+// lost, has the hold read (see holdWatch.failRelease).
 type lock struct {
 	*handle
 	keys []string // the hold, the version counter, the lease prefix, the queue, its sequence
@@ -248,13 +251,12 @@ func (l *lock) release(ctx context.Context, version uint64, args ...any) (bool, 
 	w := l.holdWatchOf(version)
 	w.startRelease()
 	r, err := lockRelease.run(ctx, l.client(), l.releaseKeys(), append([]any{l.ks.channel()}, args...)...)
-	if err != nil {
-		w.finishRelease(false)
-		return false, l.fail(ctx, err, true)
+	var n int64
+	if err == nil {
+		n, err = replyInt(r)
 	}
-	n, err := replyInt(r)
 	if err != nil {
-		w.finishRelease(false)
+		w.failRelease()
 		return false, l.fail(ctx, err, true)
 	}
 	w.finishRelease(n == 1)

@@ -2,6 +2,8 @@ package redis
 
 import (
 	"context"
+	"errors"
+	"io"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -376,6 +378,9 @@ type holderReads struct {
 	// read and release are the scripts that read a hold and release it:
 	// the lock's when nil.
 	read, release *script
+	// loseReply, while set, makes every release report a lost reply
+	// after it ran.
+	loseReply atomic.Bool
 }
 
 func (c *holderReads) DialHook(next goredis.DialHook) goredis.DialHook { return next }
@@ -399,14 +404,18 @@ func (c *holderReads) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook 
 		err := next(ctx, cmd)
 		if sha == release.sha {
 			time.Sleep(c.delay)
+			if err == nil && c.loseReply.Load() {
+				err = io.ErrUnexpectedEOF
+				cmd.SetErr(err)
+			}
 		}
 		return err
 	}
 }
 
 // TestOwnReleaseReadsNoHold: a release through the hold's own instance
-// ends the hold's Gone by itself; its message, heard before the release
-// returns, makes no read of the hold.
+// ends the hold's Gone by itself, publishes nothing when nobody waits, and
+// makes no read of the hold; a release whose reply is lost still ends it.
 func TestOwnReleaseReadsNoHold(t *testing.T) {
 	ctx := testContext(t)
 	d := newTestDriver(t)
@@ -414,16 +423,26 @@ func TestOwnReleaseReadsNoHold(t *testing.T) {
 	d.client.AddHook(reads)
 	l := openTestLock(t, d, testID(t, "l"))
 	s := newSessionT(t, d)
-	ownReleasesReadNoHold(t, reads,
+	ownReleasesReadNoHold(t, d, reads, l.(*lock).ks.channel(),
 		func() (driver.Hold, error) { return l.Acquire(ctx, s, "o") },
 		func(v uint64) (bool, error) { return l.Release(ctx, "o", v) })
 }
 
 // ownReleasesReadNoHold acquires and releases through one instance three
 // times, with reads hooked on its client, and fails t unless every release
-// ended its hold's Gone and no hold was read.
-func ownReleasesReadNoHold(t *testing.T, reads *holderReads, acquire func() (driver.Hold, error), release func(version uint64) (bool, error)) {
+// ended its hold's Gone, nothing was published on channel (before: each
+// release published its version, which every client subscribed to the
+// channel received) and no hold was read. Then it releases once more with
+// the reply lost, and fails t unless the hold's Gone still closes (through
+// a read of the hold).
+func ownReleasesReadNoHold(t *testing.T, d *Driver, reads *holderReads, channel string, acquire func() (driver.Hold, error), release func(version uint64) (bool, error)) {
 	t.Helper()
+	ctx := testContext(t)
+	heard := d.client.Subscribe(ctx, channel)
+	defer heard.Close()
+	if _, err := heard.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for range 3 {
 		h, err := acquire()
 		if err != nil {
@@ -439,6 +458,39 @@ func ownReleasesReadNoHold(t *testing.T, reads *holderReads, acquire func() (dri
 	}
 	if n := reads.n.Load(); n != 0 {
 		t.Fatalf("%d reads of the hold after 3 releases through its own instance, want 0", n)
+	}
+	// Messages reach a subscriber in the order published: all that the
+	// releases published come before this one.
+	const mark = "test: end of releases"
+	if err := d.client.Publish(ctx, channel, mark).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var published []string
+	for {
+		m, err := heard.ReceiveMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Payload == mark {
+			break
+		}
+		published = append(published, m.Payload)
+	}
+	if len(published) != 0 {
+		t.Fatalf("3 releases with nobody waiting published %q, want nothing", published)
+	}
+
+	h, err := acquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads.loseReply.Store(true)
+	defer reads.loseReply.Store(false)
+	if _, err := release(h.Version); !errors.Is(err, driver.ErrAmbiguous) {
+		t.Fatalf("Release with its reply lost: %v, want ErrAmbiguous", err)
+	}
+	if !closedWithin(h.Gone, 5*time.Second) {
+		t.Fatal("a hold whose release ran but lost its reply: Gone still open 5s later")
 	}
 }
 

@@ -50,7 +50,8 @@ var (
 // a lost subscription, or when the first lease ahead of it would expire
 // unless renewed: then its attempt removes what that lease bound. There is
 // no polling. Every removal of a hold publishes its version, which closes
-// the holder's Gone (see watchGone), as for the lock.
+// the holder's Gone (see watchGone), as for the lock, but for a holder's
+// own Release of its live hold, which the holder learns of from the reply.
 //
 // The limit record is written with the first hold or waiter and deleted
 // when the semaphore becomes idle (nothing held, nobody queued): an
@@ -270,7 +271,7 @@ func (s *semaphore) Release(ctx context.Context, owner string, version uint64) (
 	w.startRelease()
 	ok, err := s.release(ctx, "h", owner, strconv.FormatUint(version, 10))
 	if err != nil {
-		w.finishRelease(false)
+		w.failRelease()
 		return false, s.fail(ctx, err, true)
 	}
 	w.finishRelease(ok)

@@ -246,7 +246,7 @@ func TestSemaphoreOwnReleaseReadsNoHold(t *testing.T) {
 	d.client.AddHook(reads)
 	sem := openTestSemaphore(t, d, testID(t, "s"), 2)
 	s := newSessionT(t, d)
-	ownReleasesReadNoHold(t, reads,
+	ownReleasesReadNoHold(t, d, reads, sem.ks.channel(),
 		func() (driver.Hold, error) { return sem.Acquire(ctx, s, "o", 1) },
 		func(v uint64) (bool, error) { return sem.Release(ctx, "o", v) })
 }

@@ -11,10 +11,13 @@
 -- lease is gone had already ended: it is removed and 0 returned.
 -- Publishes the version of the hold removed, followed by the waiter at the
 -- head of the queue if there is one ('<version> <member>'): the holder
--- hears that its hold is gone, and only that waiter wakes. A waiter that
--- leaves the queue while the lock is free wakes the next one the same way,
--- with version 0. The message is published before anything is written (see
--- clear.lua).
+-- hears that its hold is gone, and only that waiter wakes. A holder's own
+-- release of its live hold ('h') publishes no version, since the holder
+-- learns from the reply (and reads the hold if the reply is lost): with
+-- nobody queued it publishes nothing, a message every subscribed client
+-- would otherwise receive and drop. A waiter that leaves the queue while
+-- the lock is free wakes the next one the same way, with version 0. The
+-- message is published before anything is written (see clear.lua).
 local hold, leases, queue = KEYS[1], KEYS[2], KEYS[3]
 local m, a = ARGV[2], ARGV[3]
 local cur = redis.call('HMGET', hold, 'version', 'session', 'owner')
@@ -53,7 +56,7 @@ if remove or not cur[1] then
   end)
 end
 local msg = nil
-if remove then
+if remove and not (m == 'h' and match and live) then
   msg = cur[1]
 end
 if head and (remove or m == 'o' or m == 's') then

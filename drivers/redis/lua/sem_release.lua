@@ -6,14 +6,19 @@
 -- everything of session ARGV[4], whose lease is deleted too
 -- Returns 1 if a live matching hold was released, else 0 (a hold whose
 -- lease is gone had already ended). Publishes the version of each hold
--- removed, before removing it, and then grants the waiters the removal
--- lets in (see settle).
+-- removed, before removing it, but for a holder's own release of its live
+-- hold ('h'): the holder learns from the reply (and reads the hold if the
+-- reply is lost), and nobody else waits for it. It then grants the waiters
+-- the removal lets in (see settle).
 local ch, m, a = ARGV[1], ARGV[3], ARGV[4]
 local released = 0
 local function drop(o, f)
-  redis.call('PUBLISH', ch, f[1])
+  local live = alive(f[3])
+  if not (m == 'h' and live) then
+    redis.call('PUBLISH', ch, f[1])
+  end
   redis.call('HDEL', H, o)
-  if alive(f[3]) then
+  if live then
     released = 1
   end
 end
