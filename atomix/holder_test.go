@@ -22,6 +22,10 @@ type faultyDriver struct {
 	sessions     []driver.Session
 	failReleases int // the next n Release calls fail with ErrUnavailable
 	failLeaves   int // the next n Election.Leave calls fail with ErrUnavailable
+	// notify makes its locks' holds notify their end (driver.Hold.Notify),
+	// as the Redis driver's do, instead of leaving the portable layer a
+	// goroutine to wait on Gone.
+	notify bool
 }
 
 // failing reports whether the next call counted by n fails, counting it.
@@ -89,6 +93,29 @@ func (d *faultyDriver) OpenLock(ctx context.Context, id driver.ID) (driver.Lock,
 type faultyLock struct {
 	driver.Lock
 	d *faultyDriver
+}
+
+func (l *faultyLock) Acquire(ctx context.Context, s driver.Session, owner string) (driver.Hold, error) {
+	h, err := l.Lock.Acquire(ctx, s, owner)
+	return l.d.notifying(h), err
+}
+
+func (l *faultyLock) TryAcquire(ctx context.Context, s driver.Session, owner string) (driver.Hold, bool, error) {
+	h, ok, err := l.Lock.TryAcquire(ctx, s, owner)
+	return l.d.notifying(h), ok, err
+}
+
+// notifying returns h, made to notify its end if d.notify is set.
+func (d *faultyDriver) notifying(h driver.Hold) driver.Hold {
+	if !d.notify || h.Gone == nil {
+		return h
+	}
+	g := driver.NewGoneSignal()
+	go func() {
+		<-h.Gone
+		g.Close()
+	}()
+	return g.Hold(h.Version)
 }
 
 func (l *faultyLock) Release(ctx context.Context, owner string, version uint64) (bool, error) {

@@ -167,9 +167,25 @@ type hold struct {
 	// releasing is set before its owner asks the backend to release it,
 	// so that its removal is not taken for a loss.
 	releasing atomic.Bool
+	// reported guards report. With a driver that notifies the end of its
+	// holds (driver.Hold.Notify), no goroutine waits for it: the driver
+	// calls report, and so does end, with s and events.
+	reported sync.Once
+	notified bool
+	s        driver.Session
+	events   holdEvents
 }
 
-func (h *hold) end() { h.once.Do(func() { close(h.ended) }) }
+// end ends the hold as its owner sees it (a release), and reports it
+// unless a goroutine waiting for the hold's end does (see watch).
+func (h *hold) end() {
+	h.close()
+	if h.notified {
+		h.report(h.s, h.events)
+	}
+}
+
+func (h *hold) close() { h.once.Do(func() { close(h.ended) }) }
 
 func (h *hold) live() bool { return !isClosed(h.ended) }
 
@@ -251,11 +267,18 @@ func (o *holder) acquire(ctx context.Context, a acquirer, wait bool) (version ui
 		if !ok {
 			return 0, false, nil
 		}
-		o.mu.Lock()
 		hd := &hold{version: h.Version, session: s.Done(), ended: make(chan struct{}), since: time.Now()}
+		if h.Notify != nil {
+			hd.notified, hd.s, hd.events = true, s, o.events
+		}
+		o.mu.Lock()
 		o.hold = hd
 		o.mu.Unlock()
-		go hd.watch(h.Gone, s, o.events)
+		if hd.notified {
+			h.Notify(func() { hd.report(s, o.events) })
+		} else {
+			go hd.watch(h.Gone, s, o.events)
+		}
 		return h.Version, true, nil
 	}
 }
@@ -272,28 +295,38 @@ func (o *holder) interrupted(ctx context.Context, err error) error {
 	return err
 }
 
-// watch ends the hold when the driver sees it gone or the session s ends,
-// and reports its end to events: lost, unless its owner released it.
+// watch waits until the driver sees the hold gone, the session s ends or
+// its owner ends it, and reports its end (see report). It is the goroutine
+// of a hold whose driver does not notify (driver.Hold.Notify).
 func (h *hold) watch(gone <-chan struct{}, s driver.Session, events holdEvents) {
 	select {
 	case <-gone:
 	case <-s.Done():
 	case <-h.ended:
 	}
-	lost := !isClosed(h.ended) && !h.releasing.Load()
-	reason := lostRemoved
-	if sessionEnded(s) {
-		reason = lostSessionEnded
-	}
-	if lost {
-		// Reported before Lost closes, so that whoever waits on Lost
-		// finds the loss in the logs and metrics.
-		events.ended(h.version, h.since, true, reason)
-		h.end()
-		return
-	}
-	h.end()
-	events.ended(h.version, h.since, false, "")
+	h.report(s, events)
+}
+
+// report ends the hold, once it has ended on the backend or as its owner
+// sees it, and reports its end to events, once: lost, unless its owner
+// released it.
+func (h *hold) report(s driver.Session, events holdEvents) {
+	h.reported.Do(func() {
+		lost := !isClosed(h.ended) && !h.releasing.Load()
+		if lost {
+			reason := lostRemoved
+			if sessionEnded(s) {
+				reason = lostSessionEnded
+			}
+			// Reported before Lost closes, so that whoever waits on
+			// Lost finds the loss in the logs and metrics.
+			events.ended(h.version, h.since, true, reason)
+			h.close()
+			return
+		}
+		h.close()
+		events.ended(h.version, h.since, false, "")
+	})
 }
 
 // sessionEnded reports whether s has ended: its Done is closed or, for a

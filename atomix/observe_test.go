@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -133,6 +134,7 @@ func TestLogSessionEndAndLostHold(t *testing.T) {
 	}{
 		{"memory", &faultyDriver{Driver: memory.New()}},
 		{"late-done", &lateDoneDriver{Driver: memory.New(), delay: 300 * time.Millisecond}},
+		{"notify", &faultyDriver{Driver: memory.New(), notify: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -272,6 +274,110 @@ func holdsLost(t *testing.T, r *sdkmetric.ManualReader, kind, reason string) int
 				why, _ := dp.Attributes.Value("atomix.reason")
 				if k.AsString() == kind && (reason == "" || why.AsString() == reason) {
 					n += dp.Value
+				}
+			}
+		}
+	}
+	return n
+}
+
+// TestNotifiedHoldEnds: with a driver that notifies the end of its holds
+// (driver.Hold.Notify), which leaves no goroutine of the portable layer
+// waiting on Gone, every end of a hold is still reported once, as with one
+// that does not: an Unlock as a release, an Unlock the backend could not
+// confirm as a release too, at once (Lost closes, the driver's hold lasts),
+// a session's end as a loss.
+func TestNotifiedHoldEnds(t *testing.T) {
+	for _, notify := range []bool{false, true} {
+		t.Run(fmt.Sprintf("notify=%v", notify), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			fd := &faultyDriver{Driver: memory.New(), notify: notify}
+			reader := sdkmetric.NewManualReader()
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+			c := atomix.NewClient(atomix.WithDriver(fd), atomix.WithMeterProvider(mp))
+			defer c.Close(ctx)
+			l, err := c.GetLock(ctx, "l")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ended := func(outcome string, want uint64) {
+				t.Helper()
+				deadline := time.Now().Add(2 * time.Second)
+				for {
+					n := holdsEnded(t, reader, "lock", outcome)
+					if n == want {
+						return
+					}
+					if n > want || time.Now().After(deadline) {
+						t.Fatalf("atomix.hold.duration{lock,%s} has %d points, want %d", outcome, n, want)
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+
+			if _, err := l.Lock(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := l.Unlock(ctx); !ok || err != nil {
+				t.Fatalf("Unlock = %v, %v", ok, err)
+			}
+			ended("released", 1)
+
+			if _, err := l.Lock(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// Its release keeps failing: the hold ends as its owner sees
+			// it, while the driver's hold lasts until the session's end.
+			fd.mu.Lock()
+			fd.failReleases = 1 << 30
+			fd.mu.Unlock()
+			if _, err := l.Unlock(ctx); err == nil {
+				t.Fatal("Unlock with its release failing: no error")
+			}
+			select {
+			case <-l.Lost():
+			default:
+				t.Fatal("Lost is open after an Unlock the backend could not confirm")
+			}
+			ended("released", 2)
+			fd.mu.Lock()
+			fd.failReleases = 0
+			fd.mu.Unlock()
+
+			if _, err := l.Lock(ctx); err != nil {
+				t.Fatal(err)
+			}
+			fd.endSessions(t)
+			<-l.Lost()
+			ended("lost", 1)
+			ended("released", 2)
+			if n := holdsLost(t, reader, "lock", "session-ended"); n != 1 {
+				t.Fatalf("atomix.hold.lost{lock,session-ended} = %d, want 1", n)
+			}
+		})
+	}
+}
+
+// holdsEnded returns how many holds of kind ended with outcome (released,
+// lost), as the atomix.hold.duration histogram counts them.
+func holdsEnded(t *testing.T, r *sdkmetric.ManualReader, kind, outcome string) uint64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := r.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "atomix.hold.duration" {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+				k, _ := dp.Attributes.Value("atomix.primitive.kind")
+				o, _ := dp.Attributes.Value("atomix.outcome")
+				if k.AsString() == kind && o.AsString() == outcome {
+					n += dp.Count
 				}
 			}
 		}

@@ -14,6 +14,15 @@ type Hold struct {
 	// Done channel closes, and should close it as soon as it observes the
 	// removal. It may be closed late but never early.
 	Gone <-chan struct{}
+	// Notify, if not nil, lets the portable layer learn that Gone closed
+	// without a goroutine of its own blocked on it for as long as the hold
+	// lasts: Notify(f) arranges for f to be called once, after Gone is
+	// closed, by the goroutine that closes it (by the caller, at once, if
+	// Gone is closed already). f must return promptly and must not call
+	// the driver. The function it returns cancels the call if it has not
+	// started yet, and reports whether it did. A driver may leave it nil;
+	// GoneSignal provides it.
+	Notify func(f func()) (stop func() bool)
 }
 
 // Lock is a mutual-exclusion lock whose holders are fenced by versions.

@@ -125,7 +125,7 @@ func (e *election) Enter(ctx context.Context, s driver.Session, candidate string
 	if err != nil {
 		return driver.Term{}, err // an entry that did happen expires with the lease
 	}
-	if !ss.bind(e.keys[4]+ss.id, e.drop, false) {
+	if !ss.bind(e.keys[4]+ss.id, e.drop) {
 		_ = e.drop(context.WithoutCancel(ctx), ss.id)
 		return driver.Term{}, errSessionEnded
 	}

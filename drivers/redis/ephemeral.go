@@ -129,7 +129,7 @@ func (b bindable) bound(ctx context.Context, ss *session, applied bool, err erro
 	} else if !applied {
 		return
 	}
-	if !ss.bind(lease, b.drop, false) {
+	if !ss.bind(lease, b.drop) {
 		_ = b.drop(context.WithoutCancel(ctx), ss.id)
 	}
 }

@@ -19,10 +19,14 @@ import (
 // (anyone allowed to PUBLISH on the channel can send one): a forged one
 // can wake a waiter, which then tries again, or make a holder read the
 // hold, never close a live hold's gone.
+//
+// A hold keeps no goroutine of its own: gone is closed by whoever learns
+// that the hold ended (a release through the instance, a read of the hold,
+// the session's end: see finish), and a read of the hold runs in a
+// goroutine only while one is due (see recheckLocked).
 type holdWatch struct {
-	wake    chan struct{} // the waiter's turn came, or the channel was resubscribed
-	recheck chan struct{} // the hold must be read: its removal was heard, or removals may have been missed
-	gone    chan struct{}
+	wake chan struct{} // the waiter's turn came, or the channel was resubscribed
+	gone *driver.GoneSignal
 
 	mu      sync.Mutex
 	version uint64   // the version held, 0 while waiting
@@ -32,13 +36,22 @@ type holdWatch struct {
 	// way (see startRelease), and missed once the removal of the version
 	// held was heard meanwhile.
 	releasing, missed bool
+	// pending is set when a read of the hold became due before it was
+	// held (removals may have been missed): it is read once held.
+	// checking is set while a goroutine reads it, and again when another
+	// read became due meanwhile.
+	pending, checking, again bool
+	// Set by watchGone once held: the session, the read of the hold, and
+	// what removes the watch from its handle, the hub and the session.
+	ss    *session
+	live  func(context.Context) (bool, error)
+	leave func()
 }
 
 func newHoldWatch() *holdWatch {
 	return &holdWatch{
-		wake:    make(chan struct{}, 1),
-		recheck: make(chan struct{}, 1),
-		gone:    make(chan struct{}),
+		wake: make(chan struct{}, 1),
+		gone: driver.NewGoneSignal(),
 	}
 }
 
@@ -57,7 +70,7 @@ func (w *holdWatch) hear(payload string) bool {
 	case w.version == v && w.releasing:
 		w.missed = true
 	case w.version == v:
-		poke(w.recheck)
+		w.recheckLocked()
 	}
 	w.mu.Unlock()
 	return true
@@ -86,15 +99,14 @@ func (w *holdWatch) finishRelease(removed bool) {
 		return
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.releasing = false
-	if removed {
-		w.endLocked()
-		return
-	}
-	if w.missed {
+	if !removed && w.missed {
 		w.missed = false
-		poke(w.recheck)
+		w.recheckLocked()
+	}
+	w.mu.Unlock()
+	if removed {
+		w.finish()
 	}
 }
 
@@ -109,12 +121,14 @@ func (w *holdWatch) failRelease() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.releasing, w.missed = false, false
-	poke(w.recheck)
+	w.recheckLocked()
 }
 
 func (w *holdWatch) resubscribed() {
 	poke(w.wake)
-	poke(w.recheck)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.recheckLocked()
 }
 
 // forget drops what was heard before the next attempt, which follows
@@ -130,29 +144,71 @@ func (w *holdWatch) forget() {
 	w.mu.Unlock()
 }
 
-// hold records the version taken; the hold is read at once if its removal
-// was already heard.
-func (w *holdWatch) hold(version uint64) {
+// hold records the version taken, which ss holds and live reads, and
+// what removes the watch (leave); the hold is read at once if its removal
+// was already heard, or if a read became due while waiting.
+func (w *holdWatch) hold(version uint64, ss *session, live func(context.Context) (bool, error), leave func()) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.version = version
-	if slices.Contains(w.heard, version) {
-		poke(w.recheck)
+	w.version, w.ss, w.live, w.leave = version, ss, live, leave
+	if w.pending || slices.Contains(w.heard, version) {
+		w.pending = false
+		w.recheckLocked()
 	}
 	w.heard = nil
 }
 
-func (w *holdWatch) end() {
-	w.mu.Lock()
-	w.endLocked()
-	w.mu.Unlock()
+// recheckLocked makes the hold be read, in a goroutine that lasts as long
+// as reads are due (see check); before the hold is taken, once it is
+// taken. w.mu must be held.
+func (w *holdWatch) recheckLocked() {
+	switch {
+	case w.ended:
+	case w.live == nil:
+		w.pending = true
+	case w.checking:
+		w.again = true
+	default:
+		w.checking = true
+		go w.check()
+	}
 }
 
-func (w *holdWatch) endLocked() {
-	if !w.ended {
-		w.ended = true
-		close(w.gone)
+// check reads the hold until a read finds it live with no other read due
+// since, or finds it gone (a read that fails is tried again: see
+// holdLive): then the watch ends.
+func (w *holdWatch) check() {
+	for {
+		if !holdLive(w.ss, w.live) {
+			w.finish()
+			return
+		}
+		w.mu.Lock()
+		if !w.again || w.ended {
+			w.checking = false
+			w.mu.Unlock()
+			return
+		}
+		w.again = false
+		w.mu.Unlock()
 	}
+}
+
+// finish ends the watch once: it leaves the handle, the hub and the
+// session, then closes gone (which runs the calls of Hold.Notify).
+func (w *holdWatch) finish() {
+	w.mu.Lock()
+	if w.ended {
+		w.mu.Unlock()
+		return
+	}
+	w.ended = true
+	leave := w.leave
+	w.mu.Unlock()
+	if leave != nil {
+		leave()
+	}
+	w.gone.Close()
 }
 
 func poke(c chan struct{}) {
@@ -162,57 +218,44 @@ func poke(c chan struct{}) {
 	}
 }
 
-// watchHold starts the goroutine that closes the Gone channel of the hold
-// of version taken by an acquisition listening with w (see watchGone).
-func (l *lock) watchHold(w *lockWatch, ss *session, version uint64) <-chan struct{} {
+// watchHold returns the hold of version taken by an acquisition listening
+// with w (see watchGone).
+func (l *lock) watchHold(w *lockWatch, ss *session, version uint64) driver.Hold {
 	return l.watchGone(w, w.holdWatch, ss, version, func(ctx context.Context) (bool, error) {
 		cur, err := l.holder(ctx)
 		return cur == version, err
 	})
 }
 
-// watchGone starts the goroutine that closes the Gone channel of the hold
-// of version taken by an acquisition whose listener l (on h's channel)
-// passes removals to w: when live, a read of the hold made when its removal
-// is heard or after a lost subscription, reports it gone, or when its
-// session ends (which is also when the driver is closed), or when a
-// Release through h removed it (see holdWatch.startRelease). A read that
-// fails is tried again. The goroutine then leaves the channel. The session
-// counts it (see session.bind): it has returned when the session's end
-// returns.
-func (h *handle) watchGone(l listener, w *holdWatch, ss *session, version uint64, live func(context.Context) (bool, error)) <-chan struct{} {
-	w.hold(version)
+// watchGone returns the hold of version taken by an acquisition whose
+// listener l (on h's channel) passes removals to w, and whose Gone closes
+// when the hold is known to have ended: a read of the hold (live), made
+// when its removal is heard or after a lost subscription, reports it gone;
+// its session ends (which is also when the driver is closed: see
+// session.track); or a Release through h removed it (see
+// holdWatch.startRelease). A read that fails is tried again. The watch then
+// leaves the channel. No goroutine waits for any of this: whoever learns
+// of the end closes Gone (see holdWatch.finish).
+func (h *handle) watchGone(l listener, w *holdWatch, ss *session, version uint64, live func(context.Context) (bool, error)) driver.Hold {
 	h.holdingMu.Lock()
 	if h.holding == nil {
 		h.holding = map[uint64]*holdWatch{}
 	}
 	h.holding[version] = w
 	h.holdingMu.Unlock()
-	go func() {
-		defer ss.watchers.Done()
-		defer h.d.hub.unsubscribe(h.ks.channel(), l)
-		defer func() {
-			h.holdingMu.Lock()
-			if h.holding[version] == w {
-				delete(h.holding, version)
-			}
-			h.holdingMu.Unlock()
-		}()
-		defer w.end()
-		for {
-			select {
-			case <-w.gone:
-				return
-			case <-ss.Done():
-				return
-			case <-w.recheck:
-				if !holdLive(ss, live) {
-					return
-				}
-			}
+	w.hold(version, ss, live, func() {
+		ss.untrack(w)
+		h.holdingMu.Lock()
+		if h.holding[version] == w {
+			delete(h.holding, version)
 		}
-	}()
-	return w.gone
+		h.holdingMu.Unlock()
+		h.d.hub.unsubscribe(h.ks.channel(), l)
+	})
+	if !ss.track(w) {
+		w.finish() // the session ended meanwhile, and with it the hold
+	}
+	return w.gone.Hold(version)
 }
 
 // holdWatchOf returns the watch of the hold of version taken through h,

@@ -69,7 +69,20 @@ type hubChannel struct {
 	stale bool
 	// waiters are subscribe calls waiting for the confirmation.
 	waiters []chan error
+	// idle is set while the channel has no listener and stays subscribed
+	// (see hubLinger).
+	idle *hubLinger
 }
+
+// hubLingerTime is how long a channel stays subscribed once its last
+// listener has left, in case another comes: a lock taken and released in
+// a loop would otherwise subscribe and unsubscribe its channel every time
+// (two requests per acquisition).
+const hubLingerTime = time.Second
+
+// hubLinger is the timer that unsubscribes a channel left with no
+// listener (see hub.unsubscribe and hub.leave).
+type hubLinger struct{ t *time.Timer }
 
 func newHub(c goredis.UniversalClient) *hub {
 	return &hub{
@@ -104,6 +117,10 @@ func (h *hub) subscribe(ctx context.Context, channel string, l listener) error {
 		h.channels[channel] = hc
 	}
 	hc.listeners[l] = struct{}{}
+	if hc.idle != nil {
+		hc.idle.t.Stop()
+		hc.idle = nil
+	}
 	send := false
 	switch {
 	case !hc.active:
@@ -143,23 +160,37 @@ func (h *hub) subscribe(ctx context.Context, channel string, l listener) error {
 	}
 }
 
-// unsubscribe removes l from channel; the last listener to leave
-// unsubscribes the channel.
+// unsubscribe removes l from channel; once the last listener has left,
+// the channel is unsubscribed unless a new listener comes within
+// hubLingerTime (see leave).
 func (h *hub) unsubscribe(channel string, l listener) {
-	h.wire.Lock()
-	defer h.wire.Unlock()
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	hc := h.channels[channel]
 	if hc == nil {
-		h.mu.Unlock()
 		return
 	}
 	delete(hc.listeners, l)
-	if len(hc.listeners) > 0 {
-		h.mu.Unlock()
+	if len(hc.listeners) > 0 || hc.idle != nil || h.closed {
 		return
 	}
 	hc.waiters = nil
+	lg := &hubLinger{}
+	lg.t = time.AfterFunc(hubLingerTime, func() { h.leave(channel, hc, lg) })
+	hc.idle = lg
+}
+
+// leave unsubscribes channel, whose state is hc, if it still has no
+// listener since lg was set.
+func (h *hub) leave(channel string, hc *hubChannel, lg *hubLinger) {
+	h.wire.Lock()
+	defer h.wire.Unlock()
+	h.mu.Lock()
+	if h.closed || h.channels[channel] != hc || hc.idle != lg || len(hc.listeners) > 0 {
+		h.mu.Unlock()
+		return
+	}
+	hc.idle = nil
 	send := false
 	if hc.active {
 		hc.active = false
@@ -214,6 +245,10 @@ func (h *hub) close() {
 			w <- errHubClosed
 		}
 		hc.waiters = nil
+		if hc.idle != nil {
+			hc.idle.t.Stop()
+			hc.idle = nil
+		}
 	}
 	started := h.started
 	h.mu.Unlock()

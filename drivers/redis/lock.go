@@ -130,11 +130,11 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 			return driver.Hold{}, false, l.abandon(ctx, ss, owner, err)
 		}
 		if version > 0 {
-			if !ss.bind(l.keys[2]+ss.id, l.drop, true) {
+			if !ss.bind(l.keys[2]+ss.id, l.drop) {
 				return driver.Hold{}, false, l.abandon(ctx, ss, owner, errSessionEnded)
 			}
 			held = true
-			return driver.Hold{Version: version, Gone: l.watchHold(w, ss, version)}, true, nil
+			return l.watchHold(w, ss, version), true, nil
 		}
 		if !wait {
 			if inherited {
@@ -146,7 +146,7 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 		}
 		// Queued: the session renews the lease the waiter is bound to.
 		if !queued {
-			if !ss.bind(l.keys[2]+ss.id, l.drop, false) {
+			if !ss.bind(l.keys[2]+ss.id, l.drop) {
 				return driver.Hold{}, false, l.abandon(ctx, ss, owner, errSessionEnded)
 			}
 			queued = true

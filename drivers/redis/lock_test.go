@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -555,4 +558,114 @@ func TestLockWaiterMissesItsWakeUp(t *testing.T) {
 	if err := <-q.done; err != nil {
 		t.Fatalf("a waiter that missed the message naming it: %v", err)
 	}
+}
+
+// TestHoldsKeepNoGoroutine: a hold keeps no goroutine of its own while it
+// lasts (before: one each, started by every Acquire and woken by every
+// Release), and each still ends, by a release or with its session.
+func TestHoldsKeepNoGoroutine(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t)
+	s := newSessionT(t, d)
+	const n = 20
+	locks := make([]driver.Lock, n+1)
+	for i := range locks {
+		locks[i] = openTestLock(t, d, testID(t, "l"))
+	}
+	// The first hold starts the session's one goroutine (session.track).
+	first, err := locks[0].Acquire(ctx, s, "o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	holds := make([]driver.Hold, n)
+	for i, l := range locks[1:] {
+		if holds[i], err = l.Acquire(ctx, s, "o"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if added := runtime.NumGoroutine() - before; added >= n/4 {
+		t.Fatalf("%d holds added %d goroutines, want none", n, added)
+	}
+	for i, h := range holds[:n/2] {
+		if ok, err := locks[i+1].Release(ctx, "o", h.Version); !ok || err != nil {
+			t.Fatalf("Release = %v, %v; want true, nil", ok, err)
+		}
+		if !closedWithin(h.Gone, time.Second) {
+			t.Fatal("a released hold's Gone is open")
+		}
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range append(holds[n/2:], first) {
+		if !closedWithin(h.Gone, time.Second) {
+			t.Fatal("the Gone of a hold of a closed session is open")
+		}
+	}
+}
+
+// TestChannelLingersAfterRelease: a lock's channel stays subscribed for a
+// while after its last hold ended, so that a lock taken and released in a
+// loop does not subscribe and unsubscribe on every turn (before: the
+// release unsubscribed it at once, two more requests per acquisition), and
+// is unsubscribed once nobody used it for hubLingerTime.
+func TestChannelLingersAfterRelease(t *testing.T) {
+	ctx := testContext(t)
+	d := newTestDriver(t)
+	l := openTestLock(t, d, testID(t, "l"))
+	s := newSessionT(t, d)
+	channel := l.(*lock).ks.channel()
+	subscribers := func() int64 {
+		t.Helper()
+		n, err := d.client.PubSubNumSub(ctx, channel).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n[channel]
+	}
+	before := subscribeCalls(t, d)
+	for range 3 {
+		h, err := l.Acquire(ctx, s, "o")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := l.Release(ctx, "o", h.Version); !ok || err != nil {
+			t.Fatalf("Release = %v, %v; want true, nil", ok, err)
+		}
+	}
+	if n := subscribeCalls(t, d) - before; n != 1 {
+		t.Fatalf("3 acquisitions and releases sent %d SUBSCRIBE commands, want 1", n)
+	}
+	if n := subscribers(); n != 1 {
+		t.Fatalf("right after the releases, %d subscribers of the lock's channel, want 1 (still subscribed)", n)
+	}
+	deadline := time.Now().Add(hubLingerTime + 5*time.Second)
+	for subscribers() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the lock's channel is still subscribed %v after its last use", hubLingerTime+5*time.Second)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// subscribeCalls returns how many SUBSCRIBE commands the server has run
+// (INFO commandstats).
+func subscribeCalls(t *testing.T, d *Driver) int64 {
+	t.Helper()
+	info, err := d.client.Info(testContext(t), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_subscribe:calls="); ok {
+			calls, _, _ := strings.Cut(rest, ",")
+			n, err := strconv.ParseInt(calls, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	return 0
 }

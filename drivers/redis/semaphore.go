@@ -171,14 +171,13 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 			return driver.Hold{}, false, s.abandon(ctx, ss, owner, err)
 		}
 		if version > 0 {
-			if !ss.bind(lease, s.drop, true) {
+			if !ss.bind(lease, s.drop) {
 				return driver.Hold{}, false, s.abandon(ctx, ss, owner, errSessionEnded)
 			}
 			held = true
-			gone := s.watchGone(w, w.holdWatch, ss, version, func(ctx context.Context) (bool, error) {
+			return s.watchGone(w, w.holdWatch, ss, version, func(ctx context.Context) (bool, error) {
 				return s.holds(ctx, owner, version)
-			})
-			return driver.Hold{Version: version, Gone: gone}, true, nil
+			}), true, nil
 		}
 		if !wait {
 			if inherited {
@@ -190,7 +189,7 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 		}
 		// Queued: the session renews the lease the waiter is bound to.
 		if !bound {
-			if !ss.bind(lease, s.drop, false) {
+			if !ss.bind(lease, s.drop) {
 				return driver.Hold{}, false, s.abandon(ctx, ss, owner, errSessionEnded)
 			}
 			bound = true

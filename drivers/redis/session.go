@@ -37,9 +37,13 @@ type session struct {
 	mu     sync.Mutex
 	leases map[string]dropFunc // lease key -> what removes the session's traces there
 	closed bool
+	// holds are the watches of the holds taken with the session, which
+	// its end ends (see track); holdsEnded is set once it did.
+	holds      map[*holdWatch]struct{}
+	holdsEnded bool
 
-	// watchers counts the goroutines that close the Gone channels of the
-	// holds taken with the session; they end when the session does.
+	// watchers counts the goroutine that ends the holds when the session
+	// ends (see track).
 	watchers sync.WaitGroup
 }
 
@@ -140,20 +144,58 @@ func (s *session) end(ctx context.Context, release bool) error {
 }
 
 // bind makes the session renew lease, the session's lease key in one
-// primitive's slot, and run drop there when it is closed. With watcher set
-// it also counts a goroutine that ends with the session (it must call
-// s.watchers.Done). It reports false if the session has ended.
-func (s *session) bind(lease string, drop dropFunc, watcher bool) bool {
+// primitive's slot, and run drop there when it is closed. It reports false
+// if the session has ended.
+func (s *session) bind(lease string, drop dropFunc) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || isDone(s.keeper.Done()) {
 		return false
 	}
 	s.leases[lease] = drop
-	if watcher {
-		s.watchers.Add(1)
-	}
 	return true
+}
+
+// track makes the session's end finish w, the watch of a hold taken with
+// it, and reports false if the session has ended (w is not tracked then).
+// One goroutine per session, started with its first hold, waits for the
+// end; the session's end returns once it has finished every hold.
+func (s *session) track(w *holdWatch) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.holdsEnded || isDone(s.keeper.Done()) {
+		return false
+	}
+	if s.holds == nil {
+		s.holds = map[*holdWatch]struct{}{}
+		s.watchers.Add(1)
+		go s.endHolds()
+	}
+	s.holds[w] = struct{}{}
+	return true
+}
+
+// untrack forgets w, a hold's watch that ended.
+func (s *session) untrack(w *holdWatch) {
+	s.mu.Lock()
+	delete(s.holds, w)
+	s.mu.Unlock()
+}
+
+// endHolds finishes the watch of every hold of the session once it ends.
+func (s *session) endHolds() {
+	defer s.watchers.Done()
+	<-s.keeper.Done()
+	s.mu.Lock()
+	s.holdsEnded = true
+	ws := make([]*holdWatch, 0, len(s.holds))
+	for w := range s.holds {
+		ws = append(ws, w)
+	}
+	s.mu.Unlock()
+	for _, w := range ws {
+		w.finish()
+	}
 }
 
 // renew renews the session key and every lease in one pipeline (PEXPIRE is
