@@ -167,13 +167,13 @@ type hold struct {
 	// releasing is set before its owner asks the backend to release it,
 	// so that its removal is not taken for a loss.
 	releasing atomic.Bool
-	// reported guards report. With a driver that notifies the end of its
-	// holds (driver.Hold.Notify), no goroutine waits for it: the driver
-	// calls report, and so does end, with s and events.
-	reported sync.Once
+	s         driver.Session // the session it is bound to
+	events    holdEvents
+	reported  sync.Once // guards report
+	// notified: the driver notifies the hold's end (driver.Hold.Notify),
+	// and no goroutine waits for it; the driver calls report, and so does
+	// end.
 	notified bool
-	s        driver.Session
-	events   holdEvents
 }
 
 // end ends the hold as its owner sees it (a release), and reports it
@@ -181,7 +181,7 @@ type hold struct {
 func (h *hold) end() {
 	h.close()
 	if h.notified {
-		h.report(h.s, h.events)
+		h.report()
 	}
 }
 
@@ -267,17 +267,15 @@ func (o *holder) acquire(ctx context.Context, a acquirer, wait bool) (version ui
 		if !ok {
 			return 0, false, nil
 		}
-		hd := &hold{version: h.Version, session: s.Done(), ended: make(chan struct{}), since: time.Now()}
-		if h.Notify != nil {
-			hd.notified, hd.s, hd.events = true, s, o.events
-		}
+		hd := &hold{version: h.Version, session: s.Done(), ended: make(chan struct{}), since: time.Now(),
+			s: s, events: o.events, notified: h.Notify != nil}
 		o.mu.Lock()
 		o.hold = hd
 		o.mu.Unlock()
 		if hd.notified {
-			h.Notify(func() { hd.report(s, o.events) })
+			h.Notify(hd.report)
 		} else {
-			go hd.watch(h.Gone, s, o.events)
+			go hd.watch(h.Gone)
 		}
 		return h.Version, true, nil
 	}
@@ -295,37 +293,37 @@ func (o *holder) interrupted(ctx context.Context, err error) error {
 	return err
 }
 
-// watch waits until the driver sees the hold gone, the session s ends or
+// watch waits until the driver sees the hold gone, its session ends or
 // its owner ends it, and reports its end (see report). It is the goroutine
 // of a hold whose driver does not notify (driver.Hold.Notify).
-func (h *hold) watch(gone <-chan struct{}, s driver.Session, events holdEvents) {
+func (h *hold) watch(gone <-chan struct{}) {
 	select {
 	case <-gone:
-	case <-s.Done():
+	case <-h.session:
 	case <-h.ended:
 	}
-	h.report(s, events)
+	h.report()
 }
 
 // report ends the hold, once it has ended on the backend or as its owner
 // sees it, and reports its end to events, once: lost, unless its owner
 // released it.
-func (h *hold) report(s driver.Session, events holdEvents) {
+func (h *hold) report() {
 	h.reported.Do(func() {
 		lost := !isClosed(h.ended) && !h.releasing.Load()
 		if lost {
 			reason := lostRemoved
-			if sessionEnded(s) {
+			if sessionEnded(h.s) {
 				reason = lostSessionEnded
 			}
 			// Reported before Lost closes, so that whoever waits on
 			// Lost finds the loss in the logs and metrics.
-			events.ended(h.version, h.since, true, reason)
+			h.events.ended(h.version, h.since, true, reason)
 			h.close()
 			return
 		}
 		h.close()
-		events.ended(h.version, h.since, false, "")
+		h.events.ended(h.version, h.since, false, "")
 	})
 }
 

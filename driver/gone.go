@@ -11,12 +11,8 @@ type GoneSignal struct {
 
 	mu     sync.Mutex
 	closed bool
-	calls  []*goneCall
+	calls  []func()
 }
-
-// goneCall is one call registered with Notify; f is nil once it ran or
-// was cancelled.
-type goneCall struct{ f func() }
 
 // NewGoneSignal returns an open signal.
 func NewGoneSignal() *GoneSignal { return &GoneSignal{ch: make(chan struct{})} }
@@ -30,8 +26,8 @@ func (g *GoneSignal) Hold(version uint64) Hold {
 func (g *GoneSignal) Done() <-chan struct{} { return g.ch }
 
 // Close closes the channel and then calls, in the calling goroutine, every
-// function registered with Notify and not cancelled. It reports whether
-// this call closed it: only the first does.
+// function registered with Notify. It reports whether this call closed it:
+// only the first does.
 func (g *GoneSignal) Close() bool {
 	g.mu.Lock()
 	if g.closed {
@@ -40,16 +36,10 @@ func (g *GoneSignal) Close() bool {
 	}
 	g.closed = true
 	close(g.ch)
-	fs := make([]func(), 0, len(g.calls))
-	for _, c := range g.calls {
-		if c.f != nil {
-			fs = append(fs, c.f)
-			c.f = nil
-		}
-	}
+	calls := g.calls
 	g.calls = nil
 	g.mu.Unlock()
-	for _, f := range fs {
+	for _, f := range calls {
 		f()
 	}
 	return true
@@ -57,21 +47,13 @@ func (g *GoneSignal) Close() bool {
 
 // Notify is Hold.Notify: f runs once g is closed, by the goroutine that
 // closes it, or at once if g is closed already.
-func (g *GoneSignal) Notify(f func()) (stop func() bool) {
+func (g *GoneSignal) Notify(f func()) {
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
 		f()
-		return func() bool { return false }
+		return
 	}
-	c := &goneCall{f: f}
-	g.calls = append(g.calls, c)
+	g.calls = append(g.calls, f)
 	g.mu.Unlock()
-	return func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		cancelled := c.f != nil
-		c.f = nil
-		return cancelled
-	}
 }

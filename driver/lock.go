@@ -19,10 +19,8 @@ type Hold struct {
 	// lasts: Notify(f) arranges for f to be called once, after Gone is
 	// closed, by the goroutine that closes it (by the caller, at once, if
 	// Gone is closed already). f must return promptly and must not call
-	// the driver. The function it returns cancels the call if it has not
-	// started yet, and reports whether it did. A driver may leave it nil;
-	// GoneSignal provides it.
-	Notify func(f func()) (stop func() bool)
+	// the driver. A driver may leave it nil; GoneSignal provides it.
+	Notify func(f func())
 }
 
 // Lock is a mutual-exclusion lock whose holders are fenced by versions.

@@ -70,8 +70,9 @@ type hubChannel struct {
 	// waiters are subscribe calls waiting for the confirmation.
 	waiters []chan error
 	// idle is set while the channel has no listener and stays subscribed
-	// (see hubLinger).
-	idle *hubLinger
+	// (see hubLingerTime); linger, made once, then unsubscribes it.
+	idle   bool
+	linger *time.Timer
 }
 
 // hubLingerTime is how long a channel stays subscribed once its last
@@ -79,10 +80,6 @@ type hubChannel struct {
 // a loop would otherwise subscribe and unsubscribe its channel every time
 // (two requests per acquisition).
 const hubLingerTime = time.Second
-
-// hubLinger is the timer that unsubscribes a channel left with no
-// listener (see hub.unsubscribe and hub.leave).
-type hubLinger struct{ t *time.Timer }
 
 func newHub(c goredis.UniversalClient) *hub {
 	return &hub{
@@ -117,9 +114,9 @@ func (h *hub) subscribe(ctx context.Context, channel string, l listener) error {
 		h.channels[channel] = hc
 	}
 	hc.listeners[l] = struct{}{}
-	if hc.idle != nil {
-		hc.idle.t.Stop()
-		hc.idle = nil
+	if hc.idle {
+		hc.linger.Stop()
+		hc.idle = false
 	}
 	send := false
 	switch {
@@ -171,26 +168,30 @@ func (h *hub) unsubscribe(channel string, l listener) {
 		return
 	}
 	delete(hc.listeners, l)
-	if len(hc.listeners) > 0 || hc.idle != nil || h.closed {
+	if len(hc.listeners) > 0 || hc.idle || h.closed {
 		return
 	}
 	hc.waiters = nil
-	lg := &hubLinger{}
-	lg.t = time.AfterFunc(hubLingerTime, func() { h.leave(channel, hc, lg) })
-	hc.idle = lg
+	hc.idle = true
+	if hc.linger == nil {
+		hc.linger = time.AfterFunc(hubLingerTime, func() { h.leave(channel, hc) })
+	} else {
+		hc.linger.Reset(hubLingerTime)
+	}
 }
 
-// leave unsubscribes channel, whose state is hc, if it still has no
-// listener since lg was set.
-func (h *hub) leave(channel string, hc *hubChannel, lg *hubLinger) {
+// leave unsubscribes channel, whose state is hc, if it is still idle (a
+// timer that fired as a listener came and went may end the linger early:
+// the next subscribe subscribes again).
+func (h *hub) leave(channel string, hc *hubChannel) {
 	h.wire.Lock()
 	defer h.wire.Unlock()
 	h.mu.Lock()
-	if h.closed || h.channels[channel] != hc || hc.idle != lg || len(hc.listeners) > 0 {
+	if h.closed || h.channels[channel] != hc || !hc.idle || len(hc.listeners) > 0 {
 		h.mu.Unlock()
 		return
 	}
-	hc.idle = nil
+	hc.idle = false
 	send := false
 	if hc.active {
 		hc.active = false
@@ -245,10 +246,10 @@ func (h *hub) close() {
 			w <- errHubClosed
 		}
 		hc.waiters = nil
-		if hc.idle != nil {
-			hc.idle.t.Stop()
-			hc.idle = nil
+		if hc.linger != nil {
+			hc.linger.Stop()
 		}
+		hc.idle = false
 	}
 	started := h.started
 	h.mu.Unlock()
