@@ -446,9 +446,11 @@ func BenchmarkScaleThroughput64(b *testing.B) {
 // cost less than that floor while it needs a script (to learn and store a
 // version, publish a change message that carries it, and branch on a
 // condition, in one step); the targets of atomix/raw are to be read
-// against it.
+// against it. "server" splits a Map.Put's server time into that floor,
+// its commands and its own Lua.
 //
-//	go test -run '^$' -bench ScriptFloor -benchtime 20000x -count 3 ./drivers/redis/
+//	go test -run '^$' -bench 'ScriptFloor/(one|throughput64)' -benchtime 20000x -count 3 ./drivers/redis/
+//	go test -run '^$' -bench 'ScriptFloor/server' -benchtime 20x -count 3 ./drivers/redis/
 func BenchmarkScriptFloor(b *testing.B) {
 	ctx := context.Background()
 	c := rawClient(b)
@@ -468,4 +470,77 @@ func BenchmarkScriptFloor(b *testing.B) {
 	b.Run("throughput64", func(b *testing.B) {
 		scalebench.ThroughputVersus(b, plain, scripted)
 	})
+	// Where a Map.Put's server time goes, from INFO commandstats
+	// (usec_per_call), each phase 1000 calls of its own in every
+	// iteration, averaged over the iterations: HSET
+	// (hset-us), the one-command script (floor-us), a script that runs the
+	// six commands of a plain Put's script and nothing else (commands-us),
+	// and Map.Put itself (put-us). floor-us minus hset-us is what running
+	// any script costs, commands-us minus floor-us what the five commands
+	// beyond HSET cost, and put-us minus commands-us the script's own Lua
+	// (packing the version, building the message, branching).
+	b.Run("server", func(b *testing.B) {
+		commands := goredis.NewScript(`redis.call('HGET', KEYS[3], ARGV[1])
+redis.call('HEXISTS', KEYS[1], ARGV[1])
+redis.call('GET', KEYS[2])
+redis.call('PUBLISH', KEYS[4], ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('INCR', KEYS[2])
+return {1, 1}`)
+		check(b, commands.Load(ctx, c).Err())
+		m, err := atomix.GetMap[string, string](ctx, "floor", atomix.WithClient(benchClient(b)))
+		check(b, err)
+		keys := []string{"raw:bench:floor", "raw:bench:floor:ver", "raw:bench:floor:eph", "raw:bench:floor:chan"}
+		phases := []struct {
+			metric, command string
+			call            func(i int) error
+		}{
+			{"hset-us", "hset", func(i int) error { return plain(ctx, i) }},
+			{"floor-us", "evalsha", func(i int) error { return scripted(ctx, i) }},
+			{"commands-us", "evalsha", func(i int) error {
+				return commands.EvalSha(ctx, c, keys, "key-"+strconv.Itoa(i%1024), benchValue).Err()
+			}},
+			{"put-us", "evalsha", func(i int) error {
+				_, err := m.Put(ctx, "key-"+strconv.Itoa(i%1024), benchValue)
+				return err
+			}},
+		}
+		sums := make([]float64, len(phases))
+		n := 0
+		for b.Loop() {
+			for k, p := range phases {
+				check(b, c.ConfigResetStat(ctx).Err())
+				for i := range 1000 {
+					check(b, p.call(i))
+				}
+				sums[k] += usecPerCall(b, ctx, c, p.command)
+			}
+			n++
+		}
+		for k, p := range phases {
+			b.ReportMetric(sums[k]/float64(n), p.metric)
+		}
+	})
+}
+
+// usecPerCall returns the server's mean time per call of command since the
+// last CONFIG RESETSTAT, from INFO commandstats.
+func usecPerCall(b *testing.B, ctx context.Context, c goredis.UniversalClient, command string) float64 {
+	info, err := c.Info(ctx, "commandstats").Result()
+	check(b, err)
+	for line := range strings.SplitSeq(info, "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+command+":")
+		if !ok {
+			continue
+		}
+		for f := range strings.SplitSeq(rest, ",") {
+			if v, ok := strings.CutPrefix(f, "usec_per_call="); ok {
+				us, err := strconv.ParseFloat(v, 64)
+				check(b, err)
+				return us
+			}
+		}
+	}
+	b.Fatalf("INFO commandstats has no %s", command)
+	return 0
 }
