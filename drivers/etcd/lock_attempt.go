@@ -113,8 +113,10 @@ func (a *attempt) waitTurn(ctx context.Context, ahead []*mvccKV) error {
 // is good enough: no key is ever created ahead of the attempt's, so the
 // keys ahead at a revision include every key still ahead at any later one.
 // It can only make the attempt wait on a key already gone, whose watch
-// then finds it gone at once. A member still before since (a follower
-// behind) is asked again with a linearizable read.
+// then finds it gone at once. A member still before since is asked again
+// with a linearizable read: a follower behind, or the very member whose
+// watch reported the deletion, since etcd posts a watch event just before
+// the write it reports becomes readable.
 func (a *attempt) readAhead(ctx context.Context, since int64) (*clientv3.TxnResponse, error) {
 	l := a.l
 	read1 := func(opts ...clientv3.OpOption) (*clientv3.TxnResponse, error) {

@@ -504,6 +504,14 @@ func TestLockHoldsShareOneWatchStream(t *testing.T) {
 // the head when it was queued finds who is ahead after the predecessor
 // goes with one serializable read (see attempt.readAhead), no round of the
 // consensus protocol, and then holds the lock.
+//
+// The serializable read may answer at a revision before the deletion the
+// watch reported: etcd posts a watch event to its watchers just before the
+// write it reports becomes readable (watchableStoreTxnWrite.End notifies,
+// then ends the write), and under load the client can read in between
+// (seen in `make stress`: "C sent 2 requests to take over, want 1"). The
+// waiter then asks once more, linearizably, as it would a follower behind;
+// that second read is allowed only if the first one was behind it.
 func TestLockTakeoverReadIsSerializable(t *testing.T) {
 	ctx := testContext(t)
 	a, b, c, ha, gotB, gotC, _ := queueOfThree(ctx, t) // ahead of C: B, then A
@@ -515,7 +523,7 @@ func TestLockTakeoverReadIsSerializable(t *testing.T) {
 	if rb.err != nil {
 		t.Fatal(rb.err)
 	}
-	requestsC, serializableC := c.requests.requests(), c.requests.serializable.Load()
+	requestsC, readsC := c.requests.requests(), c.requests.readCount()
 	if ok, err := b.release(ctx, rb.Hold); err != nil || !ok {
 		t.Fatalf("B Release = %v, %v", ok, err)
 	}
@@ -523,11 +531,16 @@ func TestLockTakeoverReadIsSerializable(t *testing.T) {
 	if rc.err != nil || rc.Version <= rb.Version {
 		t.Fatalf("C's Acquire = %d, %v; want a version above B's %d", rc.Version, rc.err, rb.Version)
 	}
-	if n := c.requests.requests() - requestsC; n != 1 {
-		t.Errorf("C sent %d requests to take over, want 1", n)
-	}
-	if n := c.requests.serializable.Load() - serializableC; n != 1 {
-		t.Errorf("C's read of the keys ahead was serializable %d times, want 1", n)
+	reads := c.requests.readsSince(readsC)
+	n := c.requests.requests() - requestsC
+	switch {
+	case len(reads) == 0 || !reads[0].serializable:
+		t.Errorf("C's first read to take over was %+v; want a serializable one", reads)
+	case n == 1:
+	case n == 2 && len(reads) == 2 && !reads[1].serializable && reads[0].revision < reads[1].revision:
+		t.Logf("the serializable read answered at revision %d, behind; read again linearizably at %d", reads[0].revision, reads[1].revision)
+	default:
+		t.Errorf("C sent %d requests to take over, reads %+v; want one serializable read, or a second, linearizable one only when the first was behind it", n, reads)
 	}
 }
 

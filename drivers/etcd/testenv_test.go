@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -69,14 +70,37 @@ func newTestSession(t testing.TB, d *Driver, ttl time.Duration) *session {
 }
 
 // txnCounter counts the requests a driver sends through its KV, the Gets
-// by key, and the transactions that read serializably.
+// by key, and the transactions that read serializably; and it records the
+// revision each transaction that reads answered at.
 type txnCounter struct {
 	clientv3.KV
 	n            atomic.Int64
 	serializable atomic.Int64
 
-	mu   sync.Mutex
-	gets map[string]int
+	mu    sync.Mutex
+	gets  map[string]int
+	reads []txnRead
+}
+
+// txnRead is a transaction whose Then branch reads, as it was answered.
+type txnRead struct {
+	serializable bool
+	revision     int64 // of the response's header
+}
+
+// readsSince returns the transactions that read committed after the
+// first from of them.
+func (c *txnCounter) readsSince(from int) []txnRead {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.reads[from:])
+}
+
+// readCount returns how many transactions that read have committed.
+func (c *txnCounter) readCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.reads)
 }
 
 func (c *txnCounter) Txn(ctx context.Context) clientv3.Txn {
@@ -85,32 +109,49 @@ func (c *txnCounter) Txn(ctx context.Context) clientv3.Txn {
 }
 
 // countedTxn counts, in c, the transactions whose branches read
-// serializably.
+// serializably, and records those whose Then branch reads (see txnRead).
 type countedTxn struct {
 	clientv3.Txn
-	c *txnCounter
+	c    *txnCounter
+	read *txnRead // set by Then when it reads
 }
 
 func (t countedTxn) If(cs ...clientv3.Cmp) clientv3.Txn {
-	return countedTxn{Txn: t.Txn.If(cs...), c: t.c}
+	return countedTxn{Txn: t.Txn.If(cs...), c: t.c, read: t.read}
 }
 
 func (t countedTxn) Then(ops ...clientv3.Op) clientv3.Txn {
-	t.count(ops)
-	return countedTxn{Txn: t.Txn.Then(ops...), c: t.c}
+	return countedTxn{Txn: t.Txn.Then(ops...), c: t.c, read: t.count(ops)}
 }
 
 func (t countedTxn) Else(ops ...clientv3.Op) clientv3.Txn {
-	return countedTxn{Txn: t.Txn.Else(ops...), c: t.c}
+	return countedTxn{Txn: t.Txn.Else(ops...), c: t.c, read: t.read}
 }
 
-func (t countedTxn) count(ops []clientv3.Op) {
+func (t countedTxn) Commit() (*clientv3.TxnResponse, error) {
+	resp, err := t.Txn.Commit()
+	if err == nil && t.read != nil {
+		t.c.mu.Lock()
+		t.c.reads = append(t.c.reads, txnRead{serializable: t.read.serializable, revision: resp.Header.Revision})
+		t.c.mu.Unlock()
+	}
+	return resp, err
+}
+
+// count counts ops if they read serializably, and returns the record of
+// a read for Commit, or nil if no op reads.
+func (t countedTxn) count(ops []clientv3.Op) *txnRead {
+	var read *txnRead
 	for _, op := range ops {
 		if op.IsGet() && op.IsSerializable() {
 			t.c.serializable.Add(1)
-			return
+			return &txnRead{serializable: true}
+		}
+		if op.IsGet() {
+			read = &txnRead{}
 		}
 	}
+	return read
 }
 
 func (c *txnCounter) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
