@@ -88,15 +88,16 @@ type txnRead struct {
 	revision     int64 // of the response's header
 }
 
-// readsSince returns the transactions that read committed after the
-// first from of them.
+// readsSince returns the records of the reading transactions, in the
+// order they committed, less the first from of them.
 func (c *txnCounter) readsSince(from int) []txnRead {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.reads[from:])
 }
 
-// readCount returns how many transactions that read have committed.
+// readCount returns how many reading transactions have committed, for a
+// later readsSince.
 func (c *txnCounter) readCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
