@@ -160,7 +160,6 @@ type holder struct {
 // (released, taken away on the backend, or its session ended).
 type hold struct {
 	version uint64
-	session <-chan struct{} // Done of the session the hold is bound to
 	ended   chan struct{}
 	once    sync.Once
 	since   time.Time // when it was acquired
@@ -267,7 +266,7 @@ func (o *holder) acquire(ctx context.Context, a acquirer, wait bool) (version ui
 		if !ok {
 			return 0, false, nil
 		}
-		hd := &hold{version: h.Version, session: s.Done(), ended: make(chan struct{}), since: time.Now(),
+		hd := &hold{version: h.Version, ended: make(chan struct{}), since: time.Now(),
 			s: s, events: o.events, notified: h.Notify != nil}
 		o.mu.Lock()
 		o.hold = hd
@@ -299,7 +298,7 @@ func (o *holder) interrupted(ctx context.Context, err error) error {
 func (h *hold) watch(gone <-chan struct{}) {
 	select {
 	case <-gone:
-	case <-h.session:
+	case <-h.s.Done():
 	case <-h.ended:
 	}
 	h.report()
@@ -408,7 +407,7 @@ func (o *holder) releaseLater(h *hold) {
 			idle()
 		}
 	}()
-	retryUntilConfirmed(h.session, func(ctx context.Context) error {
+	retryUntilConfirmed(h.s.Done(), func(ctx context.Context) error {
 		_, err := o.d.Release(ctx, o.owner, h.version)
 		return err
 	})
