@@ -69,13 +69,11 @@ func newTestSession(t testing.TB, d *Driver, ttl time.Duration) *session {
 	return s.(*session)
 }
 
-// txnCounter counts the requests a driver sends through its KV, the Gets
-// by key, and the transactions that read serializably; and it records the
-// revision each transaction that reads answered at.
+// txnCounter counts the requests a driver sends through its KV and the
+// Gets by key, and records each transaction that reads (see txnRead).
 type txnCounter struct {
 	clientv3.KV
-	n            atomic.Int64
-	serializable atomic.Int64
+	n atomic.Int64
 
 	mu    sync.Mutex
 	gets  map[string]int
@@ -109,8 +107,8 @@ func (c *txnCounter) Txn(ctx context.Context) clientv3.Txn {
 	return countedTxn{Txn: c.KV.Txn(ctx), c: c}
 }
 
-// countedTxn counts, in c, the transactions whose branches read
-// serializably, and records those whose Then branch reads (see txnRead).
+// countedTxn records, in c, a transaction whose Then branch reads (see
+// txnRead).
 type countedTxn struct {
 	clientv3.Txn
 	c    *txnCounter
@@ -122,7 +120,7 @@ func (t countedTxn) If(cs ...clientv3.Cmp) clientv3.Txn {
 }
 
 func (t countedTxn) Then(ops ...clientv3.Op) clientv3.Txn {
-	return countedTxn{Txn: t.Txn.Then(ops...), c: t.c, read: t.count(ops)}
+	return countedTxn{Txn: t.Txn.Then(ops...), c: t.c, read: readOf(ops)}
 }
 
 func (t countedTxn) Else(ops ...clientv3.Op) clientv3.Txn {
@@ -139,16 +137,15 @@ func (t countedTxn) Commit() (*clientv3.TxnResponse, error) {
 	return resp, err
 }
 
-// count counts ops if they read serializably, and returns the record of
-// a read for Commit, or nil if no op reads.
-func (t countedTxn) count(ops []clientv3.Op) *txnRead {
+// readOf returns the record of a read for Commit if an op of ops reads
+// (serializable if any read is), or nil.
+func readOf(ops []clientv3.Op) *txnRead {
 	var read *txnRead
 	for _, op := range ops {
-		if op.IsGet() && op.IsSerializable() {
-			t.c.serializable.Add(1)
-			return &txnRead{serializable: true}
-		}
 		if op.IsGet() {
+			if op.IsSerializable() {
+				return &txnRead{serializable: true}
+			}
 			read = &txnRead{}
 		}
 	}
