@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/atomix/go-client/atomix"
+	"github.com/atomix/go-client/atomix/lock"
 	_map "github.com/atomix/go-client/atomix/map"
 	"github.com/atomix/go-client/atomix/value"
 	"github.com/atomix/go-client/conformance/scalebench"
@@ -236,15 +237,7 @@ func BenchmarkLockUnlock(b *testing.B) {
 	// the machine's load alike: reports each one's time per Lock and
 	// Unlock, and atomix's time over the mutex's.
 	b.Run("interleaved", func(b *testing.B) {
-		l, err := c.GetLock(ctx, "l-versus")
-		if err != nil {
-			b.Fatal(err)
-		}
-		s, err := concurrency.NewSession(raw, concurrency.WithTTL(10))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
+		l, s := lockAndSession(b, c, raw, "l-versus")
 		m := concurrency.NewMutex(s, prefix+"raw/mutex-versus")
 		atomixTime, mutexTime := alternate(b, 20, func() error {
 			if _, err := l.Lock(ctx); err != nil {
@@ -262,6 +255,23 @@ func BenchmarkLockUnlock(b *testing.B) {
 		b.ReportMetric(float64(mutexTime.Nanoseconds())/float64(b.N), "mutex-ns/op")
 		b.ReportMetric(float64(atomixTime)/float64(mutexTime), "atomix/mutex")
 	})
+}
+
+// lockAndSession opens the atomix lock called name on c and a
+// concurrency.Session on raw, for the Mutexes to compare it with; the
+// session ends with the benchmark.
+func lockAndSession(b *testing.B, c *atomix.Client, raw *clientv3.Client, name string) (lock.Lock, *concurrency.Session) {
+	b.Helper()
+	l, err := c.GetLock(context.Background(), name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := concurrency.NewSession(raw, concurrency.WithTTL(10))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return l, s
 }
 
 // alternate calls op and base by turns, batch calls of one and then as many
@@ -288,6 +298,117 @@ func alternate(b *testing.B, batch int, op, base func() error) (opTime, baseTime
 		}
 	}
 	return opTime, baseTime
+}
+
+// BenchmarkUnlockCost says where BenchmarkLockUnlock's gap to
+// concurrency.Mutex goes. Lock costs the same on both (one transaction that
+// creates the key and reads the head), so it times only the release, by
+// turns, of five locks taken and released alike in batches:
+//
+//   - atomix: Unlock, a transaction that deletes the hold's key if it is
+//     the incarnation created at the hold's version, while the hold's watch
+//     of that key is open (it is what closes Lost when someone else ends
+//     the hold);
+//   - mutex: Mutex.Unlock, a plain Delete;
+//   - txn: a Mutex released with atomix's compare-and-delete transaction,
+//     which keeps a late or retried release from deleting a later
+//     incarnation of the owner's key;
+//   - watched: a Mutex released with a plain Delete while a watch of its
+//     key is open, as atomix's hold watch is;
+//   - both: a Mutex released with the compare-and-delete while a watch of
+//     its key is open: both guarantees, in raw clientv3.
+//
+// Each reports its mean release time in µs (…-unlock-us): atomix minus
+// both is what the portable layer and the driver add around the request.
+func BenchmarkUnlockCost(b *testing.B) {
+	ctx := context.Background()
+	c, raw, prefix := benchSetup(b)
+	l, s := lockAndSession(b, c, raw, "l-unlock-cost")
+	mutex := func(name string) *concurrency.Mutex {
+		m := concurrency.NewMutex(s, prefix+"raw/unlock-cost/"+name)
+		if err := m.Lock(ctx); err != nil { // to learn its key's name
+			b.Fatal(err)
+		}
+		if err := m.Unlock(ctx); err != nil {
+			b.Fatal(err)
+		}
+		return m
+	}
+	plain, txn, watched, both := mutex("plain"), mutex("txn"), mutex("watched"), mutex("both")
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, m := range []*concurrency.Mutex{watched, both} {
+		events := raw.Watch(wctx, m.Key(), clientv3.WithFilterPut())
+		go func() {
+			for range events {
+			}
+		}()
+	}
+	// release times unlock, the release of a lock that take takes.
+	release := func(take, unlock func() error) func() (time.Duration, error) {
+		return func() (time.Duration, error) {
+			if err := take(); err != nil {
+				return 0, err
+			}
+			start := time.Now()
+			err := unlock()
+			return time.Since(start), err
+		}
+	}
+	deleteKey := func(m *concurrency.Mutex) func() error {
+		return func() error {
+			_, err := raw.Delete(ctx, m.Key())
+			return err
+		}
+	}
+	// compareAndDelete deletes m's key if it is the incarnation m created:
+	// the Mutex created it in the transaction whose header it keeps, so
+	// that revision is the key's create revision.
+	compareAndDelete := func(m *concurrency.Mutex) func() error {
+		return func() error {
+			resp, err := raw.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(m.Key()), "=", m.Header().Revision)).
+				Then(clientv3.OpDelete(m.Key())).Commit()
+			if err == nil && !resp.Succeeded {
+				err = fmt.Errorf("the compare-and-delete of %s did not delete it", m.Key())
+			}
+			return err
+		}
+	}
+	steps := []struct {
+		name    string
+		release func() (time.Duration, error)
+		total   time.Duration
+	}{
+		{name: "atomix", release: release(func() error {
+			_, err := l.Lock(ctx)
+			return err
+		}, func() error {
+			_, err := l.Unlock(ctx)
+			return err
+		})},
+		{name: "mutex", release: release(func() error { return plain.Lock(ctx) }, func() error { return plain.Unlock(ctx) })},
+		{name: "txn", release: release(func() error { return txn.Lock(ctx) }, compareAndDelete(txn))},
+		{name: "watched", release: release(func() error { return watched.Lock(ctx) }, deleteKey(watched))},
+		{name: "both", release: release(func() error { return both.Lock(ctx) }, compareAndDelete(both))},
+	}
+	const batch = 20
+	b.ResetTimer()
+	for round := 0; round*batch < b.N; round++ {
+		n := min(batch, b.N-round*batch)
+		for i := range steps {
+			st := &steps[(round+i)%len(steps)] // each goes first by turns
+			for range n {
+				d, err := st.release()
+				if err != nil {
+					b.Fatal(err)
+				}
+				st.total += d
+			}
+		}
+	}
+	for _, st := range steps {
+		b.ReportMetric(float64(st.total)/float64(time.Microsecond)/float64(b.N), st.name+"-unlock-us")
+	}
 }
 
 // BenchmarkLockHandoff measures the time from the holder calling Unlock to
