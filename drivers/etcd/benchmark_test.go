@@ -301,15 +301,14 @@ func alternate(b *testing.B, batch int, op, base func() error) (opTime, baseTime
 }
 
 // BenchmarkUnlockCost says where BenchmarkLockUnlock's gap to
-// concurrency.Mutex goes. Lock costs the same on both (one transaction that
-// creates the key and reads the head), so it times only the release, by
-// turns, of five locks taken and released alike in batches:
+// concurrency.Mutex goes. It takes and releases five locks by turns, in
+// batches, and times the take and the release apart:
 //
-//   - atomix: Unlock, a transaction that deletes the hold's key if it is
-//     the incarnation created at the hold's version, while the hold's watch
-//     of that key is open (it is what closes Lost when someone else ends
-//     the hold);
-//   - mutex: Mutex.Unlock, a plain Delete;
+//   - atomix: Lock, then Unlock, a transaction that deletes the hold's key
+//     if it is the incarnation created at the hold's version, while the
+//     hold's watch of that key is open (it is what closes Lost when
+//     someone else ends the hold);
+//   - mutex: Mutex.Lock, then Mutex.Unlock, a plain Delete;
 //   - txn: a Mutex released with atomix's compare-and-delete transaction,
 //     which keeps a late or retried release from deleting a later
 //     incarnation of the owner's key;
@@ -318,8 +317,10 @@ func alternate(b *testing.B, batch int, op, base func() error) (opTime, baseTime
 //   - both: a Mutex released with the compare-and-delete while a watch of
 //     its key is open: both guarantees, in raw clientv3.
 //
-// Each reports its mean release time in µs (…-unlock-us): atomix minus
-// both is what the portable layer and the driver add around the request.
+// Each reports its mean take and release times in µs (…-lock-us,
+// …-unlock-us): atomix's Lock against the Mutex's, and atomix's Unlock
+// minus both's is what the portable layer and the driver add around the
+// release's request.
 func BenchmarkUnlockCost(b *testing.B) {
 	ctx := context.Background()
 	c, raw, prefix := benchSetup(b)
@@ -344,15 +345,17 @@ func BenchmarkUnlockCost(b *testing.B) {
 			}
 		}()
 	}
-	// release times unlock, the release of a lock that take takes.
-	release := func(take, unlock func() error) func() (time.Duration, error) {
-		return func() (time.Duration, error) {
-			if err := take(); err != nil {
-				return 0, err
-			}
+	// release takes a lock with take and releases it with unlock, and
+	// returns how long each took.
+	release := func(take, unlock func() error) func() (time.Duration, time.Duration, error) {
+		return func() (time.Duration, time.Duration, error) {
 			start := time.Now()
+			if err := take(); err != nil {
+				return 0, 0, err
+			}
+			taken := time.Now()
 			err := unlock()
-			return time.Since(start), err
+			return taken.Sub(start), time.Since(taken), err
 		}
 	}
 	deleteKey := func(m *concurrency.Mutex) func() error {
@@ -375,9 +378,9 @@ func BenchmarkUnlockCost(b *testing.B) {
 		}
 	}
 	steps := []struct {
-		name    string
-		release func() (time.Duration, error)
-		total   time.Duration
+		name                 string
+		release              func() (time.Duration, time.Duration, error)
+		lockTime, unlockTime time.Duration
 	}{
 		{name: "atomix", release: release(func() error {
 			_, err := l.Lock(ctx)
@@ -398,16 +401,19 @@ func BenchmarkUnlockCost(b *testing.B) {
 		for i := range steps {
 			st := &steps[(round+i)%len(steps)] // each goes first by turns
 			for range n {
-				d, err := st.release()
+				lockTime, unlockTime, err := st.release()
 				if err != nil {
 					b.Fatal(err)
 				}
-				st.total += d
+				st.lockTime += lockTime
+				st.unlockTime += unlockTime
 			}
 		}
 	}
+	perCall := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) / float64(b.N) }
 	for _, st := range steps {
-		b.ReportMetric(float64(st.total)/float64(time.Microsecond)/float64(b.N), st.name+"-unlock-us")
+		b.ReportMetric(perCall(st.lockTime), st.name+"-lock-us")
+		b.ReportMetric(perCall(st.unlockTime), st.name+"-unlock-us")
 	}
 }
 
