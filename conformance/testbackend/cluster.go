@@ -294,7 +294,9 @@ func StartRedisCluster(t testing.TB) *Cluster {
 	members := make([]*Restartable, n)
 	c := &Cluster{t: t}
 	for i := range n {
-		port := FreePort(t)
+		// The cluster bus port is chosen too: by default it is the
+		// client port plus 10000, which nobody checked was free.
+		port, busPort := FreePort(t), FreePort(t)
 		addr := "127.0.0.1:" + strconv.Itoa(port)
 		members[i] = &Restartable{
 			name: fmt.Sprintf("redis cluster node %d", i),
@@ -302,6 +304,7 @@ func StartRedisCluster(t testing.TB) *Cluster {
 			args: func(dir string) []string {
 				return append(redisArgs(port, dir),
 					"--cluster-enabled", "yes",
+					"--cluster-port", strconv.Itoa(busPort),
 					"--cluster-config-file", filepath.Join(dir, "nodes.conf"),
 					"--cluster-node-timeout", redisFailureDetection)
 			},

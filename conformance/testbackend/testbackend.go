@@ -10,10 +10,12 @@ package testbackend
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -69,15 +71,76 @@ func FindBinary(name string) string {
 	return ""
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
+// a server the test is about to start. Between this check and the server's
+// bind, nothing else in this process may take the port: FreePort never
+// returns the same port twice in a process, and, where the kernel says
+// which ports it gives to outgoing connections (Linux's
+// net.ipv4.ip_local_port_range), it returns none of those, so that no
+// client connection of any process can take it either. (A port the
+// kernel picks for a listen on port 0 is one of those, and any connection
+// may get it next: a Redis Cluster node in CI once failed with "bind:
+// address already in use" on such a port.) Processes running side by side
+// pick at random among the rest, each port checked with a bind.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("testbackend: free port: %v", err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	if lo, hi, ok := serverPorts(); ok {
+		for range 1000 {
+			p := lo + rand.IntN(hi-lo)
+			if portsGiven[p] {
+				continue
+			}
+			if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p)); err == nil {
+				l.Close()
+				portsGiven[p] = true
+				return p
+			}
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for range 1000 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("testbackend: free port: %v", err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !portsGiven[p] {
+			portsGiven[p] = true
+			return p
+		}
+	}
+	t.Fatal("testbackend: free port: none left")
+	return 0
+}
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
+
+// minServerPort is the lowest port FreePort returns: below it are the
+// ports that services tend to be configured on.
+const minServerPort = 10000
+
+// serverPorts returns the ports [lo, hi) that FreePort picks from: those
+// from minServerPort up to the kernel's range for outgoing connections.
+// It reports false where that range is unknown or leaves too few.
+func serverPorts() (lo, hi int, ok bool) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0, 0, false
+	}
+	first, err := strconv.Atoi(f[0])
+	if err != nil || first-minServerPort < 1000 {
+		return 0, 0, false
+	}
+	return minServerPort, first, true
 }
 
 var (
