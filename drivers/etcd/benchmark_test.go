@@ -278,26 +278,33 @@ func lockAndSession(b *testing.B, c *atomix.Client, raw *clientv3.Client, name s
 // of the other (which goes first alternates from one round to the next),
 // until each was called b.N times, and returns the time each took in all.
 func alternate(b *testing.B, batch int, op, base func() error) (opTime, baseTime time.Duration) {
-	type turn struct {
-		f     func() error
-		total *time.Duration
-	}
-	turns := []turn{{op, &opTime}, {base, &baseTime}}
-	b.ResetTimer()
-	for done := 0; done < b.N; done += batch {
-		n := min(batch, b.N-done)
-		turns[0], turns[1] = turns[1], turns[0] // each first every other round
-		for _, r := range turns {
-			start := time.Now()
-			for range n {
-				if err := r.f(); err != nil {
-					b.Fatal(err)
-				}
+	fs := []func() error{op, base}
+	totals := []*time.Duration{&opTime, &baseTime}
+	byTurns(b, batch, len(fs), func(step, calls int) {
+		start := time.Now()
+		for range calls {
+			if err := fs[step](); err != nil {
+				b.Fatal(err)
 			}
-			*r.total += time.Since(start)
+		}
+		*totals[step] += time.Since(start)
+	})
+	return opTime, baseTime
+}
+
+// byTurns runs steps 0 to steps-1 in rounds, until each has made b.N
+// calls: in each round, run(step, calls) makes calls (batch, or what is
+// left) of every step, one step after the other, and each step goes first
+// in turn from one round to the next, so that all share the machine's
+// load alike. It resets the benchmark's timer first.
+func byTurns(b *testing.B, batch, steps int, run func(step, calls int)) {
+	b.ResetTimer()
+	for round := 0; round*batch < b.N; round++ {
+		calls := min(batch, b.N-round*batch)
+		for i := range steps {
+			run((round+i)%steps, calls)
 		}
 	}
-	return opTime, baseTime
 }
 
 // BenchmarkUnlockCost says where BenchmarkLockUnlock's gap to
@@ -319,8 +326,7 @@ func alternate(b *testing.B, batch int, op, base func() error) (opTime, baseTime
 //
 // Each reports its mean take and release times in µs (…-lock-us,
 // …-unlock-us): atomix's Lock against the Mutex's, and atomix's Unlock
-// minus both's is what the portable layer and the driver add around the
-// release's request.
+// minus both's is what atomix's release costs beyond its two guarantees.
 func BenchmarkUnlockCost(b *testing.B) {
 	ctx := context.Background()
 	c, raw, prefix := benchSetup(b)
@@ -394,22 +400,17 @@ func BenchmarkUnlockCost(b *testing.B) {
 		{name: "watched", release: release(func() error { return watched.Lock(ctx) }, deleteKey(watched))},
 		{name: "both", release: release(func() error { return both.Lock(ctx) }, compareAndDelete(both))},
 	}
-	const batch = 20
-	b.ResetTimer()
-	for round := 0; round*batch < b.N; round++ {
-		n := min(batch, b.N-round*batch)
-		for i := range steps {
-			st := &steps[(round+i)%len(steps)] // each goes first by turns
-			for range n {
-				lockTime, unlockTime, err := st.release()
-				if err != nil {
-					b.Fatal(err)
-				}
-				st.lockTime += lockTime
-				st.unlockTime += unlockTime
+	byTurns(b, 20, len(steps), func(step, calls int) {
+		st := &steps[step]
+		for range calls {
+			lockTime, unlockTime, err := st.release()
+			if err != nil {
+				b.Fatal(err)
 			}
+			st.lockTime += lockTime
+			st.unlockTime += unlockTime
 		}
-	}
+	})
 	perCall := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) / float64(b.N) }
 	for _, st := range steps {
 		b.ReportMetric(perCall(st.lockTime), st.name+"-lock-us")
