@@ -13,8 +13,14 @@ import (
 )
 
 var (
+	//go:embed lua/map_entry.lua
+	mapEntrySource string
 	//go:embed lua/map_write.lua
-	mapWriteSource string
+	mapWriteScript string
+	//go:embed lua/map_write_batch.lua
+	mapWriteBatchSource string
+	// mapWriteSource is map_write.lua with the function it calls.
+	mapWriteSource = mapEntrySource + mapWriteScript
 	//go:embed lua/map_remove.lua
 	mapRemoveSource string
 	//go:embed lua/clear.lua
@@ -22,10 +28,11 @@ var (
 	//go:embed lua/hash_read.lua
 	hashReadSource string
 
-	mapWrite  = newScript("map_write", withEphemeral(mapWriteSource), false)
-	mapRemove = newScript("map_remove", withEphemeral(mapRemoveSource), false)
-	clearAll  = newScript("clear", withCounter(clearSource), false)
-	hashRead  = newReadScript("hash_read", hashReadSource)
+	mapWrite      = newScript("map_write", withEphemeral(mapWriteSource), false)
+	mapWriteBatch = newScript("map_write_batch", withEphemeral(mapEntrySource+mapWriteBatchSource), false)
+	mapRemove     = newScript("map_remove", withEphemeral(mapRemoveSource), false)
+	clearAll      = newScript("clear", withCounter(clearSource), false)
+	hashRead      = newReadScript("hash_read", hashReadSource)
 )
 
 // scanCount is the COUNT hint of the SCAN family and the page size of
@@ -37,15 +44,20 @@ const scanCount = 256
 // and Len a plain HLEN; every write is one script that checks its
 // precondition, bumps the map's version counter, writes and publishes the
 // change.
+//
+// Persistent writes without a fence that run while another is in flight
+// are sent together (see batch.go).
 type redisMap struct {
 	*handle
-	keys []string // see ephemeralKeys
-	eph  bindable
+	keys   []string // see ephemeralKeys
+	eph    bindable
+	writes *batcher
 }
 
 func newMap(h *handle) *redisMap {
 	m := &redisMap{handle: h, keys: ephemeralKeys(h.ks, "h")}
 	m.eph = newBindable(h, "m", m.keys)
+	m.writes = newBatcher(h, mapWriteBatch, m.keys, 2, h.ks.channel())
 	return m
 }
 

@@ -110,7 +110,19 @@ func (m *redisMap) WriteWith(ctx context.Context, op driver.MapOp, key string, v
 		// fence's arguments are found from the end, after them.
 		args = append(args, versionBytes(w.IfVersion), sid, ttl)
 	}
-	r, err := write.run(ctx, m.client(), keys, append(args, fargs...)...)
+	var r any
+	if ss == nil && w.Fence == nil {
+		// A persistent write may go with others (see batch.go): its
+		// arguments to map_write_batch.lua are the mode, the key, the
+		// value and the required version.
+		r, err = m.writes.write(ctx, func(ctx context.Context) (any, error) {
+			return write.run(ctx, m.client(), keys, args...)
+		}, func() ([]any, int) {
+			return []any{args[1], args[2], args[3], versionBytes(w.IfVersion)}, len(key) + len(value)
+		})
+	} else {
+		r, err = write.run(ctx, m.client(), keys, append(args, fargs...)...)
+	}
 	if err != nil {
 		err = m.fail(ctx, err, true)
 		m.eph.bound(ctx, ss, false, err)

@@ -1,0 +1,395 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/atomix/go-client/atomix"
+	_map "github.com/atomix/go-client/atomix/map"
+	"github.com/atomix/go-client/conformance/linearize"
+	"github.com/atomix/go-client/conformance/testbackend"
+	"github.com/atomix/go-client/driver"
+)
+
+// writeGate is a redis-server of a test's own whose writes the test can
+// hold (CLIENT PAUSE WRITE): a write script sent while they are held waits
+// in the server, which lets a test line writes up behind one in flight.
+type writeGate struct {
+	t     *testing.T
+	admin *goredis.Client
+}
+
+// newWriteGate starts a server of t's own and returns a driver for it and
+// its gate.
+func newWriteGate(t *testing.T) (*Driver, *writeGate) {
+	t.Helper()
+	srv := testbackend.StartRedisServer(t)
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	t.Cleanup(func() { admin.Close() })
+	d, err := New(&goredis.UniversalOptions{Addrs: []string{srv.Addr()}, ContextTimeoutEnabled: true}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close(context.Background()) })
+	return d, &writeGate{t: t, admin: admin}
+}
+
+// hold holds every write the server receives until release.
+func (g *writeGate) hold() {
+	g.t.Helper()
+	if err := g.admin.Do(context.Background(), "client", "pause", 60000, "write").Err(); err != nil {
+		g.t.Fatal(err)
+	}
+	g.t.Cleanup(g.release)
+}
+
+// release lets the held writes run.
+func (g *writeGate) release() {
+	_ = g.admin.Do(context.Background(), "client", "unpause").Err()
+}
+
+// info returns the field of INFO section, as an integer (0 if absent).
+func (g *writeGate) info(section, field string) int64 {
+	g.t.Helper()
+	s, err := g.admin.Info(context.Background(), section).Result()
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	for line := range strings.Lines(s) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// waitHeld waits until n clients wait in the server for their write.
+func (g *writeGate) waitHeld(n int64) {
+	g.t.Helper()
+	waitUntil(g.t, "clients held in the server: "+strconv.FormatInt(n, 10), func() bool {
+		return g.info("clients", "blocked_clients") == n
+	})
+}
+
+// scriptRuns returns how many scripts the server has run: EVALSHA and EVAL
+// calls, less those that failed (an EVALSHA of a script not yet loaded,
+// which the driver follows with an EVAL).
+func (g *writeGate) scriptRuns() int64 {
+	g.t.Helper()
+	s, err := g.admin.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	var n int64
+	for line := range strings.Lines(s) {
+		name, stats, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if name != "cmdstat_evalsha" && name != "cmdstat_eval" {
+			continue
+		}
+		for field := range strings.SplitSeq(stats, ",") {
+			k, v, _ := strings.Cut(field, "=")
+			c, _ := strconv.ParseInt(v, 10, 64)
+			switch k {
+			case "calls":
+				n += c
+			case "failed_calls":
+				n -= c
+			}
+		}
+	}
+	return n
+}
+
+// waitUntil polls cond for up to 10 s, failing t with what if it never
+// holds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// queued returns how many writes wait in b's queue.
+func (b *batcher) queued() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queue)
+}
+
+// TestWritesInFlightTogetherShareOneScriptRun holds one Put in the server
+// and makes ten more while it waits: they must reach the server in fewer
+// script runs than writes, each with its own version, stored value and
+// change message, in one order.
+func TestWritesInFlightTogetherShareOneScriptRun(t *testing.T) {
+	ctx := testContext(t)
+	d, g := newWriteGate(t)
+	c := atomix.NewClient(atomix.WithDriver(d))
+	m, err := atomix.GetMap[string, string](ctx, "batched", atomix.WithClient(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan _map.Event[string, string], 64)
+	if err := m.Watch(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	const writes = 11
+	runsBefore := g.scriptRuns()
+	g.hold()
+	entries := make([]_map.Entry[string, string], writes)
+	errs := make([]error, writes)
+	var wg sync.WaitGroup
+	put := func(i int) {
+		defer wg.Done()
+		entries[i], errs[i] = m.Put(ctx, "k"+itoa(i), "v"+itoa(i))
+	}
+	wg.Add(1)
+	go put(0)
+	g.waitHeld(1)
+	var started sync.WaitGroup
+	for i := 1; i < writes; i++ {
+		wg.Add(1)
+		started.Add(1)
+		go func() { started.Done(); put(i) }()
+	}
+	started.Wait()
+	// Time for the ten to call Put, not a bound on anything: one that is
+	// late is sent in a later run, which the check below allows.
+	time.Sleep(200 * time.Millisecond)
+	g.release()
+	wg.Wait()
+	runs := g.scriptRuns() - runsBefore
+	t.Logf("%d writes in %d script runs", writes, runs)
+	if runs >= writes {
+		t.Errorf("%d writes made while one was in flight took %d script runs, want fewer", writes, runs)
+	}
+	byVersion := map[uint64]int{}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Put k%d: %v", i, err)
+		}
+		if j, dup := byVersion[entries[i].Version]; dup {
+			t.Fatalf("Put k%d and k%d both got version %d", i, j, entries[i].Version)
+		}
+		byVersion[entries[i].Version] = i
+		got, err := m.Get(ctx, "k"+itoa(i))
+		if err != nil || got.Value != "v"+itoa(i) || got.Version != entries[i].Version {
+			t.Fatalf("Get k%d = %+v, %v; want v%d at version %d", i, got, err, i, entries[i].Version)
+		}
+	}
+	var last uint64
+	for range writes {
+		select {
+		case ev := <-events:
+			i, ok := byVersion[ev.Entry.Version]
+			if !ok || ev.Entry.Key != "k"+itoa(i) || ev.Entry.Value != "v"+itoa(i) {
+				t.Fatalf("event %+v matches no Put", ev)
+			}
+			if ev.Entry.Version <= last {
+				t.Fatalf("event at version %d after one at %d", ev.Entry.Version, last)
+			}
+			last = ev.Entry.Version
+		case <-time.After(10 * time.Second):
+			t.Fatal("an event of the writes never came")
+		}
+	}
+}
+
+// heldMap returns a map of d with one Put held in the server (g holds
+// writes), and that Put's outcome's channel.
+func heldMap(t *testing.T, d *Driver, g *writeGate) (*redisMap, <-chan error) {
+	t.Helper()
+	ctx := testContext(t)
+	dm, err := d.OpenMap(ctx, testID(t, "m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dm.Close(context.Background()) })
+	m := dm.(*redisMap)
+	g.hold()
+	first := make(chan error, 1)
+	go func() {
+		_, err := m.Put(ctx, "first", []byte("1"), 0)
+		first <- err
+	}()
+	g.waitHeld(1)
+	return m, first
+}
+
+// queue starts write in a goroutine, waits until it is the n-th write in
+// m's queue, and returns its outcome's channel.
+func queue(t *testing.T, m *redisMap, n int, write func() error) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- write() }()
+	waitUntil(t, "write "+itoa(n)+" queued", func() bool { return m.writes.queued() == n })
+	return done
+}
+
+// TestQueuedWriteLeftUnsentWhenItsContextEnds cancels a write while it
+// waits behind one in flight: it must end with its context's error, not
+// ErrAmbiguous, and never be applied, while the write queued behind it is.
+func TestQueuedWriteLeftUnsentWhenItsContextEnds(t *testing.T) {
+	ctx := testContext(t)
+	d, g := newWriteGate(t)
+	m, first := heldMap(t, d, g)
+	cctx, cancel := context.WithCancel(ctx)
+	cancelled := queue(t, m, 1, func() error { return errOf(m.Put(cctx, "cancelled", []byte("x"), 0)) })
+	after := queue(t, m, 2, func() error { return errOf(m.Put(ctx, "after", []byte("y"), 0)) })
+	cancel()
+	if err := <-cancelled; !errors.Is(err, context.Canceled) || errors.Is(err, driver.ErrAmbiguous) {
+		t.Fatalf("queued write cancelled: %v, want context.Canceled and not ErrAmbiguous", err)
+	}
+	if n := m.writes.queued(); n != 1 {
+		t.Fatalf("%d writes queued after the cancel, want 1", n)
+	}
+	g.release()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-after; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Get(ctx, "cancelled"); !isKind(err, driver.ErrNotFound) {
+		t.Fatalf("Get of the cancelled write's key: %v, want ErrNotFound", err)
+	}
+	if e, err := m.Get(ctx, "after"); err != nil || string(e.Value) != "y" {
+		t.Fatalf("Get after = %+v, %v", e, err)
+	}
+}
+
+// TestBatchRunLostIsAmbiguousForEveryWrite kills the connection of a batch
+// run held in the server: each of its writes must end ErrAmbiguous.
+func TestBatchRunLostIsAmbiguousForEveryWrite(t *testing.T) {
+	ctx := testContext(t)
+	d, g := newWriteGate(t)
+	m, first := heldMap(t, d, g)
+	a := queue(t, m, 1, func() error { return errOf(m.Put(ctx, "a", []byte("1"), 0)) })
+	b := queue(t, m, 2, func() error { return errOf(m.Insert(ctx, "b", []byte("2"))) })
+	kill := func() {
+		if err := g.admin.Do(ctx, "client", "kill", "type", "normal", "skipme", "yes").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kill() // the first write's connection: the batch run goes next
+	if err := <-first; !isKind(err, driver.ErrAmbiguous) {
+		t.Fatalf("write whose connection was killed: %v, want ErrAmbiguous", err)
+	}
+	g.waitHeld(1)
+	kill() // the batch run's
+	for name, ch := range map[string]<-chan error{"Put a": a, "Insert b": b} {
+		if err := <-ch; !isKind(err, driver.ErrAmbiguous) {
+			t.Errorf("%s in the lost batch run: %v, want ErrAmbiguous", name, err)
+		}
+	}
+}
+
+// TestBatchedWritesKeepTheirOwnOutcome queues writes whose preconditions
+// differ into one batch run: each must get its own outcome, and versions
+// in the order they were queued.
+func TestBatchedWritesKeepTheirOwnOutcome(t *testing.T) {
+	ctx := testContext(t)
+	d, g := newWriteGate(t)
+	m, first := heldMap(t, d, g)
+	type outcome struct {
+		e   driver.Entry
+		err error
+	}
+	var results [5]outcome
+	var wg sync.WaitGroup
+	start := func(i int, write func() (driver.Entry, error)) {
+		wg.Add(1)
+		queue(t, m, i+1, func() error {
+			defer wg.Done()
+			results[i].e, results[i].err = write()
+			return results[i].err
+		})
+	}
+	start(0, func() (driver.Entry, error) { return m.Insert(ctx, "first", []byte("again")) })
+	start(1, func() (driver.Entry, error) { return m.Update(ctx, "missing", []byte("u"), 0) })
+	start(2, func() (driver.Entry, error) { return m.Put(ctx, "p", []byte("p1"), 0) })
+	start(3, func() (driver.Entry, error) { return m.Put(ctx, "p", []byte("p2"), 1) })
+	start(4, func() (driver.Entry, error) { return m.Insert(ctx, "new", []byte("n")) })
+	runs := g.scriptRuns()
+	g.release()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if got := g.scriptRuns() - runs; got != 2 {
+		t.Errorf("%d script runs for a write in flight and five queued, want 2", got)
+	}
+	if !isKind(results[0].err, driver.ErrAlreadyExists) {
+		t.Errorf("Insert of a present key: %v, want ErrAlreadyExists", results[0].err)
+	}
+	if !isKind(results[1].err, driver.ErrNotFound) {
+		t.Errorf("Update of a missing key: %v, want ErrNotFound", results[1].err)
+	}
+	if !isKind(results[3].err, driver.ErrConflict) {
+		t.Errorf("Put with a stale version: %v, want ErrConflict", results[3].err)
+	}
+	if results[2].err != nil || results[4].err != nil {
+		t.Fatalf("Put p: %v; Insert new: %v", results[2].err, results[4].err)
+	}
+	if results[4].e.Version != results[2].e.Version+1 {
+		t.Errorf("versions %d then %d for writes queued one after the other, want consecutive", results[2].e.Version, results[4].e.Version)
+	}
+	if e, err := m.Get(ctx, "p"); err != nil || string(e.Value) != "p1" || e.Version != results[2].e.Version {
+		t.Errorf("Get p = %+v, %v; want p1 at version %d", e, err, results[2].e.Version)
+	}
+}
+
+// TestQueuedWriteOfClosedInstanceNotSent closes the instance while a write
+// waits behind one in flight: it must end ErrClosed and never be applied.
+func TestQueuedWriteOfClosedInstanceNotSent(t *testing.T) {
+	ctx := testContext(t)
+	d, g := newWriteGate(t)
+	m, first := heldMap(t, d, g)
+	queued := queue(t, m, 1, func() error { return errOf(m.Put(ctx, "queued", []byte("x"), 0)) })
+	if err := m.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runs := g.scriptRuns()
+	g.release()
+	<-first
+	if err := <-queued; !isKind(err, driver.ErrClosed) {
+		t.Fatalf("write queued when its instance closed: %v, want ErrClosed", err)
+	}
+	if got := g.scriptRuns() - runs; got != 1 {
+		t.Fatalf("%d script runs after the release, want 1 (the write in flight)", got)
+	}
+}
+
+// TestBatchedWritesLinearizable runs the linearizability workload of the
+// conformance suite from eight goroutines on one map instance, so that its
+// writes go in batch runs, and checks the history.
+func TestBatchedWritesLinearizable(t *testing.T) {
+	ctx := testContext(t)
+	c := atomix.NewClient(atomix.WithDriver(newTestDriver(t)), atomix.WithNamespace("lin-"+randomID()[:12]))
+	m, err := atomix.GetMap[string, string](ctx, "batched", atomix.WithClient(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps := make([]_map.Map[string, string], 8)
+	for i := range maps {
+		maps[i] = m
+	}
+	ops := linearize.RunMap(ctx, maps, linearize.Workload{Ops: 800, Seed: 7}).Operations()
+	switch r := linearize.Check(linearize.MapModel(), ops, 10*time.Second); r.Verdict {
+	case porcupine.Ok:
+	case porcupine.Unknown:
+		t.Logf("the check of %d operations ran out of time; nothing proved", r.Ops)
+	default:
+		t.Fatalf("not linearizable; the shortest failing prefix of one key's history:\n%s", linearize.Format(linearize.MapModel(), r.Witness))
+	}
+}

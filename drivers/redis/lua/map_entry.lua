@@ -1,0 +1,57 @@
+-- mapEntryWrite: the write of one entry of a map, shared by map_write.lua
+-- (one write) and map_write_batch.lua (several writes in one run).
+-- readCounter and advanceCounter come from counter.lua, ephExpire and
+-- ephBind from ephemeral.lua, both prepended.
+-- KEYS[1] the entries: a hash from key to an 8-byte big-endian version
+-- followed by the value
+-- KEYS[2] the map's version counter (never deleted)
+-- KEYS[3], KEYS[4] the binding index and the lease prefix (ephemeral.lua:
+-- a key bound to an expired session is removed first)
+-- mapEntryWrite(channel, mode, key, value, want, sid, ttl): mode is 'p'
+-- put, 'i' insert (only if absent), 'u' update (only if present); want the
+-- required version as 8 bytes, or '' for none; sid the session to bind the
+-- entry to, or '' or nil to make it persistent, ttl that session's TTL in
+-- ms.
+-- Returns status, version: status 1 stored, 0 absent (update), -1 the
+-- version does not match, -2 present (insert); version the entry's new
+-- version when stored, else 0.
+-- Publishes seq(8) 'I'|'U' keylen(4) key value, the version being seq,
+-- before writing (see clear.lua), and advances the counter last.
+local function mapEntryWrite(channel, mode, key, value, want, sid, ttl)
+  local entries = KEYS[1]
+  local bound = ephExpire(channel, key)
+  local op
+  if mode == 'p' and want == '' then
+    op = 'I'
+    if redis.call('HEXISTS', entries, key) == 1 then
+      op = 'U'
+    end
+  else
+    local old = redis.call('HGET', entries, key)
+    if old then
+      if mode == 'i' then
+        return -2, 0
+      end
+      if want ~= '' and string.sub(old, 1, 8) ~= want then
+        return -1, 0
+      end
+      op = 'U'
+    else
+      if mode == 'u' then
+        return 0, 0
+      end
+      if want ~= '' then
+        return -1, 0
+      end
+      op = 'I'
+    end
+  end
+  local base, stored = readCounter(redis.call('GET', KEYS[2]))
+  local v = tonumber(base) + 1
+  local header = struct.pack('>I8', v)
+  redis.call('PUBLISH', channel, header .. op .. struct.pack('>I4', #key) .. key .. value)
+  redis.call('HSET', entries, key, header .. value)
+  ephBind(key, sid, ttl, bound)
+  advanceCounter(KEYS[2], base, stored)
+  return 1, v
+end
