@@ -294,9 +294,9 @@ func TestBatchRunLostIsAmbiguousForEveryWrite(t *testing.T) {
 	}
 }
 
-// TestBatchedWritesKeepTheirOwnOutcome queues writes whose preconditions
-// differ into one batch run: each must get its own outcome, and versions
-// in the order they were queued.
+// TestBatchedWritesKeepTheirOwnOutcome queues writes and removals whose
+// preconditions differ into one batch run: each must get its own outcome,
+// and versions in the order they were queued.
 func TestBatchedWritesKeepTheirOwnOutcome(t *testing.T) {
 	ctx := testContext(t)
 	d, g := newWriteGate(t)
@@ -305,7 +305,7 @@ func TestBatchedWritesKeepTheirOwnOutcome(t *testing.T) {
 		e   driver.Entry
 		err error
 	}
-	var results [5]outcome
+	var results [8]outcome
 	var wg sync.WaitGroup
 	start := func(i int, write func() (driver.Entry, error)) {
 		wg.Add(1)
@@ -320,6 +320,9 @@ func TestBatchedWritesKeepTheirOwnOutcome(t *testing.T) {
 	start(2, func() (driver.Entry, error) { return m.Put(ctx, "p", []byte("p1"), 0) })
 	start(3, func() (driver.Entry, error) { return m.Put(ctx, "p", []byte("p2"), 1) })
 	start(4, func() (driver.Entry, error) { return m.Insert(ctx, "new", []byte("n")) })
+	start(5, func() (driver.Entry, error) { return m.Remove(ctx, "first", 0) })
+	start(6, func() (driver.Entry, error) { return m.Remove(ctx, "missing", 0) })
+	start(7, func() (driver.Entry, error) { return m.Remove(ctx, "p", 1) })
 	runs := g.scriptRuns()
 	g.release()
 	if err := <-first; err != nil {
@@ -327,7 +330,7 @@ func TestBatchedWritesKeepTheirOwnOutcome(t *testing.T) {
 	}
 	wg.Wait()
 	if got := g.scriptRuns() - runs; got != 2 {
-		t.Errorf("%d script runs for a write in flight and five queued, want 2", got)
+		t.Errorf("%d script runs for a write in flight and eight queued, want 2", got)
 	}
 	if !isKind(results[0].err, driver.ErrAlreadyExists) {
 		t.Errorf("Insert of a present key: %v, want ErrAlreadyExists", results[0].err)
@@ -346,6 +349,18 @@ func TestBatchedWritesKeepTheirOwnOutcome(t *testing.T) {
 	}
 	if e, err := m.Get(ctx, "p"); err != nil || string(e.Value) != "p1" || e.Version != results[2].e.Version {
 		t.Errorf("Get p = %+v, %v; want p1 at version %d", e, err, results[2].e.Version)
+	}
+	if removed := results[5]; removed.err != nil || string(removed.e.Value) != "1" {
+		t.Errorf("Remove first = %+v, %v; want the entry it removed, 1", removed.e, removed.err)
+	}
+	if !isKind(results[6].err, driver.ErrNotFound) {
+		t.Errorf("Remove of a missing key: %v, want ErrNotFound", results[6].err)
+	}
+	if !isKind(results[7].err, driver.ErrConflict) {
+		t.Errorf("Remove with a stale version: %v, want ErrConflict", results[7].err)
+	}
+	if _, err := m.Get(ctx, "first"); !isKind(err, driver.ErrNotFound) {
+		t.Errorf("Get of a removed key: %v, want ErrNotFound", err)
 	}
 }
 
@@ -372,10 +387,12 @@ func TestQueuedWriteOfClosedInstanceNotSent(t *testing.T) {
 
 // TestBatchedWritesLinearizable runs the linearizability workload of the
 // conformance suite from eight goroutines on one map instance, so that its
-// writes go in batch runs, and checks the history.
+// writes go in batch runs (checked: fewer script runs than writes), and
+// checks the history.
 func TestBatchedWritesLinearizable(t *testing.T) {
 	ctx := testContext(t)
-	c := atomix.NewClient(atomix.WithDriver(newTestDriver(t)), atomix.WithNamespace("lin-"+randomID()[:12]))
+	d, g := newWriteGate(t)
+	c := atomix.NewClient(atomix.WithDriver(d))
 	m, err := atomix.GetMap[string, string](ctx, "batched", atomix.WithClient(c))
 	if err != nil {
 		t.Fatal(err)
@@ -384,7 +401,19 @@ func TestBatchedWritesLinearizable(t *testing.T) {
 	for i := range maps {
 		maps[i] = m
 	}
+	runs := g.scriptRuns()
 	ops := linearize.RunMap(ctx, maps, linearize.Workload{Ops: 800, Seed: 7}).Operations()
+	runs = g.scriptRuns() - runs
+	writes := 0
+	for _, op := range ops {
+		if op.Input.(linearize.MapInput).Op != linearize.Get {
+			writes++
+		}
+	}
+	t.Logf("%d writes in %d script runs", writes, runs)
+	if runs >= int64(writes) {
+		t.Errorf("%d writes from eight goroutines took %d script runs: none went in a batch", writes, runs)
+	}
 	switch r := linearize.Check(linearize.MapModel(), ops, 10*time.Second); r.Verdict {
 	case porcupine.Ok:
 	case porcupine.Unknown:

@@ -19,10 +19,12 @@ var (
 	mapWriteScript string
 	//go:embed lua/map_write_batch.lua
 	mapWriteBatchSource string
-	// mapWriteSource is map_write.lua with the function it calls.
-	mapWriteSource = mapEntrySource + mapWriteScript
+	// mapWriteSource and mapRemoveSource are map_write.lua and
+	// map_remove.lua with the functions they call.
+	mapWriteSource  = mapEntrySource + mapWriteScript
+	mapRemoveSource = mapEntrySource + mapRemoveScript
 	//go:embed lua/map_remove.lua
-	mapRemoveSource string
+	mapRemoveScript string
 	//go:embed lua/clear.lua
 	clearSource string
 	//go:embed lua/hash_read.lua
@@ -45,8 +47,8 @@ const scanCount = 256
 // precondition, bumps the map's version counter, writes and publishes the
 // change.
 //
-// Persistent writes without a fence that run while another is in flight
-// are sent together (see batch.go).
+// Persistent writes and removals without a fence that run while another is
+// in flight are sent together (see batch.go).
 type redisMap struct {
 	*handle
 	keys   []string // see ephemeralKeys

@@ -85,7 +85,18 @@ func (m *redisMap) WriteWith(ctx context.Context, op driver.MapOp, key string, v
 		write, remove = mapWriteFenced, mapRemoveFenced
 	}
 	if op == driver.MapRemove {
-		r, err := remove.run(ctx, m.client(), keys, append([]any{m.ks.channel(), key, versionBytes(w.IfVersion)}, fargs...)...)
+		args := append([]any{m.ks.channel(), key, versionBytes(w.IfVersion)}, fargs...)
+		var r any
+		var err error
+		if w.Fence == nil {
+			r, err = m.writes.write(ctx, func(ctx context.Context) (any, error) {
+				return remove.run(ctx, m.client(), keys, args...)
+			}, func() ([]any, int) {
+				return []any{"r", args[1], "", args[2]}, len(key)
+			})
+		} else {
+			r, err = remove.run(ctx, m.client(), keys, args...)
+		}
 		return m.removed(ctx, key, w.IfVersion, w.Fence, r, err)
 	}
 	var mode string

@@ -1,5 +1,6 @@
--- mapEntryWrite: the write of one entry of a map, shared by map_write.lua
--- (one write) and map_write_batch.lua (several writes in one run).
+-- mapEntryWrite and mapEntryRemove: the write and the removal of one entry
+-- of a map, shared by map_write.lua and map_remove.lua (one of them) and
+-- map_write_batch.lua (several in one run).
 -- readCounter and advanceCounter come from counter.lua, ephExpire and
 -- ephBind from ephemeral.lua, both prepended.
 -- KEYS[1] the entries: a hash from key to an 8-byte big-endian version
@@ -54,4 +55,30 @@ local function mapEntryWrite(channel, mode, key, value, want, sid, ttl)
   ephBind(key, sid, ttl, bound)
   advanceCounter(KEYS[2], base, stored)
   return 1, v
+end
+
+-- mapEntryRemove(channel, key, want): want is the required version as 8
+-- bytes, or ''.
+-- Returns status, stored: status 1 removed, stored being the removed
+-- entry's stored bytes; 0 absent, -1 the version does not match (stored is
+-- then 0).
+-- Publishes seq(8) 'R' keylen(4) key, before writing (see clear.lua).
+local function mapEntryRemove(channel, key, want)
+  local bound = ephExpire(channel, key)
+  local old = redis.call('HGET', KEYS[1], key)
+  if not old then
+    return 0, 0
+  end
+  if want ~= '' and string.sub(old, 1, 8) ~= want then
+    return -1, 0
+  end
+  local base, stored = readCounter(redis.call('GET', KEYS[2]))
+  local seq = tonumber(base) + 1
+  redis.call('PUBLISH', channel, struct.pack('>I8', seq) .. 'R' .. struct.pack('>I4', #key) .. key)
+  redis.call('HDEL', KEYS[1], key)
+  if bound then
+    redis.call('HDEL', KEYS[3], key)
+  end
+  advanceCounter(KEYS[2], base, stored)
+  return 1, old
 end
