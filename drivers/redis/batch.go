@@ -70,7 +70,7 @@ type queuedWrite struct {
 	done chan struct{} // closed when reply and err are set
 
 	sent  bool // taken into a batch (guarded by the batcher's mu)
-	reply []any
+	reply any
 	err   error
 }
 
@@ -84,8 +84,9 @@ func newBatcher(h *handle, s *script, keys []string, fields int, head ...any) *b
 // runs the write's own script, and returns its reply and error. Otherwise it
 // queues the write for the next batch run, with the arguments to the batch
 // script and their size in bytes that queued returns, and returns the
-// write's part of that run's reply, b.fields fields. (A write sent alone
-// builds no batch arguments.)
+// write's part of that run's reply as its own script would reply: its one
+// field if b.fields is 1, else a slice of b.fields fields. (A write sent
+// alone builds no batch arguments.)
 func (b *batcher) write(ctx context.Context, alone func(context.Context) (any, error), queued func() (args []any, size int)) (any, error) {
 	b.mu.Lock()
 	if !b.busy {
@@ -177,7 +178,11 @@ func (b *batcher) send(batch []*queuedWrite) {
 	width := b.fields
 	finish := func(reply []any, err error) {
 		for i, w := range batch {
-			if err == nil {
+			switch {
+			case err != nil:
+			case width == 1:
+				w.reply = reply[i]
+			default:
 				w.reply = reply[i*width : (i+1)*width : (i+1)*width]
 			}
 			w.err = err

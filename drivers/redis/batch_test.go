@@ -127,6 +127,32 @@ func (b *batcher) queued() int {
 	return len(b.queue)
 }
 
+// inFlightTogether makes n writes (write(0) to write(n-1)) while g holds
+// the first in the server, and returns how many script runs the server ran
+// for them once released.
+func inFlightTogether(t *testing.T, g *writeGate, n int, write func(i int)) int64 {
+	t.Helper()
+	runs := g.scriptRuns()
+	g.hold()
+	var wg sync.WaitGroup
+	wg.Go(func() { write(0) })
+	g.waitHeld(1)
+	var started sync.WaitGroup
+	for i := 1; i < n; i++ {
+		started.Add(1)
+		wg.Go(func() { started.Done(); write(i) })
+	}
+	started.Wait()
+	// Time for the others to call, not a bound on anything: one that is
+	// late is sent in a later run, which callers' checks allow.
+	time.Sleep(200 * time.Millisecond)
+	g.release()
+	wg.Wait()
+	runs = g.scriptRuns() - runs
+	t.Logf("%d writes in %d script runs", n, runs)
+	return runs
+}
+
 // TestWritesInFlightTogetherShareOneScriptRun holds one Put in the server
 // and makes ten more while it waits: they must reach the server in fewer
 // script runs than writes, each with its own version, stored value and
@@ -144,32 +170,11 @@ func TestWritesInFlightTogetherShareOneScriptRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	const writes = 11
-	runsBefore := g.scriptRuns()
-	g.hold()
 	entries := make([]_map.Entry[string, string], writes)
 	errs := make([]error, writes)
-	var wg sync.WaitGroup
-	put := func(i int) {
-		defer wg.Done()
+	runs := inFlightTogether(t, g, writes, func(i int) {
 		entries[i], errs[i] = m.Put(ctx, "k"+itoa(i), "v"+itoa(i))
-	}
-	wg.Add(1)
-	go put(0)
-	g.waitHeld(1)
-	var started sync.WaitGroup
-	for i := 1; i < writes; i++ {
-		wg.Add(1)
-		started.Add(1)
-		go func() { started.Done(); put(i) }()
-	}
-	started.Wait()
-	// Time for the ten to call Put, not a bound on anything: one that is
-	// late is sent in a later run, which the check below allows.
-	time.Sleep(200 * time.Millisecond)
-	g.release()
-	wg.Wait()
-	runs := g.scriptRuns() - runsBefore
-	t.Logf("%d writes in %d script runs", writes, runs)
+	})
 	if runs >= writes {
 		t.Errorf("%d writes made while one was in flight took %d script runs, want fewer", writes, runs)
 	}
@@ -202,6 +207,83 @@ func TestWritesInFlightTogetherShareOneScriptRun(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("an event of the writes never came")
 		}
+	}
+}
+
+// TestSetChangesInFlightTogetherShareOneScriptRun is the map's test for a
+// set: eleven changes made while the first is held in the server go in
+// fewer script runs, each with its own outcome (an element added twice is
+// added once), and every change reaches the set.
+func TestSetChangesInFlightTogetherShareOneScriptRun(t *testing.T) {
+	ctx := testContext(t)
+	d, g := newWriteGate(t)
+	s, err := atomix.GetSet[string](ctx, "batched", atomix.WithClient(atomix.NewClient(atomix.WithDriver(d))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const changes = 11
+	added := make([]bool, changes)
+	errs := make([]error, changes)
+	runs := inFlightTogether(t, g, changes, func(i int) {
+		added[i], errs[i] = s.Add(ctx, "e"+itoa(i/2)) // e0 twice, e1 twice, ...
+	})
+	if runs >= changes {
+		t.Errorf("%d changes made while one was in flight took %d script runs, want fewer", changes, runs)
+	}
+	for e := 0; e <= (changes-1)/2; e++ {
+		n := 0
+		for i := 2 * e; i < min(2*e+2, changes); i++ {
+			if errs[i] != nil {
+				t.Fatalf("Add e%d: %v", e, errs[i])
+			}
+			if added[i] {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("e%d added %d times, want once", e, n)
+		}
+		if ok, err := s.Contains(ctx, "e"+itoa(e)); err != nil || !ok {
+			t.Errorf("Contains e%d = %v, %v", e, ok, err)
+		}
+	}
+}
+
+// TestValueSetsInFlightTogetherShareOneScriptRun is the map's test for a
+// value: eleven Sets made while the first is held in the server go in
+// fewer script runs, each with a version of its own, and the value ends as
+// the Set with the highest version left it.
+func TestValueSetsInFlightTogetherShareOneScriptRun(t *testing.T) {
+	ctx := testContext(t)
+	d, g := newWriteGate(t)
+	v, err := atomix.GetValue[string](ctx, "batched", atomix.WithClient(atomix.NewClient(atomix.WithDriver(d))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sets = 11
+	versions := make([]uint64, sets)
+	errs := make([]error, sets)
+	runs := inFlightTogether(t, g, sets, func(i int) {
+		versions[i], errs[i] = v.Set(ctx, "v"+itoa(i))
+	})
+	if runs >= sets {
+		t.Errorf("%d Sets made while one was in flight took %d script runs, want fewer", sets, runs)
+	}
+	last, seen := 0, map[uint64]bool{}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Set v%d: %v", i, err)
+		}
+		if seen[versions[i]] {
+			t.Fatalf("two Sets got version %d", versions[i])
+		}
+		seen[versions[i]] = true
+		if versions[i] > versions[last] {
+			last = i
+		}
+	}
+	if got, ver, err := v.Get(ctx); err != nil || got != "v"+itoa(last) || ver != versions[last] {
+		t.Errorf("Get = %q at %d, %v; want v%d at %d, the last Set", got, ver, err, last, versions[last])
 	}
 }
 
@@ -385,28 +467,15 @@ func TestQueuedWriteOfClosedInstanceNotSent(t *testing.T) {
 	}
 }
 
-// TestBatchedWritesLinearizable runs the linearizability workload of the
-// conformance suite from eight goroutines on one map instance, so that its
-// writes go in batch runs (checked: fewer script runs than writes), and
-// checks the history.
-func TestBatchedWritesLinearizable(t *testing.T) {
-	ctx := testContext(t)
-	d, g := newWriteGate(t)
-	c := atomix.NewClient(atomix.WithDriver(d))
-	m, err := atomix.GetMap[string, string](ctx, "batched", atomix.WithClient(c))
-	if err != nil {
-		t.Fatal(err)
-	}
-	maps := make([]_map.Map[string, string], 8)
-	for i := range maps {
-		maps[i] = m
-	}
-	runs := g.scriptRuns()
-	ops := linearize.RunMap(ctx, maps, linearize.Workload{Ops: 800, Seed: 7}).Operations()
-	runs = g.scriptRuns() - runs
+// linearizableInBatches checks the history ops, recorded from eight
+// goroutines sharing one primitive instance on g's server, against model,
+// and that its writes (the operations that read reports false for) went in
+// fewer script runs than writes: runs is how many the server ran meanwhile.
+func linearizableInBatches(t *testing.T, model porcupine.Model, ops []porcupine.Operation, runs int64, read func(input any) bool) {
+	t.Helper()
 	writes := 0
 	for _, op := range ops {
-		if op.Input.(linearize.MapInput).Op != linearize.Get {
+		if !read(op.Input) {
 			writes++
 		}
 	}
@@ -414,11 +483,64 @@ func TestBatchedWritesLinearizable(t *testing.T) {
 	if runs >= int64(writes) {
 		t.Errorf("%d writes from eight goroutines took %d script runs: none went in a batch", writes, runs)
 	}
-	switch r := linearize.Check(linearize.MapModel(), ops, 10*time.Second); r.Verdict {
+	switch r := linearize.Check(model, ops, 10*time.Second); r.Verdict {
 	case porcupine.Ok:
 	case porcupine.Unknown:
 		t.Logf("the check of %d operations ran out of time; nothing proved", r.Ops)
 	default:
-		t.Fatalf("not linearizable; the shortest failing prefix of one key's history:\n%s", linearize.Format(linearize.MapModel(), r.Witness))
+		t.Fatalf("not linearizable; the shortest failing prefix of one key's history:\n%s", linearize.Format(model, r.Witness))
 	}
+}
+
+// eight returns a slice of eight times p.
+func eight[P any](p P) []P {
+	ps := make([]P, 8)
+	for i := range ps {
+		ps[i] = p
+	}
+	return ps
+}
+
+// TestBatchedWritesLinearizable runs the linearizability workloads of the
+// conformance suite from eight goroutines on one instance of a map, a set
+// and a value, so that their writes go in batch runs, and checks the
+// histories.
+func TestBatchedWritesLinearizable(t *testing.T) {
+	ctx := testContext(t)
+	d, g := newWriteGate(t)
+	c := atomix.NewClient(atomix.WithDriver(d))
+	w := linearize.Workload{Ops: 800, Seed: 7}
+	t.Run("Map", func(t *testing.T) {
+		m, err := atomix.GetMap[string, string](ctx, "batched", atomix.WithClient(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs := g.scriptRuns()
+		ops := linearize.RunMap(ctx, eight(m), w).Operations()
+		linearizableInBatches(t, linearize.MapModel(), ops, g.scriptRuns()-runs, func(in any) bool {
+			return in.(linearize.MapInput).Op == linearize.Get
+		})
+	})
+	t.Run("Set", func(t *testing.T) {
+		s, err := atomix.GetSet[string](ctx, "batched", atomix.WithClient(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs := g.scriptRuns()
+		ops := linearize.RunSet(ctx, eight(s), w).Operations()
+		linearizableInBatches(t, linearize.SetModel(), ops, g.scriptRuns()-runs, func(in any) bool {
+			return in.(linearize.SetInput).Op == linearize.Contains
+		})
+	})
+	t.Run("Value", func(t *testing.T) {
+		v, err := atomix.GetValue[string](ctx, "batched", atomix.WithClient(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs := g.scriptRuns()
+		ops := linearize.RunValue(ctx, eight(v), w).Operations()
+		linearizableInBatches(t, linearize.ValueModel(), ops, g.scriptRuns()-runs, func(in any) bool {
+			return in.(linearize.ValueInput).Op == linearize.Get
+		})
+	})
 }

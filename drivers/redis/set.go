@@ -11,26 +11,37 @@ import (
 )
 
 var (
+	//go:embed lua/set_entry.lua
+	setEntrySource string
 	//go:embed lua/set_change.lua
-	setChangeSource string
+	setChangeScript string
+	//go:embed lua/set_change_batch.lua
+	setChangeBatchSource string
+	// setChangeSource is set_change.lua with the function it calls.
+	setChangeSource = setEntrySource + setChangeScript
 	//go:embed lua/set_read.lua
 	setReadSource string
 
-	setChange = newScript("set_change", withEphemeral(setChangeSource), false)
-	setRead   = newReadScript("set_read", setReadSource)
+	setChange      = newScript("set_change", withEphemeral(setChangeSource), false)
+	setChangeBatch = newScript("set_change_batch", withEphemeral(setEntrySource+setChangeBatchSource), false)
+	setRead        = newReadScript("set_read", setReadSource)
 )
 
 // set implements driver.Set with one Redis set. Contains is SISMEMBER and
 // Len SCARD; Add and Remove are scripts that also publish the change.
+// Changes that are not session-bound and run while another is in flight
+// are sent together (see batch.go).
 type set struct {
 	*handle
-	keys []string // see ephemeralKeys
-	eph  bindable
+	keys    []string // see ephemeralKeys
+	eph     bindable
+	changes *batcher
 }
 
 func newSet(h *handle) *set {
 	s := &set{handle: h, keys: ephemeralKeys(h.ks, "s")}
 	s.eph = newBindable(h, "s", s.keys)
+	s.changes = newBatcher(h, setChangeBatch, s.keys, 1, h.ks.channel())
 	return s
 }
 
@@ -50,7 +61,16 @@ func (s *set) change(ctx context.Context, mode, element string, w driver.Write) 
 	if err != nil {
 		return false, err
 	}
-	r, err := setChange.run(ctx, s.client(), s.keys, s.ks.channel(), element, mode, sid, ttl)
+	var r any
+	if ss == nil {
+		r, err = s.changes.write(ctx, func(ctx context.Context) (any, error) {
+			return setChange.run(ctx, s.client(), s.keys, s.ks.channel(), element, mode)
+		}, func() ([]any, int) {
+			return []any{mode, element}, len(element)
+		})
+	} else {
+		r, err = setChange.run(ctx, s.client(), s.keys, s.ks.channel(), element, mode, sid, ttl)
+	}
 	if err != nil {
 		err = s.fail(ctx, err, true)
 		s.eph.bound(ctx, ss, false, err)

@@ -12,35 +12,52 @@ import (
 )
 
 var (
+	//go:embed lua/value_entry.lua
+	valueEntrySource string
 	//go:embed lua/value_set.lua
-	valueSetSource string
+	valueSetScript string
+	//go:embed lua/value_set_batch.lua
+	valueSetBatchSource string
+	// valueSetSource is value_set.lua with the function it calls.
+	valueSetSource = valueEntrySource + valueSetScript
 	//go:embed lua/value_delete.lua
 	valueDeleteSource string
 	//go:embed lua/value_read.lua
 	valueReadSource string
 
-	valueSet    = newScript("value_set", withCounter(valueSetSource), false)
-	valueDelete = newScript("value_delete", withCounter(valueDeleteSource), false)
-	valueRead   = newReadScript("value_read", valueReadSource)
+	valueSet      = newScript("value_set", withCounter(valueSetSource), false)
+	valueSetBatch = newScript("value_set_batch", withCounter(valueEntrySource+valueSetBatchSource), false)
+	valueDelete   = newScript("value_delete", withCounter(valueDeleteSource), false)
+	valueRead     = newReadScript("value_read", valueReadSource)
 )
 
 // value implements driver.Value with one Redis string: the version as 8
 // big-endian bytes, then the value. Get is a plain GET; Set and Delete are
-// scripts that also bump the version counter and publish the change.
+// scripts that also bump the version counter and publish the change. A Set
+// that runs while another is in flight is sent with the others that queue
+// behind it (see batch.go).
 type value struct {
 	*handle
 	keys []string // the value, its version counter
+	sets *batcher
 }
 
 func newValue(h *handle) *value {
-	return &value{handle: h, keys: []string{h.ks.key("v"), h.ks.key("ver")}}
+	v := &value{handle: h, keys: []string{h.ks.key("v"), h.ks.key("ver")}}
+	v.sets = newBatcher(h, valueSetBatch, v.keys, 2, h.ks.channel())
+	return v
 }
 
 func (v *value) Set(ctx context.Context, b []byte, ifVersion uint64) (uint64, error) {
 	if err := v.begin(ctx); err != nil {
 		return 0, err
 	}
-	r, err := valueSet.run(ctx, v.client(), v.keys, v.ks.channel(), b, versionBytes(ifVersion))
+	want := versionBytes(ifVersion)
+	r, err := v.sets.write(ctx, func(ctx context.Context) (any, error) {
+		return valueSet.run(ctx, v.client(), v.keys, v.ks.channel(), b, want)
+	}, func() ([]any, int) {
+		return []any{b, want}, len(b)
+	})
 	if err != nil {
 		return 0, v.fail(ctx, err, true)
 	}
