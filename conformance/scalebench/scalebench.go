@@ -298,9 +298,16 @@ const ThroughputBatch = 1000
 // Throughput runs one after the other do not; and neither always pays for
 // what the other left the server to do.
 func ThroughputVersus(b *testing.B, raw, onAtomix func(ctx context.Context, i int) error) {
+	ThroughputVersusFrom(b, Goroutines, raw, onAtomix)
+}
+
+// ThroughputVersusFrom is ThroughputVersus from the given number of
+// goroutines instead of Goroutines, to show how throughput follows the
+// number of callers.
+func ThroughputVersusFrom(b *testing.B, goroutines int, raw, onAtomix func(ctx context.Context, i int) error) {
 	variants := [2]func(context.Context, int) error{raw, onAtomix}
 	for _, v := range variants {
-		Concurrent(b, 0, ThroughputBatch, v) // both fill their pools first
+		concurrent(b, goroutines, 0, ThroughputBatch, v) // both fill their pools first
 	}
 	var spent [2]time.Duration
 	b.ResetTimer()
@@ -308,7 +315,7 @@ func ThroughputVersus(b *testing.B, raw, onAtomix func(ctx context.Context, i in
 		n := min(ThroughputBatch, b.N-done)
 		for k := range 2 {
 			v := (k + round) % 2
-			spent[v] += Concurrent(b, done, n, variants[v])
+			spent[v] += concurrent(b, goroutines, done, n, variants[v])
 		}
 		done += n
 	}
@@ -321,12 +328,17 @@ func ThroughputVersus(b *testing.B, raw, onAtomix func(ctx context.Context, i in
 // numbers from first to first+n-1, and returns how long they took. An
 // error of op fails b and stops the goroutine that got it.
 func Concurrent(b *testing.B, first, n int, op func(ctx context.Context, i int) error) time.Duration {
+	return concurrent(b, Goroutines, first, n, op)
+}
+
+// concurrent is Concurrent from the given number of goroutines.
+func concurrent(b *testing.B, goroutines, first, n int, op func(ctx context.Context, i int) error) time.Duration {
 	ctx := context.Background()
 	var next atomic.Int64
 	next.Store(int64(first))
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range Goroutines {
+	for range goroutines {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -128,17 +128,20 @@ func (b *batcher) queued() int {
 }
 
 // inFlightTogether makes n writes (write(0) to write(n-1)) while g holds
-// the first in the server, and returns how many script runs the server ran
+// the first maxRunsInFlight in the server (they go alone, each in a run of
+// its own), and returns how many script runs the server ran
 // for them once released.
 func inFlightTogether(t *testing.T, g *writeGate, n int, write func(i int)) int64 {
 	t.Helper()
 	runs := g.scriptRuns()
 	g.hold()
 	var wg sync.WaitGroup
-	wg.Go(func() { write(0) })
-	g.waitHeld(1)
+	for i := range maxRunsInFlight {
+		wg.Go(func() { write(i) })
+	}
+	g.waitHeld(maxRunsInFlight)
 	var started sync.WaitGroup
-	for i := 1; i < n; i++ {
+	for i := maxRunsInFlight; i < n; i++ {
 		started.Add(1)
 		wg.Go(func() { started.Done(); write(i) })
 	}
@@ -153,10 +156,10 @@ func inFlightTogether(t *testing.T, g *writeGate, n int, write func(i int)) int6
 	return runs
 }
 
-// TestWritesInFlightTogetherShareOneScriptRun holds one Put in the server
-// and makes ten more while it waits: they must reach the server in fewer
-// script runs than writes, each with its own version, stored value and
-// change message, in one order.
+// TestWritesInFlightTogetherShareOneScriptRun holds maxRunsInFlight Puts in
+// the server and makes more while they wait, eleven in all: they must reach
+// the server in fewer script runs than writes, each with its own version,
+// stored value and change message, in one order.
 func TestWritesInFlightTogetherShareOneScriptRun(t *testing.T) {
 	ctx := testContext(t)
 	d, g := newWriteGate(t)
@@ -211,7 +214,7 @@ func TestWritesInFlightTogetherShareOneScriptRun(t *testing.T) {
 }
 
 // TestSetChangesInFlightTogetherShareOneScriptRun is the map's test for a
-// set: eleven changes made while the first is held in the server go in
+// set: eleven changes made while the first are held in the server go in
 // fewer script runs, each with its own outcome (an element added twice is
 // added once), and every change reaches the set.
 func TestSetChangesInFlightTogetherShareOneScriptRun(t *testing.T) {
@@ -250,7 +253,7 @@ func TestSetChangesInFlightTogetherShareOneScriptRun(t *testing.T) {
 }
 
 // TestValueSetsInFlightTogetherShareOneScriptRun is the map's test for a
-// value: eleven Sets made while the first is held in the server go in
+// value: eleven Sets made while the first are held in the server go in
 // fewer script runs, each with a version of its own, and the value ends as
 // the Set with the highest version left it.
 func TestValueSetsInFlightTogetherShareOneScriptRun(t *testing.T) {
@@ -287,9 +290,10 @@ func TestValueSetsInFlightTogetherShareOneScriptRun(t *testing.T) {
 	}
 }
 
-// heldMap returns a map of d with one Put held in the server (g holds
-// writes), and that Put's outcome's channel.
-func heldMap(t *testing.T, d *Driver, g *writeGate) (*redisMap, <-chan error) {
+// heldMap returns a map of d with maxRunsInFlight Puts held in the server
+// (g holds writes), so that the next writes queue, and a function that
+// returns those Puts' errors once they end.
+func heldMap(t *testing.T, d *Driver, g *writeGate) (*redisMap, func() []error) {
 	t.Helper()
 	ctx := testContext(t)
 	dm, err := d.OpenMap(ctx, testID(t, "m"))
@@ -299,13 +303,21 @@ func heldMap(t *testing.T, d *Driver, g *writeGate) (*redisMap, <-chan error) {
 	t.Cleanup(func() { dm.Close(context.Background()) })
 	m := dm.(*redisMap)
 	g.hold()
-	first := make(chan error, 1)
-	go func() {
-		_, err := m.Put(ctx, "first", []byte("1"), 0)
-		first <- err
-	}()
-	g.waitHeld(1)
-	return m, first
+	held := make(chan error, maxRunsInFlight)
+	for i := range maxRunsInFlight {
+		go func() {
+			_, err := m.Put(ctx, "held"+itoa(i), []byte("1"), 0)
+			held <- err
+		}()
+	}
+	g.waitHeld(maxRunsInFlight)
+	return m, func() []error {
+		errs := make([]error, maxRunsInFlight)
+		for i := range errs {
+			errs[i] = <-held
+		}
+		return errs
+	}
 }
 
 // queue starts write in a goroutine, waits until it is the n-th write in
@@ -324,7 +336,7 @@ func queue(t *testing.T, m *redisMap, n int, write func() error) <-chan error {
 func TestQueuedWriteLeftUnsentWhenItsContextEnds(t *testing.T) {
 	ctx := testContext(t)
 	d, g := newWriteGate(t)
-	m, first := heldMap(t, d, g)
+	m, held := heldMap(t, d, g)
 	cctx, cancel := context.WithCancel(ctx)
 	cancelled := queue(t, m, 1, func() error { return errOf(m.Put(cctx, "cancelled", []byte("x"), 0)) })
 	after := queue(t, m, 2, func() error { return errOf(m.Put(ctx, "after", []byte("y"), 0)) })
@@ -336,8 +348,10 @@ func TestQueuedWriteLeftUnsentWhenItsContextEnds(t *testing.T) {
 		t.Fatalf("%d writes queued after the cancel, want 1", n)
 	}
 	g.release()
-	if err := <-first; err != nil {
-		t.Fatal(err)
+	for _, err := range held() {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := <-after; err != nil {
 		t.Fatal(err)
@@ -355,7 +369,7 @@ func TestQueuedWriteLeftUnsentWhenItsContextEnds(t *testing.T) {
 func TestBatchRunLostIsAmbiguousForEveryWrite(t *testing.T) {
 	ctx := testContext(t)
 	d, g := newWriteGate(t)
-	m, first := heldMap(t, d, g)
+	m, held := heldMap(t, d, g)
 	a := queue(t, m, 1, func() error { return errOf(m.Put(ctx, "a", []byte("1"), 0)) })
 	b := queue(t, m, 2, func() error { return errOf(m.Insert(ctx, "b", []byte("2"))) })
 	kill := func() {
@@ -363,9 +377,11 @@ func TestBatchRunLostIsAmbiguousForEveryWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	kill() // the first write's connection: the batch run goes next
-	if err := <-first; !isKind(err, driver.ErrAmbiguous) {
-		t.Fatalf("write whose connection was killed: %v, want ErrAmbiguous", err)
+	kill() // the held writes' connections: the batch run goes next
+	for _, err := range held() {
+		if !isKind(err, driver.ErrAmbiguous) {
+			t.Fatalf("write whose connection was killed: %v, want ErrAmbiguous", err)
+		}
 	}
 	g.waitHeld(1)
 	kill() // the batch run's
@@ -382,7 +398,7 @@ func TestBatchRunLostIsAmbiguousForEveryWrite(t *testing.T) {
 func TestBatchedWritesKeepTheirOwnOutcome(t *testing.T) {
 	ctx := testContext(t)
 	d, g := newWriteGate(t)
-	m, first := heldMap(t, d, g)
+	m, held := heldMap(t, d, g)
 	type outcome struct {
 		e   driver.Entry
 		err error
@@ -397,22 +413,24 @@ func TestBatchedWritesKeepTheirOwnOutcome(t *testing.T) {
 			return results[i].err
 		})
 	}
-	start(0, func() (driver.Entry, error) { return m.Insert(ctx, "first", []byte("again")) })
+	start(0, func() (driver.Entry, error) { return m.Insert(ctx, "held0", []byte("again")) })
 	start(1, func() (driver.Entry, error) { return m.Update(ctx, "missing", []byte("u"), 0) })
 	start(2, func() (driver.Entry, error) { return m.Put(ctx, "p", []byte("p1"), 0) })
 	start(3, func() (driver.Entry, error) { return m.Put(ctx, "p", []byte("p2"), 1) })
 	start(4, func() (driver.Entry, error) { return m.Insert(ctx, "new", []byte("n")) })
-	start(5, func() (driver.Entry, error) { return m.Remove(ctx, "first", 0) })
+	start(5, func() (driver.Entry, error) { return m.Remove(ctx, "held1", 0) })
 	start(6, func() (driver.Entry, error) { return m.Remove(ctx, "missing", 0) })
 	start(7, func() (driver.Entry, error) { return m.Remove(ctx, "p", 1) })
 	runs := g.scriptRuns()
 	g.release()
-	if err := <-first; err != nil {
-		t.Fatal(err)
+	for _, err := range held() {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	wg.Wait()
-	if got := g.scriptRuns() - runs; got != 2 {
-		t.Errorf("%d script runs for a write in flight and eight queued, want 2", got)
+	if got := g.scriptRuns() - runs; got != maxRunsInFlight+1 {
+		t.Errorf("%d script runs for %d writes in flight and eight queued, want %d", got, maxRunsInFlight, maxRunsInFlight+1)
 	}
 	if !isKind(results[0].err, driver.ErrAlreadyExists) {
 		t.Errorf("Insert of a present key: %v, want ErrAlreadyExists", results[0].err)
@@ -433,7 +451,7 @@ func TestBatchedWritesKeepTheirOwnOutcome(t *testing.T) {
 		t.Errorf("Get p = %+v, %v; want p1 at version %d", e, err, results[2].e.Version)
 	}
 	if removed := results[5]; removed.err != nil || string(removed.e.Value) != "1" {
-		t.Errorf("Remove first = %+v, %v; want the entry it removed, 1", removed.e, removed.err)
+		t.Errorf("Remove held1 = %+v, %v; want the entry it removed, 1", removed.e, removed.err)
 	}
 	if !isKind(results[6].err, driver.ErrNotFound) {
 		t.Errorf("Remove of a missing key: %v, want ErrNotFound", results[6].err)
@@ -441,7 +459,7 @@ func TestBatchedWritesKeepTheirOwnOutcome(t *testing.T) {
 	if !isKind(results[7].err, driver.ErrConflict) {
 		t.Errorf("Remove with a stale version: %v, want ErrConflict", results[7].err)
 	}
-	if _, err := m.Get(ctx, "first"); !isKind(err, driver.ErrNotFound) {
+	if _, err := m.Get(ctx, "held1"); !isKind(err, driver.ErrNotFound) {
 		t.Errorf("Get of a removed key: %v, want ErrNotFound", err)
 	}
 }
@@ -451,24 +469,24 @@ func TestBatchedWritesKeepTheirOwnOutcome(t *testing.T) {
 func TestQueuedWriteOfClosedInstanceNotSent(t *testing.T) {
 	ctx := testContext(t)
 	d, g := newWriteGate(t)
-	m, first := heldMap(t, d, g)
+	m, held := heldMap(t, d, g)
 	queued := queue(t, m, 1, func() error { return errOf(m.Put(ctx, "queued", []byte("x"), 0)) })
 	if err := m.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	runs := g.scriptRuns()
 	g.release()
-	<-first
+	held()
 	if err := <-queued; !isKind(err, driver.ErrClosed) {
 		t.Fatalf("write queued when its instance closed: %v, want ErrClosed", err)
 	}
-	if got := g.scriptRuns() - runs; got != 1 {
-		t.Fatalf("%d script runs after the release, want 1 (the write in flight)", got)
+	if got := g.scriptRuns() - runs; got != maxRunsInFlight {
+		t.Fatalf("%d script runs after the release, want %d (the writes in flight)", got, maxRunsInFlight)
 	}
 }
 
-// linearizableInBatches checks the history ops, recorded from eight
-// goroutines sharing one primitive instance on g's server, against model,
+// linearizableInBatches checks the history ops, recorded from goroutines
+// sharing one primitive instance on g's server, against model,
 // and that its writes (the operations that read reports false for) went in
 // fewer script runs than writes: runs is how many the server ran meanwhile.
 func linearizableInBatches(t *testing.T, model porcupine.Model, ops []porcupine.Operation, runs int64, read func(input any) bool) {
@@ -481,7 +499,7 @@ func linearizableInBatches(t *testing.T, model porcupine.Model, ops []porcupine.
 	}
 	t.Logf("%d writes in %d script runs", writes, runs)
 	if runs >= int64(writes) {
-		t.Errorf("%d writes from eight goroutines took %d script runs: none went in a batch", writes, runs)
+		t.Errorf("%d writes from goroutines sharing an instance took %d script runs: none went in a batch", writes, runs)
 	}
 	switch r := linearize.Check(model, ops, 10*time.Second); r.Verdict {
 	case porcupine.Ok:
@@ -492,9 +510,9 @@ func linearizableInBatches(t *testing.T, model porcupine.Model, ops []porcupine.
 	}
 }
 
-// eight returns a slice of eight times p.
-func eight[P any](p P) []P {
-	ps := make([]P, 8)
+// shared returns a slice of n times p.
+func shared[P any](p P, n int) []P {
+	ps := make([]P, n)
 	for i := range ps {
 		ps[i] = p
 	}
@@ -502,9 +520,9 @@ func eight[P any](p P) []P {
 }
 
 // TestBatchedWritesLinearizable runs the linearizability workloads of the
-// conformance suite from eight goroutines on one instance of a map, a set
-// and a value, so that their writes go in batch runs, and checks the
-// histories.
+// conformance suite from sixteen goroutines on one instance of a map and a
+// set, and eight on one value, so that their writes go in batch runs, and
+// checks the histories.
 func TestBatchedWritesLinearizable(t *testing.T) {
 	ctx := testContext(t)
 	d, g := newWriteGate(t)
@@ -516,7 +534,7 @@ func TestBatchedWritesLinearizable(t *testing.T) {
 			t.Fatal(err)
 		}
 		runs := g.scriptRuns()
-		ops := linearize.RunMap(ctx, eight(m), w).Operations()
+		ops := linearize.RunMap(ctx, shared(m, 16), w).Operations()
 		linearizableInBatches(t, linearize.MapModel(), ops, g.scriptRuns()-runs, func(in any) bool {
 			return in.(linearize.MapInput).Op == linearize.Get
 		})
@@ -527,7 +545,7 @@ func TestBatchedWritesLinearizable(t *testing.T) {
 			t.Fatal(err)
 		}
 		runs := g.scriptRuns()
-		ops := linearize.RunSet(ctx, eight(s), w).Operations()
+		ops := linearize.RunSet(ctx, shared(s, 16), w).Operations()
 		linearizableInBatches(t, linearize.SetModel(), ops, g.scriptRuns()-runs, func(in any) bool {
 			return in.(linearize.SetInput).Op == linearize.Contains
 		})
@@ -538,7 +556,9 @@ func TestBatchedWritesLinearizable(t *testing.T) {
 			t.Fatal(err)
 		}
 		runs := g.scriptRuns()
-		ops := linearize.RunValue(ctx, eight(v), w).Operations()
+		// One register, so one history for porcupine, which cannot check
+		// sixteen clients' in time: eight, twice maxRunsInFlight.
+		ops := linearize.RunValue(ctx, shared(v, 8), w).Operations()
 		linearizableInBatches(t, linearize.ValueModel(), ops, g.scriptRuns()-runs, func(in any) bool {
 			return in.(linearize.ValueInput).Op == linearize.Get
 		})

@@ -438,6 +438,29 @@ func BenchmarkScaleThroughput64(b *testing.B) {
 	})
 }
 
+// BenchmarkThroughputByCallers: Map.Put against HSET in alternating
+// batches (see scalebench.ThroughputVersusFrom) from 1, 2, 4, 8, 16 and 64
+// goroutines on one map instance: how the writes' group commit (batch.go)
+// follows the number of callers, from a few that each send their own write
+// to many that share script runs.
+//
+//	go test -run '^$' -bench ThroughputByCallers -benchtime 6000x -count 3 ./drivers/redis/
+func BenchmarkThroughputByCallers(b *testing.B) {
+	for _, g := range []int{1, 2, 4, 8, 16, 64} {
+		b.Run("g"+strconv.Itoa(g), func(b *testing.B) {
+			c := rawClient(b)
+			m, err := atomix.GetMap[string, string](context.Background(), "callers", atomix.WithClient(benchClient(b)))
+			check(b, err)
+			scalebench.ThroughputVersusFrom(b, g, func(ctx context.Context, i int) error {
+				return c.HSet(ctx, "raw:bench:callers", "key-"+strconv.Itoa(i%1024), benchValue).Err()
+			}, func(ctx context.Context, i int) error {
+				_, err := m.Put(ctx, "key-"+strconv.Itoa(i%1024), benchValue)
+				return err
+			})
+		})
+	}
+}
+
 // BenchmarkScriptFloor measures what any script costs before it does
 // anything of its own: HSET against a script that runs that HSET and
 // nothing else, one at a time ("one", reporting raw-ns/op, atomix-ns/op
