@@ -127,11 +127,69 @@ func (b *batcher) queued() int {
 	return len(b.queue)
 }
 
-// inFlightTogether makes n writes (write(0) to write(n-1)) while g holds
-// the first maxRunsInFlight in the server (they go alone, each in a run of
-// its own), and returns how many script runs the server ran
-// for them once released.
-func inFlightTogether(t *testing.T, g *writeGate, n int, write func(i int)) int64 {
+// keeping is a Driver that keeps the maps, sets and values it opens, so
+// that a test can see their batchers behind the atomix API.
+type keeping struct {
+	*Driver
+	mu       sync.Mutex
+	batchers []*batcher
+}
+
+func (k *keeping) keep(b *batcher) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.batchers = append(k.batchers, b)
+}
+
+func (k *keeping) OpenMap(ctx context.Context, id driver.ID) (driver.Map, error) {
+	m, err := k.Driver.OpenMap(ctx, id)
+	if err == nil {
+		k.keep(m.(*redisMap).writes)
+	}
+	return m, err
+}
+
+func (k *keeping) OpenSet(ctx context.Context, id driver.ID) (driver.Set, error) {
+	s, err := k.Driver.OpenSet(ctx, id)
+	if err == nil {
+		k.keep(s.(*set).changes)
+	}
+	return s, err
+}
+
+func (k *keeping) OpenValue(ctx context.Context, id driver.ID) (driver.Value, error) {
+	v, err := k.Driver.OpenValue(ctx, id)
+	if err == nil {
+		k.keep(v.(*value).sets)
+	}
+	return v, err
+}
+
+// queued returns how many writes wait in the queues of the kept batchers.
+func (k *keeping) queued() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	n := 0
+	for _, b := range k.batchers {
+		n += b.queued()
+	}
+	return n
+}
+
+// gatedClient returns an atomix client over a driver for a server of t's
+// own, the driver, and the server's gate.
+func gatedClient(t *testing.T) (*atomix.Client, *keeping, *writeGate) {
+	t.Helper()
+	d, g := newWriteGate(t)
+	k := &keeping{Driver: d}
+	return atomix.NewClient(atomix.WithDriver(k)), k, g
+}
+
+// inFlightTogether makes n writes (write(0) to write(n-1)) through k while
+// g holds the first maxRunsInFlight in the server (they go alone, each in a
+// run of its own) and the others wait in a queue, and returns how many
+// script runs the server ran for them once released.
+func inFlightTogether(t *testing.T, k *keeping, g *writeGate, n int, write func(i int)) int64 {
 	t.Helper()
 	runs := g.scriptRuns()
 	g.hold()
@@ -140,15 +198,10 @@ func inFlightTogether(t *testing.T, g *writeGate, n int, write func(i int)) int6
 		wg.Go(func() { write(i) })
 	}
 	g.waitHeld(maxRunsInFlight)
-	var started sync.WaitGroup
 	for i := maxRunsInFlight; i < n; i++ {
-		started.Add(1)
-		wg.Go(func() { started.Done(); write(i) })
+		wg.Go(func() { write(i) })
 	}
-	started.Wait()
-	// Time for the others to call, not a bound on anything: one that is
-	// late is sent in a later run, which callers' checks allow.
-	time.Sleep(200 * time.Millisecond)
+	waitUntil(t, "the writes beyond those in flight queued", func() bool { return k.queued() == n-maxRunsInFlight })
 	g.release()
 	wg.Wait()
 	runs = g.scriptRuns() - runs
@@ -157,13 +210,12 @@ func inFlightTogether(t *testing.T, g *writeGate, n int, write func(i int)) int6
 }
 
 // TestWritesInFlightTogetherShareOneScriptRun holds maxRunsInFlight Puts in
-// the server and makes more while they wait, eleven in all: they must reach
-// the server in fewer script runs than writes, each with its own version,
-// stored value and change message, in one order.
+// the server and makes more while they wait, eleven in all: the others must
+// reach the server in one script run, each with its own version, stored
+// value and change message, in one order.
 func TestWritesInFlightTogetherShareOneScriptRun(t *testing.T) {
 	ctx := testContext(t)
-	d, g := newWriteGate(t)
-	c := atomix.NewClient(atomix.WithDriver(d))
+	c, k, g := gatedClient(t)
 	m, err := atomix.GetMap[string, string](ctx, "batched", atomix.WithClient(c))
 	if err != nil {
 		t.Fatal(err)
@@ -175,11 +227,11 @@ func TestWritesInFlightTogetherShareOneScriptRun(t *testing.T) {
 	const writes = 11
 	entries := make([]_map.Entry[string, string], writes)
 	errs := make([]error, writes)
-	runs := inFlightTogether(t, g, writes, func(i int) {
+	runs := inFlightTogether(t, k, g, writes, func(i int) {
 		entries[i], errs[i] = m.Put(ctx, "k"+itoa(i), "v"+itoa(i))
 	})
-	if runs >= writes {
-		t.Errorf("%d writes made while one was in flight took %d script runs, want fewer", writes, runs)
+	if runs != maxRunsInFlight+1 {
+		t.Errorf("%d writes, %d of them held in flight, took %d script runs, want %d: those and one batch", writes, maxRunsInFlight, runs, maxRunsInFlight+1)
 	}
 	byVersion := map[uint64]int{}
 	for i, err := range errs {
@@ -214,24 +266,24 @@ func TestWritesInFlightTogetherShareOneScriptRun(t *testing.T) {
 }
 
 // TestSetChangesInFlightTogetherShareOneScriptRun is the map's test for a
-// set: eleven changes made while the first are held in the server go in
-// fewer script runs, each with its own outcome (an element added twice is
+// set: of eleven changes, the first held in the server, the others go in
+// one script run, each with its own outcome (an element added twice is
 // added once), and every change reaches the set.
 func TestSetChangesInFlightTogetherShareOneScriptRun(t *testing.T) {
 	ctx := testContext(t)
-	d, g := newWriteGate(t)
-	s, err := atomix.GetSet[string](ctx, "batched", atomix.WithClient(atomix.NewClient(atomix.WithDriver(d))))
+	c, k, g := gatedClient(t)
+	s, err := atomix.GetSet[string](ctx, "batched", atomix.WithClient(c))
 	if err != nil {
 		t.Fatal(err)
 	}
 	const changes = 11
 	added := make([]bool, changes)
 	errs := make([]error, changes)
-	runs := inFlightTogether(t, g, changes, func(i int) {
+	runs := inFlightTogether(t, k, g, changes, func(i int) {
 		added[i], errs[i] = s.Add(ctx, "e"+itoa(i/2)) // e0 twice, e1 twice, ...
 	})
-	if runs >= changes {
-		t.Errorf("%d changes made while one was in flight took %d script runs, want fewer", changes, runs)
+	if runs != maxRunsInFlight+1 {
+		t.Errorf("%d changes, %d of them held in flight, took %d script runs, want %d: those and one batch", changes, maxRunsInFlight, runs, maxRunsInFlight+1)
 	}
 	for e := 0; e <= (changes-1)/2; e++ {
 		n := 0
@@ -253,24 +305,24 @@ func TestSetChangesInFlightTogetherShareOneScriptRun(t *testing.T) {
 }
 
 // TestValueSetsInFlightTogetherShareOneScriptRun is the map's test for a
-// value: eleven Sets made while the first are held in the server go in
-// fewer script runs, each with a version of its own, and the value ends as
+// value: of eleven Sets, the first held in the server, the others go in one
+// script run, each with a version of its own, and the value ends as
 // the Set with the highest version left it.
 func TestValueSetsInFlightTogetherShareOneScriptRun(t *testing.T) {
 	ctx := testContext(t)
-	d, g := newWriteGate(t)
-	v, err := atomix.GetValue[string](ctx, "batched", atomix.WithClient(atomix.NewClient(atomix.WithDriver(d))))
+	c, k, g := gatedClient(t)
+	v, err := atomix.GetValue[string](ctx, "batched", atomix.WithClient(c))
 	if err != nil {
 		t.Fatal(err)
 	}
 	const sets = 11
 	versions := make([]uint64, sets)
 	errs := make([]error, sets)
-	runs := inFlightTogether(t, g, sets, func(i int) {
+	runs := inFlightTogether(t, k, g, sets, func(i int) {
 		versions[i], errs[i] = v.Set(ctx, "v"+itoa(i))
 	})
-	if runs >= sets {
-		t.Errorf("%d Sets made while one was in flight took %d script runs, want fewer", sets, runs)
+	if runs != maxRunsInFlight+1 {
+		t.Errorf("%d Sets, %d of them held in flight, took %d script runs, want %d: those and one batch", sets, maxRunsInFlight, runs, maxRunsInFlight+1)
 	}
 	last, seen := 0, map[uint64]bool{}
 	for i, err := range errs {
