@@ -17,14 +17,14 @@ var (
 	mapEntrySource string
 	//go:embed lua/map_write.lua
 	mapWriteScript string
+	//go:embed lua/map_remove.lua
+	mapRemoveScript string
 	//go:embed lua/map_write_batch.lua
 	mapWriteBatchSource string
 	// mapWriteSource and mapRemoveSource are map_write.lua and
 	// map_remove.lua with the functions they call.
 	mapWriteSource  = mapEntrySource + mapWriteScript
 	mapRemoveSource = mapEntrySource + mapRemoveScript
-	//go:embed lua/map_remove.lua
-	mapRemoveScript string
 	//go:embed lua/clear.lua
 	clearSource string
 	//go:embed lua/hash_read.lua
