@@ -93,8 +93,9 @@ func newBatcher(h *handle, s *script, keys []string, fields int, head ...any) *b
 	return &batcher{h: h, script: s, keys: keys, fields: fields, head: head}
 }
 
-// write runs one write. If nothing of b is in flight it calls alone, which
-// runs the write's own script, and returns its reply and error. Otherwise it
+// write runs one write. If fewer than maxRunsInFlight runs of b are in
+// flight it calls alone, which runs the write's own script, and returns its
+// reply and error. Otherwise it
 // queues the write for the next batch run, with the arguments to the batch
 // script and their size in bytes that queued returns, and returns the
 // write's part of that run's reply as its own script would reply: its one

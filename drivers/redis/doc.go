@@ -86,20 +86,22 @@
 // Concurrent writes of one map, set or value instance share script runs (a
 // group commit, see batch.go): a map's Put, Insert, Update or Remove, a
 // set's Add or Remove, or a value's Set that is neither session-bound nor
-// fenced is sent at once, alone, when no other such write of that instance
-// is in flight, and otherwise waits for the run in flight and goes with
-// every write that queued behind it in one run of a batch script, which
-// applies each as its own script would, with its own precondition, version
-// and change message, in the order they queued. A script run costs Redis a
-// fixed amount before it does anything, about a third of a Put's server
-// time, and each run costs both sides a round trip's system calls; from 64
-// goroutines this lets one map instance write about twice as fast as
-// go-redis sending one HSET per call (BenchmarkScaleThroughput64). A write
-// whose context ends while it is queued is taken out, unsent, and ends with
-// the context's error; once its batch is sent it ends ErrAmbiguous like any
-// write in flight, and a batch whose reply is lost makes each of its writes
-// ErrAmbiguous. Writes of other kinds (a value's Delete, the writes of
-// lists, indexed maps and counters, which are one INCRBY) go one run each.
+// fenced is sent at once, alone, while fewer than four runs of such writes
+// of that instance are in flight, and otherwise waits for one of them to
+// end and goes with every write that queued behind it in one run of a batch
+// script, which applies each as its own script would, with its own
+// precondition, version and change message, in the order they queued. A
+// script run costs Redis a fixed amount before it does anything, about a
+// third of a Put's server time, and each run costs both sides a round
+// trip's system calls; from 64 goroutines this lets one map instance write
+// about twice as fast as go-redis sending one HSET per call
+// (BenchmarkScaleThroughput64), and from a few goroutines it changes
+// nothing (BenchmarkThroughputByCallers). A write whose context ends while
+// it is queued is taken out, unsent, and ends with the context's error;
+// once its batch is sent it ends ErrAmbiguous like any write in flight, and
+// a batch whose reply is lost makes each of its writes ErrAmbiguous. Writes
+// of other kinds (a value's Delete, the writes of lists, indexed maps and
+// counters, whose Add is one INCRBY) go one run each.
 //
 // go-redis retries a command whose connection failed, even after the
 // command was sent. The driver sends every write that is not idempotent

@@ -47,8 +47,8 @@ const scanCount = 256
 // precondition, bumps the map's version counter, writes and publishes the
 // change.
 //
-// Persistent writes and removals without a fence that run while another is
-// in flight are sent together (see batch.go).
+// Persistent writes and removals without a fence that find the instance's
+// runs in flight at their limit are sent together (see batch.go).
 type redisMap struct {
 	*handle
 	keys   []string // see ephemeralKeys

@@ -29,8 +29,8 @@ var (
 
 // set implements driver.Set with one Redis set. Contains is SISMEMBER and
 // Len SCARD; Add and Remove are scripts that also publish the change.
-// Changes that are not session-bound and run while another is in flight
-// are sent together (see batch.go).
+// Changes that are not session-bound and find the instance's runs in
+// flight at their limit are sent together (see batch.go).
 type set struct {
 	*handle
 	keys    []string // see ephemeralKeys

@@ -33,9 +33,9 @@ var (
 
 // value implements driver.Value with one Redis string: the version as 8
 // big-endian bytes, then the value. Get is a plain GET; Set and Delete are
-// scripts that also bump the version counter and publish the change. A Set
-// that runs while another is in flight is sent with the others that queue
-// behind it (see batch.go).
+// scripts that also bump the version counter and publish the change. Sets
+// that find the instance's runs in flight at their limit are sent together
+// (see batch.go).
 type value struct {
 	*handle
 	keys []string // the value, its version counter
