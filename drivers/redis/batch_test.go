@@ -85,28 +85,15 @@ func (g *writeGate) waitHeld(n int64) {
 // which the driver follows with an EVAL).
 func (g *writeGate) scriptRuns() int64 {
 	g.t.Helper()
-	s, err := g.admin.Info(context.Background(), "commandstats").Result()
+	stats, err := commandStats(context.Background(), g.admin)
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	var n int64
-	for line := range strings.Lines(s) {
-		name, stats, _ := strings.Cut(strings.TrimSpace(line), ":")
-		if name != "cmdstat_evalsha" && name != "cmdstat_eval" {
-			continue
-		}
-		for field := range strings.SplitSeq(stats, ",") {
-			k, v, _ := strings.Cut(field, "=")
-			c, _ := strconv.ParseInt(v, 10, 64)
-			switch k {
-			case "calls":
-				n += c
-			case "failed_calls":
-				n -= c
-			}
-		}
+	var n float64
+	for _, cmd := range []string{"evalsha", "eval"} {
+		n += stats[cmd]["calls"] - stats[cmd]["failed_calls"]
 	}
-	return n
+	return int64(n)
 }
 
 // waitUntil polls cond for up to 10 s, failing t with what if it never

@@ -146,24 +146,14 @@ func interleaved(b *testing.B, raw, onAtomix op) {
 // script (evalsha) includes that of the commands it calls, which are
 // counted under their own names too.
 func reportServerTime(b *testing.B, ctx context.Context, c goredis.UniversalClient) {
-	info, err := c.Info(ctx, "commandstats").Result()
+	stats, err := redis.CommandStats(ctx, c)
 	check(b, err)
-	for line := range strings.SplitSeq(info, "\n") {
-		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
-		name, isCmd := strings.CutPrefix(name, "cmdstat_")
-		if !ok || !isCmd || name == "info" || strings.HasPrefix(name, "config") {
+	for name, fields := range stats {
+		if name == "info" || strings.HasPrefix(name, "config") {
 			continue
 		}
-		for f := range strings.SplitSeq(rest, ",") {
-			if v, ok := strings.CutPrefix(f, "usec="); ok {
-				us, _ := strconv.ParseFloat(v, 64)
-				b.ReportMetric(us/float64(b.N), name+"-us/op")
-			}
-			if v, ok := strings.CutPrefix(f, "calls="); ok {
-				n, _ := strconv.ParseFloat(v, 64)
-				b.ReportMetric(n/float64(b.N), name+"-calls/op")
-			}
-		}
+		b.ReportMetric(fields["usec"]/float64(b.N), name+"-us/op")
+		b.ReportMetric(fields["calls"]/float64(b.N), name+"-calls/op")
 	}
 }
 
@@ -549,21 +539,11 @@ return {1, 1}`)
 // usecPerCall returns the server's mean time per call of command since the
 // last CONFIG RESETSTAT, from INFO commandstats.
 func usecPerCall(b *testing.B, ctx context.Context, c goredis.UniversalClient, command string) float64 {
-	info, err := c.Info(ctx, "commandstats").Result()
+	stats, err := redis.CommandStats(ctx, c)
 	check(b, err)
-	for line := range strings.SplitSeq(info, "\n") {
-		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+command+":")
-		if !ok {
-			continue
-		}
-		for f := range strings.SplitSeq(rest, ",") {
-			if v, ok := strings.CutPrefix(f, "usec_per_call="); ok {
-				us, err := strconv.ParseFloat(v, 64)
-				check(b, err)
-				return us
-			}
-		}
+	us, ok := stats[command]["usec_per_call"]
+	if !ok {
+		b.Fatalf("INFO commandstats has no %s", command)
 	}
-	b.Fatalf("INFO commandstats has no %s", command)
-	return 0
+	return us
 }

@@ -55,3 +55,6 @@ func DescribeLock(ctx context.Context, d driver.Driver, id driver.ID) string {
 	}
 	return b.String()
 }
+
+// CommandStats is commandStats, for the benchmarks of package redis_test.
+var CommandStats = commandStats

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -659,19 +657,9 @@ func TestChannelLingersAfterRelease(t *testing.T) {
 // (INFO commandstats).
 func subscribeCalls(t *testing.T, d *Driver) int64 {
 	t.Helper()
-	info, err := d.client.Info(testContext(t), "commandstats").Result()
+	stats, err := commandStats(testContext(t), d.client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for line := range strings.SplitSeq(info, "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_subscribe:calls="); ok {
-			calls, _, _ := strings.Cut(rest, ",")
-			n, err := strconv.ParseInt(calls, 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	return 0
+	return int64(stats["subscribe"]["calls"])
 }
