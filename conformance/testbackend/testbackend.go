@@ -128,6 +128,17 @@ const minServerPort = 10000
 // from minServerPort up to the kernel's range for outgoing connections.
 // It reports false where that range is unknown or leaves too few.
 func serverPorts() (lo, hi int, ok bool) {
+	first, _, ok := outgoingPorts()
+	if !ok || first-minServerPort < 1000 {
+		return 0, 0, false
+	}
+	return minServerPort, first, true
+}
+
+// outgoingPorts returns the kernel's range [first, last] of ports for
+// outgoing connections (Linux's net.ipv4.ip_local_port_range), or false
+// where it is unknown.
+func outgoingPorts() (first, last int, ok bool) {
 	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
 	if err != nil {
 		return 0, 0, false
@@ -136,11 +147,9 @@ func serverPorts() (lo, hi int, ok bool) {
 	if len(f) != 2 {
 		return 0, 0, false
 	}
-	first, err := strconv.Atoi(f[0])
-	if err != nil || first-minServerPort < 1000 {
-		return 0, 0, false
-	}
-	return minServerPort, first, true
+	first, err1 := strconv.Atoi(f[0])
+	last, err2 := strconv.Atoi(f[1])
+	return first, last, err1 == nil && err2 == nil
 }
 
 var (
