@@ -95,12 +95,11 @@ func newBatcher(h *handle, s *script, keys []string, fields int, head ...any) *b
 
 // write runs one write. If fewer than maxRunsInFlight runs of b are in
 // flight it calls alone, which runs the write's own script, and returns its
-// reply and error. Otherwise it
-// queues the write for the next batch run, with the arguments to the batch
-// script and their size in bytes that queued returns, and returns the
-// write's part of that run's reply as its own script would reply: its one
-// field if b.fields is 1, else a slice of b.fields fields. (A write sent
-// alone builds no batch arguments.)
+// reply and error. Otherwise it queues the write for the next batch run,
+// with the arguments to the batch script and their size in bytes that
+// queued returns, and returns the write's part of that run's reply as its
+// own script would reply: its one field if b.fields is 1, else a slice of
+// b.fields fields. (A write sent alone builds no batch arguments.)
 func (b *batcher) write(ctx context.Context, alone func(context.Context) (any, error), queued func() (args []any, size int)) (any, error) {
 	b.mu.Lock()
 	if b.inFlight < maxRunsInFlight {
