@@ -312,11 +312,13 @@
 // of a hold publishes its version on the lock's channel together with the
 // waiter at the head of the queue (a holder's own Release publishes only
 // that waiter, and nothing when nobody waits), and only that waiter tries
-// again; the
-// others try again only when the lease of the holder (or of the waiter
-// whose turn it is) would expire (the attempt returns its TTL): no
+// again; the others try again only when the lease of the holder (or of the
+// waiter whose turn it is) would expire (the attempt returns its TTL): no
 // polling, and a waiter whose client vanished delays the others by one
-// TTL at most. A waiter's session gets its lease in the lock's slot when
+// TTL at most. With nobody queued, taking a free lock and the holder's own
+// release find the queue empty with one EXISTS and go straight to the
+// write; only a queue makes them read its head (the same holds for a
+// semaphore). A waiter's session gets its lease in the lock's slot when
 // it queues, so a crashed waiter is skipped once its session expires; a
 // waiter whose context ends leaves the queue and, if the lock is free,
 // wakes the next. A hold's Gone closes when a Release through the same

@@ -663,3 +663,56 @@ func subscribeCalls(t *testing.T, d *Driver) int64 {
 	}
 	return int64(stats["subscribe"]["calls"])
 }
+
+// TestUncontendedHoldsLeaveTheQueueUnread takes and releases a lock and a
+// semaphore that nobody waits for. Their scripts must find the queue empty
+// with EXISTS and never read its head with ZRANGE, which costs the server
+// three times as much and is needed only when someone is queued.
+func TestUncontendedHoldsLeaveTheQueueUnread(t *testing.T) {
+	ctx := testContext(t)
+	d, gate := newWriteGate(t)
+	ss, err := d.NewSession(ctx, driver.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := d.OpenLock(ctx, testID(t, "l"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sem, err := d.OpenSemaphore(ctx, testID(t, "s"), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gate.admin.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		h, err := l.Acquire(ctx, ss, "o")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := l.Release(ctx, "o", h.Version); !ok || err != nil {
+			t.Fatalf("lock release of version %d: %v, %v", h.Version, ok, err)
+		}
+		h, err = sem.Acquire(ctx, ss, "o", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := sem.Release(ctx, "o", h.Version); !ok || err != nil {
+			t.Fatalf("semaphore release of version %d: %v, %v", h.Version, ok, err)
+		}
+	}
+	stats, err := commandStats(ctx, gate.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := stats["zrange"]["calls"]; n != 0 {
+		t.Errorf("5 uncontended acquisitions and releases of a lock and of a semaphore read a queue's head %v times, want 0 (commands: %v)", n, stats)
+	}
+	if stats["exists"]["calls"] == 0 {
+		t.Errorf("no EXISTS: the queue was not checked at all (commands: %v)", stats)
+	}
+	if v, held, err := l.Holder(ctx); held || err != nil {
+		t.Errorf("lock still held after its releases: version %d, %v", v, err)
+	}
+}

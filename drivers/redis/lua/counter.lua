@@ -43,8 +43,10 @@ end
 
 -- bumpCounter(key) increments the counter at key, starting it from the
 -- server's clock if it is missing, and returns the new value as a decimal
--- string: advanceCounter(key, readCounter(GET key)) in one command when
--- the counter exists, for a script that needs no value before it writes.
+-- string and as INCR's reply (a Lua number, for a script's reply, which
+-- tonumber of the string would parse again): advanceCounter(key,
+-- readCounter(GET key)) in one command when the counter exists, for a
+-- script that needs no value before it writes.
 -- INCR of a missing counter returns 1, which a counter started from the
 -- clock never does.
 local function bumpCounter(key)
@@ -53,6 +55,6 @@ local function bumpCounter(key)
     redis.call('SET', key, (readCounter(nil)))
     n = redis.call('INCR', key)
   end
-  return string.format('%.0f', n)
+  return string.format('%.0f', n), n
 end
 

@@ -23,51 +23,58 @@
 -- released, naming the waiter whose turn it is ('<version> <member>').
 -- Messages are published before anything is written (see clear.lua).
 local hold, counter, leases, queue, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local sid, owner, wait = ARGV[2], ARGV[3], ARGV[5] == '1'
-local me = sid .. ':' .. owner
--- A queued waiter needs its session's lease in this slot (the session
--- renews it once told), else it would be taken for dead.
-local function join()
-  if wait then
-    queueJoin(queue, seq, me)
-    redis.call('SET', leases .. sid, '1', 'PX', ARGV[4])
-  end
-end
+local sid, owner = ARGV[2], ARGV[3]
 local cur = redis.call('HMGET', hold, 'version', 'session', 'owner')
-local freed = nil
-if cur[1] then
-  if cur[2] == sid and cur[3] == owner then
-    return {tonumber(cur[1]), 0}
+-- When the lock is free and nobody is queued, the owner takes it at once:
+-- the block below would find no hold and no head, and change nothing. It
+-- runs only when there is a hold or a queue, since its closures and tables
+-- cost an uncontended Lock+Unlock about a fifth of its server time.
+if cur[1] or not queueEmpty(queue) then
+  local wait = ARGV[5] == '1'
+  local me = sid .. ':' .. owner
+  -- A queued waiter needs its session's lease in this slot (the session
+  -- renews it once told), else it would be taken for dead.
+  local function join()
+    if wait then
+      queueJoin(queue, seq, me)
+      redis.call('SET', leases .. sid, '1', 'PX', ARGV[4])
+    end
   end
-  local ttl = redis.call('PTTL', leases .. cur[2])
-  if ttl ~= -2 then
+  local freed = nil
+  if cur[1] then
+    if cur[2] == sid and cur[3] == owner then
+      return {tonumber(cur[1]), 0}
+    end
+    local ttl = redis.call('PTTL', leases .. cur[2])
+    if ttl ~= -2 then
+      join()
+      return {0, ttl}
+    end
+    freed = cur[1]
+  end
+  local head, left, dead = queueHead(queue, function(m)
+    return redis.call('PTTL', leases .. string.match(m, '^([^:]*):'))
+  end)
+  if head and head ~= me then
+    -- Free, but it is another waiter's turn: wake it.
+    redis.call('PUBLISH', ARGV[1], (freed or '0') .. ' ' .. head)
+    if freed then
+      redis.call('DEL', hold)
+    end
+    queueDrop(queue, dead)
     join()
-    return {0, ttl}
+    return {0, left}
   end
-  freed = cur[1]
-end
-local head, left, dead = queueHead(queue, function(m)
-  return redis.call('PTTL', leases .. string.match(m, '^([^:]*):'))
-end)
-if head and head ~= me then
-  -- Free, but it is another waiter's turn: wake it.
-  redis.call('PUBLISH', ARGV[1], (freed or '0') .. ' ' .. head)
   if freed then
+    redis.call('PUBLISH', ARGV[1], freed)
     redis.call('DEL', hold)
   end
+  if head then
+    dead[#dead + 1] = me
+  end
   queueDrop(queue, dead)
-  join()
-  return {0, left}
 end
-if freed then
-  redis.call('PUBLISH', ARGV[1], freed)
-  redis.call('DEL', hold)
-end
-if head then
-  dead[#dead + 1] = me
-end
-queueDrop(queue, dead)
-local v = bumpCounter(counter)
+local v, n = bumpCounter(counter)
 redis.call('HSET', hold, 'version', v, 'session', sid, 'owner', owner)
 redis.call('SET', leases .. sid, '1', 'PX', ARGV[4])
-return {tonumber(v), 0}
+return {n, 0}

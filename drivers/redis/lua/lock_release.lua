@@ -37,6 +37,13 @@ if cur[1] then
   end
 end
 local remove = cur[1] and (match or not live)
+-- The holder's own release of its live hold, with nobody queued: what the
+-- rest would do then (no message, nothing to drop), without building its
+-- closures and tables.
+if m == 'h' and match and live and queueEmpty(queue) then
+  redis.call('DEL', hold)
+  return 1
+end
 -- The waiter leaving, or the session whose waiters are dead.
 local leaving, leavingSession = nil, nil
 if m == 'o' then

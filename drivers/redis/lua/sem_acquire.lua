@@ -32,12 +32,12 @@ if not queued then
       return {-1, tonumber(stored)}
     end
   end
-  if used + permits <= tonumber(ARGV[6]) and redis.call('ZRANGE', Q, 0, 0)[1] == nil then
-    local v = string.format('%.0f', advanceCounter(C, readCounter(redis.call('GET', C))))
+  if used + permits <= tonumber(ARGV[6]) and queueEmpty(Q) then
+    local v, n = bumpCounter(C)
     redis.call('SET', L, ARGV[6])
     redis.call('HSET', H, owner, v .. ' ' .. ARGV[4] .. ' ' .. sid)
     redis.call('SET', P .. sid, '1', 'PX', ARGV[5])
-    return {tonumber(v), 0}
+    return {n, 0}
   end
   if ARGV[7] == 't' then
     return {0, -1}

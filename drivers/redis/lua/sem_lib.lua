@@ -55,6 +55,9 @@ local function settle(ch, limit)
       redis.call('HDEL', H, hs[i])
     end
   end
+  if queueEmpty(Q) then
+    return used
+  end
   while true do
     local head, _, dead = queueHead(Q, waiterTTL)
     queueDrop(Q, dead, W)
@@ -68,7 +71,7 @@ local function settle(ch, limit)
     end
     redis.call('PUBLISH', ch, 'g ' .. head)
     queueDrop(Q, {head}, W)
-    local v = string.format('%.0f', advanceCounter(C, readCounter(redis.call('GET', C))))
+    local v = bumpCounter(C)
     redis.call('HSET', H, head, v .. ' ' .. f[1] .. ' ' .. f[2])
     used = used + n
   end
@@ -77,7 +80,7 @@ end
 
 -- idle reports whether nothing is held and nobody waits.
 local function idle()
-  return redis.call('EXISTS', H) == 0 and redis.call('ZRANGE', Q, 0, 0)[1] == nil
+  return redis.call('EXISTS', H) == 0 and queueEmpty(Q)
 end
 
 -- recordedLimit(mine) returns the limit to grant with: the recorded one,
