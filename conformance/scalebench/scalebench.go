@@ -310,18 +310,48 @@ func ThroughputVersusFrom(b *testing.B, goroutines int, raw, onAtomix func(ctx c
 		concurrent(b, goroutines, 0, ThroughputBatch, v) // both fill their pools first
 	}
 	var spent [2]time.Duration
-	b.ResetTimer()
-	for done, round := 0, 0; done < b.N; round++ {
-		n := min(ThroughputBatch, b.N-done)
-		for k := range 2 {
-			v := (k + round) % 2
-			spent[v] += concurrent(b, goroutines, done, n, variants[v])
-		}
-		done += n
-	}
+	var done [2]int // calls made of each, the next one's first number
+	ByTurns(b, ThroughputBatch, 2, func(v, calls int) {
+		spent[v] += concurrent(b, goroutines, done[v], calls, variants[v])
+		done[v] += calls
+	})
 	b.ReportMetric(float64(b.N)/spent[0].Seconds(), "raw-ops/s")
 	b.ReportMetric(float64(b.N)/spent[1].Seconds(), "atomix-ops/s")
 	b.ReportMetric(float64(spent[0])/float64(spent[1]), "atomix/raw")
+}
+
+// ByTurns runs steps 0 to steps-1 in rounds until each has made b.N
+// calls: in every round run(step, calls) makes calls (batch, or what is
+// left) of each step, one step after the other, and each step goes first
+// in turn from one round to the next. Variants compared this way share the
+// machine's load alike, which runs one after the other do not, and none
+// always pays for what another left the server to do. It resets b's timer
+// first; run times its own calls.
+func ByTurns(b *testing.B, batch, steps int, run func(step, calls int)) {
+	b.ResetTimer()
+	for round := 0; round*batch < b.N; round++ {
+		calls := min(batch, b.N-round*batch)
+		for i := range steps {
+			run((round+i)%steps, calls)
+		}
+	}
+}
+
+// TimeByTurns calls each of ops b.N times, by turns (see ByTurns), one
+// call after the other, and returns the time each took in all. An error
+// fails b at once.
+func TimeByTurns(b *testing.B, batch int, ops ...func() error) []time.Duration {
+	spent := make([]time.Duration, len(ops))
+	ByTurns(b, batch, len(ops), func(step, calls int) {
+		start := time.Now()
+		for range calls {
+			if err := ops[step](); err != nil {
+				b.Fatal(err)
+			}
+		}
+		spent[step] += time.Since(start)
+	})
+	return spent
 }
 
 // Concurrent runs op from Goroutines goroutines at once, with the call

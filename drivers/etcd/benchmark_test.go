@@ -239,7 +239,7 @@ func BenchmarkLockUnlock(b *testing.B) {
 	b.Run("interleaved", func(b *testing.B) {
 		l, s := lockAndSession(b, c, raw, "l-versus")
 		m := concurrency.NewMutex(s, prefix+"raw/mutex-versus")
-		atomixTime, mutexTime := alternate(b, 20, func() error {
+		spent := scalebench.TimeByTurns(b, 20, func() error {
 			if _, err := l.Lock(ctx); err != nil {
 				return err
 			}
@@ -251,6 +251,7 @@ func BenchmarkLockUnlock(b *testing.B) {
 			}
 			return m.Unlock(ctx)
 		})
+		atomixTime, mutexTime := spent[0], spent[1]
 		b.ReportMetric(float64(atomixTime.Nanoseconds())/float64(b.N), "atomix-ns/op")
 		b.ReportMetric(float64(mutexTime.Nanoseconds())/float64(b.N), "mutex-ns/op")
 		b.ReportMetric(float64(atomixTime)/float64(mutexTime), "atomix/mutex")
@@ -272,39 +273,6 @@ func lockAndSession(b *testing.B, c *atomix.Client, raw *clientv3.Client, name s
 	}
 	b.Cleanup(func() { s.Close() })
 	return l, s
-}
-
-// alternate calls op and base by turns, batch calls of one and then as many
-// of the other (which goes first alternates from one round to the next),
-// until each was called b.N times, and returns the time each took in all.
-func alternate(b *testing.B, batch int, op, base func() error) (opTime, baseTime time.Duration) {
-	fs := []func() error{op, base}
-	totals := []*time.Duration{&opTime, &baseTime}
-	byTurns(b, batch, len(fs), func(step, calls int) {
-		start := time.Now()
-		for range calls {
-			if err := fs[step](); err != nil {
-				b.Fatal(err)
-			}
-		}
-		*totals[step] += time.Since(start)
-	})
-	return opTime, baseTime
-}
-
-// byTurns runs steps 0 to steps-1 in rounds, until each has made b.N
-// calls: in each round, run(step, calls) makes calls (batch, or what is
-// left) of every step, one step after the other, and each step goes first
-// in turn from one round to the next, so that all share the machine's
-// load alike. It resets the benchmark's timer first.
-func byTurns(b *testing.B, batch, steps int, run func(step, calls int)) {
-	b.ResetTimer()
-	for round := 0; round*batch < b.N; round++ {
-		calls := min(batch, b.N-round*batch)
-		for i := range steps {
-			run((round+i)%steps, calls)
-		}
-	}
 }
 
 // BenchmarkUnlockCost says where BenchmarkLockUnlock's gap to
@@ -400,7 +368,7 @@ func BenchmarkUnlockCost(b *testing.B) {
 		{name: "watched", release: release(func() error { return watched.Lock(ctx) }, deleteKey(watched))},
 		{name: "both", release: release(func() error { return both.Lock(ctx) }, compareAndDelete(both))},
 	}
-	byTurns(b, 20, len(steps), func(step, calls int) {
+	scalebench.ByTurns(b, 20, len(steps), func(step, calls int) {
 		st := &steps[step]
 		for range calls {
 			lockTime, unlockTime, err := st.release()

@@ -119,22 +119,9 @@ const interleaveBatch = 50
 // sequential runs says little.
 func interleaved(b *testing.B, raw, onAtomix op) {
 	ctx := context.Background()
-	var spent [2]time.Duration
-	variants := [2]op{raw, onAtomix}
 	b.ReportAllocs()
-	b.ResetTimer()
-	for done, round := 0, 0; done < b.N; round++ {
-		n := min(interleaveBatch, b.N-done)
-		for k := range 2 {
-			v := (k + round) % 2
-			start := time.Now()
-			for range n {
-				check(b, variants[v](ctx))
-			}
-			spent[v] += time.Since(start)
-		}
-		done += n
-	}
+	spent := scalebench.TimeByTurns(b, interleaveBatch,
+		func() error { return raw(ctx) }, func() error { return onAtomix(ctx) })
 	b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "raw-ns/op")
 	b.ReportMetric(float64(spent[1].Nanoseconds())/float64(b.N), "atomix-ns/op")
 	b.ReportMetric(float64(spent[1])/float64(spent[0]), "atomix/raw")
