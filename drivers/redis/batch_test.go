@@ -524,12 +524,16 @@ func TestQueuedWriteOfClosedInstanceNotSent(t *testing.T) {
 	}
 }
 
-// linearizableInBatches checks the history ops, recorded from goroutines
-// sharing one primitive instance on g's server, against model,
-// and that its writes (the operations that read reports false for) went in
-// fewer script runs than writes: runs is how many the server ran meanwhile.
-func linearizableInBatches(t *testing.T, model porcupine.Model, ops []porcupine.Operation, runs int64, read func(input any) bool) {
+// linearizableInBatches runs record, which returns the history of
+// goroutines sharing one primitive instance on g's server, checks it
+// against model, and checks that its writes (the operations that read
+// reports false for) went in fewer script runs than writes, counting the
+// runs the server made meanwhile.
+func linearizableInBatches(t *testing.T, g *writeGate, model porcupine.Model, read func(input any) bool, record func() []porcupine.Operation) {
 	t.Helper()
+	before := g.scriptRuns()
+	ops := record()
+	runs := g.scriptRuns() - before
 	writes := 0
 	for _, op := range ops {
 		if !read(op.Input) {
@@ -572,10 +576,10 @@ func TestBatchedWritesLinearizable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		runs := g.scriptRuns()
-		ops := linearize.RunMap(ctx, shared(m, 16), w).Operations()
-		linearizableInBatches(t, linearize.MapModel(), ops, g.scriptRuns()-runs, func(in any) bool {
+		linearizableInBatches(t, g, linearize.MapModel(), func(in any) bool {
 			return in.(linearize.MapInput).Op == linearize.Get
+		}, func() []porcupine.Operation {
+			return linearize.RunMap(ctx, shared(m, 16), w).Operations()
 		})
 	})
 	t.Run("Set", func(t *testing.T) {
@@ -583,10 +587,10 @@ func TestBatchedWritesLinearizable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		runs := g.scriptRuns()
-		ops := linearize.RunSet(ctx, shared(s, 16), w).Operations()
-		linearizableInBatches(t, linearize.SetModel(), ops, g.scriptRuns()-runs, func(in any) bool {
+		linearizableInBatches(t, g, linearize.SetModel(), func(in any) bool {
 			return in.(linearize.SetInput).Op == linearize.Contains
+		}, func() []porcupine.Operation {
+			return linearize.RunSet(ctx, shared(s, 16), w).Operations()
 		})
 	})
 	t.Run("Value", func(t *testing.T) {
@@ -594,12 +598,12 @@ func TestBatchedWritesLinearizable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		runs := g.scriptRuns()
 		// One register, so one history for porcupine, which cannot check
 		// sixteen clients' in time: eight, twice maxRunsInFlight.
-		ops := linearize.RunValue(ctx, shared(v, 8), w).Operations()
-		linearizableInBatches(t, linearize.ValueModel(), ops, g.scriptRuns()-runs, func(in any) bool {
+		linearizableInBatches(t, g, linearize.ValueModel(), func(in any) bool {
 			return in.(linearize.ValueInput).Op == linearize.Get
+		}, func() []porcupine.Operation {
+			return linearize.RunValue(ctx, shared(v, 8), w).Operations()
 		})
 	})
 }
