@@ -47,7 +47,7 @@ import (
 type batcher struct {
 	h      *handle
 	script *script
-	keys   []string
+	keys   scriptKeys
 	// head is the batch script's first arguments; each write adds its own.
 	head []any
 	// fields is the number of reply fields of each write.
@@ -89,7 +89,7 @@ type queuedWrite struct {
 
 // newBatcher returns a batcher that runs s with keys and the arguments
 // head, then those of each write; s replies with fields fields per write.
-func newBatcher(h *handle, s *script, keys []string, fields int, head ...any) *batcher {
+func newBatcher(h *handle, s *script, keys scriptKeys, fields int, head ...any) *batcher {
 	return &batcher{h: h, script: s, keys: keys, fields: fields, head: head}
 }
 

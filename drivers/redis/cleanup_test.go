@@ -69,12 +69,12 @@ func abandonWithFailingCleanup(t *testing.T) (context.Context, *Driver, *cleanup
 func TestCleanupSparesTheOwnersNextAcquire(t *testing.T) {
 	ctx, waiter, faults, q := abandonWithFailingCleanup(t)
 	member := queueMember(q.ws.ID(), "waiter")
-	score := func() (float64, error) { return waiter.client.ZScore(ctx, q.wl.keys[3], member).Result() }
+	score := func() (float64, error) { return waiter.client.ZScore(ctx, q.wl.keys.names[3], member).Result() }
 	place, err := score()
 	if err != nil {
 		t.Fatalf("the place of the waiter whose leaving failed: %v, want still queued", err)
 	}
-	key := cleanupKey(q.wl.keys[3], "waiter")
+	key := cleanupKey(q.wl.keys.names[3], "waiter")
 	waiter.mu.Lock()
 	c := waiter.cleanups[key]
 	waiter.mu.Unlock()
@@ -129,7 +129,7 @@ func TestCleanupSparesTheOwnersNextAcquire(t *testing.T) {
 func TestCleanupTakenOverByTryAcquire(t *testing.T) {
 	ctx, waiter, faults, q := abandonWithFailingCleanup(t)
 	member := queueMember(q.ws.ID(), "waiter")
-	if _, err := waiter.client.ZScore(ctx, q.wl.keys[3], member).Result(); err != nil {
+	if _, err := waiter.client.ZScore(ctx, q.wl.keys.names[3], member).Result(); err != nil {
 		t.Fatalf("the place of the waiter whose leaving failed: %v, want still queued", err)
 	}
 	// Still failing: the TryAcquire's own removal of the place fails too,
@@ -140,7 +140,7 @@ func TestCleanupTakenOverByTryAcquire(t *testing.T) {
 	faults.on.Store(false)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		n, err := waiter.client.ZCard(ctx, q.wl.keys[3]).Result()
+		n, err := waiter.client.ZCard(ctx, q.wl.keys.names[3]).Result()
 		if err == nil && n == 0 {
 			return
 		}

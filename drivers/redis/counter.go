@@ -20,11 +20,13 @@ var counterCAS = newScript("counter_cas", counterCASSource, false)
 // INCRBY), atomic on their own; CompareAndSet is a script.
 type counter struct {
 	*handle
-	key string
+	key  string
+	keys scriptKeys // key, for the CompareAndSet script
 }
 
 func newCounter(h *handle) *counter {
-	return &counter{handle: h, key: h.ks.key("v")}
+	key := h.ks.key("v")
+	return &counter{handle: h, key: key, keys: keysOf(key)}
 }
 
 func (c *counter) Get(ctx context.Context) (int64, error) {
@@ -81,7 +83,7 @@ func (c *counter) CompareAndSet(ctx context.Context, expect, update int64) (bool
 	if err := c.begin(ctx); err != nil {
 		return false, err
 	}
-	v, err := counterCAS.run(ctx, c.client(), []string{c.key}, strconv.FormatInt(expect, 10), strconv.FormatInt(update, 10))
+	v, err := counterCAS.run(ctx, c.client(), c.keys, strconv.FormatInt(expect, 10), strconv.FormatInt(update, 10))
 	if err != nil {
 		return false, c.fail(ctx, err, true)
 	}

@@ -39,15 +39,15 @@ var (
 // without polling faster than once per candidate TTL.
 type election struct {
 	*handle
-	keys []string // candidates, their sessions, the term, the event counter, the lease prefix
+	keys scriptKeys // candidates, their sessions, the term, the event counter, the lease prefix
 }
 
 func newElection(h *handle) *election {
 	return &election{
 		handle: h,
-		keys: []string{
+		keys: keysOf(
 			h.ks.key("cands"), h.ks.key("sessions"), h.ks.key("term"), h.ks.key("seq"), h.ks.leasePrefix(),
-		},
+		),
 	}
 }
 
@@ -64,7 +64,7 @@ func (e *election) run(ctx context.Context, op, candidate, sessionID, ttl string
 	if op == "promote" || op == "evict" {
 		s = electionOnce
 	}
-	r, err := s.run(ctx, e.client(), e.keys, e.ks.channel(), op, candidate, sessionID, ttl)
+	r, err := s.run(ctx, e.client(), e.keys, e.ks.channelArg(), op, candidate, sessionID, ttl)
 	if err != nil {
 		return electionState{}, err
 	}
@@ -125,7 +125,7 @@ func (e *election) Enter(ctx context.Context, s driver.Session, candidate string
 	if err != nil {
 		return driver.Term{}, err // an entry that did happen expires with the lease
 	}
-	if !ss.bind(e.keys[4]+ss.id, e.drop) {
+	if !ss.bind(e.keys.names[4]+ss.id, e.drop) {
 		_ = e.drop(context.WithoutCancel(ctx), ss.id)
 		return driver.Term{}, errSessionEnded
 	}
@@ -156,7 +156,7 @@ func (e *election) Evict(ctx context.Context, candidate string) (driver.Term, er
 }
 
 func (e *election) Watch(ctx context.Context, ch chan<- driver.Term) error {
-	return startWatch(ctx, e.handle, &electionReplica{e: e}, e.keys[3], ch)
+	return startWatch(ctx, e.handle, &electionReplica{e: e}, e.keys.names[3], ch)
 }
 
 // electionReplica is a watcher's copy of an election: the last term sent.

@@ -64,8 +64,8 @@ func withEphemeral(src string) string { return counterLib + ephemeralLib + src }
 
 // ephemeralKeys returns the keys of a bindable primitive: its entries, its
 // version counter, its binding index and its lease prefix.
-func ephemeralKeys(ks keyspace, entries string) []string {
-	return []string{ks.key(entries), ks.key("ver"), ks.key("eph"), ks.leasePrefix()}
+func ephemeralKeys(ks keyspace, entries string) scriptKeys {
+	return keysOf(ks.key(entries), ks.key("ver"), ks.key("eph"), ks.leasePrefix())
 }
 
 // registryKey is the backend's set of the primitives that have had bound
@@ -75,18 +75,18 @@ func registryKey(prefix string) string { return prefix + ":ephemeral" }
 // bindable is a map or a set: what binding, sweeping and dropping need.
 type bindable struct {
 	h    *handle
-	kind string   // "m" or "s", as the scripts name it
-	keys []string // see ephemeralKeys
+	kind string     // "m" or "s", as the scripts name it
+	keys scriptKeys // see ephemeralKeys
 	// getKeys are the keys lua/eph_get.lua reads: the entries, the binding
 	// index and the lease prefix. A read sends no more than it needs:
 	// each key and argument of a script costs the server time.
-	getKeys []string
+	getKeys scriptKeys
 }
 
 // newBindable returns the bindable of kind ("m" or "s") with keys (see
 // ephemeralKeys).
-func newBindable(h *handle, kind string, keys []string) bindable {
-	return bindable{h: h, kind: kind, keys: keys, getKeys: []string{keys[0], keys[2], keys[3]}}
+func newBindable(h *handle, kind string, keys scriptKeys) bindable {
+	return bindable{h: h, kind: kind, keys: keys, getKeys: keys.pick(0, 2, 3)}
 }
 
 // binding returns the session of w (nil for a plain write) and the
@@ -117,7 +117,7 @@ func (b bindable) bound(ctx context.Context, ss *session, applied bool, err erro
 	if ss == nil {
 		return
 	}
-	lease := b.keys[3] + ss.id
+	lease := b.keys.names[3] + ss.id
 	if err != nil {
 		if !errors.Is(err, driver.ErrAmbiguous) {
 			return
@@ -137,7 +137,7 @@ func (b bindable) bound(ctx context.Context, ss *session, applied bool, err erro
 // drop removes every key bound to session id, and its lease: run when the
 // session is closed.
 func (b bindable) drop(ctx context.Context, id string) error {
-	_, err := ephSweep.run(ctx, b.h.client(), b.keys, b.h.ks.channel(), b.kind, id, "n")
+	_, err := ephSweep.run(ctx, b.h.client(), b.keys, b.h.ks.channelArg(), b.kind, id, "n")
 	return err
 }
 
@@ -244,7 +244,7 @@ func (d *Driver) sweepAll(ctx context.Context) {
 		if m[0] == 's' {
 			entries = "s"
 		}
-		_, _ = ephSweep.run(ctx, d.client, ephemeralKeys(ks, entries), ks.channel(), m[:1], "", "n")
+		_, _ = ephSweep.run(ctx, d.client, ephemeralKeys(ks, entries), ks.channelArg(), m[:1], "", "n")
 		if ctx.Err() != nil {
 			return
 		}

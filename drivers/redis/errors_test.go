@@ -46,7 +46,7 @@ func TestErrorsKeepTheirCause(t *testing.T) {
 	ctx := testContext(t)
 	d := newTestDriver(t)
 	wrong, _ := d.OpenMap(ctx, testID(t, "wrongtype-map"))
-	if err := d.client.Set(ctx, wrong.(*redisMap).keys[0], "not a hash", 0).Err(); err != nil {
+	if err := d.client.Set(ctx, wrong.(*redisMap).keys.names[0], "not a hash", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	u, err := New(&goredis.UniversalOptions{Addrs: []string{"127.0.0.1:" + itoa(testbackend.FreePort(t))}, MaxRetries: -1}, Options{})

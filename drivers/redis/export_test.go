@@ -23,14 +23,14 @@ func DescribeLock(ctx context.Context, d driver.Driver, id driver.ID) string {
 	l := newLock(&handle{d: rd, ks: newKeyspace(rd.opts.KeyPrefix, "lock", id)})
 	c := rd.client
 	leaseTTL := func(sid string) string {
-		ms, err := c.PTTL(ctx, l.keys[2]+sid).Result()
+		ms, err := c.PTTL(ctx, l.keys.names[2]+sid).Result()
 		if err != nil {
 			return err.Error()
 		}
 		return fmt.Sprint(ms.Milliseconds(), "ms")
 	}
 	var b strings.Builder
-	hold, err := c.HGetAll(ctx, l.keys[0]).Result()
+	hold, err := c.HGetAll(ctx, l.keys.names[0]).Result()
 	switch {
 	case err != nil:
 		fmt.Fprintf(&b, "hold: %v; ", err)
@@ -39,7 +39,7 @@ func DescribeLock(ctx context.Context, d driver.Driver, id driver.ID) string {
 	default:
 		fmt.Fprintf(&b, "hold: version %s, owner %s, session %s (lease %s); ", hold["version"], hold["owner"], hold["session"], leaseTTL(hold["session"]))
 	}
-	queue, err := c.ZRangeWithScores(ctx, l.keys[3], 0, -1).Result()
+	queue, err := c.ZRangeWithScores(ctx, l.keys.names[3], 0, -1).Result()
 	if err != nil {
 		fmt.Fprintf(&b, "queue: %v", err)
 		return b.String()
@@ -50,7 +50,7 @@ func DescribeLock(ctx context.Context, d driver.Driver, id driver.ID) string {
 		sid, _, _ := strings.Cut(m, ":")
 		fmt.Fprintf(&b, " [%v] %s (lease %s)", z.Score, m, leaseTTL(sid))
 	}
-	if n, err := c.Get(ctx, l.keys[1]).Result(); err == nil || err == goredis.Nil {
+	if n, err := c.Get(ctx, l.keys.names[1]).Result(); err == nil || err == goredis.Nil {
 		fmt.Fprintf(&b, "; version counter %q", n)
 	}
 	return b.String()

@@ -63,8 +63,8 @@ func TestWatchForgedListIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, op := range []string{"I", "U", "R"} {
-		forge(t, d, l.handle, l.keys[1], op+be64(1<<63)+"forged")
-		forge(t, d, l.handle, l.keys[1], op+be64(math.MaxUint64)+"forged")
+		forge(t, d, l.handle, l.keys.names[1], op+be64(1<<63)+"forged")
+		forge(t, d, l.handle, l.keys.names[1], op+be64(math.MaxUint64)+"forged")
 	}
 	if _, err := l.Append(ctx, []byte("real")); err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func TestWatchForgedElectionCount(t *testing.T) {
 	if err := e.Watch(ctx, ch); err != nil {
 		t.Fatal(err)
 	}
-	forge(t, d, el.handle, el.keys[3], be64(2)+be64(1000)+be32(math.MaxUint32))
+	forge(t, d, el.handle, el.keys.names[3], be64(2)+be64(1000)+be32(math.MaxUint32))
 	if _, err := e.Enter(ctx, s, "b"); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestWatchForgedMapNextSeq(t *testing.T) {
 	if err := m.Watch(ctx, ch); err != nil {
 		t.Fatal(err)
 	}
-	forge(t, d, m.handle, m.keys[1], "U"+be32(1)+"a"+"forged")
+	forge(t, d, m.handle, m.keys.names[1], "U"+be32(1)+"a"+"forged")
 	put, err := m.Put(ctx, "a", []byte("2"), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +173,7 @@ func TestWatchForgedMapNeverStored(t *testing.T) {
 	if err := m.Watch(ctx, ch); err != nil {
 		t.Fatal(err)
 	}
-	forge(t, d, m.handle, m.keys[1], "U"+be32(1)+"a"+"forged")
+	forge(t, d, m.handle, m.keys.names[1], "U"+be32(1)+"a"+"forged")
 	if ev := recvEvent(t, ch); string(ev.Entry.Value) != "forged" {
 		t.Fatalf("first event = %+v, want the forged update", ev)
 	}
@@ -196,7 +196,7 @@ func TestWatchForgedValueNextSeq(t *testing.T) {
 	if err := v.Watch(ctx, ch); err != nil {
 		t.Fatal(err)
 	}
-	forge(t, d, v.handle, v.keys[1], "Iforged")
+	forge(t, d, v.handle, v.keys.names[1], "Iforged")
 	ver, err := v.Set(ctx, []byte("real"), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -230,13 +230,13 @@ func TestWatchForgedValueAndSet(t *testing.T) {
 	if err := s.Watch(ctx, sch); err != nil {
 		t.Fatal(err)
 	}
-	forge(t, d, v.handle, v.keys[1], "R")        // nothing to remove
-	forge(t, d, v.handle, v.keys[1], "Uforged")  // nothing to update
-	forge(t, d, s.handle, s.keys[1], "Rabsent")  // not a member
-	forge(t, d, s.handle, s.keys[1], "C")        // nothing to clear
-	forge(t, d, s.handle, s.keys[1], "X")        // unknown
-	forge(t, d, v.handle, v.keys[1], "Iforged")  // consistent, never stored
-	forge(t, d, s.handle, s.keys[1], "Iphantom") // consistent, never stored
+	forge(t, d, v.handle, v.keys.names[1], "R")        // nothing to remove
+	forge(t, d, v.handle, v.keys.names[1], "Uforged")  // nothing to update
+	forge(t, d, s.handle, s.keys.names[1], "Rabsent")  // not a member
+	forge(t, d, s.handle, s.keys.names[1], "C")        // nothing to clear
+	forge(t, d, s.handle, s.keys.names[1], "X")        // unknown
+	forge(t, d, v.handle, v.keys.names[1], "Iforged")  // consistent, never stored
+	forge(t, d, s.handle, s.keys.names[1], "Iphantom") // consistent, never stored
 	ver, err := v.Set(ctx, []byte("real"), 0)
 	if err != nil {
 		t.Fatal(err)

@@ -106,11 +106,11 @@ func (h *handle) shutdown() bool {
 // the key is absent, -2 it is present, anything else the version
 // precondition failed. It returns the reply's fields after the status, at
 // least want of them.
-func (h *handle) writeEntry(ctx context.Context, s *script, keys []string, mode, key string, value []byte, ifVersion uint64, want int) ([]any, error) {
+func (h *handle) writeEntry(ctx context.Context, s *script, keys scriptKeys, mode, key string, value []byte, ifVersion uint64, want int) ([]any, error) {
 	if err := h.begin(ctx); err != nil {
 		return nil, err
 	}
-	r, err := s.run(ctx, h.client(), keys, h.ks.channel(), mode, key, value, versionBytes(ifVersion))
+	r, err := s.run(ctx, h.client(), keys, h.ks.channelArg(), mode, key, value, versionBytes(ifVersion))
 	if err != nil {
 		return nil, h.fail(ctx, err, true)
 	}

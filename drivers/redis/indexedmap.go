@@ -34,11 +34,11 @@ var (
 // set; every write is one script.
 type indexedMap struct {
 	*handle
-	keys []string // the entries, the order, the version counter, the index counter
+	keys scriptKeys // the entries, the order, the version counter, the index counter
 }
 
 func newIndexedMap(h *handle) *indexedMap {
-	return &indexedMap{handle: h, keys: []string{h.ks.key("h"), h.ks.key("z"), h.ks.key("ver"), h.ks.key("idx")}}
+	return &indexedMap{handle: h, keys: keysOf(h.ks.key("h"), h.ks.key("z"), h.ks.key("ver"), h.ks.key("idx"))}
 }
 
 func (m *indexedMap) Append(ctx context.Context, key string, value []byte) (driver.Entry, error) {
@@ -66,7 +66,7 @@ func (m *indexedMap) Get(ctx context.Context, key string) (driver.Entry, error) 
 	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
-	s, err := m.client().HGet(ctx, m.keys[0], key).Result()
+	s, err := m.client().HGet(ctx, m.keys.names[0], key).Result()
 	if err == goredis.Nil {
 		return driver.Entry{}, errNoKey
 	}
@@ -104,7 +104,7 @@ func (m *indexedMap) find(ctx context.Context, mode string, index uint64) (drive
 	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
-	r, err := imapFind.run(ctx, m.client(), m.keys[:2], mode, formatIndex(index))
+	r, err := imapFind.run(ctx, m.client(), m.keys.first(2), mode, formatIndex(index))
 	if err != nil {
 		return driver.Entry{}, m.fail(ctx, err, false)
 	}
@@ -136,7 +136,7 @@ func (m *indexedMap) remove(ctx context.Context, mode, target string, ifVersion 
 	if err := m.begin(ctx); err != nil {
 		return driver.Entry{}, err
 	}
-	r, err := imapRemove.run(ctx, m.client(), m.keys[:3], m.ks.channel(), mode, target, versionBytes(ifVersion))
+	r, err := imapRemove.run(ctx, m.client(), m.keys.first(3), m.ks.channelArg(), mode, target, versionBytes(ifVersion))
 	if err != nil {
 		return driver.Entry{}, m.fail(ctx, err, true)
 	}
@@ -167,7 +167,7 @@ func (m *indexedMap) Len(ctx context.Context) (int, error) {
 	if err := m.begin(ctx); err != nil {
 		return 0, err
 	}
-	n, err := m.client().HLen(ctx, m.keys[0]).Result()
+	n, err := m.client().HLen(ctx, m.keys.names[0]).Result()
 	if err != nil {
 		return 0, m.fail(ctx, err, false)
 	}
@@ -175,7 +175,7 @@ func (m *indexedMap) Len(ctx context.Context) (int, error) {
 }
 
 func (m *indexedMap) Clear(ctx context.Context) error {
-	return clearKeys(ctx, m.handle, m.keys[2], m.keys[0], m.keys[1])
+	return clearKeys(ctx, m.handle, m.keys.names[2], m.keys.names[0], m.keys.names[1])
 }
 
 // Entries reads pages of entries in index order, each page starting after
@@ -189,7 +189,7 @@ func (m *indexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error]
 				yield(driver.Entry{}, err)
 				return
 			}
-			r, err := imapPage.run(ctx, m.client(), m.keys[:2], formatIndex(after), scanCount)
+			r, err := imapPage.run(ctx, m.client(), m.keys.first(2), formatIndex(after), scanCount)
 			if err != nil {
 				yield(driver.Entry{}, m.fail(ctx, err, false))
 				return
@@ -225,5 +225,5 @@ func (m *indexedMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error]
 }
 
 func (m *indexedMap) Watch(ctx context.Context, ch chan<- driver.EntryEvent) error {
-	return startWatch(ctx, m.handle, &hashReplica{h: m.handle, keys: []string{m.keys[0], m.keys[2]}, headers: 2}, m.keys[2], ch)
+	return startWatch(ctx, m.handle, &hashReplica{h: m.handle, keys: m.keys.pick(0, 2), headers: 2}, m.keys.names[2], ch)
 }

@@ -13,12 +13,16 @@ import (
 // only what is inside the first pair of braces, so all the keys of one
 // primitive live in one slot and each script touches one slot.
 type keyspace struct {
-	base string
-	ch   string // the channel, built once: every write script is sent it
+	base  string
+	ch    string // the channel, built once: every write script is sent it
+	chArg any    // ch as a command argument, converted once
 }
 
 // keyspaceOf returns the keyspace whose keys start with base.
-func keyspaceOf(base string) keyspace { return keyspace{base: base, ch: base + ":ch"} }
+func keyspaceOf(base string) keyspace {
+	ch := base + ":ch"
+	return keyspace{base: base, ch: ch, chArg: ch}
+}
 
 // newKeyspace returns the keyspace of the primitive of kind with id under
 // prefix. prefix has been checked to contain no brace.
@@ -42,6 +46,10 @@ func (k keyspace) key(suffix string) string { return k.base + ":" + suffix }
 // channel returns the pub/sub channel on which the primitive's scripts
 // publish its changes.
 func (k keyspace) channel() string { return k.ch }
+
+// channelArg returns the channel as a script's argument, without the
+// allocation of converting it again.
+func (k keyspace) channelArg() any { return k.chArg }
 
 // leasePrefix is the prefix of the primitive's session lease keys: the
 // lease of session s is leasePrefix()+s. It is passed to scripts as a key

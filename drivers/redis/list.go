@@ -39,11 +39,11 @@ const snapshotTTL = time.Minute
 // LLEN; every write is one script.
 type list struct {
 	*handle
-	keys []string // the items, the version counter
+	keys scriptKeys // the items, the version counter
 }
 
 func newList(h *handle) *list {
-	return &list{handle: h, keys: []string{h.ks.key("l"), h.ks.key("ver")}}
+	return &list{handle: h, keys: keysOf(h.ks.key("l"), h.ks.key("ver"))}
 }
 
 // write runs the list script; it returns the index written and the item
@@ -52,7 +52,7 @@ func (l *list) write(ctx context.Context, mode string, index int, value []byte) 
 	if err := l.begin(ctx); err != nil {
 		return 0, nil, err
 	}
-	r, err := listWrite.run(ctx, l.client(), l.keys, l.ks.channel(), mode, index, value)
+	r, err := listWrite.run(ctx, l.client(), l.keys, l.ks.channelArg(), mode, index, value)
 	if err != nil {
 		return 0, nil, l.fail(ctx, err, true)
 	}
@@ -95,7 +95,7 @@ func (l *list) Get(ctx context.Context, index int) ([]byte, error) {
 	if err := l.begin(ctx); err != nil {
 		return nil, err
 	}
-	s, err := l.client().LIndex(ctx, l.keys[0], int64(index)).Result()
+	s, err := l.client().LIndex(ctx, l.keys.names[0], int64(index)).Result()
 	if err == goredis.Nil {
 		return nil, errNoKey
 	}
@@ -109,7 +109,7 @@ func (l *list) Len(ctx context.Context) (int, error) {
 	if err := l.begin(ctx); err != nil {
 		return 0, err
 	}
-	n, err := l.client().LLen(ctx, l.keys[0]).Result()
+	n, err := l.client().LLen(ctx, l.keys.names[0]).Result()
 	if err != nil {
 		return 0, l.fail(ctx, err, false)
 	}
@@ -117,7 +117,7 @@ func (l *list) Len(ctx context.Context) (int, error) {
 }
 
 func (l *list) Clear(ctx context.Context) error {
-	return clearKeys(ctx, l.handle, l.keys[1], l.keys[0])
+	return clearKeys(ctx, l.handle, l.keys.names[1], l.keys.names[0])
 }
 
 // Items reads a short list in one script. A list longer than a page is
@@ -146,7 +146,7 @@ func (l *list) Items(ctx context.Context) iter.Seq2[[]byte, error] {
 		}
 		snap := l.ks.key("snap:" + randomID())
 		if len(items) < n {
-			keys := []string{l.keys[0], l.keys[1], snap}
+			keys := l.keys.with(snap)
 			if r, err = listSnapshot.run(ctx, l.client(), keys, scanCount, snapshotTTL.Milliseconds()); err == nil {
 				_, n, items, err = listPage(r)
 			}
@@ -218,7 +218,7 @@ func listPage(r any) (seq uint64, n int, items []string, err error) {
 }
 
 func (l *list) Watch(ctx context.Context, ch chan<- driver.ListEvent) error {
-	return startWatch(ctx, l.handle, &listReplica{l: l}, l.keys[1], ch)
+	return startWatch(ctx, l.handle, &listReplica{l: l}, l.keys.names[1], ch)
 }
 
 // listReplica is a watcher's copy of a list.

@@ -61,12 +61,16 @@ var (
 // lost, has the hold read (see holdWatch.failRelease).
 type lock struct {
 	*handle
-	keys []string // the hold, the version counter, the lease prefix, the queue, its sequence
+	keys scriptKeys // the hold, the version counter, the lease prefix, the queue, its sequence
+	// releaseKeys are the keys of the release and holder scripts: the
+	// hold, the lease prefix and the queue (which the holder script does
+	// not read).
+	releaseKeys scriptKeys
 }
 
 func newLock(h *handle) *lock {
-	return &lock{handle: h, keys: []string{h.ks.key("hold"), h.ks.key("ver"), h.ks.leasePrefix(),
-		h.ks.key("queue"), h.ks.key("qseq")}}
+	keys := keysOf(h.ks.key("hold"), h.ks.key("ver"), h.ks.leasePrefix(), h.ks.key("queue"), h.ks.key("qseq"))
+	return &lock{handle: h, keys: keys, releaseKeys: keys.pick(0, 2, 3)}
 }
 
 // lockWatch is a lock acquisition's listener on the lock's channel, where
@@ -108,7 +112,7 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 	}
 	// What an earlier attempt of owner's left (see retryCleanup) is this
 	// attempt's now.
-	inherited := l.d.stopCleanup(cleanupKey(l.keys[3], owner))
+	inherited := l.d.stopCleanup(cleanupKey(l.keys.names[3], owner))
 	// Subscribed before the first attempt, no removal is missed.
 	w := &lockWatch{holdWatch: newHoldWatch(), me: queueMember(ss.id, owner)}
 	if err := l.d.hub.subscribe(ctx, l.ks.channel(), w); err != nil {
@@ -130,7 +134,7 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 			return driver.Hold{}, false, l.abandon(ctx, ss, owner, err)
 		}
 		if version > 0 {
-			if !ss.bind(l.keys[2]+ss.id, l.drop) {
+			if !ss.bind(l.keys.names[2]+ss.id, l.drop) {
 				return driver.Hold{}, false, l.abandon(ctx, ss, owner, errSessionEnded)
 			}
 			held = true
@@ -146,7 +150,7 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 		}
 		// Queued: the session renews the lease the waiter is bound to.
 		if !queued {
-			if !ss.bind(l.keys[2]+ss.id, l.drop) {
+			if !ss.bind(l.keys.names[2]+ss.id, l.drop) {
 				return driver.Hold{}, false, l.abandon(ctx, ss, owner, errSessionEnded)
 			}
 			queued = true
@@ -178,15 +182,15 @@ func (l *lock) acquire(ctx context.Context, s driver.Session, owner string, wait
 func (l *lock) attempt(ctx context.Context, ss *session, owner string, wait bool) (uint64, time.Duration, error) {
 	var r any
 	var err error
-	join := "0"
+	var join any = "0" // typed any: a constant converts without allocating
 	if wait {
 		join = "1"
 	}
 	replicas, acked := l.d.opts.WaitReplicas, int64(0)
 	if replicas > 0 {
-		r, acked, err = lockAcquire.runReplicated(ctx, l.client(), replicas, l.d.opts.WaitTimeout, l.keys, l.ks.channel(), ss.id, owner, ss.ttlMS, join)
+		r, acked, err = lockAcquire.runReplicated(ctx, l.client(), replicas, l.d.opts.WaitTimeout, l.keys, l.ks.channelArg(), ss.idArg, owner, ss.ttlArg, join)
 	} else {
-		r, err = lockAcquire.run(ctx, l.client(), l.keys, l.ks.channel(), ss.id, owner, ss.ttlMS, join)
+		r, err = lockAcquire.run(ctx, l.client(), l.keys, l.ks.channelArg(), ss.idArg, owner, ss.ttlArg, join)
 	}
 	if err != nil {
 		return 0, 0, err
@@ -217,8 +221,8 @@ func (l *lock) attempt(ctx context.Context, ss *session, owner string, wait bool
 // or the driver is closed, or until owner acquires again (see
 // retryCleanup).
 func (l *lock) abandon(ctx context.Context, ss *session, owner string, err error) error {
-	return l.leave(ctx, ss, cleanupKey(l.keys[3], owner), err, func(ctx context.Context) error {
-		_, err := lockRelease.run(ctx, l.client(), l.releaseKeys(), l.ks.channel(), "o", owner, ss.id)
+	return l.leave(ctx, ss, cleanupKey(l.keys.names[3], owner), err, func(ctx context.Context) error {
+		_, err := lockRelease.run(ctx, l.client(), l.releaseKeys, l.ks.channelArg(), "o", owner, ss.idArg)
 		return err
 	})
 }
@@ -226,31 +230,31 @@ func (l *lock) abandon(ctx context.Context, ss *session, owner string, err error
 // drop removes what session id holds in the lock, and its lease there:
 // what the session's Close runs.
 func (l *lock) drop(ctx context.Context, id string) error {
-	_, err := lockRelease.run(ctx, l.client(), l.releaseKeys(), l.ks.channel(), "s", id)
+	_, err := lockRelease.run(ctx, l.client(), l.releaseKeys, l.ks.channelArg(), "s", id)
 	return err
 }
 
 func (l *lock) Release(ctx context.Context, owner string, version uint64) (bool, error) {
-	return l.release(ctx, version, "h", owner, strconv.FormatUint(version, 10))
+	return l.release(ctx, version, l.ks.channelArg(), "h", owner, strconv.FormatUint(version, 10))
 }
 
 func (l *lock) ReleaseVersion(ctx context.Context, version uint64) (bool, error) {
 	if version == 0 {
 		return false, nil
 	}
-	return l.release(ctx, version, "v", strconv.FormatUint(version, 10))
+	return l.release(ctx, version, l.ks.channelArg(), "v", strconv.FormatUint(version, 10))
 }
 
-// release runs the release script with args (see lua/lock_release.lua);
-// if it released the hold of version, its watch here ends (see
-// holdWatch.startRelease).
+// release runs the release script with args, the channel first (see
+// lua/lock_release.lua); if it released the hold of version, its watch
+// here ends (see holdWatch.startRelease).
 func (l *lock) release(ctx context.Context, version uint64, args ...any) (bool, error) {
 	if err := l.begin(ctx); err != nil {
 		return false, err
 	}
 	w := l.holdWatchOf(version)
 	w.startRelease()
-	r, err := lockRelease.run(ctx, l.client(), l.releaseKeys(), append([]any{l.ks.channel()}, args...)...)
+	r, err := lockRelease.run(ctx, l.client(), l.releaseKeys, args...)
 	var n int64
 	if err == nil {
 		n, err = replyInt(r)
@@ -277,13 +281,9 @@ func (l *lock) Holder(ctx context.Context) (uint64, bool, error) {
 
 // holder returns the version of the live hold, or 0.
 func (l *lock) holder(ctx context.Context) (uint64, error) {
-	r, err := lockHolder.run(ctx, l.client(), l.releaseKeys())
+	r, err := lockHolder.run(ctx, l.client(), l.releaseKeys)
 	if err != nil {
 		return 0, err
 	}
 	return replyUint(r)
 }
-
-// releaseKeys are the keys of the release and holder scripts: the hold,
-// the lease prefix and the queue (which the holder script does not read).
-func (l *lock) releaseKeys() []string { return []string{l.keys[0], l.keys[2], l.keys[3]} }

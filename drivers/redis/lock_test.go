@@ -231,7 +231,7 @@ func TestHoldGoneAfterLostSubscription(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.client.Del(ctx, l.(*lock).keys[0]).Err(); err != nil { // unpublished
+	if err := d.client.Del(ctx, l.(*lock).keys.names[0]).Err(); err != nil { // unpublished
 		t.Fatal(err)
 	}
 	if closedWithin(h.Gone, 200*time.Millisecond) {
@@ -266,7 +266,7 @@ func TestSessionCloseReleasesHold(t *testing.T) {
 		t.Fatalf("Holder after the session closed = %d, %v, %v", v, held, err)
 	}
 	lk := l.(*lock)
-	if n, err := d.client.Exists(ctx, lk.keys[0], lk.keys[2]+s.id, s.key).Result(); err != nil || n != 0 {
+	if n, err := d.client.Exists(ctx, lk.keys.names[0], lk.keys.names[2]+s.id, s.key).Result(); err != nil || n != 0 {
 		t.Fatalf("%d keys of the hold and session left after Close (%v)", n, err)
 	}
 }
@@ -286,7 +286,7 @@ func TestLockFIFO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	queue := holder.(*lock).keys[3]
+	queue := holder.(*lock).keys.names[3]
 	const n = 5
 	order := make(chan int, n)
 	proceed := make(chan struct{})
@@ -537,7 +537,7 @@ func queueBehindHolder(t *testing.T, ctx context.Context, holder, waiter *Driver
 		_, err := q.wl.Acquire(wctx, q.ws, "waiter")
 		q.done <- err
 	}()
-	for waiter.client.ZCard(ctx, q.wl.keys[3]).Val() == 0 {
+	for waiter.client.ZCard(ctx, q.wl.keys.names[3]).Val() == 0 {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return q

@@ -51,7 +51,7 @@ const scanCount = 256
 // runs in flight at their limit are sent together (see batch.go).
 type redisMap struct {
 	*handle
-	keys   []string // see ephemeralKeys
+	keys   scriptKeys // see ephemeralKeys
 	eph    bindable
 	writes *batcher
 }
@@ -59,7 +59,7 @@ type redisMap struct {
 func newMap(h *handle) *redisMap {
 	m := &redisMap{handle: h, keys: ephemeralKeys(h.ks, "h")}
 	m.eph = newBindable(h, "m", m.keys)
-	m.writes = newBatcher(h, mapWriteBatch, m.keys, 2, h.ks.channel())
+	m.writes = newBatcher(h, mapWriteBatch, m.keys, 2, h.ks.channelArg())
 	return m
 }
 
@@ -148,7 +148,7 @@ func (m *redisMap) Len(ctx context.Context) (int, error) {
 }
 
 func (m *redisMap) Clear(ctx context.Context) error {
-	return clearKeys(ctx, m.handle, m.keys[1], m.keys[0], m.keys[2])
+	return clearKeys(ctx, m.handle, m.keys.names[1], m.keys.names[0], m.keys.names[2])
 }
 
 // clearKeys runs the clear script on the data keys of h.
@@ -156,8 +156,8 @@ func clearKeys(ctx context.Context, h *handle, version string, data ...string) e
 	if err := h.begin(ctx); err != nil {
 		return err
 	}
-	keys := append([]string{version}, data...)
-	if _, err := clearAll.run(ctx, h.client(), keys, h.ks.channel()); err != nil {
+	keys := keysOf(append([]string{version}, data...)...)
+	if _, err := clearAll.run(ctx, h.client(), keys, h.ks.channelArg()); err != nil {
 		return h.fail(ctx, err, true)
 	}
 	return nil
@@ -181,7 +181,7 @@ func (m *redisMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 		seen := map[string]struct{}{}
 		var cursor uint64
 		for {
-			kvs, next, err := m.client().HScan(ctx, m.keys[0], cursor, "", scanCount).Result()
+			kvs, next, err := m.client().HScan(ctx, m.keys.names[0], cursor, "", scanCount).Result()
 			if err != nil {
 				yield(driver.Entry{}, m.fail(ctx, err, false))
 				return
@@ -217,14 +217,14 @@ func (m *redisMap) Entries(ctx context.Context) iter.Seq2[driver.Entry, error] {
 }
 
 func (m *redisMap) Watch(ctx context.Context, ch chan<- driver.EntryEvent) error {
-	return startWatch(ctx, m.handle, &hashReplica{h: m.handle, keys: m.keys, headers: 1}, m.keys[1], ch)
+	return startWatch(ctx, m.handle, &hashReplica{h: m.handle, keys: m.keys, headers: 1}, m.keys.names[1], ch)
 }
 
 // hashReplica is a watcher's copy of a map or an indexed map.
 type hashReplica struct {
 	h       *handle
-	keys    []string // the entries, the version counter
-	headers int      // header fields of a stored entry
+	keys    scriptKeys // the entries, the version counter
+	headers int        // header fields of a stored entry
 	entries map[string]driver.Entry
 	// maxIndex is the greatest index seen (indexed maps): indexes are
 	// never reused, so an insertion comes after it.

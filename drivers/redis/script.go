@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -20,6 +21,9 @@ type script struct {
 	name string
 	src  string
 	sha  string
+	// shaArg is sha as a command argument, converted once: converting a
+	// string to an interface allocates.
+	shaArg any
 	// idempotent scripts may run twice with the effect of once (reads, and
 	// writes whose second run changes nothing). Only they are left to
 	// go-redis's retries; every other script is sent once, and a lost reply
@@ -54,7 +58,8 @@ func withQueue(src string) string { return queueLib + src }
 
 func newScript(name, src string, idempotent bool) *script {
 	sum := sha1.Sum([]byte(src))
-	return &script{name: name, src: src, sha: hex.EncodeToString(sum[:]), idempotent: idempotent}
+	sha := hex.EncodeToString(sum[:])
+	return &script{name: name, src: src, sha: sha, shaArg: sha, idempotent: idempotent}
 }
 
 // newReadScript returns a script that only reads; it is idempotent.
@@ -66,16 +71,17 @@ func newReadScript(name, src string) *script {
 
 // run runs the script and returns its reply. A nil reply is returned as
 // (nil, nil), not as goredis.Nil.
-func (s *script) run(ctx context.Context, c goredis.UniversalClient, keys []string, args ...any) (any, error) {
-	evalsha, eval := "evalsha", "eval"
+func (s *script) run(ctx context.Context, c goredis.UniversalClient, keys scriptKeys, args ...any) (any, error) {
+	// Typed any, so that a run does not convert (and allocate) them.
+	var evalsha, eval any = "evalsha", "eval"
 	if s.readOnly {
 		evalsha, eval = "evalsha_ro", "eval_ro"
 	}
-	v, err := s.eval(ctx, c, evalsha, s.sha, keys, args)
+	v, err := s.eval(ctx, c, evalsha, s.shaArg, keys, args)
 	if s.readOnly && err != nil && isUnknownCommand(err) {
 		// Redis before 7.0 has no EVALSHA_RO: run it as any script.
 		evalsha, eval = "evalsha", "eval"
-		v, err = s.eval(ctx, c, evalsha, s.sha, keys, args)
+		v, err = s.eval(ctx, c, evalsha, s.shaArg, keys, args)
 	}
 	if err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
 		v, err = s.eval(ctx, c, eval, s.src, keys, args)
@@ -91,11 +97,11 @@ func (s *script) run(ctx context.Context, c goredis.UniversalClient, keys []stri
 // and returns the script's reply and how many replicas acknowledged it. On
 // a cluster client the keyless WAIT goes to the script's node. A WAIT that
 // fails is returned as the error, with the reply.
-func (s *script) runReplicated(ctx context.Context, c goredis.UniversalClient, replicas int, timeout time.Duration, keys []string, args ...any) (any, int64, error) {
+func (s *script) runReplicated(ctx context.Context, c goredis.UniversalClient, replicas int, timeout time.Duration, keys scriptKeys, args ...any) (any, int64, error) {
 	if !s.idempotent {
 		return nil, 0, fmt.Errorf("script %s is not idempotent: it cannot be pipelined with WAIT", s.name)
 	}
-	verb, body := "evalsha", s.sha
+	var verb, body any = "evalsha", s.shaArg
 	for {
 		cmd := goredis.NewCmd(ctx, s.args(verb, body, keys, args)...)
 		wait := goredis.NewIntCmd(ctx, "wait", replicas, timeout.Milliseconds())
@@ -121,20 +127,55 @@ func (s *script) runReplicated(ctx context.Context, c goredis.UniversalClient, r
 	}
 }
 
-// args returns the arguments of EVAL or EVALSHA (verb) with body.
-func (s *script) args(verb, body string, keys []string, args []any) []any {
-	a := make([]any, 0, 3+len(keys)+len(args))
-	a = append(a, verb, body, len(keys))
-	for _, k := range keys {
-		a = append(a, k)
-	}
+// args returns the arguments of EVAL or EVALSHA (verb) with body (the
+// script's source or its SHA). They take one allocation, the slice: verb,
+// body and keys were converted to arguments once.
+func (s *script) args(verb, body any, keys scriptKeys, args []any) []any {
+	a := make([]any, 0, 3+len(keys.args)+len(args))
+	a = append(a, verb, body, len(keys.args))
+	a = append(a, keys.args...)
 	return append(a, args...)
 }
 
-func (s *script) eval(ctx context.Context, c goredis.UniversalClient, verb, body string, keys []string, args []any) (any, error) {
+func (s *script) eval(ctx context.Context, c goredis.UniversalClient, verb, body any, keys scriptKeys, args []any) (any, error) {
 	cmd := goredis.NewCmd(ctx, s.args(verb, body, keys, args)...)
 	process(ctx, c, cmd, !s.idempotent)
 	return cmd.Val(), cmd.Err()
+}
+
+// scriptKeys are the KEYS of a script's runs: their names, and the same
+// names as command arguments. A primitive builds the keys of its scripts
+// once, so a run converts none of them again (converting a string to an
+// interface allocates).
+type scriptKeys struct {
+	names []string
+	args  []any
+}
+
+// keysOf returns the scriptKeys of names, which it keeps.
+func keysOf(names ...string) scriptKeys {
+	args := make([]any, len(names))
+	for i, n := range names {
+		args[i] = n
+	}
+	return scriptKeys{names: names, args: args}
+}
+
+// first returns the first n keys of k.
+func (k scriptKeys) first(n int) scriptKeys { return scriptKeys{names: k.names[:n], args: k.args[:n]} }
+
+// pick returns the keys of k at the indexes at, in that order.
+func (k scriptKeys) pick(at ...int) scriptKeys {
+	names := make([]string, len(at))
+	for i, j := range at {
+		names[i] = k.names[j]
+	}
+	return keysOf(names...)
+}
+
+// with returns the keys of k followed by names; k is unchanged.
+func (k scriptKeys) with(names ...string) scriptKeys {
+	return keysOf(append(slices.Clone(k.names), names...)...)
 }
 
 // process sends cmd, through onceCmd when once is true. (A cluster client

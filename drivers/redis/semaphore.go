@@ -60,7 +60,7 @@ var (
 type semaphore struct {
 	*handle
 	limit int
-	keys  []string // see lua/sem_lib.lua
+	keys  scriptKeys // see lua/sem_lib.lua
 }
 
 var _ driver.Semaphore = (*semaphore)(nil)
@@ -77,10 +77,10 @@ func (d *Driver) OpenSemaphore(ctx context.Context, id driver.ID, limit int) (dr
 		return nil, err
 	}
 	ks := h.ks
-	return &semaphore{handle: h, limit: limit, keys: []string{
+	return &semaphore{handle: h, limit: limit, keys: keysOf(
 		ks.key("holds"), ks.key("waiters"), ks.key("queue"), ks.key("ver"),
 		ks.key("arrivals"), ks.key("limit"), ks.leasePrefix(),
-	}}, nil
+	)}, nil
 }
 
 // semWatch is an acquisition's listener on the semaphore's channel: it
@@ -137,7 +137,7 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 	}
 	// What an earlier attempt of owner's left (see retryCleanup) is this
 	// attempt's now.
-	inherited := s.d.stopCleanup(cleanupKey(s.keys[2], owner))
+	inherited := s.d.stopCleanup(cleanupKey(s.keys.names[2], owner))
 	// Subscribed before the first attempt, no grant is missed.
 	w := &semWatch{holdWatch: newHoldWatch(), grant: "g " + owner}
 	if err := s.d.hub.subscribe(ctx, s.ks.channel(), w); err != nil {
@@ -152,7 +152,7 @@ func (s *semaphore) acquire(ctx context.Context, ds driver.Session, owner string
 			s.d.hub.unsubscribe(s.ks.channel(), w)
 		}
 	}()
-	lease := s.keys[6] + ss.id
+	lease := s.keys.names[6] + ss.id
 	bound := false
 	for {
 		w.forget()
@@ -221,7 +221,7 @@ func (s *semaphore) attempt(ctx context.Context, ss *session, owner string, perm
 	if wait {
 		mode = "a"
 	}
-	r, err := semAcquire.run(ctx, s.client(), s.keys, s.ks.channel(), ss.id, owner, permits, ss.ttlMS, s.limit, mode)
+	r, err := semAcquire.run(ctx, s.client(), s.keys, s.ks.channelArg(), ss.idArg, owner, permits, ss.ttlArg, s.limit, mode)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -249,7 +249,7 @@ func (s *semaphore) attempt(ctx context.Context, ss *session, owner string, perm
 // takes over the place in the queue, or the hold, that was left (see
 // retryCleanup).
 func (s *semaphore) abandon(ctx context.Context, ss *session, owner string, err error) error {
-	return s.leave(ctx, ss, cleanupKey(s.keys[2], owner), err, func(ctx context.Context) error {
+	return s.leave(ctx, ss, cleanupKey(s.keys.names[2], owner), err, func(ctx context.Context) error {
 		_, err := s.release(ctx, "o", owner)
 		return err
 	})
@@ -278,8 +278,8 @@ func (s *semaphore) Release(ctx context.Context, owner string, version uint64) (
 }
 
 // release runs the release script in mode m (see lua/sem_release.lua).
-func (s *semaphore) release(ctx context.Context, m string, args ...any) (bool, error) {
-	r, err := semRelease.run(ctx, s.client(), s.keys, append([]any{s.ks.channel(), s.limit, m}, args...)...)
+func (s *semaphore) release(ctx context.Context, m any, args ...any) (bool, error) {
+	r, err := semRelease.run(ctx, s.client(), s.keys, append([]any{s.ks.channelArg(), s.limit, m}, args...)...)
 	if err != nil {
 		return false, err
 	}

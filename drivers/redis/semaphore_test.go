@@ -52,7 +52,7 @@ func queued(t *testing.T, s *semaphore, n int64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got, err := s.client().ZCard(testContext(t), s.keys[2]).Result()
+		got, err := s.client().ZCard(testContext(t), s.keys.names[2]).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func TestSemaphoreForgedGrant(t *testing.T) {
 func TestSemaphoreKeysShareASlot(t *testing.T) {
 	s := openTestSemaphore(t, newTestDriver(t), driver.ID{Namespace: "a{b}", Name: "c:d"}, 1)
 	tag := s.ks.base[len(s.d.opts.KeyPrefix)+1:]
-	for _, k := range s.keys {
+	for _, k := range s.keys.names {
 		if got := hashTag(k); "{"+got+"}" != tag {
 			t.Errorf("key %q hashes on %q, want the semaphore's tag %s", k, got, tag)
 		}

@@ -27,11 +27,15 @@ import (
 // primitive, the script that removes what the session held there, so that
 // the others hear of it at once.
 type session struct {
-	d      *Driver
-	id     string
-	key    string
-	ttl    time.Duration
-	ttlMS  string // the TTL in milliseconds, for scripts
+	d     *Driver
+	id    string
+	key   string
+	ttl   time.Duration
+	ttlMS string // the TTL in milliseconds, for scripts
+	// idArg and ttlArg are id and ttlMS as script arguments, converted
+	// once: converting a string to an interface allocates.
+	idArg, ttlArg any
+
 	keeper *lease.Keeper
 
 	mu     sync.Mutex
@@ -77,6 +81,7 @@ func (d *Driver) NewSession(ctx context.Context, opts driver.SessionOptions) (dr
 		ttlMS:  strconv.FormatInt(ttl.Milliseconds(), 10),
 		leases: map[string]dropFunc{},
 	}
+	s.idArg, s.ttlArg = s.id, s.ttlMS
 	sent := time.Now()
 	// SET is idempotent: go-redis may retry it.
 	if err := d.client.Set(ctx, s.key, "1", ttl).Err(); err != nil {

@@ -33,7 +33,7 @@ var (
 // flight at their limit are sent together (see batch.go).
 type set struct {
 	*handle
-	keys    []string // see ephemeralKeys
+	keys    scriptKeys // see ephemeralKeys
 	eph     bindable
 	changes *batcher
 }
@@ -41,7 +41,7 @@ type set struct {
 func newSet(h *handle) *set {
 	s := &set{handle: h, keys: ephemeralKeys(h.ks, "s")}
 	s.eph = newBindable(h, "s", s.keys)
-	s.changes = newBatcher(h, setChangeBatch, s.keys, 1, h.ks.channel())
+	s.changes = newBatcher(h, setChangeBatch, s.keys, 1, h.ks.channelArg())
 	return s
 }
 
@@ -64,12 +64,12 @@ func (s *set) change(ctx context.Context, mode, element string, w driver.Write) 
 	var r any
 	if ss == nil {
 		r, err = s.changes.write(ctx, func(ctx context.Context) (any, error) {
-			return setChange.run(ctx, s.client(), s.keys, s.ks.channel(), element, mode)
+			return setChange.run(ctx, s.client(), s.keys, s.ks.channelArg(), element, mode)
 		}, func() ([]any, int) {
 			return []any{mode, element}, len(element)
 		})
 	} else {
-		r, err = setChange.run(ctx, s.client(), s.keys, s.ks.channel(), element, mode, sid, ttl)
+		r, err = setChange.run(ctx, s.client(), s.keys, s.ks.channelArg(), element, mode, sid, ttl)
 	}
 	if err != nil {
 		err = s.fail(ctx, err, true)
@@ -110,7 +110,7 @@ func (s *set) Len(ctx context.Context) (int, error) {
 }
 
 func (s *set) Clear(ctx context.Context) error {
-	return clearKeys(ctx, s.handle, s.keys[1], s.keys[0], s.keys[2])
+	return clearKeys(ctx, s.handle, s.keys.names[1], s.keys.names[0], s.keys.names[2])
 }
 
 // Elements iterates with SSCAN, skipping the repeats SSCAN may return and
@@ -129,7 +129,7 @@ func (s *set) Elements(ctx context.Context) iter.Seq2[string, error] {
 		seen := map[string]struct{}{}
 		var cursor uint64
 		for {
-			elems, next, err := s.client().SScan(ctx, s.keys[0], cursor, "", scanCount).Result()
+			elems, next, err := s.client().SScan(ctx, s.keys.names[0], cursor, "", scanCount).Result()
 			if err != nil {
 				yield("", s.fail(ctx, err, false))
 				return
@@ -159,7 +159,7 @@ func (s *set) Elements(ctx context.Context) iter.Seq2[string, error] {
 }
 
 func (s *set) Watch(ctx context.Context, ch chan<- driver.ElementEvent) error {
-	return startWatch(ctx, s.handle, &setReplica{s: s}, s.keys[1], ch)
+	return startWatch(ctx, s.handle, &setReplica{s: s}, s.keys.names[1], ch)
 }
 
 // setReplica is a watcher's copy of a set.

@@ -38,13 +38,13 @@ var (
 // (see batch.go).
 type value struct {
 	*handle
-	keys []string // the value, its version counter
+	keys scriptKeys // the value, its version counter
 	sets *batcher
 }
 
 func newValue(h *handle) *value {
-	v := &value{handle: h, keys: []string{h.ks.key("v"), h.ks.key("ver")}}
-	v.sets = newBatcher(h, valueSetBatch, v.keys, 2, h.ks.channel())
+	v := &value{handle: h, keys: keysOf(h.ks.key("v"), h.ks.key("ver"))}
+	v.sets = newBatcher(h, valueSetBatch, v.keys, 2, h.ks.channelArg())
 	return v
 }
 
@@ -54,7 +54,7 @@ func (v *value) Set(ctx context.Context, b []byte, ifVersion uint64) (uint64, er
 	}
 	want := versionBytes(ifVersion)
 	r, err := v.sets.write(ctx, func(ctx context.Context) (any, error) {
-		return valueSet.run(ctx, v.client(), v.keys, v.ks.channel(), b, want)
+		return valueSet.run(ctx, v.client(), v.keys, v.ks.channelArg(), b, want)
 	}, func() ([]any, int) {
 		return []any{b, want}, len(b)
 	})
@@ -79,7 +79,7 @@ func (v *value) Get(ctx context.Context) ([]byte, uint64, error) {
 	if err := v.begin(ctx); err != nil {
 		return nil, 0, err
 	}
-	s, err := v.client().Get(ctx, v.keys[0]).Result()
+	s, err := v.client().Get(ctx, v.keys.names[0]).Result()
 	if err == goredis.Nil {
 		return nil, 0, errNoKey
 	}
@@ -97,7 +97,7 @@ func (v *value) Delete(ctx context.Context, ifVersion uint64) error {
 	if err := v.begin(ctx); err != nil {
 		return err
 	}
-	r, err := valueDelete.run(ctx, v.client(), v.keys, v.ks.channel(), versionBytes(ifVersion))
+	r, err := valueDelete.run(ctx, v.client(), v.keys, v.ks.channelArg(), versionBytes(ifVersion))
 	if err != nil {
 		return v.fail(ctx, err, true)
 	}
@@ -112,7 +112,7 @@ func (v *value) Delete(ctx context.Context, ifVersion uint64) error {
 }
 
 func (v *value) Watch(ctx context.Context, ch chan<- driver.ValueEvent) error {
-	return startWatch(ctx, v.handle, &valueReplica{v: v}, v.keys[1], ch)
+	return startWatch(ctx, v.handle, &valueReplica{v: v}, v.keys.names[1], ch)
 }
 
 // valueReplica is a watcher's copy of a value; a zero Version means

@@ -41,13 +41,13 @@ func requireQuiet[E any](t *testing.T, ch <-chan E, d time.Duration) {
 func sneakPut(t *testing.T, d *Driver, m *redisMap, key, value string) uint64 {
 	t.Helper()
 	ctx := testContext(t)
-	v, err := d.client.Incr(ctx, m.keys[1]).Uint64()
+	v, err := d.client.Incr(ctx, m.keys.names[1]).Uint64()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var h [8]byte
 	binary.BigEndian.PutUint64(h[:], v)
-	if err := d.client.HSet(ctx, m.keys[0], key, string(h[:])+value).Err(); err != nil {
+	if err := d.client.HSet(ctx, m.keys.names[0], key, string(h[:])+value).Err(); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -83,10 +83,10 @@ func TestWatchRecoversFromGap(t *testing.T) {
 	// Lost changes: an update, an insertion and a removal nobody hears of.
 	sneakPut(t, writer, wm, "a", "2")
 	sneakPut(t, writer, wm, "b", "3")
-	if err := writer.client.HDel(ctx, wm.keys[0], "gone").Err(); err != nil {
+	if err := writer.client.HDel(ctx, wm.keys.names[0], "gone").Err(); err != nil {
 		t.Fatal(err)
 	}
-	writer.client.Incr(ctx, wm.keys[1])
+	writer.client.Incr(ctx, wm.keys.names[1])
 	// The next change is heard, and its sequence number shows the gap.
 	e, err := wm.Put(ctx, "c", []byte("4"), 0)
 	if err != nil {
@@ -160,7 +160,7 @@ func TestWatchClearSendsEachRemoval(t *testing.T) {
 	if err := m.Watch(ctx, ch); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := d.client.Get(ctx, m.keys[1]).Uint64()
+	before, _ := d.client.Get(ctx, m.keys.names[1]).Uint64()
 	if err := m.Clear(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestWatchClearSendsEachRemoval(t *testing.T) {
 		}
 	}
 	requireQuiet(t, ch, 100*time.Millisecond)
-	after, _ := d.client.Get(ctx, m.keys[1]).Uint64()
+	after, _ := d.client.Get(ctx, m.keys.names[1]).Uint64()
 	if after != before+1 {
 		t.Fatalf("Clear moved the version counter from %d to %d, want one step", before, after)
 	}

@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	_ "embed"
-	"slices"
 	"strconv"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -81,11 +80,11 @@ func (m *redisMap) WriteWith(ctx context.Context, op driver.MapOp, key string, v
 		if err != nil {
 			return driver.Entry{}, err
 		}
-		keys, fargs = append(slices.Clone(m.keys), fkeys...), fa
+		keys, fargs = m.keys.with(fkeys...), fa
 		write, remove = mapWriteFenced, mapRemoveFenced
 	}
 	if op == driver.MapRemove {
-		args := append([]any{m.ks.channel(), key, versionBytes(w.IfVersion)}, fargs...)
+		args := append([]any{m.ks.channelArg(), key, versionBytes(w.IfVersion)}, fargs...)
 		var r any
 		var err error
 		if w.Fence == nil {
@@ -99,7 +98,7 @@ func (m *redisMap) WriteWith(ctx context.Context, op driver.MapOp, key string, v
 		}
 		return m.removed(ctx, key, w.IfVersion, w.Fence, r, err)
 	}
-	var mode string
+	var mode any // typed any: a constant converts without allocating
 	switch op {
 	case driver.MapPut:
 		mode = "p"
@@ -115,7 +114,7 @@ func (m *redisMap) WriteWith(ctx context.Context, op driver.MapOp, key string, v
 		return driver.Entry{}, err
 	}
 	args := make([]any, 4, 9)
-	args[0], args[1], args[2], args[3] = m.ks.channel(), mode, key, value
+	args[0], args[1], args[2], args[3] = m.ks.channelArg(), mode, key, value
 	if w.IfVersion != 0 || ss != nil || w.Fence != nil {
 		// A plain write leaves these out (see lua/map_write.lua); the
 		// fence's arguments are found from the end, after them.
@@ -180,8 +179,8 @@ func (v *value) SetWith(ctx context.Context, b []byte, w driver.Write) (uint64, 
 	if err := v.begin(ctx); err != nil {
 		return 0, err
 	}
-	keys := append(append([]string{}, v.keys...), fkeys...)
-	r, err := valueSetFenced.run(ctx, v.client(), keys, append([]any{v.ks.channel(), b, versionBytes(w.IfVersion)}, fargs...)...)
+	keys := v.keys.with(fkeys...)
+	r, err := valueSetFenced.run(ctx, v.client(), keys, append([]any{v.ks.channelArg(), b, versionBytes(w.IfVersion)}, fargs...)...)
 	if err != nil {
 		return 0, v.fail(ctx, err, true)
 	}
@@ -212,8 +211,8 @@ func (v *value) DeleteWith(ctx context.Context, w driver.Write) error {
 	if err := v.begin(ctx); err != nil {
 		return err
 	}
-	keys := append(append([]string{}, v.keys...), fkeys...)
-	r, err := valueDeleteFenced.run(ctx, v.client(), keys, append([]any{v.ks.channel(), versionBytes(w.IfVersion)}, fargs...)...)
+	keys := v.keys.with(fkeys...)
+	r, err := valueDeleteFenced.run(ctx, v.client(), keys, append([]any{v.ks.channelArg(), versionBytes(w.IfVersion)}, fargs...)...)
 	if err != nil {
 		return v.fail(ctx, err, true)
 	}
