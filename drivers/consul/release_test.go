@@ -2,6 +2,7 @@ package consul
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,20 +13,26 @@ import (
 )
 
 // countingTransport counts the requests whose path starts with /v1/kv or
-// /v1/txn, the lock's own (not the session renewals).
+// /v1/txn, the lock's own (not the session renewals): the blocking queries
+// (with an index) in blocking, the others in n and log.
 type countingTransport struct {
-	base http.RoundTripper
-	n    atomic.Int64
-	mu   sync.Mutex
-	log  []string
+	base     http.RoundTripper
+	n        atomic.Int64
+	blocking atomic.Int64
+	mu       sync.Mutex
+	log      []string
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if p := r.URL.Path; (strings.HasPrefix(p, "/v1/kv/") || p == "/v1/txn") && r.URL.Query().Get("index") == "" {
-		c.n.Add(1)
-		c.mu.Lock()
-		c.log = append(c.log, r.Method+" "+r.URL.String())
-		c.mu.Unlock()
+	if p := r.URL.Path; strings.HasPrefix(p, "/v1/kv/") || p == "/v1/txn" {
+		if r.URL.Query().Get("index") != "" {
+			c.blocking.Add(1)
+		} else {
+			c.n.Add(1)
+			c.mu.Lock()
+			c.log = append(c.log, r.Method+" "+r.URL.String())
+			c.mu.Unlock()
+		}
 	}
 	return c.base.RoundTrip(r)
 }
@@ -94,6 +101,49 @@ func TestReleaseIsOneRequest(t *testing.T) {
 		return cl.held[h.Version].first != nil
 	})
 	release(h.Version)
+	if err := recvWithin(t, got, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWaiterPlacedByItsRegistration checks that a waiter learns its place
+// in line from the transaction that registers it, and asks nothing more
+// before its first blocking query. It used to list the lock's keys once
+// more: one request in seven of a contended acquisition.
+func TestWaiterPlacedByItsRegistration(t *testing.T) {
+	ctx := testContext(t)
+	prefix := testPrefix(t)
+	holder := testDriverAt(t, testbackend.Consul(t), prefix)
+	hl, _ := holder.OpenLock(ctx, testID("l"))
+	h, err := hl.Acquire(ctx, testSession(t, holder), "holder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := &countingTransport{base: newTransport()}
+	d, err := New(Config{Address: testbackend.Consul(t), HTTPClient: &http.Client{Transport: ct}, Options: Options{Prefix: prefix}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close(ctx) })
+	l, _ := d.OpenLock(ctx, testID("l"))
+	s := testSession(t, d)
+	got := make(chan error, 1)
+	go func() {
+		_, err := l.Acquire(ctx, s, "waiter")
+		got <- err
+	}()
+	waitUntil(t, 5*time.Second, "the waiter's first blocking query", func() bool { return ct.blocking.Load() > 0 })
+	ct.mu.Lock()
+	sent := slices.Clone(ct.log)
+	ct.mu.Unlock()
+	for _, r := range sent {
+		if strings.Contains(r, "recurse") {
+			t.Errorf("the waiter listed the lock's keys before its first blocking query: %v", sent)
+		}
+	}
+	if _, err := hl.Release(ctx, "holder", h.Version); err != nil {
+		t.Fatal(err)
+	}
 	if err := recvWithin(t, got, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}

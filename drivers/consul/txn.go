@@ -126,7 +126,9 @@ func rolledBack(status api.StatusError, errs []api.TxnError) (*rollback, error) 
 
 // txn runs ops as one atomic transaction through /v1/txn. It returns the
 // KV results of the operations that produce one (every verb except the
-// deletes and check-not-exists), in order; or a rollback when the agent
+// deletes and check-not-exists), in order, followed by the keys of a
+// get-tree if that is the last operation (only there can its results be
+// told from the others'); or a rollback when the agent
 // refused the transaction because operations failed; or a classified error
 // when the request itself failed (ErrAmbiguous if it may have been applied)
 // or the token lacks a permission for one of ops (ErrPermission, never a
@@ -161,7 +163,8 @@ func (d *Driver) txn(ctx context.Context, ops []kvOp) ([]*api.KVPair, *rollback,
 			results = append(results, r.KV)
 		}
 	}
-	if want := resultCount(ops); len(results) != want {
+	want := resultCount(ops)
+	if tree := ops[len(ops)-1].Verb == api.KVGetTree; len(results) < want || (!tree && len(results) != want) {
 		// Callers index the results by their operations: never hand them
 		// fewer. The agent applied the transaction but its answer cannot
 		// say what it wrote.
@@ -171,14 +174,14 @@ func (d *Driver) txn(ctx context.Context, ops []kvOp) ([]*api.KVPair, *rollback,
 }
 
 // resultCount is how many KV results a committed transaction of ops
-// answers: one for every operation that writes or reads a key (the agent
-// leaves out the deletes and check-not-exists). The driver sends no
-// get-tree, whose count it could not know.
+// answers, besides a get-tree's: one for every operation that writes or
+// reads one key (the agent leaves out the deletes and check-not-exists).
+// A get-tree, whose count it cannot know, is only sent last (see txn).
 func resultCount(ops []kvOp) int {
 	n := 0
 	for _, op := range ops {
 		switch op.Verb {
-		case api.KVDelete, api.KVDeleteCAS, api.KVDeleteTree, api.KVCheckNotExists:
+		case api.KVDelete, api.KVDeleteCAS, api.KVDeleteTree, api.KVCheckNotExists, api.KVGetTree:
 		default:
 			n++
 		}
