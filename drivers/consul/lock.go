@@ -28,17 +28,18 @@ import (
 // a later raft entry than every earlier one, so versions are unique and
 // strictly increasing across holders, and a version alone names a hold.
 //
-// A waiter registers its key (one transaction that also reads h), then
-// waits with blocking queries in the order of the waiter keys'
-// CreateIndex: the first waiter follows the lock's keys, each other one
-// the key of the waiter just before it (see attempt.await), so that a
-// handover wakes two waiters, not all of them. A release reads the lock's
-// keys (or has them from the hold's follower) and, in
-// one transaction, deletes h, creates it again for the first waiter with
-// that waiter's session and value, and deletes the waiter's key. The
-// waiter's blocking query answers with h carrying its own token: it holds
-// the lock without another request. When nobody waits (or the first waiter
-// has just gone), the release deletes h and the waiters race for it.
+// A waiter registers its key (one transaction that also reads h and lists
+// the lock's keys, which tells it its place in line), then waits with
+// blocking queries in the order of the waiter keys' CreateIndex: the first
+// waiter follows the lock's keys, each other one the key of the waiter just
+// before it (see attempt.await), so that a handover wakes two waiters, not
+// all of them. A release reads the lock's keys (or has them from the hold's
+// follower) and, in one transaction, deletes h, creates it again for the
+// first waiter with that waiter's session and value, and deletes the
+// waiter's key. The waiter's blocking query answers with h carrying its own
+// token: it holds the lock without another request. When nobody waits (or
+// the first waiter has just gone), the release deletes h and the waiters
+// race for it.
 //
 // The sessions' behaviour is "delete": when a holder's session ends Consul
 // deletes h, which releases the lock; a waiter's key goes with its session

@@ -167,17 +167,17 @@ func (a *attempt) take(ctx context.Context, wait bool) (uint64, error) {
 // await waits for the attempt's turn while h is current (held by someone
 // else), and returns h as it is then. Waiters queue in the order of their
 // keys' CreateIndex, the order in which releases hand the lock over, and
-// each follows only the waiter ahead of it, like the waiters of
-// ZooKeeper's lock recipe: the first waiter follows the lock's keys (so
-// that when it is handed the lock it also knows the next waiter, and its
-// Release is one transaction), every other one the key of the waiter just
-// before it, which goes when that waiter takes the lock or gives up (or
-// its session ends). So a handover wakes two waiters,
-// the one that holds the lock and the one that becomes first, not all of
-// them: with every waiter following h, each handover cost K-1 blocking
-// queries answered and asked again. When its place is not known, await
-// lists the lock's keys to find it; an attempt whose key is not among them
-// follows h.
+// each follows only the waiter ahead of it, like the waiters of ZooKeeper's
+// lock recipe: the first waiter follows the lock's keys (so that when it is
+// handed the lock it also knows the next waiter, and its Release is one
+// transaction), every other one the key of the waiter just before it, which
+// goes when that waiter takes the lock or gives up (or its session ends). So
+// a handover wakes two waiters, the one that holds the lock and the one that
+// becomes first, not all of them: with every waiter following h, each
+// handover cost K-1 blocking queries answered and asked again. Registration
+// places the attempt; when its place is not known (the key ahead went),
+// await lists the lock's keys to find it; an attempt whose key is not among
+// them follows h.
 func (a *attempt) await(ctx context.Context, current *api.KVPair) (*api.KVPair, error) {
 	if !a.placed {
 		pairs, meta, err := a.l.d.kv.List(a.l.dir, readLeader(ctx))
