@@ -163,8 +163,8 @@ func (d *Driver) txn(ctx context.Context, ops []kvOp) ([]*api.KVPair, *rollback,
 			results = append(results, r.KV)
 		}
 	}
-	want := resultCount(ops)
-	if tree := ops[len(ops)-1].Verb == api.KVGetTree; len(results) < want || (!tree && len(results) != want) {
+	want, tree := resultCount(ops), len(ops) > 0 && ops[len(ops)-1].Verb == api.KVGetTree
+	if len(results) < want || (!tree && len(results) > want) {
 		// Callers index the results by their operations: never hand them
 		// fewer. The agent applied the transaction but its answer cannot
 		// say what it wrote.
