@@ -128,7 +128,8 @@ func rolledBack(status api.StatusError, errs []api.TxnError) (*rollback, error) 
 // KV results of the operations that produce one (every verb except the
 // deletes and check-not-exists), in order, followed by the keys of a
 // get-tree if that is the last operation (only there can its results be
-// told from the others'); or a rollback when the agent
+// told from the others': a get-tree anywhere else is refused with
+// ErrInvalid, unsent); or a rollback when the agent
 // refused the transaction because operations failed; or a classified error
 // when the request itself failed (ErrAmbiguous if it may have been applied)
 // or the token lacks a permission for one of ops (ErrPermission, never a
@@ -139,6 +140,13 @@ func (d *Driver) txn(ctx context.Context, ops []kvOp) ([]*api.KVPair, *rollback,
 	}
 	if err := d.check(); err != nil {
 		return nil, nil, err
+	}
+	for _, op := range ops[:max(len(ops)-1, 0)] {
+		if op.Verb == api.KVGetTree {
+			// Its keys would come among the other operations' results,
+			// which callers index by operation.
+			return nil, nil, driver.Errorf(driver.ErrInvalid, "a get-tree must be the last operation of a transaction")
+		}
 	}
 	body := make([]txnOp, len(ops))
 	for i := range ops {
